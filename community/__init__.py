@@ -1,0 +1,57 @@
+"""Support community: peer-to-peer Q&A, ideas, search-before-you-post and deflection metrics."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Application factory; ``config`` overrides everything else (tests use it)."""
+    app = Flask(__name__, instance_relative_config=True,
+                instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
+    if config and config.get("INSTANCE_PATH"):
+        app.instance_path = config["INSTANCE_PATH"]
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from .config import load_config
+
+    load_config(app, config)
+    _init_extensions(app)
+
+    from . import api, cli, views
+
+    views.init_app(app)
+    api.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401  (the whole metadata, for Alembic)
+    from .extensions import csrf, db, limiter, login_manager, migrate
+
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+                     render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from .models import User
+
+        ident, _, version = user_id.partition(":")
+        try:
+            user = db.session.get(User, int(ident))
+        except ValueError:
+            return None
+        if user is None or str(user.session_version) != (version or "1"):
+            return None
+        return user
+

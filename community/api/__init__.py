@@ -1,0 +1,25 @@
+"""JSON API v1: token auth, JSON in and out, described at /api/v1/openapi.json.
+
+Each module registers its endpoints on ``spec.bp`` with ``spec.endpoint``;
+importing them here is what puts them on the blueprint.
+"""
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from . import forum, users  # noqa: F401  (registers endpoints)
+from .spec import bp, openapi_document
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document(request.host_url))
+
+
+def init_app(app) -> None:
+    from ..extensions import csrf
+    from .errors import register_error_handlers
+
+    csrf.exempt(bp)
+    register_error_handlers(bp)
+    app.register_blueprint(bp)

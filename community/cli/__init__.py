@@ -1,0 +1,9 @@
+"""Flask CLI commands; each group lives in its own module."""
+from __future__ import annotations
+
+
+def init_app(app) -> None:
+    from . import demo, reputation, users
+
+    for group in (users.users, reputation.reputation, demo.demo):
+        app.cli.add_command(group)

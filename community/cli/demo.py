@@ -1,0 +1,26 @@
+"""``flask demo seed``: realistic demo content, once."""
+from __future__ import annotations
+
+import click
+
+from ..extensions import db
+from ..services import demo as demo_service
+
+
+@click.group()
+def demo():
+    """Demo content."""
+
+
+@demo.command("seed")
+def seed():
+    """Seed demo users, categories, threads, answers and votes (does nothing if content exists)."""
+    report = demo_service.seed()
+    if report is None:
+        click.echo("Demo content already present (or the site has content): nothing seeded.")
+        return
+    db.session.commit()
+    click.echo(f"Seeded {report['threads']} threads, {report['answers']} answers, "
+               f"{report['users']} users.")
+    for username, role, password in demo_service.DEMO_ACCOUNTS:
+        click.echo(f"  {role:<10} {username:<10} password: {password}")

@@ -1,0 +1,150 @@
+"""Configuration defaults.
+
+Every setting here can be overridden by ``instance/config.py`` and then by an
+environment variable of the same name (parsed as JSON when it looks like
+JSON, so ``DEFLECTION_HOLDOUT=0.1`` and ``RANKS='[[1, "New"]]'`` both work).
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+#: Points a reputation event is worth, by reason.  Stack Overflow's rules.
+REPUTATION_POINTS = {
+    "question_upvoted": 5,
+    "answer_upvoted": 10,
+    "post_downvoted": -2,
+    "downvote_cast": -1,
+    "answer_accepted": 15,
+    "accepted_answer": 2,
+    "idea_upvoted": 1,
+    "idea_delivered": 25,
+}
+
+#: Reasons whose positive points count toward the daily cap.
+REPUTATION_CAPPED_REASONS = ["question_upvoted", "answer_upvoted", "idea_upvoted"]
+
+
+class Defaults:
+    SITE_NAME = "Support Community"
+    #: Public base URL for links built outside a request (mail, webhooks, exports).
+    SITE_URL: str | None = None
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PREFERRED_URL_SCHEME = "http"
+
+    # Content limits, enforced in services so pages and API agree.
+    TITLE_MIN_LENGTH = 10
+    TITLE_MAX_LENGTH = 150
+    BODY_MIN_LENGTH = 20
+    BODY_MAX_LENGTH = 30000
+    REPLY_MIN_LENGTH = 2
+    MAX_TAGS = 5
+    TAG_MAX_LENGTH = 30
+    PAGE_SIZE = 20
+
+    # Reputation.
+    REPUTATION_POINTS = REPUTATION_POINTS
+    REPUTATION_CAPPED_REASONS = REPUTATION_CAPPED_REASONS
+    REPUTATION_DAILY_CAP = 200
+    #: Rank names by the reputation at which they start.
+    RANKS = [
+        [1, "Newcomer"],
+        [50, "Contributor"],
+        [200, "Regular"],
+        [1000, "Trusted"],
+        [5000, "Expert"],
+        [20000, "Legend"],
+    ]
+    #: Privileges by the reputation that unlocks them.  Moderators and admins have all.
+    PRIVILEGES = {
+        "vote_up": 1,
+        "flag": 15,
+        "vote_down": 125,
+        "edit_others": 2000,
+    }
+
+    # Rate limits (Flask-Limiter syntax).  REDIS_URL shares them across workers.
+    REDIS_URL: str | None = None
+    RATELIMIT_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    REGISTER_RATE_LIMIT = "5 per hour"
+    POST_RATE_LIMIT = "20 per minute;200 per hour"
+    VOTE_RATE_LIMIT = "60 per minute"
+    SUGGEST_RATE_LIMIT = "120 per minute"
+
+    # Search.
+    SEARCH_BACKEND = "whoosh"
+    SEARCH_INDEX_DIR: str | None = None
+
+    # Deflection.
+    DEFLECTION_INFERRED_MINUTES = 30
+    DEFLECTION_COST_PER_CONTACT = 25.0
+    DEFLECTION_CURRENCY = "USD"
+
+    # Demo content.
+    SEED_DEMO = False
+
+
+def _parse_env(value: str):
+    """Environment values are strings; JSON-looking ones become data."""
+    stripped = value.strip()
+    if stripped[:1] in "[{" or stripped in ("true", "false", "null") or _is_number(stripped):
+        try:
+            return json.loads(stripped)
+        except ValueError:
+            return value
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def load_config(app, overrides: dict | None) -> None:
+    """Defaults, then instance/config.py, then environment, then test overrides."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    for key in list(app.config.keys()) + ["DATABASE_URL"]:
+        if key in os.environ:
+            app.config[key] = _parse_env(os.environ[key])
+    if overrides:
+        app.config.update(overrides)
+
+    instance = Path(app.instance_path)
+    if app.config.get("DATABASE_URL") and not (overrides or {}).get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'community.db'}"
+    if not app.config.get("SEARCH_INDEX_DIR"):
+        app.config["SEARCH_INDEX_DIR"] = str(instance / "search-index")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _persistent_secret(instance)
+
+
+def _persistent_secret(instance: Path) -> str:
+    """Generate a secret key on first run and keep it in the instance folder."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    try:
+        path.chmod(0o600)
+    except OSError:
+        pass
+    return key

@@ -1,0 +1,78 @@
+"""Markdown to safe HTML.  The only module that knows the allow-lists.
+
+Rendered HTML is stored beside the Markdown source and served as is, so this
+runs on write, never on read.
+"""
+from __future__ import annotations
+
+import re
+from functools import partial
+
+import bleach
+import markdown as md
+from bleach.linkifier import LinkifyFilter
+from markupsafe import Markup, escape
+
+ALLOWED_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
+    "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "strong", "sub", "sup", "table",
+    "tbody", "td", "th", "thead", "tr", "ul", "dl", "dt", "dd",
+})
+ALLOWED_ATTRIBUTES = {
+    "a": ["href", "title", "rel"],
+    "abbr": ["title"],
+    "img": ["src", "alt", "title", "width", "height"],
+    "code": ["class"],
+    "th": ["align"],
+    "td": ["align"],
+}
+ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+MENTION_RE = re.compile(r"(?<![\w@/])@([A-Za-z0-9_][A-Za-z0-9_.-]{1,38}[A-Za-z0-9_])")
+
+
+def _ugc_rel(attrs, new=False):
+    """Every link in user content gets rel="nofollow ugc"; drop links without a safe href."""
+    href_key = (None, "href")
+    if href_key not in attrs:
+        return attrs
+    attrs[(None, "rel")] = "nofollow ugc"
+    return attrs
+
+
+_cleaner = bleach.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    protocols=ALLOWED_PROTOCOLS,
+    strip=True,
+    strip_comments=True,
+    filters=[partial(LinkifyFilter, callbacks=[_ugc_rel], skip_tags=["pre", "code"])],
+)
+
+
+def render_markdown(text: str) -> str:
+    """Render user Markdown and sanitize it; raw HTML in the source is escaped by bleach."""
+    html = md.markdown(
+        text or "",
+        extensions=["fenced_code", "tables", "sane_lists"],
+        output_format="html",
+    )
+    return _cleaner.clean(html)
+
+
+def render_plain(text: str) -> str:
+    """Plain text (e.g. profile fields) as escaped HTML with line breaks."""
+    return str(escape(text or "")).replace("\n", "<br>")
+
+
+def strip_tags(html: str) -> str:
+    """Text of stored HTML, for snippets and the search index."""
+    return re.sub(r"\s+", " ", bleach.clean(html or "", tags=set(), strip=True)).strip()
+
+
+def safe(html: str) -> Markup:
+    """Mark stored, already-sanitized HTML safe for templates."""
+    return Markup(html or "")
+
+
+def mentioned_usernames(text: str) -> set[str]:
+    return {m.group(1).lower() for m in MENTION_RE.finditer(text or "")}

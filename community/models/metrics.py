@@ -1,0 +1,67 @@
+"""Ask sessions and their events: the raw facts behind every deflection metric.
+
+Ratios are never stored; they are computed on read from these rows (see
+``docs/metrics.md`` and ``services/deflection.py``).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import utcnow
+
+ASK_PAGES = ("ask", "contact")
+ASK_ARMS = ("suggestions", "holdout")
+ASK_EVENT_KINDS = (
+    "suggestions_shown",   # query + result ids shown to the visitor
+    "suggestion_opened",   # visitor opened a suggested thread/idea
+    "confirmed",           # "This solved my problem"
+    "still_need_help",     # "I still need help" (back to the form)
+    "question_posted",     # the session ended in a new thread
+    "support_request",     # the session ended in a support ticket
+)
+
+
+class AskSession(db.Model):
+    """A visit to /ask or /support/contact, by a cookie (anonymous) and/or a user."""
+
+    __tablename__ = "ask_sessions"
+    __table_args__ = (
+        Index("ix_ask_sessions_started", "started_at"),
+        Index("ix_ask_sessions_visitor", "visitor_id", "started_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    visitor_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    page: Mapped[str] = mapped_column(String(10))
+    arm: Mapped[str] = mapped_column(String(12), default="suggestions")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    events: Mapped[list["AskEvent"]] = relationship(
+        back_populates="session", order_by="AskEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class AskEvent(db.Model):
+    __tablename__ = "ask_events"
+    __table_args__ = (
+        Index("ix_ask_events_session", "session_id", "created_at"),
+        Index("ix_ask_events_kind_time", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("ask_sessions.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    query: Mapped[str | None] = mapped_column(String(500))
+    result_ids: Mapped[list | None] = mapped_column(JSON)
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="SET NULL"))
+    idea_id: Mapped[int | None]
+    ticket_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    session: Mapped[AskSession] = relationship(back_populates="events")

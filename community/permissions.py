@@ -1,0 +1,159 @@
+"""Who may do what.
+
+One function per action, used by HTML views, the JSON API and templates
+alike.  Services do the work and do not check these: the caller must.
+Every function accepts ``None`` or an anonymous user for "not logged in".
+"""
+from __future__ import annotations
+
+from flask import current_app
+
+MODERATORS = ("moderator", "admin")
+ESCALATORS = ("moderator", "agent", "admin")
+AGENTS = ("agent", "admin")
+PRODUCT = ("product", "admin")
+IDEA_MERGERS = ("product", "moderator", "admin")
+METRICS_READERS = ("moderator", "agent", "product", "admin")
+
+
+def _authenticated(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def is_active_member(user) -> bool:
+    """Logged in and not suspended: the precondition of every write."""
+    return _authenticated(user) and not user.is_suspended
+
+
+def has_role(user, roles) -> bool:
+    return _authenticated(user) and user.role in roles
+
+
+def is_moderator(user) -> bool:
+    return has_role(user, MODERATORS)
+
+
+def has_privilege(user, privilege: str) -> bool:
+    """Reputation-unlocked privileges; moderators and admins have them all."""
+    if not is_active_member(user):
+        return False
+    if user.role in MODERATORS:
+        return True
+    threshold = current_app.config["PRIVILEGES"].get(privilege)
+    if threshold is None:
+        return False
+    return user.reputation >= threshold
+
+
+def privilege_threshold(privilege: str) -> int | None:
+    return current_app.config["PRIVILEGES"].get(privilege)
+
+
+# -- forum ---------------------------------------------------------------
+
+def can_view_thread(user, thread) -> bool:
+    if thread.deleted:
+        return is_moderator(user)
+    if thread.hidden:
+        return has_role(user, ESCALATORS) or (_authenticated(user) and user.id == thread.author_id)
+    return True
+
+
+def can_view_hidden_posts(user) -> bool:
+    return has_role(user, ESCALATORS)
+
+
+def can_create_thread(user) -> bool:
+    return is_active_member(user)
+
+
+def can_reply(user, thread) -> bool:
+    if not is_active_member(user) or not can_view_thread(user, thread):
+        return False
+    return not thread.locked or is_moderator(user)
+
+
+def can_vote(user, post, value: int) -> bool:
+    """Whether ``user`` may cast ``value`` (1, -1, or 0 to withdraw) on ``post``."""
+    if not is_active_member(user) or post.author_id == user.id:
+        return False
+    if value == 1:
+        return has_privilege(user, "vote_up")
+    if value == -1:
+        return has_privilege(user, "vote_down")
+    return True
+
+
+def vote_refusal(user, post, value: int) -> str | None:
+    """A message explaining why ``can_vote`` is false, for pages and the API."""
+    if not _authenticated(user):
+        return "Log in to vote."
+    if user.is_suspended:
+        return "Your account is suspended."
+    if post.author_id == user.id:
+        return "You cannot vote on your own post."
+    if value == -1 and not has_privilege(user, "vote_down"):
+        return f"Downvoting unlocks at {privilege_threshold('vote_down')} reputation."
+    if value == 1 and not has_privilege(user, "vote_up"):
+        return f"Upvoting unlocks at {privilege_threshold('vote_up')} reputation."
+    return None
+
+
+def can_accept(user, thread) -> bool:
+    if not is_active_member(user):
+        return False
+    return user.id == thread.author_id or is_moderator(user)
+
+
+def can_edit_post(user, post) -> bool:
+    if not is_active_member(user):
+        return False
+    if post.author_id == user.id:
+        return not post.thread.locked or is_moderator(user)
+    return has_privilege(user, "edit_others")
+
+
+def can_delete_post(user, post) -> bool:
+    if not is_active_member(user):
+        return False
+    return post.author_id == user.id or is_moderator(user)
+
+
+def can_manage_categories(user) -> bool:
+    return has_role(user, ("admin",))
+
+
+# -- moderation, support, product, metrics ----------------------------------
+
+def can_moderate(user) -> bool:
+    """Lock, pin, move, merge, hide, restore, suspend, review flags."""
+    return is_active_member(user) and user.role in MODERATORS
+
+
+def can_flag(user, post) -> bool:
+    return has_privilege(user, "flag") and post.author_id != user.id
+
+
+def can_escalate(user) -> bool:
+    return is_active_member(user) and user.role in ESCALATORS
+
+
+def can_work_tickets(user) -> bool:
+    return is_active_member(user) and user.role in AGENTS
+
+
+def can_view_metrics(user) -> bool:
+    return is_active_member(user) and user.role in METRICS_READERS
+
+
+def can_manage_ideas(user) -> bool:
+    """Change an idea's status and post official responses."""
+    return is_active_member(user) and user.role in PRODUCT
+
+
+def can_merge_ideas(user) -> bool:
+    return is_active_member(user) and user.role in IDEA_MERGERS
+
+
+def can_view_audit_log(user) -> bool:
+    return is_active_member(user) and user.role in MODERATORS

@@ -1,0 +1,52 @@
+"""Rate limits named in configuration, shared by pages and the API.
+
+Counters live in Flask-Limiter's storage: in memory by default, in Redis
+when ``REDIS_URL`` is set, so that all workers share them.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import current_app, request
+from flask_login import current_user
+from limits import parse_many
+
+from .extensions import limiter
+from .services.errors import RateLimited
+
+
+def identity() -> str:
+    """Logged-in (or token) user if any, else the client address."""
+    from flask import g
+
+    user = g.get("api_user") or (current_user if current_user and current_user.is_authenticated else None)
+    if user is not None and getattr(user, "id", None):
+        return f"user:{user.id}"
+    return f"ip:{request.remote_addr or 'unknown'}"
+
+
+def hit(config_key: str, key: str | None = None) -> None:
+    """Count one hit against the limits in ``config[config_key]``; 429 when exceeded."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    spec = current_app.config.get(config_key)
+    if not spec:
+        return
+    strategy = limiter.limiter
+    for item in parse_many(spec):
+        if not strategy.hit(item, config_key, key or identity()):
+            raise RateLimited(f"Too many attempts: the limit is {item}. Please wait and try again.")
+
+
+def limit(config_key: str, key_func=None):
+    """Decorator form of ``hit`` for views and API endpoints."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            hit(config_key, key_func() if key_func else None)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,73 @@
+"""Demo content for a fresh site: one user of each role and a believable community.
+
+The text lives in ``demo_content.py``; this module only turns it into rows
+through the same services real users go through, so reputation, counters and
+notifications are all consistent.
+"""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Thread, User, utcnow
+from . import accepting, forum, users, votes
+from .demo_content import CATEGORIES, CUSTOMERS, THREADS
+
+#: (username, role, password): printed by ``flask demo seed`` and in the README.
+DEMO_ACCOUNTS = [
+    ("admin", "admin", "admin-demo-pass"),
+    ("mod", "moderator", "mod-demo-pass"),
+    ("agent", "agent", "agent-demo-pass"),
+    ("product", "product", "product-demo-pass"),
+    ("alice", "member", "alice-demo-pass"),
+]
+
+
+def seed(rng_seed: int = 7) -> dict | None:
+    """Create the demo content; ``None`` (and nothing written) if the site already has users."""
+    if db.session.execute(select(func.count()).select_from(User)).scalar_one():
+        return None
+    rng = random.Random(rng_seed)
+    people = {}
+    for username, role, password in DEMO_ACCOUNTS:
+        people[username] = users.create_user(username, f"{username}@example.com", password, role)
+    for username in CUSTOMERS:
+        people[username] = users.create_user(username, f"{username}@example.com",
+                                             f"{username}-demo-pass")
+    categories = {name: forum.create_category(name, description) for name, description in CATEGORIES}
+    members = [people[name] for name in CUSTOMERS] + [people["alice"]]
+    now = utcnow()
+    answers = 0
+    for index, item in enumerate(THREADS):
+        asked = now - timedelta(days=len(THREADS) - index, hours=rng.randint(0, 20))
+        author = people.get(item.get("author")) or rng.choice(members)
+        thread = forum.create_thread(author, categories[item["category"]], item["title"],
+                                     item["body"], item.get("tags", []), created_at=asked,
+                                     notify=False)
+        helpers = [m for m in members if m.id != author.id]
+        posts = []
+        for offset, answer in enumerate(item.get("answers", [])):
+            replier = people.get(answer.get("author")) or rng.choice(helpers)
+            when = asked + timedelta(hours=2 + offset * 5 + rng.randint(0, 3))
+            posts.append((forum.add_reply(replier, thread, answer["body"], created_at=when), answer))
+            answers += 1
+        _vote(rng, members, thread, posts)
+        for post, answer in posts:
+            if answer.get("accepted"):
+                accepting.accept(author, thread, post)
+                thread.solved_at = post.created_at + timedelta(hours=rng.randint(1, 30))
+        thread.view_count = rng.randint(15, 900)
+    db.session.flush()
+    return {"threads": len(THREADS), "answers": answers, "users": len(people)}
+
+
+def _vote(rng, members, thread: Thread, posts) -> None:
+    question = db.session.get(type(posts[0][0]), thread.question_post_id) if posts else None
+    targets = [p for p, _ in posts] + ([question] if question else [])
+    for post in targets:
+        voters = [m for m in members if m.id != post.author_id]
+        for voter in rng.sample(voters, k=min(len(voters), rng.randint(0, 5))):
+            votes.set_vote(voter, post, 1)

@@ -1,0 +1,63 @@
+"""HTML views: blueprints, template helpers and error pages."""
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from .. import permissions
+from ..extensions import db
+from ..markup import safe
+from ..services.errors import ServiceError
+
+
+def init_app(app: Flask) -> None:
+    from . import auth, forum, main, users
+
+    for module in (main, auth, forum, users):
+        app.register_blueprint(module.bp)
+
+    app.jinja_env.globals.update(perm=permissions, has_endpoint=lambda name: name in app.view_functions)
+    app.jinja_env.filters["safe_html"] = safe
+    app.jinja_env.filters["ago"] = _ago
+    app.jinja_env.filters["number"] = lambda n: f"{n:,}"
+
+    @app.context_processor
+    def inject_user_state():
+        from ..services.notifications import unread_count
+
+        unread = unread_count(current_user.id) if current_user.is_authenticated else 0
+        return {"unread_notifications": unread, "site_name": app.config["SITE_NAME"]}
+
+    @app.errorhandler(ServiceError)
+    def service_error_page(exc: ServiceError):
+        db.session.rollback()
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            from ..api.errors import json_http_error
+
+            return json_http_error(exc)
+        if exc.code and exc.code < 400:
+            return exc
+        return render_template("error.html", status=exc.code, message=exc.description), exc.code
+
+
+def _ago(value) -> str:
+    """"3 hours ago" for a naive UTC datetime."""
+    if value is None:
+        return ""
+    from ..models import utcnow
+
+    seconds = int((utcnow() - value).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("year", 31536000), ("month", 2592000), ("day", 86400), ("hour", 3600),
+                       ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "just now"

@@ -1,0 +1,71 @@
+"""Register, log in, log out."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import db
+from ..ratelimit import hit
+from ..services import users
+from ..services.errors import RateLimited, ServiceError, ValidationError
+
+from .util import safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    errors, form = {}, {}
+    if request.method == "POST":
+        form = {k: request.form.get(k, "") for k in ("username", "email")}
+        try:
+            hit("REGISTER_RATE_LIMIT", key=f"ip:{request.remote_addr}")
+            if request.form.get("password") != request.form.get("password2"):
+                raise ValidationError("The two passwords do not match.", field="password2")
+            user = users.create_user(form["username"], form["email"], request.form.get("password", ""))
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            errors[exc.field or "form"] = exc.message
+            status = 429 if isinstance(exc, RateLimited) else 400
+            return render_template("auth/register.html", form=form, errors=errors), status
+        login_user(user)
+        flash(f"Welcome, {user.username}! Ask your first question or help someone else.", "success")
+        return redirect(safe_next(url_for("main.home")))
+    return render_template("auth/register.html", form=form, errors=errors)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    error = None
+    login_name = ""
+    if request.method == "POST":
+        login_name = request.form.get("login", "").strip()
+        try:
+            hit("LOGIN_RATE_LIMIT", key=f"ip:{request.remote_addr}")
+            hit("LOGIN_RATE_LIMIT", key=f"account:{login_name.lower()}")
+        except RateLimited as exc:
+            return render_template("auth/login.html", error=exc.message, login=login_name), 429
+        user = users.authenticate(login_name, request.form.get("password", ""))
+        if user is None:
+            error = "That username or email and password do not match."
+            return render_template("auth/login.html", error=error, login=login_name), 400
+        login_user(user, remember=bool(request.form.get("remember")))
+        users.touch_last_seen(user)
+        db.session.commit()
+        flash(f"Welcome back, {user.username}.", "success")
+        return redirect(safe_next(url_for("main.home")))
+    return render_template("auth/login.html", error=error, login=login_name)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    flash("You are logged out.", "info")
+    return redirect(url_for("main.home"))

@@ -1,0 +1,207 @@
+"""Categories, threads, asking, replying, voting, accepting, editing."""
+from __future__ import annotations
+
+import hashlib
+
+from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request,
+                   url_for)
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import permissions
+from ..extensions import db
+from ..models import Category, Post
+from ..ratelimit import hit
+from ..services import accepting, forum, listings, votes
+from ..services.errors import ServiceError
+from .util import paginate, sort_arg
+
+bp = Blueprint("forum", __name__)
+
+
+@bp.get("/categories/<slug>")
+def category(slug: str):
+    cat = db.session.execute(select(Category).where(Category.slug == slug)).scalar()
+    if cat is None:
+        abort(404)
+    sort = sort_arg()
+    pagination = paginate(listings.threads(category_id=cat.id, sort=sort))
+    return render_template("forum/listing.html", heading=cat.name, pagination=pagination,
+                           sort=sort, sorts=listings.SORTS, category=cat, tag=None)
+
+
+def _viewable_thread(thread_id: int):
+    thread = forum.get_thread(thread_id)
+    if thread.merged_into_id:
+        return thread, redirect(url_for("forum.thread", thread_id=thread.merged_into_id), 301)
+    if not permissions.can_view_thread(current_user, thread):
+        abort(404)
+    return thread, None
+
+
+@bp.get("/threads/<int:thread_id>")
+@bp.get("/threads/<int:thread_id>/<slug>")
+def thread(thread_id: int, slug: str | None = None):
+    thread, moved = _viewable_thread(thread_id)
+    if moved:
+        return moved
+    if slug != thread.slug:
+        return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug,
+                                **request.args), 301)
+    order = "date" if request.args.get("order") == "date" else "votes"
+    question, accepted, answers = listings.thread_posts(
+        thread, order=order, include_hidden=permissions.can_view_hidden_posts(current_user))
+    my_votes = {}
+    if current_user.is_authenticated:
+        ids = [p.id for p in (question, accepted, *answers) if p]
+        my_votes = votes.votes_by_user(current_user.id, ids)
+    if forum.record_view(thread, _viewer_key()):
+        db.session.commit()
+    return render_template("forum/thread.html", thread=thread, question=question,
+                           accepted=accepted, answers=answers, my_votes=my_votes, order=order)
+
+
+def _viewer_key() -> str:
+    if current_user.is_authenticated:
+        return f"u{current_user.id}"
+    raw = f"{request.remote_addr}|{request.user_agent.string}"
+    return "a" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+@bp.route("/ask", methods=["GET", "POST"])
+@login_required
+def ask():
+    if not permissions.can_create_thread(current_user):
+        abort(403)
+    form = {"title": request.values.get("title", ""), "body": request.form.get("body", ""),
+            "tags": request.form.get("tags", ""),
+            "category_id": request.values.get("category_id", type=int)}
+    if request.method == "POST":
+        try:
+            hit("POST_RATE_LIMIT")
+            category = forum.get_category(request.form.get("category_id"))
+            thread = forum.create_thread(current_user, category, form["title"], form["body"],
+                                         form["tags"])
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            return render_template("forum/ask.html", form=form, error=exc,
+                                   categories=listings.categories()), exc.status
+        flash("Your question is posted. We will notify you when someone answers.", "success")
+        return redirect(forum.thread_url(thread))
+    return render_template("forum/ask.html", form=form, error=None, categories=listings.categories())
+
+
+@bp.post("/threads/<int:thread_id>/reply")
+@login_required
+def reply(thread_id: int):
+    thread, moved = _viewable_thread(thread_id)
+    if moved or not permissions.can_reply(current_user, thread):
+        abort(403)
+    body = request.form.get("body", "")
+    try:
+        hit("POST_RATE_LIMIT")
+        post = forum.add_reply(current_user, thread, body)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        question, accepted, answers = listings.thread_posts(thread)
+        return render_template("forum/thread.html", thread=thread, question=question,
+                               accepted=accepted, answers=answers, my_votes={}, order="votes",
+                               reply_body=body), exc.status
+    flash("Your answer is posted.", "success")
+    return redirect(forum.thread_url(thread, post.id))
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.post("/posts/<int:post_id>/vote")
+@login_required
+def vote(post_id: int):
+    post = forum.get_post(post_id)
+    _viewable_thread(post.thread_id)
+    try:
+        value = int(request.form.get("value", ""))
+    except ValueError:
+        abort(400)
+    if value == votes.current_vote(current_user.id, post.id):
+        value = 0  # pressing the same arrow again withdraws the vote
+    refusal = permissions.vote_refusal(current_user, post, value)
+    if refusal:
+        if _wants_json():
+            return jsonify({"error": {"code": "forbidden", "message": refusal}}), 403
+        flash(refusal, "error")
+        return redirect(forum.thread_url(post.thread, post.id))
+    hit("VOTE_RATE_LIMIT")
+    score = votes.set_vote(current_user, post, value)
+    db.session.commit()
+    if _wants_json():
+        return jsonify({"post_id": post.id, "score": score, "vote": value})
+    return redirect(forum.thread_url(post.thread, post.id))
+
+
+@bp.post("/threads/<int:thread_id>/accept")
+@login_required
+def accept(thread_id: int):
+    thread, moved = _viewable_thread(thread_id)
+    if moved or not permissions.can_accept(current_user, thread):
+        abort(403)
+    post_id = request.form.get("post_id", type=int)
+    post = db.session.get(Post, post_id) if post_id else None
+    if post_id and post is None:
+        abort(404)
+    accepting.accept(current_user, thread, post)
+    db.session.commit()
+    flash("Answer accepted: this thread is now solved." if post else "Accept withdrawn.", "success")
+    return redirect(forum.thread_url(thread, post.id if post else None))
+
+
+@bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(post_id: int):
+    post = forum.get_post(post_id)
+    _viewable_thread(post.thread_id)
+    if not permissions.can_edit_post(current_user, post):
+        abort(403)
+    thread = post.thread
+    form = {"body": post.body, "title": thread.title, "tags": " ".join(t.name for t in thread.tags),
+            "reason": ""}
+    if request.method == "POST":
+        form = {k: request.form.get(k, "") for k in ("body", "title", "tags", "reason")}
+        try:
+            forum.edit_post(current_user, post, form["body"],
+                            title=form["title"] if post.is_question else None,
+                            tags=form["tags"] if post.is_question else None, reason=form["reason"])
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            return render_template("forum/edit.html", post=post, form=form, error=exc), exc.status
+        flash("Your edit is saved; the previous version is kept in the history.", "success")
+        return redirect(forum.thread_url(thread, post.id))
+    return render_template("forum/edit.html", post=post, form=form, error=None)
+
+
+@bp.get("/posts/<int:post_id>/revisions")
+def revisions(post_id: int):
+    post = forum.get_post(post_id)
+    _viewable_thread(post.thread_id)
+    return render_template("forum/revisions.html", post=post, revisions=forum.revisions(post.id))
+
+
+@bp.post("/posts/<int:post_id>/delete")
+@login_required
+def delete(post_id: int):
+    post = forum.get_post(post_id)
+    _viewable_thread(post.thread_id)
+    if not permissions.can_delete_post(current_user, post):
+        abort(403)
+    thread = post.thread
+    forum.delete_post(current_user, post)
+    db.session.commit()
+    flash("Deleted.", "info")
+    if post.is_question:
+        return redirect(url_for("main.home"))
+    return redirect(forum.thread_url(thread))

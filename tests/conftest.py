@@ -1,0 +1,96 @@
+"""Fixtures: an app on a temporary SQLite database and index, users by role, helpers."""
+from __future__ import annotations
+
+import pytest
+
+from community import create_app
+from community.extensions import db as _db
+from community.services import forum, users
+
+
+@pytest.fixture()
+def app(tmp_path):
+    app = create_app({
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path),
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}",
+        "SEARCH_INDEX_DIR": str(tmp_path / "index"),
+        "SECRET_KEY": "test",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": "localhost",
+    })
+    with app.app_context():
+        _db.create_all()
+        yield app
+        _db.session.remove()
+        _db.drop_all()
+
+
+@pytest.fixture()
+def db(app):
+    return _db
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+class Factory:
+    """Creates users, categories, threads and replies with sensible defaults."""
+
+    def __init__(self, db):
+        self.db = db
+        self.n = 0
+
+    def user(self, username=None, role="member", reputation=0, password="password123"):
+        self.n += 1
+        username = username or f"user{self.n}"
+        user = users.create_user(username, f"{username}@example.com", password, role)
+        user.reputation_points = reputation
+        self.db.session.commit()
+        return user
+
+    def category(self, name=None):
+        self.n += 1
+        category = forum.create_category(name or f"Category {self.n}", "About things")
+        self.db.session.commit()
+        return category
+
+    def thread(self, author=None, category=None, title=None, body=None, tags=None):
+        self.n += 1
+        author = author or self.user()
+        category = category or self.category()
+        thread = forum.create_thread(author, category, title or f"How do I configure thing number {self.n}?",
+                                     body or "I tried the settings page but nothing changes at all.", tags)
+        self.db.session.commit()
+        return thread
+
+    def reply(self, thread, author=None, body=None):
+        author = author or self.user()
+        post = forum.add_reply(author, thread, body or "Open Settings, then Advanced, and switch it on.")
+        self.db.session.commit()
+        return post
+
+
+@pytest.fixture()
+def make(db):
+    return Factory(db)
+
+
+@pytest.fixture()
+def login(client):
+    def do_login(user, password="password123"):
+        client.post("/logout")
+        return client.post("/login", data={"login": user.username, "password": password})
+    return do_login
+
+
+@pytest.fixture()
+def token_for(db):
+    def issue(user):
+        token = users.issue_token(user)
+        db.session.commit()
+        return {"Authorization": f"Bearer {token}"}
+    return issue
