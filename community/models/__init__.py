@@ -1,4 +1,5 @@
 """All models, imported here so that Alembic and the app see the whole metadata."""
+from .audit import AuditEntry
 from .base import utcnow
 from .forum import Category, Post, PostRevision, Tag, Thread, ThreadView, Vote, thread_tags
 from .metrics import AskEvent, AskSession
@@ -8,7 +9,7 @@ from .tickets import Ticket, TicketEvent
 from .user import ROLES, STAFF_ROLES, ApiToken, User
 
 __all__ = [
-    "ApiToken", "AskEvent", "AskSession", "Category", "Notification", "OutboxMessage", "Post",
+    "ApiToken", "AskEvent", "AuditEntry", "AskSession", "Category", "Notification", "OutboxMessage", "Post",
     "PostRevision", "ROLES", "ReputationEvent", "STAFF_ROLES", "Tag", "Thread", "ThreadView",
     "Ticket", "TicketEvent", "User", "Vote", "thread_tags", "utcnow",
 ]
