@@ -12,6 +12,7 @@ from datetime import datetime
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..markup import render_markdown
@@ -273,6 +274,11 @@ def record_view(thread: Thread, viewer: str) -> bool:
     ).first()
     if exists:
         return False
-    db.session.add(ThreadView(thread_id=thread.id, viewer=viewer[:64], day=day))
+    try:
+        # A savepoint: two first views racing each other must not fail the page.
+        with db.session.begin_nested():
+            db.session.add(ThreadView(thread_id=thread.id, viewer=viewer[:64], day=day))
+    except IntegrityError:
+        return False
     thread.view_count = Thread.view_count + 1
     return True
