@@ -8,10 +8,11 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from . import forum, users  # noqa: F401  (registers endpoints)
-from .spec import bp, openapi_document
+from .spec import bp, endpoint, openapi_document
 
 
-@bp.get("/openapi.json")
+@endpoint("/openapi.json", "GET", summary="This OpenAPI 3 document", auth="public",
+          response={"type": "object"}, errors=())
 def openapi():
     return jsonify(openapi_document(request.host_url))
 
