@@ -92,5 +92,10 @@ def safe(html: str) -> Markup:
     return Markup(html or "")
 
 
+_CODE_RE = re.compile(r"```[\s\S]*?(?:```|\Z)|~~~[\s\S]*?(?:~~~|\Z)|`[^`\n]*`|^(?: {4}|\t)[^\n]*", re.M)
+
+
 def mentioned_usernames(text: str) -> set[str]:
-    return {m.group(1).lower() for m in MENTION_RE.finditer(text or "")}
+    """Lower-cased @names in ``text``, ignoring code (a pasted ``@Override`` is no mention)."""
+    prose = _CODE_RE.sub(" ", text or "")
+    return {m.group(1).lower() for m in MENTION_RE.finditer(prose)}

@@ -208,6 +208,9 @@ def edit_post(editor: User, post: Post, body: str, *, title: str | None = None,
                  and (new_tags is None or " ".join(sorted(new_tags)) == " ".join(sorted(old_tags.split()))))
     if unchanged:
         return post
+    from ..markup import mentioned_usernames
+
+    already_mentioned = mentioned_usernames(post.body)
     db.session.add(PostRevision(
         post_id=post.id, editor_id=editor.id, body=post.body, reason=(reason or "")[:300],
         title=thread.title if post.is_question else None, tags=old_tags,
@@ -223,6 +226,9 @@ def edit_post(editor: User, post: Post, body: str, *, title: str | None = None,
         thread.tags = get_tags(new_tags)
     thread.last_activity_at = utcnow()
     db.session.flush()
+    # Only people newly @mentioned by the edit hear about it, not everyone again.
+    notifications.notify_mentions(body, actor=editor, thread=thread, post=post,
+                                  url=thread_url(thread, post.id), skip_names=already_mentioned)
     return post
 
 
