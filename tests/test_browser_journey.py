@@ -122,3 +122,46 @@ def test_ask_answer_accept_reputation(live_server, browser):
     shoot(asker, "ask", 390)
     asker.goto(f"{base}/users/asker")
     assert asker.inner_text(".rep-big") == "3"                # 1 + 2 for accepting
+
+
+def test_seeded_site_fits_desktop_and_phone(tmp_path, browser):
+    """The demo community's busiest pages, looked at as a customer would (screenshots)."""
+    from sqlalchemy import select
+
+    from community import create_app
+    from community.extensions import db
+    from community.models import Category, Thread
+    from community.services import demo
+
+    app = create_app({
+        "INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'demo.db'}",
+        "SECRET_KEY": "browser-test", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    })
+    with app.app_context():
+        db.create_all()
+        demo.seed()
+        db.session.commit()
+        category = db.session.execute(select(Category).order_by(Category.id)).scalars().first().slug
+        busiest = db.session.execute(select(Thread).order_by(Thread.reply_count.desc(), Thread.id)).scalars().first()
+        thread_path = f"/threads/{busiest.id}/{busiest.slug}"
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        page = browser.new_page()
+        page.goto(f"{base}/login")
+        page.fill("#login", "alice")
+        page.fill("#password", "alice-demo-pass")
+        page.click("form button.primary")
+        page.wait_for_url(f"{base}/")
+        for name, path in (("demo-home", "/"), ("demo-category", f"/categories/{category}"),
+                           ("demo-thread", thread_path), ("demo-profile", "/users/alice"),
+                           ("demo-notifications", "/notifications")):
+            page.goto(base + path)
+            assert page.locator("main").count() == 1
+            for width in (1280, 390):
+                shoot(page, name, width)
+    finally:
+        server.shutdown()
+        serving.join(timeout=5)
