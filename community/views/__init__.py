@@ -33,6 +33,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def service_error_page(exc: ServiceError):
         db.session.rollback()
+        if request.accept_mimetypes.best == "application/json":
+            # The page's own scripts (voting) ask for JSON; an HTML error page
+            # would make them fall back to posting the form a second time.
+            from ..api.errors import error_response
+
+            return error_response(exc.status, exc.code, exc.message, exc.field)
         return render_template("error.html", status=exc.status, message=exc.message), exc.status
 
     @app.errorhandler(HTTPException)
