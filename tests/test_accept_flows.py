@@ -76,3 +76,17 @@ def test_solved_is_shown_and_filterable_in_every_list(client, db, make, login):
         assert open_.title in unsolved and solved.title not in unsolved
     assert "✓ Solved" in client.get("/").get_data(as_text=True)
     assert "✓" in client.get(f"/users/{asker.username}").get_data(as_text=True)
+
+
+def test_a_moderator_accepting_their_own_answer_earns_nothing(db, make):
+    from community.services import accepting
+
+    asker = make.user("asker")
+    mod = make.user("mod", role="moderator")
+    thread = make.thread(author=asker)
+    answer = make.reply(thread, author=mod)
+    accepting.accept(mod, thread, answer)
+    db.session.commit()
+    assert thread.solved
+    assert db.session.get(type(mod), mod.id).reputation_points == 0
+    assert db.session.get(type(asker), asker.id).reputation_points == 0
