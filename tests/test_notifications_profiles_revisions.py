@@ -149,3 +149,14 @@ def test_profile_shows_reputation_rank_counts_and_activity(client, db, make):
     assert "+15" in html and "answer accepted" in html and "+10" in html
     assert client.get("/users/nobody").status_code == 404
     assert "helper" in client.get("/users").get_data(as_text=True)
+
+
+def test_profile_lists_privileges_by_reputation(client, db, make):
+    member = make.user("newbie", reputation=20)      # reputation 21: upvote and flag, not downvote
+    make.user("boss", role="moderator")
+    html = client.get("/users/newbie").get_data(as_text=True)
+    privileges = html.split('class="compact-list privileges"')[1].split("</ul>")[0]
+    assert privileges.count('class="unlocked"') == 2 and privileges.count('class="locked"') == 2
+    assert "Downvote" in privileges and "at 125" in privileges
+    boss = client.get("/users/boss").get_data(as_text=True).split('class="compact-list privileges"')[1].split("</ul>")[0]
+    assert boss.count('class="unlocked"') == 4 and "(by role)" in boss
