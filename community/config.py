@@ -42,6 +42,10 @@ class Defaults:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PREFERRED_URL_SCHEME = "http"
 
+    #: werkzeug's password hash method; ``None`` is werkzeug's (strong) default.
+    #: Tests set a cheap one, since they create hundreds of accounts.
+    PASSWORD_HASH_METHOD: str | None = None
+
     # Content limits, enforced in services so pages and API agree.
     TITLE_MIN_LENGTH = 10
     TITLE_MAX_LENGTH = 150

@@ -49,11 +49,29 @@ _cleaner = bleach.Cleaner(
 )
 
 
+class EscapeRawHtml(md.extensions.Extension):
+    """Treat raw HTML in the source as text, so ``<b>`` shows as ``<b>``.
+
+    Customers paste error messages and config snippets full of angle
+    brackets; showing them literally is what they meant, and it means no
+    author-written tag or attribute ever reaches the page.  Python-Markdown
+    documents this as the replacement for its removed ``safe_mode``.
+    """
+
+    def extendMarkdown(self, md_instance):  # noqa: N802 (Markdown's API)
+        md_instance.preprocessors.deregister("html_block")
+        md_instance.inlinePatterns.deregister("html")
+
+
 def render_markdown(text: str) -> str:
-    """Render user Markdown and sanitize it; raw HTML in the source is escaped by bleach."""
+    """Render user Markdown (raw HTML escaped), then sanitize the result with bleach.
+
+    bleach is the second line of defence: Markdown itself can still produce
+    links and images, whose URL schemes are checked here.
+    """
     html = md.markdown(
         text or "",
-        extensions=["fenced_code", "tables", "sane_lists"],
+        extensions=["fenced_code", "tables", "sane_lists", EscapeRawHtml()],
         output_format="html",
     )
     return _cleaner.clean(html)
@@ -74,5 +92,10 @@ def safe(html: str) -> Markup:
     return Markup(html or "")
 
 
+_CODE_RE = re.compile(r"```[\s\S]*?(?:```|\Z)|~~~[\s\S]*?(?:~~~|\Z)|`[^`\n]*`|^(?: {4}|\t)[^\n]*", re.M)
+
+
 def mentioned_usernames(text: str) -> set[str]:
-    return {m.group(1).lower() for m in MENTION_RE.finditer(text or "")}
+    """Lower-cased @names in ``text``, ignoring code (a pasted ``@Override`` is no mention)."""
+    prose = _CODE_RE.sub(" ", text or "")
+    return {m.group(1).lower() for m in MENTION_RE.finditer(prose)}

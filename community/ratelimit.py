@@ -10,8 +10,9 @@ from functools import wraps
 from flask import current_app, request
 from flask_login import current_user
 from limits import parse_many
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 
-from .extensions import limiter
 from .services.errors import RateLimited
 
 
@@ -32,10 +33,25 @@ def hit(config_key: str, key: str | None = None) -> None:
     spec = current_app.config.get(config_key)
     if not spec:
         return
-    strategy = limiter.limiter
+    strategy = _strategy()
     for item in parse_many(spec):
         if not strategy.hit(item, config_key, key or identity()):
             raise RateLimited(f"Too many attempts: the limit is {item}. Please wait and try again.")
+
+
+def _strategy():
+    """This app's counters (memory, or Redis with ``REDIS_URL``), made on first use.
+
+    Kept per app rather than borrowed from Flask-Limiter's single global
+    object, which has no storage when the app starts with limits disabled
+    and is shared by every app created in the process.
+    """
+    strategy = current_app.extensions.get("community_ratelimit")
+    if strategy is None:
+        uri = current_app.config.get("RATELIMIT_STORAGE_URI") or current_app.config.get("REDIS_URL") or "memory://"
+        strategy = MovingWindowRateLimiter(storage_from_string(uri))
+        current_app.extensions["community_ratelimit"] = strategy
+    return strategy
 
 
 def limit(config_key: str, key_func=None):

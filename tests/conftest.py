@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from flask import g
 
 from community import create_app
 from community.extensions import db as _db
@@ -19,7 +20,17 @@ def app(tmp_path):
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": "localhost",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     })
+
+    @app.before_request
+    def _fresh_request_state():
+        # Tests keep one app context open, and Flask reuses it for each test
+        # request, so ``g`` would carry the previous request's user (token or
+        # login) over.  In production every request gets a fresh ``g``.
+        for key in ("api_user", "_login_user"):
+            g.pop(key, None)
+
     with app.app_context():
         _db.create_all()
         yield app

@@ -9,15 +9,18 @@ from flask import jsonify, request
 
 from . import forum, users  # noqa: F401  (registers endpoints)
 from .errors import register_error_handlers
-from .spec import bp, openapi_document
+from .spec import bp, endpoint, openapi_document
 
 
-@bp.get("/openapi.json")
+@endpoint("/openapi.json", "GET", summary="This OpenAPI 3 document", auth="public",
+          response={"type": "object"}, errors=())
 def openapi():
     return jsonify(openapi_document(request.host_url))
 
 
-register_error_handlers(bp)  # once, at import: blueprints are shared by every app
+# Once, at import: a blueprint cannot be changed after its first registration,
+# and the app factory may run many times in one process (tests, workers).
+register_error_handlers(bp)
 
 
 def init_app(app) -> None:

@@ -5,7 +5,7 @@ from flask import jsonify
 from sqlalchemy import select
 
 from .. import permissions
-from ..extensions import db, limiter
+from ..extensions import db
 from ..models import Post
 from ..services import accepting, forum, listings, votes
 from ..services.errors import NotFound, PermissionDenied, ValidationError
@@ -130,3 +130,44 @@ def accept(thread_id: int):
     accepting.accept(user, thread, post)
     db.session.commit()
     return jsonify(thread_json(thread))
+
+
+@endpoint("/posts/<int:post_id>", "PATCH",
+          summary="Edit a post (the question's title and tags too); the old version is kept",
+          body={"type": "object", "required": ["body"], "properties": {
+              "body": {"type": "string"}, "title": {"type": "string"},
+              "tags": {"type": "array", "items": {"type": "string"}},
+              "reason": {"type": "string"}}},
+          response=POST, errors=(400, 401, 403, 404))
+@limit("POST_RATE_LIMIT")
+def edit_post(post_id: int):
+    data = json_body()
+    post = forum.get_post(post_id)
+    _visible_thread(post.thread_id)
+    user = api_user()
+    if not permissions.can_edit_post(user, post):
+        raise PermissionDenied("You may not edit this post.")
+    body = field(data, "body")
+    title = field(data, "title", required=False)
+    tags = field(data, "tags", (list, str), required=False)
+    reason = field(data, "reason", required=False) or ""
+    forum.edit_post(user, post, body, title=title if post.is_question else None,
+                    tags=tags if post.is_question else None, reason=reason)
+    db.session.commit()
+    return jsonify(post_json(post))
+
+
+@endpoint("/posts/<int:post_id>", "DELETE",
+          summary="Delete a post (deleting the question deletes its thread)",
+          response={"type": "object", "properties": {"post_id": {"type": "integer"},
+                                                     "thread_deleted": {"type": "boolean"}}},
+          errors=(401, 403, 404))
+def delete_post(post_id: int):
+    post = forum.get_post(post_id)
+    _visible_thread(post.thread_id)
+    user = api_user()
+    if not permissions.can_delete_post(user, post):
+        raise PermissionDenied("You may not delete this post.")
+    forum.delete_post(user, post)
+    db.session.commit()
+    return jsonify({"post_id": post.id, "thread_deleted": post.is_question})

@@ -1,7 +1,7 @@
 """Accepted answers: accept, change, withdraw, with their reputation.
 
 Rules: the answer's author gets +15 and the asker +2, except that nobody
-earns anything for an answer the asker wrote themselves.  When a moderator
+earns anything for an answer the asker (or the accepting moderator) wrote.  When a moderator
 accepts on the asker's behalf, the +2 still goes to the asker.  Changing or
 withdrawing reverses exactly the rows of the previous accept.  Callers check
 ``permissions.can_accept`` and commit.
@@ -31,7 +31,9 @@ def accept(actor: User, thread: Thread, post: Post | None) -> Thread:
         _reverse_accept(thread, actor)
     thread.accepted_post_id = post.id
     thread.solved_at = utcnow()
-    if post.author_id != thread.author_id:
+    # Nobody earns anything for accepting their own answer: not the asker,
+    # and not a moderator accepting an answer they wrote on someone's thread.
+    if post.author_id not in (thread.author_id, actor.id):
         common = dict(post_id=post.id, thread_id=thread.id, actor_id=actor.id)
         reputation.award(post.author_id, "answer_accepted", **common)
         reputation.award(thread.author_id, "accepted_answer", **common)

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Thread, User, utcnow
+from ..models import Post, User, utcnow
 from . import accepting, forum, users, votes
 from .demo_content import CATEGORIES, CUSTOMERS, THREADS
 
@@ -39,6 +39,7 @@ def seed(rng_seed: int = 7) -> dict | None:
                                              f"{username}-demo-pass")
     categories = {name: forum.create_category(name, description) for name, description in CATEGORIES}
     members = [people[name] for name in CUSTOMERS] + [people["alice"]]
+    voters = members + [people["mod"], people["agent"], people["product"]]
     now = utcnow()
     answers = 0
     for index, item in enumerate(THREADS):
@@ -48,26 +49,28 @@ def seed(rng_seed: int = 7) -> dict | None:
                                      item["body"], item.get("tags", []), created_at=asked,
                                      notify=False)
         helpers = [m for m in members if m.id != author.id]
-        posts = []
         for offset, answer in enumerate(item.get("answers", [])):
             replier = people.get(answer.get("author")) or rng.choice(helpers)
             when = asked + timedelta(hours=2 + offset * 5 + rng.randint(0, 3))
-            posts.append((forum.add_reply(replier, thread, answer["body"], created_at=when), answer))
+            post = forum.add_reply(replier, thread, answer["body"], created_at=when)
             answers += 1
-        _vote(rng, members, thread, posts)
-        for post, answer in posts:
+            # Helpful answers gather votes; "me too" replies further down hardly any.
+            wanted = rng.randint(2, 7) if offset == 0 else rng.randint(0, 3)
+            if answer.get("accepted"):
+                wanted += 3
+            _upvote(rng, voters, post, wanted)
             if answer.get("accepted"):
                 accepting.accept(author, thread, post)
                 thread.solved_at = post.created_at + timedelta(hours=rng.randint(1, 30))
-        thread.view_count = rng.randint(15, 900)
+        question = db.session.get(Post, thread.question_post_id)
+        _upvote(rng, voters, question, rng.randint(0, 6))
+        thread.view_count = rng.randint(15, 60) + 40 * len(item.get("answers", [])) + rng.randint(0, 400)
     db.session.flush()
     return {"threads": len(THREADS), "answers": answers, "users": len(people)}
 
 
-def _vote(rng, members, thread: Thread, posts) -> None:
-    question = db.session.get(type(posts[0][0]), thread.question_post_id) if posts else None
-    targets = [p for p, _ in posts] + ([question] if question else [])
-    for post in targets:
-        voters = [m for m in members if m.id != post.author_id]
-        for voter in rng.sample(voters, k=min(len(voters), rng.randint(0, 5))):
-            votes.set_vote(voter, post, 1)
+def _upvote(rng, voters, post, wanted: int) -> None:
+    """``wanted`` upvotes from distinct people other than the post's author."""
+    eligible = [v for v in voters if v.id != post.author_id]
+    for voter in rng.sample(eligible, k=min(len(eligible), wanted)):
+        votes.set_vote(voter, post, 1)

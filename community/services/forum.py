@@ -12,6 +12,7 @@ from datetime import datetime
 
 from flask import current_app, has_request_context, request
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..markup import render_markdown
@@ -207,6 +208,9 @@ def edit_post(editor: User, post: Post, body: str, *, title: str | None = None,
                  and (new_tags is None or " ".join(sorted(new_tags)) == " ".join(sorted(old_tags.split()))))
     if unchanged:
         return post
+    from ..markup import mentioned_usernames
+
+    already_mentioned = mentioned_usernames(post.body)
     db.session.add(PostRevision(
         post_id=post.id, editor_id=editor.id, body=post.body, reason=(reason or "")[:300],
         title=thread.title if post.is_question else None, tags=old_tags,
@@ -222,6 +226,9 @@ def edit_post(editor: User, post: Post, body: str, *, title: str | None = None,
         thread.tags = get_tags(new_tags)
     thread.last_activity_at = utcnow()
     db.session.flush()
+    # Only people newly @mentioned by the edit hear about it, not everyone again.
+    notifications.notify_mentions(body, actor=editor, thread=thread, post=post,
+                                  url=thread_url(thread, post.id), skip_names=already_mentioned)
     return post
 
 
@@ -273,6 +280,11 @@ def record_view(thread: Thread, viewer: str) -> bool:
     ).first()
     if exists:
         return False
-    db.session.add(ThreadView(thread_id=thread.id, viewer=viewer[:64], day=day))
+    try:
+        # A savepoint: two first views racing each other must not fail the page.
+        with db.session.begin_nested():
+            db.session.add(ThreadView(thread_id=thread.id, viewer=viewer[:64], day=day))
+    except IntegrityError:
+        return False
     thread.view_count = Thread.view_count + 1
     return True

@@ -23,9 +23,10 @@ def notify(user_id: int | None, kind: str, message: str, url: str, *, actor_id=N
     return note
 
 
-def notify_mentions(text: str, *, actor, thread, post, url: str, skip_ids=()) -> int:
+def notify_mentions(text: str, *, actor, thread, post, url: str, skip_ids=(),
+                    skip_names=()) -> int:
     """Notify each existing user @mentioned in ``text`` (once each)."""
-    names = mentioned_usernames(text)
+    names = mentioned_usernames(text) - set(skip_names)
     if not names:
         return 0
     users = db.session.execute(

@@ -5,6 +5,7 @@ import hashlib
 import re
 import secrets
 
+from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -32,11 +33,15 @@ def create_user(username: str, email: str, password: str, role: str = "member") 
         raise Conflict("That username is taken.", field="username")
     if db.session.execute(select(User.id).where(User.email == email)).first():
         raise Conflict("An account with that email already exists.", field="email")
-    user = User(username=username, email=email, role=role,
-                password_hash=generate_password_hash(password))
+    user = User(username=username, email=email, role=role, password_hash=hash_password(password))
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def hash_password(password: str) -> str:
+    method = current_app.config.get("PASSWORD_HASH_METHOD")
+    return generate_password_hash(password, method=method) if method else generate_password_hash(password)
 
 
 def authenticate(login: str, password: str) -> User | None:
@@ -45,7 +50,7 @@ def authenticate(login: str, password: str) -> User | None:
         select(User).where((func.lower(User.username) == login.lower()) | (User.email == login.lower()))
     ).scalar()
     if user is None:
-        check_password_hash(generate_password_hash("timing"), password or "")
+        check_password_hash(hash_password("timing"), password or "")
         return None
     return user if check_password_hash(user.password_hash, password or "") else None
 

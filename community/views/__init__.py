@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["safe_html"] = safe
     app.jinja_env.filters["ago"] = _ago
     app.jinja_env.filters["number"] = lambda n: f"{n:,}"
+    app.jinja_env.filters["plural"] = _plural
 
     @app.context_processor
     def inject_user_state():
@@ -32,6 +33,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def service_error_page(exc: ServiceError):
         db.session.rollback()
+        if request.accept_mimetypes.best == "application/json":
+            # The page's own scripts (voting) ask for JSON; an HTML error page
+            # would make them fall back to posting the form a second time.
+            from ..api.errors import error_response
+
+            return error_response(exc.status, exc.code, exc.message, exc.field)
         return render_template("error.html", status=exc.status, message=exc.message), exc.status
 
     @app.errorhandler(HTTPException)
@@ -44,6 +51,12 @@ def init_app(app: Flask) -> None:
         if exc.code and exc.code < 400:
             return exc
         return render_template("error.html", status=exc.code, message=exc.description), exc.code
+
+
+def _plural(count, singular: str, plural: str | None = None) -> str:
+    """``3|plural("answer")`` → "3 answers"; ``1|plural("answer")`` → "1 answer"."""
+    word = singular if count == 1 else (plural or singular + "s")
+    return f"{count:,} {word}"
 
 
 def _ago(value) -> str:

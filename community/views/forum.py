@@ -48,6 +48,10 @@ def thread(thread_id: int, slug: str | None = None):
     if slug != thread.slug:
         return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug,
                                 **request.args), 301)
+    # Count the view first: committing afterwards would expire the loaded
+    # posts and make the template reload each one (an N+1).
+    if forum.record_view(thread, _viewer_key()):
+        db.session.commit()
     order = "date" if request.args.get("order") == "date" else "votes"
     question, accepted, answers = listings.thread_posts(
         thread, order=order, include_hidden=permissions.can_view_hidden_posts(current_user))
@@ -55,8 +59,6 @@ def thread(thread_id: int, slug: str | None = None):
     if current_user.is_authenticated:
         ids = [p.id for p in (question, accepted, *answers) if p]
         my_votes = votes.votes_by_user(current_user.id, ids)
-    if forum.record_view(thread, _viewer_key()):
-        db.session.commit()
     return render_template("forum/thread.html", thread=thread, question=question,
                            accepted=accepted, answers=answers, my_votes=my_votes, order=order)
 
@@ -205,3 +207,22 @@ def delete(post_id: int):
     if post.is_question:
         return redirect(url_for("main.home"))
     return redirect(forum.thread_url(thread))
+
+
+@bp.route("/admin/categories/new", methods=["GET", "POST"])
+@login_required
+def new_category():
+    """Admins add a category (one per product or topic)."""
+    if not permissions.can_manage_categories(current_user):
+        abort(403)
+    form = {k: request.form.get(k, "") for k in ("name", "description")}
+    if request.method == "POST":
+        try:
+            category = forum.create_category(form["name"], form["description"])
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            return render_template("forum/category_new.html", form=form, error=exc), exc.status
+        flash(f"Category “{category.name}” created.", "success")
+        return redirect(url_for("forum.category", slug=category.slug))
+    return render_template("forum/category_new.html", form=form, error=None)

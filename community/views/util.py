@@ -24,6 +24,9 @@ def safe_next(default: str) -> str:
     """The ``next`` parameter if it is a local path, else ``default`` (no open redirects)."""
     target = request.values.get("next") or ""
     parts = urlsplit(target)
+    # Browsers drop tabs and newlines from URLs, so "/\t/evil.example" would become "//evil.example".
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return default
     if target.startswith("/") and not target.startswith("//") and not parts.netloc and "\\" not in target:
         return target
     return default
