@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from . import forum, users  # noqa: F401  (registers endpoints)
+from . import moderation  # noqa: F401  (moderation endpoints)
 from .spec import bp, openapi_document
 
 
@@ -21,5 +22,6 @@ def init_app(app) -> None:
     from .errors import register_error_handlers
 
     csrf.exempt(bp)
-    register_error_handlers(bp)
+    if not bp._got_registered_once:  # a second app in one process (tests) reuses the blueprint
+        register_error_handlers(bp)
     app.register_blueprint(bp)

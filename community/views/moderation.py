@@ -22,7 +22,7 @@ from .util import paginate, safe_next
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 
 
-@bp.record_once
+@bp.record
 def _setup(state) -> None:
     audit_log.install()
     state.app.jinja_env.globals.update(
