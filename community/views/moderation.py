@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import permissions
@@ -36,18 +36,24 @@ def _setup(state) -> None:
 
 def _open_flags_for_thread(thread_id: int) -> dict[int, int]:
     """Open flags per post of the thread being shown (one query per page, cached)."""
-    cache = g.setdefault("moderation_open_flags", {})
+    cache = _request_cache("open_flags")
     if thread_id not in cache:
         cache[thread_id] = flags.open_counts_for_thread(thread_id)
     return cache[thread_id]
 
 
 def _my_flags_for_thread(thread_id: int) -> set[int]:
-    cache = g.setdefault("moderation_my_flags", {})
+    cache = _request_cache("my_flags")
     if thread_id not in cache:
         cache[thread_id] = (flags.flagged_by(current_user.id, thread_id)
                             if current_user.is_authenticated else set())
     return cache[thread_id]
+
+
+def _request_cache(name: str) -> dict:
+    """A dict living as long as the current request (not ``g``, which tests share)."""
+    caches = request.environ.setdefault("community.moderation", {})
+    return caches.setdefault(name, {})
 
 
 def _require_moderator() -> None:
