@@ -231,7 +231,7 @@ def test_flags_hide_after_n_distinct_members(db, make, app):
     extra = make.user(reputation=20)
     flags.flag_post(extra, reply, "off_topic")
     db.session.commit()
-    assert reply.hidden and "pending review" in reply.hidden_reason
+    assert reply.hidden and "Pending review" in reply.hidden_reason
     entry = audits(db, "post.auto_hide")[0]
     assert entry.actor_id is None and entry.before["hidden"] is False and entry.after["hidden"] is True
     # Flags stay open for review.

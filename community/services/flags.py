@@ -78,7 +78,7 @@ def _maybe_auto_hide(post: Post) -> None:
     threshold = int(current_app.config["FLAGS_TO_HIDE"])
     count = hiding_flaggers(post.id)
     if threshold > 0 and count >= threshold:
-        moderation.hide_post(None, post, f"Hidden pending review: flagged by {count} members",
+        moderation.hide_post(None, post, f"Pending review: flagged by {count} members",
                              action="post.auto_hide")
 
 

@@ -25,6 +25,7 @@ bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 @bp.record
 def _setup(state) -> None:
     audit_log.install()
+    state.app.jinja_env.filters["audit_value"] = _audit_value
     state.app.jinja_env.globals.update(
         moderation_categories=listings.categories,
         moderation_flag_reasons=flags.REASON_LABELS,
@@ -32,6 +33,22 @@ def _setup(state) -> None:
         moderation_my_flags=_my_flags_for_thread,
         suspend_default_until=lambda: (utcnow() + timedelta(days=7)).date().isoformat(),
     )
+
+
+def _audit_value(value) -> str:
+    """One before/after value, readable: yes/no, — for nothing, long text shortened."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        value = ", ".join(f"{k}: {_audit_value(v)}" for k, v in value.items())
+    text = str(value)
+    return text if len(text) <= 140 else text[:139] + "…"
 
 
 def _open_flags_for_thread(thread_id: int) -> dict[int, int]:
