@@ -45,7 +45,7 @@ def live_app(tmp_path):
 
 def _seed():
     make_user = lambda name, role="member", rep=0: _user(name, role, rep)  # noqa: E731
-    mod = make_user("maria", "moderator")
+    make_user("maria", "moderator")
     asker, helper, spammer = make_user("sam"), make_user("hana", rep=120), make_user("cheapdeals")
     flaggers = [make_user(f"member{i}", rep=40) for i in range(3)]
     printers = forum.create_category("Printers", "Printing and scanning")

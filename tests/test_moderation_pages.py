@@ -34,7 +34,7 @@ def as_role(role, make, db, login, thread):
 def test_hidden_reply_visible_only_to_staff(role, make, db, client, login, token_for):
     mod = make.user("mod", role="moderator")
     thread = make.thread(title="Printer shows error 42 after update")
-    visible = make.reply(thread, body="Visible answer: reinstall the driver.")
+    make.reply(thread, body="Visible answer: reinstall the driver.")
     hidden = make.reply(thread, body="BUY CHEAP WATCHES at spam dot example")
     moderation.hide_post(mod, hidden, "Advertising")
     db.session.commit()

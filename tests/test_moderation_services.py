@@ -449,3 +449,19 @@ def test_staff_edit_of_others_post_is_audited_with_revision(db, make, mod):
     forum.edit_post(reply.author, reply, "Author's own rewrite")
     db.session.commit()
     assert len(audits(db, "post.edit")) == 1
+
+
+def test_attention_flags_close_on_escalation(db, make, mod):
+    thread = make.thread()
+    reply = make.reply(thread)
+    member = make.user(reputation=20)
+    flags.flag_post(member, thread.question_post, "needs_moderator", "No answer in days")
+    flags.flag_post(member, reply, "spam")
+    db.session.commit()
+    assert flags.open_needing_moderator() == {thread.id: 1}
+    assert flags.resolve_attention_flags(mod, thread.id) == 1
+    db.session.commit()
+    assert flags.open_needing_moderator() == {}
+    outcomes = dict(db.session.execute(select(Flag.reason, Flag.outcome)).all())
+    assert outcomes == {"needs_moderator": "escalated", "spam": None}
+    assert flags.resolve_attention_flags(mod, thread.id) == 0

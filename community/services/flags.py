@@ -113,6 +113,28 @@ def resolve(actor, post: Post, outcome, note="") -> list[Flag]:
     return flags
 
 
+def resolve_attention_flags(actor, thread_id: int, outcome: str = "escalated", note: str = "") -> int:
+    """Close a thread's open ``needs_moderator`` flags (e.g. when it is escalated to a ticket).
+
+    For the escalation service: the thread leaves the "flagged as needing a
+    moderator" part of the unresolved queue.  Returns how many were closed;
+    writes one audit entry when any were.
+    """
+    open_flags = list(db.session.execute(
+        select(Flag).where(Flag.thread_id == thread_id, Flag.reason == "needs_moderator",
+                           Flag.resolved_at.is_(None))).scalars())
+    if not open_flags:
+        return 0
+    now = utcnow()
+    for flag in open_flags:
+        flag.resolved_at, flag.resolved_by_id, flag.outcome = now, getattr(actor, "id", None), outcome
+    audit.record(actor, "flag.resolve", "thread", thread_id,
+                 before={"open_flags": len(open_flags), "flag_ids": [f.id for f in open_flags]},
+                 after={"open_flags": 0, "outcome": outcome}, note=note)
+    db.session.flush()
+    return len(open_flags)
+
+
 # -- the review queue ----------------------------------------------------------------
 
 def queue(*, reason: str | None = None, page: int = 1, per_page: int = 20) -> dict:

@@ -23,7 +23,7 @@ set, and only staff (``permissions.can_view_hidden_posts``) see it.  Rules:
 """
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from ..extensions import db
 from ..models import Category, Flag, Post, Thread, utcnow
@@ -208,14 +208,3 @@ def _resolve_open_flags(actor, post: Post, outcome: str) -> int:
         .execution_options(synchronize_session="fetch")
     )
     return result.rowcount or 0
-
-
-def hidden_posts_count(thread_id: int) -> int:
-    """Hidden answers in a thread (for the staff-only note on the thread page)."""
-    from sqlalchemy import func
-
-    return db.session.execute(
-        select(func.count()).select_from(Post).where(
-            Post.thread_id == thread_id, Post.hidden.is_(True), Post.is_question.is_(False),
-            Post.deleted.is_(False))
-    ).scalar_one()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import permissions
@@ -118,8 +118,6 @@ def queue():
 
 
 def _threshold() -> int:
-    from flask import current_app
-
     return int(current_app.config["FLAGS_TO_HIDE"])
 
 
@@ -290,8 +288,6 @@ def audit():
         since = until = None
         error = exc
     target_type = filters["target_type"] if filters["target_type"] in audit_log.TARGET_TYPES else None
-    from flask import current_app
-
     stmt = audit_log.query(actor=filters["actor"] or None, action=filters["action"] or None,
                            target_type=target_type, target_id=target_id, since=since, until=until)
     pagination = paginate(stmt, per_page=current_app.config["AUDIT_PAGE_SIZE"])
