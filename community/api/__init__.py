@@ -9,6 +9,7 @@ from flask import jsonify, request
 
 from . import forum, users  # noqa: F401  (registers endpoints)
 from . import moderation  # noqa: F401  (moderation endpoints)
+from .errors import register_error_handlers
 from .spec import bp, openapi_document
 
 
@@ -17,11 +18,11 @@ def openapi():
     return jsonify(openapi_document(request.host_url))
 
 
+register_error_handlers(bp)  # once, at import: blueprints are shared by every app
+
+
 def init_app(app) -> None:
     from ..extensions import csrf
-    from .errors import register_error_handlers
 
     csrf.exempt(bp)
-    if not bp._got_registered_once:  # a second app in one process (tests) reuses the blueprint
-        register_error_handlers(bp)
     app.register_blueprint(bp)
