@@ -54,6 +54,7 @@ def test_hidden_reply_visible_only_to_staff(role, make, db, client, login, token
     bodies = [p["body"] for p in data["posts"]]
     assert any("Visible answer" in b for b in bodies)
     assert any("CHEAP WATCHES" in b for b in bodies) == sees
+    assert [p["hidden"] for p in data["posts"] if "CHEAP WATCHES" in p["body"]] == ([True] if sees else [])
 
 
 @pytest.mark.parametrize("role", ROLES)

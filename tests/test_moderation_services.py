@@ -465,3 +465,21 @@ def test_attention_flags_close_on_escalation(db, make, mod):
     outcomes = dict(db.session.execute(select(Flag.reason, Flag.outcome)).all())
     assert outcomes == {"needs_moderator": "escalated", "spam": None}
     assert flags.resolve_attention_flags(mod, thread.id) == 0
+
+
+def test_hiding_a_post_hidden_meanwhile_changes_no_counter(db, make, mod):
+    """A request holding a stale copy (another one hid the post first) must not decrement twice."""
+    from sqlalchemy import update
+
+    thread = make.thread()
+    reply = make.reply(thread)
+    db.session.execute(update(Post).where(Post.id == reply.id).values(hidden=True, hidden_reason="x")
+                       .execution_options(synchronize_session=False))
+    db.session.execute(update(Thread).where(Thread.id == thread.id).values(reply_count=0)
+                       .execution_options(synchronize_session=False))
+    assert reply.hidden is False  # the stale copy
+    moderation.hide_post(mod, reply, "Spam again")
+    db.session.commit()
+    db.session.refresh(thread)
+    assert thread.reply_count == 0 and reply.hidden and reply.hidden_reason == "x"
+    assert audits(db, "post.hide") == []

@@ -157,9 +157,9 @@ def hide_post(actor, post: Post, reason: str, *, action: str = "post.hide") -> P
         return post
     reason = clean_reason(reason)
     _require_live(post.thread)
-    if post.hidden:
-        return post
-    before = post_state(post)
+    if post.hidden or not _switch_hidden(post, True, reason):
+        return post  # already hidden (perhaps by a concurrent request): nothing to do
+    before = {"hidden": False, "hidden_reason": None}
     thread = post.thread
     was_accepted = thread.accepted_post_id == post.id
     if was_accepted:
@@ -168,8 +168,6 @@ def hide_post(actor, post: Post, reason: str, *, action: str = "post.hide") -> P
         from .accepting import withdraw_accept  # local: accepting imports forum
 
         withdraw_accept(actor or SimpleNamespace(id=None), thread)
-    post.hidden = True
-    post.hidden_reason = reason
     thread.reply_count = Thread.reply_count - 1
     _resolve_open_flags(actor, post, "hidden")
     after = post_state(post)
@@ -185,17 +183,31 @@ def restore_post(actor, post: Post, *, note: str = "") -> Post:
         restore_thread(actor, post.thread, note=note)
         return post
     _require_live(post.thread)
-    if not post.hidden:
-        return post
     before = post_state(post)
-    post.hidden = False
-    post.hidden_reason = None
+    if not post.hidden or not _switch_hidden(post, False, None):
+        return post
     post.thread.reply_count = Thread.reply_count + 1
     _resolve_open_flags(actor, post, "restored")
     audit.record(actor, "post.restore", "post", post.id, before=before, after=post_state(post),
                  note=note)
     db.session.flush()
     return post
+
+
+def _switch_hidden(post: Post, hidden: bool, reason: str | None) -> bool:
+    """Flip ``post.hidden`` with a conditional UPDATE; False if it was already so.
+
+    Two concurrent hides (say, two members' flags reaching the threshold at
+    once) must not both decrement the thread's ``reply_count``: the row lock
+    makes the second UPDATE match nothing, and it stops there.
+    """
+    db.session.flush()
+    result = db.session.execute(
+        update(Post).where(Post.id == post.id, Post.hidden.is_(not hidden))
+        .values(hidden=hidden, hidden_reason=reason)
+        .execution_options(synchronize_session=False))
+    db.session.expire(post, ["hidden", "hidden_reason"])
+    return result.rowcount == 1
 
 
 def _resolve_open_flags(actor, post: Post, outcome: str) -> int:
