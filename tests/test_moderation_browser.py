@@ -86,6 +86,24 @@ def test_moderator_locks_and_hides(live_app):
     with sync_playwright() as p:
         browser = _launch(p)
         try:
+            # A member with the privilege flags an answer, choosing a reason and writing a note.
+            member = browser.new_page(viewport={"width": 1280, "height": 900})
+            member.goto(f"{base}/login")
+            member.get_by_label("Username or email").fill("member0")
+            member.get_by_label("Password").fill("password123")
+            member.get_by_role("button", name="Log in").click()
+            member.goto(f"{base}/threads/1")
+            answer = member.locator("article.post", has_text="head-cleaning")
+            answer.locator("summary", has_text="Flag").click()
+            answer.get_by_label("Off-topic").check()
+            answer.get_by_label("Note (optional)").fill("This is about ink, not the blank pages")
+            member.screenshot(path=str(ARTIFACTS / "flag-form-desktop.png"))
+            answer.get_by_role("button", name="Send flag").click()
+            expect(member.get_by_text("Thanks: your flag was sent to the moderators.")).to_be_visible()
+            expect(member.locator("article.post", has_text="head-cleaning")
+                   .get_by_text("⚑ Flagged")).to_be_visible()
+            member.context.close()
+
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(f"{base}/login")
             page.get_by_label("Username or email").fill("maria")
@@ -98,6 +116,7 @@ def test_moderator_locks_and_hides(live_app):
             expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
             expect(page.get_by_text("Insulting the asker")).to_be_visible()
             expect(page.get_by_text("Three days and no answer")).to_be_visible()
+            expect(page.get_by_text("This is about ink, not the blank pages")).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "queue-desktop.png"), full_page=True)
 
             # Lock the thread from the thread tools.
