@@ -3,13 +3,14 @@ from .audit import AuditEntry
 from .base import utcnow
 from .forum import Category, Post, PostRevision, Tag, Thread, ThreadView, Vote, thread_tags
 from .metrics import AskEvent, AskSession
+from .moderation import FLAG_OUTCOMES, FLAG_REASONS, Flag
 from .notifications import Notification, OutboxMessage
 from .reputation import ReputationEvent
 from .tickets import Ticket, TicketEvent
 from .user import ROLES, STAFF_ROLES, ApiToken, User
 
 __all__ = [
-    "ApiToken", "AskEvent", "AuditEntry", "AskSession", "Category", "Notification", "OutboxMessage", "Post",
+    "ApiToken", "AskEvent", "AuditEntry", "AskSession", "Category", "FLAG_OUTCOMES", "FLAG_REASONS", "Flag", "Notification", "OutboxMessage", "Post",
     "PostRevision", "ROLES", "ReputationEvent", "STAFF_ROLES", "Tag", "Thread", "ThreadView",
     "Ticket", "TicketEvent", "User", "Vote", "thread_tags", "utcnow",
 ]
