@@ -16,6 +16,11 @@ def init_app(app: Flask) -> None:
 
     for module in (main, auth, forum, users):
         app.register_blueprint(module.bp)
+    # -- deflection: suggestion links + thread prompt, contact support, analytics
+    from . import analytics, deflection, support
+
+    for module in (deflection, support, analytics):
+        app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions, has_endpoint=lambda name: name in app.view_functions)
     app.jinja_env.filters["safe_html"] = safe
