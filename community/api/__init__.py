@@ -18,7 +18,9 @@ def openapi():
     return jsonify(openapi_document(request.host_url))
 
 
-register_error_handlers(bp)  # once, at import: blueprints are shared by every app
+# Once, at import: a blueprint cannot be changed after its first registration,
+# and the app factory may run many times in one process (tests, workers).
+register_error_handlers(bp)
 
 
 def init_app(app) -> None:
