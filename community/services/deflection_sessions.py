@@ -19,7 +19,7 @@ import unicodedata
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import case, insert, or_, select, update
 
 from ..extensions import db
 from ..models import AskEvent, AskSession, utcnow
@@ -123,7 +123,8 @@ def start_or_resume_session(*, visitor_id: str, page: str, user=None, user_agent
     session = db.session.execute(
         select(AskSession).where(owner, AskSession.last_activity_at >= cutoff,
                                  AskSession.started_at <= now)
-        .order_by(AskSession.last_activity_at.desc()).limit(1)
+        .order_by(case((AskSession.visitor_id == visitor_id, 0), else_=1),
+                  AskSession.last_activity_at.desc()).limit(1)
     ).scalar()
     if session is not None:
         session.last_activity_at = max(session.last_activity_at, now)
