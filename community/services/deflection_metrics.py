@@ -190,6 +190,8 @@ def deflection_report(start: date, end: date, *, now: datetime | None = None,
             "sessions_with_suggestions": counts["sessions_with_suggestions"],
             "confirmed_deflections": counts["confirmed_deflections"],
             "inferred_deflections": counts["inferred_deflections"],
+            "sessions_with_question": counts["sessions_with_question"],
+            "sessions_with_support_request": counts["sessions_with_support_request"],
             "deflection_rate": _rate(counts["confirmed_deflections"], counts["sessions_with_suggestions"]),
             "deflection_rate_with_inferred": _rate(
                 counts["confirmed_deflections"] + counts["inferred_deflections"],
@@ -230,9 +232,11 @@ def _count(outcomes) -> dict:
         kinds = {kind for _, kind in facts.contacts}
         counts["sessions_with_question"] += "question_posted" in kinds
         counts["sessions_with_support_request"] += "support_request" in kinds
+        counts["sessions_with_contact"] += bool(kinds)
     keys = ("sessions", "anonymous_sessions", "sessions_with_suggestions", "sessions_with_opens",
             "confirmed_deflections", "inferred_deflections", "inferred_pending",
-            "still_need_help_sessions", "sessions_with_question", "sessions_with_support_request")
+            "still_need_help_sessions", "sessions_with_question", "sessions_with_support_request",
+            "sessions_with_contact")
     result = {key: int(counts[key]) for key in keys}
     result["holdout_sessions"] = int(counts["holdout_arm_sessions"])
     return result

@@ -18,6 +18,7 @@ bp = Blueprint("analytics", __name__)
 
 CSV_COLUMNS = ("date", "sessions", "sessions_with_suggestions", "confirmed_deflections",
                "inferred_deflections", "deflection_rate", "deflection_rate_with_inferred",
+               "sessions_with_question", "sessions_with_support_request",
                "questions", "answered", "solved", "answered_rate", "solved_rate")
 
 
@@ -64,6 +65,10 @@ def _charts(daily: list[dict]) -> dict:
                                            ("Confirmed + inferred", col("deflection_rate_with_inferred"))],
                                   percent=True, title="Deflection rate per day"),
         "rate_legend": charts.legend(["Confirmed", "Confirmed + inferred"]),
+        "contacts": charts.bar_chart(labels, [("Posted a question", col("sessions_with_question")),
+                                              ("Wrote to support", col("sessions_with_support_request"))],
+                                     title="Ask sessions that contacted, per day"),
+        "contacts_legend": charts.legend(["Posted a question", "Wrote to support"]),
         "questions": charts.bar_chart(labels, [("Questions", col("questions"))],
                                       title="Questions asked per day"),
         "health": charts.line_chart(labels, [("Answered", col("answered_rate")),

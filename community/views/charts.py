@@ -10,8 +10,8 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH, HEIGHT = 640, 220
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 46, 12, 12, 28
+WIDTH, HEIGHT = 480, 220
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 44, 10, 12, 30
 COLORS = ["#2457c5", "#13a05a", "#d9822b", "#8e44ad"]
 
 
@@ -38,7 +38,7 @@ def _fmt(value: float | None, percent: bool) -> str:
 def _frame(labels: list[str], top: float, percent: bool, title: str) -> list[str]:
     plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
     parts = [f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" '
-             f'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="11">']
+             f'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="13">']
     for i in range(5):
         value = top * i / 4
         y = PAD_TOP + plot_h - plot_h * i / 4

@@ -36,10 +36,12 @@
     var saved;
     try { saved = JSON.parse(raw); } catch (e) { return; }
     if (!saved || !saved.fields || Date.now() - saved.at > 24 * 3600 * 1000) { return; }
-    var empty = draftFields(form).every(function (field) { return !field.value || field.tagName === "SELECT"; });
-    if (!empty) { return; }
+    // Fill only the fields the server left empty: what it rendered (an error, a preview) wins.
     draftFields(form).forEach(function (field) {
-      if (saved.fields[field.name] !== undefined && saved.fields[field.name] !== "") { field.value = saved.fields[field.name]; }
+      var value = saved.fields[field.name];
+      if (value === undefined || value === "" || (field.value && field.tagName !== "SELECT")) { return; }
+      if (field.tagName === "SELECT" && field.value) { return; }
+      field.value = value;
     });
   }
 
