@@ -155,3 +155,28 @@ def test_holdout_session_sees_no_suggestions_and_suggestions_session_does(live_s
     assert shown.locator("form#ask-form").get_attribute("data-arm") == "suggestions"
     shown.locator("#title").press_sequentially("reset password mobile", delay=25)
     shown.locator(".suggest-item").first.wait_for(state="visible", timeout=10000)
+
+
+def test_anonymous_contact_with_suggestions_then_confirmation(live_server, browser, content, db):
+    from sqlalchemy import select
+
+    from community.models import Ticket
+
+    for viewport, name in ((DESKTOP, "desktop"), (PHONE, "phone")):
+        page = browser.new_context(viewport=viewport).new_page()
+        page.goto(f"{live_server}/support/contact")
+        form = page.locator("form#contact-form")
+        session_id = form.get_attribute("data-ask-session")
+        page.fill("#name", "Ann Lee")
+        page.fill("#email", f"ann-{name}@example.com")
+        page.locator("#subject").press_sequentially("password reset link broken", delay=25)
+        page.locator(".suggest-item a").first.wait_for(state="visible", timeout=10000)
+        assert page.locator(".pill-idea").count() == 0  # threads only on the contact page
+        page.fill("#body", "The reset link in the app does nothing at all.")
+        shot(page, f"contact-suggestions-{name}")
+        page.get_by_role("button", name="Send to support").click()
+        page.get_by_text("We got your request").wait_for(timeout=10000)
+        shot(page, f"contact-sent-{name}")
+        ticket = db.session.execute(select(Ticket).where(Ticket.ask_session_id == session_id)).scalar_one()
+        assert ticket.requester_email == f"ann-{name}@example.com"
+        assert ticket.context["queries"][-1] == "password reset link broken"
