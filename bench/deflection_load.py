@@ -33,6 +33,14 @@ def main() -> None:
     statements: list[float] = []
     with app.app_context():
         db.create_all()
+        from community.services import forum, users
+
+        author = users.create_user("bench", "bench@example.com", "password123")
+        category = forum.create_category("Bench", "")
+        for n in range(300):  # suggestions point at real threads (foreign keys on PostgreSQL)
+            forum.create_thread(author, category, f"Benchmark question number {n}",
+                                "A question body long enough to be valid.", notify=False)
+        db.session.commit()
         for i in range(sessions):
             at = start + timedelta(seconds=rng.randrange(30 * 86400))
             s = deflection.start_or_resume_session(visitor_id=f"{i:032x}", page="ask",
@@ -51,9 +59,9 @@ def main() -> None:
                 t = time.perf_counter()
                 if kind == "shown":
                     deflection.record_suggestions_shown(s.id, f"query {rng.randrange(500)}",
-                                                        [f"thread:{rng.randrange(1, 300)}"], at=when)
+                                                        [f"thread:{rng.randrange(1, 301)}"], at=when)
                 elif kind == "opened":
-                    deflection.record_opened(s.id, "thread", rng.randrange(1, 300), at=when)
+                    deflection.record_opened(s.id, "thread", rng.randrange(1, 301), at=when)
                 elif kind == "confirmed":
                     deflection.record_event(s.id, "confirmed", thread_id=1, at=when)
                 else:

@@ -223,6 +223,8 @@ def test_confirm_requires_the_thread_to_have_been_opened(client, db, solved, mak
                            headers={**UA, "Accept": "application/json"})
     assert response.status_code == 404
     assert events(db, sid, "confirmed") == []
+    page = client.get(f"/threads/{other.id}/{other.slug}?from_suggestion={sid}", headers=UA).data.decode()
+    assert "data-deflect" not in page  # no prompt on a thread this session did not open
 
 
 def test_still_need_help_returns_to_the_form_with_the_query(client, db, solved):

@@ -7,6 +7,8 @@ one of this visitor's sessions.
 """
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, abort, flash, g, jsonify, redirect, request, url_for
 from sqlalchemy import select
 
@@ -40,9 +42,12 @@ def thread_prompt_context():
     if session is None:
         return
     thread_id = (request.view_args or {}).get("thread_id")
-    confirmed = db.session.execute(
-        select(AskEvent.id).where(AskEvent.session_id == session.id, AskEvent.kind == "confirmed",
-                                  AskEvent.thread_id == thread_id).limit(1)).first() is not None
+    kinds = set(db.session.execute(
+        select(AskEvent.kind).where(AskEvent.session_id == session.id, AskEvent.thread_id == thread_id,
+                                    AskEvent.kind.in_(("suggestion_opened", "confirmed")))).scalars())
+    if "suggestion_opened" not in kinds:
+        return
+    confirmed = "confirmed" in kinds
     g.deflection_prompt = {"session_id": session.id, "via": _via(), "confirmed": confirmed,
                            "back_url": url_for(PAGES[_via()])}
 
@@ -59,7 +64,7 @@ def open_suggestion(session_id: str, kind: str, target_id: int):
             abort(404)
         target = forum.thread_url(thread)
         if session is not None:
-            target += "?" + _query(from_suggestion=session.id, via=_via())
+            target += "?" + urlencode({"from_suggestion": session.id, "via": _via()})
     else:
         target = safe_target(request.args.get("to"))
     if session is not None:
@@ -74,12 +79,6 @@ def safe_target(value: str | None) -> str:
     if value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
     return "/"
-
-
-def _query(**params) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode(params)
 
 
 def _wants_json() -> bool:
@@ -109,7 +108,7 @@ def confirm():
     if _wants_json():
         return jsonify({"ok": True, "session": session.id, "thread_id": thread.id})
     flash("Glad it helped! Thanks for telling us: it helps others find this answer.", "success")
-    return redirect(forum.thread_url(thread) + "?" + _query(from_suggestion=session.id, via=_via()))
+    return redirect(forum.thread_url(thread) + "?" + urlencode({"from_suggestion": session.id, "via": _via()}))
 
 
 @bp.post("/ask/still-need-help")
