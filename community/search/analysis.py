@@ -1,4 +1,4 @@
-"""The analyzer for indexing and querying: words, lower case, accents folded, stop words out, stems.
+"""The analyzer for indexing and querying: words, lower case, accents folded, stop words out, Porter2 (Snowball English) stems.
 
 Equivalent to Whoosh's ``RegexTokenizer | LowercaseFilter | CharsetFilter |
 StopFilter | StemFilter`` chain but in one pass with a per-process cache of
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from whoosh.analysis import STOP_WORDS, Token, Tokenizer
-from whoosh.lang.porter import stem
+from whoosh.lang.porter2 import stem
 from whoosh.support.charset import accent_map
 
 #: Whoosh's English stop words minus "not" and "can", which carry meaning in

@@ -14,7 +14,7 @@ from .analysis import STOPWORDS, SupportAnalyzer
 
 #: Bump when the schema or analyzer changes: an index built with another
 #: version is rebuilt from the database on the next ``search rebuild``.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 ANALYZER = SupportAnalyzer()
 __all__ = ["ANALYZER", "STOPWORDS", "build_schema", "prior"]
