@@ -76,3 +76,8 @@ def safe(html: str) -> Markup:
 
 def mentioned_usernames(text: str) -> set[str]:
     return {m.group(1).lower() for m in MENTION_RE.finditer(text or "")}
+
+
+def sanitize_html(html: str) -> str:
+    """Sanitize HTML from elsewhere (imports of other platforms' dumps) with the same allow-lists."""
+    return _cleaner.clean(html or "")

@@ -14,7 +14,7 @@ Public interface (other areas use only these):
   with highlighted snippets as safe HTML.
 - ``rebuild(progress=None) -> int``: rebuild from the database.
 - ``touch(*keys)``: re-index after SQL that bypassed the ORM (``"thread:3"``).
-- ``paused()``: context manager used by bulk imports that index by themselves.
+- ``paused()`` and ``bulk_writer()``: for bulk imports that index by themselves.
 
 Any text is accepted as a query: unparseable input gives no results, never an error.
 """
@@ -28,7 +28,7 @@ from flask import Flask, current_app
 
 from .results import Hit, SearchResults
 
-__all__ = ["Hit", "SearchResults", "count", "init_app", "paused", "rebuild", "search", "suggest", "touch"]
+__all__ = ["Hit", "SearchResults", "bulk_writer", "count", "init_app", "paused", "rebuild", "search", "suggest", "touch"]
 
 
 def init_app(app: Flask) -> None:
@@ -80,6 +80,13 @@ def total() -> int:
 def touch(*keys: str) -> None:
     """Re-index documents now, e.g. ``touch("thread:3")`` after a bulk UPDATE statement."""
     _state().reindex(keys)
+
+
+def bulk_writer(timeout: float = 300.0):
+    """Context manager holding one index writer for a bulk import: ``.add(documents)``."""
+    from .bulk import bulk_writer as writer
+
+    return writer(timeout)
 
 
 @contextmanager

@@ -16,12 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import Post, Thread
-from .schema import STORED_CHARS, prior
+from .schema import INDEXED_CHARS, STORED_CHARS, prior
 
 _TAG_RE = re.compile(r"<[^>]*>")
 _SPACE_RE = re.compile(r"\s+")
-#: Text beyond this per thread's other answers adds little to ranking and costs index size.
-OTHER_ANSWERS_CHARS = 20000
 CHUNK = 500
 
 
@@ -67,7 +65,7 @@ def thread_document(thread: Thread, posts: list[Post]) -> dict | None:
     question_text = html_to_text(question.body_html) if question else ""
     accepted_text = html_to_text(accepted.body_html) if accepted else ""
     solved = accepted is not None
-    answers_text = " ".join(others)[:OTHER_ANSWERS_CHARS]
+    answers_text = " ".join(others)[:INDEXED_CHARS]
     from ..services.forum import thread_url  # services import models; keep the search package light
 
     category = thread.category
@@ -77,8 +75,8 @@ def thread_document(thread: Thread, posts: list[Post]) -> dict | None:
         "id": thread.id,
         "url": thread_url(thread),
         "title": thread.title,
-        "question": question_text,
-        "accepted": accepted_text,
+        "question": question_text[:INDEXED_CHARS],
+        "accepted": accepted_text[:INDEXED_CHARS],
         "answers": answers_text,
         "tags": " ".join(tag.name for tag in thread.tags),
         "category": category.name if category else "",
@@ -165,8 +163,8 @@ def idea_document(idea) -> dict | None:
         "id": idea.id,
         "url": idea_url(idea),
         "title": idea.title,
-        "question": body,
-        "accepted": response,
+        "question": body[:INDEXED_CHARS],
+        "accepted": response[:INDEXED_CHARS],
         "answers": "",
         "tags": " ".join(tag.name for tag in (getattr(idea, "tags", None) or [])),
         "category": category.name if category else "",

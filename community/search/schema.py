@@ -8,21 +8,16 @@ never in the index: removing it is how it stops being findable.
 """
 from __future__ import annotations
 
-from whoosh.analysis import CharsetFilter, RegexTokenizer, LowercaseFilter, StemFilter, StopFilter
-from whoosh.analysis import STOP_WORDS
 from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.support.charset import accent_map
+
+from .analysis import STOPWORDS, SupportAnalyzer
 
 #: Bump when the schema or analyzer changes: an index built with another
 #: version is rebuilt from the database on the next ``search rebuild``.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 
-#: Whoosh's English stop words minus "not" and "can", which carry meaning in
-#: support questions ("can not log in").
-STOPWORDS = frozenset(STOP_WORDS - {"not", "can"})
-
-ANALYZER = (RegexTokenizer(r"\w+(?:[.'’]\w+)*") | LowercaseFilter() | CharsetFilter(accent_map)
-            | StopFilter(stoplist=STOPWORDS, minsize=2) | StemFilter(cachesize=100000))
+ANALYZER = SupportAnalyzer()
+__all__ = ["ANALYZER", "STOPWORDS", "build_schema", "prior"]
 
 #: Query-time boosts by field: where a word appears says how much it means.
 FIELD_BOOSTS = {
@@ -36,12 +31,15 @@ FIELD_BOOSTS = {
 #: The fields a query's words are looked up in.
 TEXT_FIELDS = tuple(FIELD_BOOSTS)
 #: Extra weight when the words appear in this order (a phrase) in the title / body.
-PHRASE_BOOSTS = {"title": 2.0, "question": 0.8}
+PHRASE_BOOSTS = {"title": 2.0}
 #: Modest priors: a solved thread and a well-voted one rank a little higher.
 SOLVED_BOOST = 0.25
 VOTE_BOOST = 0.06
-#: Longest stored text per field (enough for snippets; the whole text is indexed).
+#: Longest stored text per field (enough for snippets).
 STORED_CHARS = 3000
+#: Longest indexed text per body field: the opening of a post says what it is
+#: about; the tail of very long posts adds little but indexing time.
+INDEXED_CHARS = 4000
 
 
 def prior(solved: bool, votes: int) -> float:
@@ -58,7 +56,7 @@ def build_schema() -> Schema:
         id=STORED(),
         url=STORED(),
         title=TEXT(analyzer=ANALYZER, stored=True, phrase=True),
-        question=TEXT(analyzer=ANALYZER, stored=False, phrase=True),
+        question=TEXT(analyzer=ANALYZER, stored=False, phrase=False),
         accepted=TEXT(analyzer=ANALYZER, stored=False, phrase=False),
         answers=TEXT(analyzer=ANALYZER, stored=False, phrase=False),
         tags=KEYWORD(stored=True, lowercase=True, scorable=True, commas=False),

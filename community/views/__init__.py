@@ -22,6 +22,10 @@ def init_app(app: Flask) -> None:
     for module in (deflection, support, analytics):
         app.register_blueprint(module.bp)
 
+    from . import search  # search page (branch search)
+
+    app.register_blueprint(search.bp)
+
     app.jinja_env.globals.update(perm=permissions, has_endpoint=lambda name: name in app.view_functions)
     app.jinja_env.filters["safe_html"] = safe
     app.jinja_env.filters["ago"] = _ago
