@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import date
 from pathlib import Path
 
 import pytest
 
+from community.models import utcnow
 from community.services import accepting, deflection
 
 CHROMIUM = "/usr/bin/chromium"
@@ -96,7 +96,7 @@ def test_type_see_open_confirm_and_count(live_server, browser, content, make, ap
     yes.click()
     page.get_by_text("Glad this solved it").wait_for(timeout=10000)
 
-    report = deflection.deflection_report(date.today(), date.today())
+    report = deflection.deflection_report(utcnow().date(), utcnow().date())
     assert report["sessions"] == 1
     assert report["sessions_with_suggestions"] == 1
     assert report["confirmed_deflections"] == 1

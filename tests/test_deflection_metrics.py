@@ -363,3 +363,23 @@ def test_health_counts_and_medians(make, db):
     assert health["median_time_to_accepted_answer_seconds"] == 3 * 3600
     assert health["daily"]["2026-03-03"] == {"questions": 2, "answered": 1, "solved": 1,
                                              "answered_rate": 0.5, "solved_rate": 0.5}
+
+
+def test_demo_sessions_cli_fills_the_analytics_once(app, make, db):
+    from datetime import date as _date
+
+    for i in range(4):
+        make.thread(title=f"Demo question about invoices number {i}")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["deflection", "demo-sessions", "--days", "10"])
+    assert "Simulated" in result.output
+    n = db.session.query(AskSession).count()
+    assert n > 30
+    again = runner.invoke(args=["deflection", "demo-sessions"])
+    assert "nothing simulated" in again.output and db.session.query(AskSession).count() == n
+    from community.models import utcnow
+    today = utcnow().date()
+    r = deflection.deflection_report(today - timedelta(days=9), today)
+    assert r["sessions"] == n
+    assert r["confirmed_deflections"] > 0 and r["inferred_deflections"] > 0
+    assert r["content_gaps"] and r["top_threads"]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -32,10 +31,6 @@ def events(db, session_id, kind=None):
     if kind:
         stmt = stmt.where(AskEvent.kind == kind)
     return db.session.execute(stmt).scalars().all()
-
-
-def today():
-    return date.today()
 
 
 # -- sessions on the pages ------------------------------------------------------------------

@@ -13,3 +13,8 @@ def init_app(app) -> None:
 
     app.cli.add_command(search.search)
     app.cli.add_command(importer.import_command)
+
+    # Deflection (branch deflection).
+    from . import deflection
+
+    app.cli.add_command(deflection.deflection)
