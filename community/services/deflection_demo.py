@@ -18,6 +18,8 @@ from . import deflection_sessions as rec
 #: Searches with no good answer in the demo content: they appear as content gaps.
 GAP_QUERIES = ["cancel my subscription and get a refund", "export all my data gdpr",
                "change the invoice company name", "dark mode on android", "api rate limit increase"]
+STOPWORDS = {"after", "with", "from", "what", "when", "where", "which", "that", "this", "there", "does",
+             "have", "into", "your", "their", "about", "how", "cannot", "once"}
 AGENT = "Mozilla/5.0 (demo) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 
 
@@ -57,8 +59,10 @@ def _one_session(rng: random.Random, start: datetime, threads) -> None:
                              at=at + timedelta(minutes=rng.randint(2, 9)))
         return
     target_id, title = rng.choice(threads)
-    words = [w.strip("?.,!").lower() for w in title.split() if len(w) > 3]
-    query = " ".join(rng.sample(words, min(len(words), rng.randint(2, 4)))) or title.lower()
+    words = [w.strip("?.,!'\"“”‘’()").lower() for w in title.split()]
+    words = [w for w in words if len(w) > 3 and w not in STOPWORDS]
+    keep = sorted(rng.sample(range(len(words)), min(len(words), rng.randint(2, 4))))
+    query = " ".join(words[i] for i in keep) or title.lower()
     others = [t for t, _ in rng.sample(threads, min(3, len(threads))) if t != target_id][:2]
     rec.record_suggestions_shown(session.id, query, [f"thread:{target_id}"] + [f"thread:{t}" for t in others], at=at)
     if rng.random() < 0.3:  # read the list, did not open anything

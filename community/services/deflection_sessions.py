@@ -208,9 +208,11 @@ def record_event(session_id: str, kind: str, *, query: str | None = None, result
         ids = [str(r) for r in (result_ids or [])][:20]
         values.update(query=clean_query(query)[:500], normalized_query=normalize_query(query),
                       result_ids=ids, result_count=len(ids))
-    db.session.execute(insert(AskEvent).values(**values))
-    db.session.execute(update(AskSession).where(AskSession.id == session_id,
-                                                AskSession.last_activity_at < at)
+    # Core statements on the tables: no ORM bookkeeping on the request path.
+    db.session.execute(insert(AskEvent.__table__).values(**values))
+    sessions = AskSession.__table__
+    db.session.execute(update(sessions).where(sessions.c.id == session_id,
+                                              sessions.c.last_activity_at < at)
                        .values(last_activity_at=at))
 
 

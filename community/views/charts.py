@@ -16,14 +16,22 @@ COLORS = ["#2457c5", "#13a05a", "#d9822b", "#8e44ad"]
 
 
 def _nice_max(value: float, percent: bool) -> float:
+    """A top for the y axis whose four gridlines fall on round numbers (integers for counts)."""
     if percent:
-        return 1.0 if value <= 1 else value
+        return 1.0 if value <= 1 else 4 * _nice_step(value / 4, integer=False)
     if value <= 4:
         return 4
-    magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
+    return 4 * _nice_step(value / 4)
+
+
+def _nice_step(raw: float, integer: bool = True) -> float:
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        value = step * magnitude
+        if integer and not float(value).is_integer():
+            continue
+        if raw <= value:
+            return value
     return 10 * magnitude
 
 
