@@ -40,7 +40,7 @@ def _range():
 def dashboard():
     _allowed()
     start, end, error = _range()
-    report = deflection.deflection_report(start, end)
+    report = deflection.deflection_report(start, end, gaps_limit=10, threads_limit=8)
     today = utcnow().date()
     presets = [(f"Last {n} days", (today - timedelta(days=n - 1)).isoformat(), today.isoformat())
                for n in (7, 30, 90, 365)]
