@@ -139,11 +139,13 @@ class SearchState:
             filters.append(Q.Term("type", type))
         if since or until:
             filters.append(Q.DateRange("created", since, until))
-        hits = searcher.search_page(q, page, pagelen=per_page,
-                                    filter=Q.And(filters) if filters else None)
-        result.total = len(hits)
+        filter_q = Q.And(filters) if filters else None
+        # Counted by a collector: Whoosh's own length of a limited result runs
+        # the union matcher's ``all_ids``, which can miss a document.
+        result.total = len(searcher.search(q, filter=filter_q, limit=None, scored=False))
         if (page - 1) * per_page >= result.total:
             return result
+        hits = searcher.search(q, filter=filter_q, limit=page * per_page)[(page - 1) * per_page:]
         for hit in hits:
             f = hit.fields()
             solved_hit = bool(f.get("solved"))
