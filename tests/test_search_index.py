@@ -141,3 +141,30 @@ def test_rebuild_progress_and_drift_repair(make, db, app):
     db.session.commit()
     search.touch(f"thread:{thread.id}")
     assert search.count() == 2
+
+
+def test_view_counts_and_pins_do_not_touch_the_index(make, db, app, monkeypatch):
+    from community.services import forum as forum_service
+
+    thread = make.thread(title="Laptop fan is loud when idle")
+    calls = []
+    monkeypatch.setattr(app.extensions["search"], "reindex", lambda keys: calls.append(set(keys)))
+    forum_service.record_view(thread, "visitor-1")
+    thread.pinned = True
+    db.session.commit()
+    assert calls == []
+    thread.title = "Laptop fan is very loud when idle"
+    db.session.commit()
+    assert calls == [{f"thread:{thread.id}"}]
+
+
+def test_answer_edit_and_tag_change_reindex(make, db):
+    thread = make.thread(title="Scanner drivers for the office", tags=["drivers"])
+    reply = make.reply(thread, body="Install the universal driver package.")
+    forum.edit_post(reply.author, reply, "Install the vendor's twain bundle instead.")
+    db.session.commit()
+    assert found("twain bundle", thread) and not found("universal driver package", thread)
+    forum.edit_post(thread.author, thread.question_post, thread.question_post.body, tags=["firmware"])
+    db.session.commit()
+    hit = search.search("scanner").results[0]
+    assert hit.tags == ["firmware"]

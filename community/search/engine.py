@@ -16,6 +16,7 @@ from whoosh import query as Q
 
 from . import documents, query as querying, snippets
 from .results import Hit, SearchResults
+from .schema import prior
 from .whoosh_index import WhooshIndex
 
 #: Candidates taken from the index before trimming to ``limit`` (ties, types).
@@ -97,30 +98,27 @@ class SearchState:
         return Q.Term("type", types[0])
 
     def suggest(self, text: str, *, limit: int = 5, types=("thread", "idea")) -> list[dict]:
-        terms = querying.analyze(text)
-        q = querying.build(terms)
-        types = tuple(types or ())
-        if q is None or limit <= 0 or not types:
+        types = tuple(t for t in (types or ()) if t in ("thread", "idea"))
+        if limit <= 0 or not types:
             return []
-        searcher = self.index.searcher()
+        terms = querying.analyze(text)
+        searcher = self.index.searcher(priors=False)
+        q = querying.build(querying.prune(terms, searcher))
+        if q is None:
+            return []
         hits = searcher.search(q, limit=max(limit, SUGGEST_CANDIDATES), filter=self._type_filter(types))
-        out = []
-        for hit in hits:
-            fields = hit.fields()
-            if fields["type"] not in types:
-                continue
-            out.append({
-                "type": fields["type"],
-                "id": fields["id"],
-                "title": fields["title"],
-                "url": fields["url"],
-                "solved": bool(fields.get("solved")),
-                "snippet": snippets.plain(fields.get("snippet_text", ""), terms),
-                "score": round(float(hit.score), 4),
-            })
-            if len(out) >= limit:
-                break
-        return out
+        # Rerank the few candidates with the priors (solved, votes) kept in the document.
+        ranked = sorted(((hit.score * prior(bool(f.get("solved")), f.get("votes", 0)), f)
+                         for hit in hits for f in (hit.fields(),)), key=lambda pair: -pair[0])
+        return [{
+            "type": f["type"],
+            "id": f["id"],
+            "title": f["title"],
+            "url": f["url"],
+            "solved": bool(f.get("solved")),
+            "snippet": snippets.plain(f.get("snippet_text", ""), terms),
+            "score": round(float(score), 4),
+        } for score, f in ranked[:limit]]
 
     def search(self, text: str, *, category_id=None, solved=None, type=None, since: datetime | None = None,
                until: datetime | None = None, page: int = 1, per_page: int = 20) -> SearchResults:
@@ -128,7 +126,8 @@ class SearchState:
         per_page = min(max(1, int(per_page or 20)), 100)
         result = SearchResults(query=text or "", page=page, per_page=per_page)
         terms = querying.analyze(text)
-        q = querying.build(terms)
+        searcher = self.index.searcher()
+        q = querying.build(querying.prune(terms, searcher))
         if q is None:
             return result
         filters = []
@@ -140,12 +139,13 @@ class SearchState:
             filters.append(Q.Term("type", type))
         if since or until:
             filters.append(Q.DateRange("created", since, until))
-        searcher = self.index.searcher()
-        hits = searcher.search_page(q, page, pagelen=per_page,
-                                    filter=Q.And(filters) if filters else None)
-        result.total = len(hits)
+        filter_q = Q.And(filters) if filters else None
+        # Counted by a collector: Whoosh's own length of a limited result runs
+        # the union matcher's ``all_ids``, which can miss a document.
+        result.total = len(searcher.search(q, filter=filter_q, limit=None, scored=False))
         if (page - 1) * per_page >= result.total:
             return result
+        hits = searcher.search(q, filter=filter_q, limit=page * per_page)[(page - 1) * per_page:]
         for hit in hits:
             f = hit.fields()
             solved_hit = bool(f.get("solved"))

@@ -1,6 +1,6 @@
 """Keep the index in step with the database: collect what each transaction changed, index it after commit.
 
-Mapper events (after insert / update / delete) on Thread, Post and, when
+Mapper events (after insert / delete, before update) on Thread, Post and, when
 the ideas module exists, Idea record the affected document keys in the
 session's ``info``; counters changed with SQL expressions on ORM objects
 (``thread.score = Thread.score + 1``) are updates too.  After a successful
@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from flask import current_app, has_app_context
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, object_session
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,35 @@ _installed = False
 def _collect(session: Session | None, key: str) -> None:
     if session is not None:
         session.info.setdefault(PENDING, set()).add(key)
+
+
+#: Attributes whose change alters a document; others (view counts, pins) re-index nothing,
+#: so that counting a page view does not take the index lock.
+THREAD_FIELDS = ("title", "slug", "category_id", "hidden", "deleted", "merged_into_id", "accepted_post_id",
+                 "question_post_id", "score", "reply_count", "last_activity_at", "created_at", "tags")
+POST_FIELDS = ("body", "body_html", "hidden", "deleted", "thread_id", "is_question")
+IDEA_FIELDS = ("title", "slug", "body", "body_html", "status", "vote_count", "category_id", "merged_into_id",
+               "response", "response_html", "last_activity_at", "comment_count", "tags", "hidden", "deleted")
+
+
+def _changed(target, names) -> bool:
+    attrs = inspect(target).attrs
+    return any(name in attrs and attrs[name].history.has_changes() for name in names)
+
+
+def _thread_updated(mapper, connection, target) -> None:
+    if _changed(target, THREAD_FIELDS):
+        _thread_changed(mapper, connection, target)
+
+
+def _post_updated(mapper, connection, target) -> None:
+    if _changed(target, POST_FIELDS):
+        _post_changed(mapper, connection, target)
+
+
+def _idea_updated(mapper, connection, target) -> None:
+    if _changed(target, IDEA_FIELDS):
+        _idea_changed(mapper, connection, target)
 
 
 def _thread_changed(mapper, connection, target) -> None:
@@ -71,13 +100,16 @@ def install() -> None:
     from ..models import Post, Thread
     from .documents import idea_model
 
-    for model, handler in ((Thread, _thread_changed), (Post, _post_changed)):
-        for name in ("after_insert", "after_update", "after_delete"):
-            event.listen(model, name, handler)
+    handlers = [(Thread, _thread_changed, _thread_updated), (Post, _post_changed, _post_updated)]
     Idea = idea_model()
     if Idea is not None:
-        for name in ("after_insert", "after_update", "after_delete"):
-            event.listen(Idea, name, _idea_changed)
+        handlers.append((Idea, _idea_changed, _idea_updated))
+    for model, changed, updated in handlers:
+        event.listen(model, "after_insert", changed)
+        # before_update: the attribute history is intact (a counter set to a SQL
+        # expression is expired by the time after_update runs).
+        event.listen(model, "before_update", updated)
+        event.listen(model, "after_delete", changed)
     event.listen(Session, "after_commit", _after_commit)
     event.listen(Session, "after_rollback", _discard)
     _installed = True

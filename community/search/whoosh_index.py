@@ -85,22 +85,29 @@ class WhooshIndex:
             finally:
                 fcntl.flock(guard, fcntl.LOCK_UN)
 
-    def searcher(self):
-        """This thread's searcher, refreshed when another writer (any process) committed."""
+    def searcher(self, priors: bool = True):
+        """This thread's searcher, refreshed when another writer (any process) committed.
+
+        ``priors=True`` scores with :class:`PriorBM25F` (every match pays a
+        column read: fine for the search page); ``False`` is plain BM25F, which
+        lets Whoosh skip blocks that cannot reach the top N (suggest reranks
+        its few candidates itself).
+        """
+        name = "prior_searcher" if priors else "plain_searcher"
         for attempt in range(5):
             try:
-                current = getattr(self._local, "searcher", None)
+                current = getattr(self._local, name, None)
                 if current is None:
-                    current = self.index().searcher(weighting=PriorBM25F())
+                    current = self.index().searcher(weighting=PriorBM25F() if priors else scoring.BM25F())
                 else:
                     current = current.refresh()
-                self._local.searcher = current
+                setattr(self._local, name, current)
                 return current
             except (FileNotFoundError, OSError):
                 # A concurrent commit removed segment files while we opened them: retry.
-                self._local.searcher = None
+                setattr(self._local, name, None)
                 time.sleep(0.01 * (attempt + 1))
-        return self.index().searcher(weighting=PriorBM25F())
+        return self.index().searcher(weighting=PriorBM25F() if priors else scoring.BM25F())
 
     def doc_count(self) -> int:
         return self.searcher().doc_count()
@@ -182,10 +189,11 @@ class WhooshIndex:
         return count
 
     def close(self) -> None:
-        current = getattr(self._local, "searcher", None)
-        if current is not None:
-            current.close()
-            self._local.searcher = None
+        for name in ("prior_searcher", "plain_searcher"):
+            current = getattr(self._local, name, None)
+            if current is not None:
+                current.close()
+                setattr(self._local, name, None)
         if self._ix is not None:
             self._ix.close()
             self._ix = None
