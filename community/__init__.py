@@ -23,6 +23,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     views.init_app(app)
     api.init_app(app)
+    from . import search
+
+    search.init_app(app)
     cli.init_app(app)
     return app
 

@@ -94,6 +94,16 @@ class Defaults:
     DEFLECTION_INFERRED_MINUTES = 30
     DEFLECTION_COST_PER_CONTACT = 25.0
     DEFLECTION_CURRENCY = "USD"
+    # -- deflection (branch deflection): sessions, holdout, contact form; see docs/metrics.md
+    #: An ask session ends after this many minutes without activity.
+    DEFLECTION_SESSION_MINUTES = 30
+    #: Share of ask sessions held out from suggestions (0 = no holdout).
+    DEFLECTION_HOLDOUT = 0
+    DEFLECTION_HOLDOUT_SALT = "ask-holdout-v1"
+    #: User-agent substrings of bots (None = the built-in list in services/deflection_sessions.py).
+    DEFLECTION_BOT_PATTERNS: list | None = None
+    DEFLECTION_VISITOR_COOKIE = "community_visitor"
+    CONTACT_RATE_LIMIT = "5 per 10 minutes;20 per day"
 
     # Moderation: flags and new-account limits (see services/flags.py, services/spam.py).
     #: Distinct members whose spam/offensive/off-topic flags hide a post pending review (0: never).

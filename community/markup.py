@@ -99,3 +99,8 @@ def mentioned_usernames(text: str) -> set[str]:
     """Lower-cased @names in ``text``, ignoring code (a pasted ``@Override`` is no mention)."""
     prose = _CODE_RE.sub(" ", text or "")
     return {m.group(1).lower() for m in MENTION_RE.finditer(prose)}
+
+
+def sanitize_html(html: str) -> str:
+    """Sanitize HTML from elsewhere (imports of other platforms' dumps) with the same allow-lists."""
+    return _cleaner.clean(html or "")

@@ -9,6 +9,7 @@ from flask import jsonify, request
 
 from . import forum, users  # noqa: F401  (registers endpoints)
 from . import moderation  # noqa: F401  (moderation endpoints)
+from . import deflection  # noqa: F401  (suggest, metrics/deflection)
 from .errors import register_error_handlers
 from .spec import bp, endpoint, openapi_document
 

@@ -7,3 +7,14 @@ def init_app(app) -> None:
 
     for group in (users.users, reputation.reputation, demo.demo):
         app.cli.add_command(group)
+
+    # Search and bulk import (branch search).
+    from . import importer, search
+
+    app.cli.add_command(search.search)
+    app.cli.add_command(importer.import_command)
+
+    # Deflection (branch deflection).
+    from . import deflection
+
+    app.cli.add_command(deflection.deflection)

@@ -15,6 +15,8 @@ from .base import utcnow
 
 ASK_PAGES = ("ask", "contact")
 ASK_ARMS = ("suggestions", "holdout")
+#: Kinds that are a contact: the visitor went on to ask the community or support.
+CONTACT_KINDS = ("question_posted", "support_request")
 ASK_EVENT_KINDS = (
     "suggestions_shown",   # query + result ids shown to the visitor
     "suggestion_opened",   # visitor opened a suggested thread/idea
@@ -41,6 +43,9 @@ class AskSession(db.Model):
     arm: Mapped[str] = mapped_column(String(12), default="suggestions")
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: What the visitor had typed when they left the form (no-JS preview, log-in detour),
+    #: so that "I still need help" and logging in bring it back: {"title", "body", ...}.
+    draft: Mapped[dict | None] = mapped_column(JSON)
 
     events: Mapped[list["AskEvent"]] = relationship(
         back_populates="session", order_by="AskEvent.id", cascade="all, delete-orphan"
@@ -58,7 +63,12 @@ class AskEvent(db.Model):
     session_id: Mapped[str] = mapped_column(ForeignKey("ask_sessions.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))
     query: Mapped[str | None] = mapped_column(String(500))
+    #: Lower-cased, whitespace-collapsed query: the debounce key and the content-gap group.
+    normalized_query: Mapped[str | None] = mapped_column(String(200))
+    #: ["thread:12", "idea:3", ...] in the order shown.
     result_ids: Mapped[list | None] = mapped_column(JSON)
+    #: len(result_ids), a column so that SQL can filter "shown with results" portably.
+    result_count: Mapped[int | None]
     thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="SET NULL"))
     idea_id: Mapped[int | None]
     ticket_id: Mapped[int | None]

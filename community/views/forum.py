@@ -12,8 +12,9 @@ from .. import permissions
 from ..extensions import db
 from ..models import Category, Post
 from ..ratelimit import hit
-from ..services import accepting, forum, listings, votes
+from ..services import accepting, deflection, forum, listings, votes
 from ..services.errors import ServiceError
+from . import ask_flow
 from .util import paginate, sort_arg
 
 bp = Blueprint("forum", __name__)
@@ -71,27 +72,75 @@ def _viewer_key() -> str:
 
 
 @bp.route("/ask", methods=["GET", "POST"])
-@login_required
 def ask():
-    if not permissions.can_create_thread(current_user):
+    """Ask the community; suggestions first (see docs/metrics.md).
+
+    Anyone may open the page and see suggestions (it starts an ask session);
+    posting needs an account: an anonymous submit keeps what was typed in the
+    session and sends the visitor to log in, then back here with it.
+    """
+    if current_user.is_authenticated and not permissions.can_create_thread(current_user):
         abort(403)
-    form = {"title": request.values.get("title", ""), "body": request.form.get("body", ""),
-            "tags": request.form.get("tags", ""),
-            "category_id": request.values.get("category_id", type=int)}
     if request.method == "POST":
-        try:
-            hit("POST_RATE_LIMIT")
-            category = forum.get_category(request.form.get("category_id"))
-            thread = forum.create_thread(current_user, category, form["title"], form["body"],
-                                         form["tags"])
+        return _ask_post()
+    session = ask_flow.begin_session("ask")
+    form = {"title": request.args.get("title", ""), "body": "", "tags": "",
+            "category_id": request.args.get("category_id", type=int)}
+    if session is not None and session.draft and not form["title"]:
+        draft = session.draft
+        form.update(title=draft.get("title", ""), body=draft.get("body", ""), tags=draft.get("tags", ""),
+                    category_id=_int(draft.get("category_id")))
+    if session is not None and not form["title"] and request.args.get("resume"):
+        form["title"] = deflection.last_query(session.id) or ""
+    suggestions = ask_flow.page_suggestions(session, "ask", form["title"])
+    db.session.commit()
+    return _render_ask(form, session, suggestions=suggestions)
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _render_ask(form, session, *, error=None, suggestions=(), preview=False, status=200):
+    return render_template("forum/ask.html", form=form, error=error, categories=listings.categories(),
+                           ask_session=session, suggestions=suggestions, preview=preview), status
+
+
+def _ask_post():
+    session = ask_flow.form_session("ask")
+    db.session.commit()  # the session is a fact of its own, kept even if the post fails
+    form = {"title": request.form.get("title", ""), "body": request.form.get("body", ""),
+            "tags": request.form.get("tags", ""), "category_id": request.form.get("category_id", type=int)}
+    if not current_user.is_authenticated:
+        if session is not None:
+            deflection.save_draft(session, form)
+        db.session.commit()
+        flash("Log in or sign up to post your question. What you typed is kept.", "info")
+        return redirect(url_for("auth.login", next=url_for("forum.ask")))
+    try:
+        forum.clean_title(form["title"])
+        forum.clean_body(form["body"])
+        forum.parse_tags(form["tags"])
+        category = forum.get_category(request.form.get("category_id"))
+        matches = ask_flow.needs_preview(session, "ask", form["title"])
+        if matches:
+            deflection.save_draft(session, form)
             db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            return render_template("forum/ask.html", form=form, error=exc,
-                                   categories=listings.categories()), exc.status
-        flash("Your question is posted. We will notify you when someone answers.", "success")
-        return redirect(forum.thread_url(thread))
-    return render_template("forum/ask.html", form=form, error=None, categories=listings.categories())
+            return _render_ask(form, session, suggestions=matches, preview=True)
+        hit("POST_RATE_LIMIT")
+        thread = forum.create_thread(current_user, category, form["title"], form["body"], form["tags"])
+        if session is not None:
+            deflection.record_event(session.id, "question_posted", thread_id=thread.id)
+            session.draft = None
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        return _render_ask(form, session, error=exc, status=exc.status)
+    flash("Your question is posted. We will notify you when someone answers.", "success")
+    return redirect(forum.thread_url(thread))
 
 
 @bp.post("/threads/<int:thread_id>/reply")

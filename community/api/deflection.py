@@ -1,0 +1,107 @@
+"""Suggestions while typing (public) and the deflection metrics (staff)."""
+from __future__ import annotations
+
+from flask import current_app, jsonify, request
+from flask_login import current_user
+
+from .. import permissions
+from ..extensions import db
+from ..permissions import METRICS_READERS
+from ..ratelimit import hit
+from ..services import deflection
+from ..services.errors import PermissionDenied
+from .auth import api_user
+from .spec import endpoint, schema
+
+SUGGESTION = schema("Suggestion", {
+    "type": "object", "required": ["type", "id", "title", "url", "solved", "snippet", "score"],
+    "properties": {
+        "type": {"type": "string", "enum": ["thread", "idea"]}, "id": {"type": "integer"},
+        "title": {"type": "string"}, "url": {"type": "string"}, "solved": {"type": "boolean"},
+        "snippet": {"type": "string", "description": "Plain text; for a solved thread, from the accepted answer."},
+        "score": {"type": "number"}},
+})
+SUGGEST_RESPONSE = {"type": "object", "required": ["results"], "properties": {
+    "results": {"type": "array", "items": SUGGESTION, "maxItems": 5},
+    "holdout": {"type": "boolean", "description": "Present (true) when the session is in the holdout arm: "
+                                                  "it is shown no suggestions."}}}
+
+METRICS_RESPONSE = schema("DeflectionMetrics", {
+    "type": "object",
+    "description": "Definitions in docs/metrics.md. Rates are fractions from 0 to 1, null without "
+                   "sessions with suggestions.",
+    "properties": {
+        "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
+        "sessions": {"type": "integer"}, "sessions_with_suggestions": {"type": "integer"},
+        "confirmed_deflections": {"type": "integer"}, "inferred_deflections": {"type": "integer"},
+        "inferred_pending": {"type": "integer"},
+        "deflection_rate": {"type": "number", "nullable": True},
+        "deflection_rate_with_inferred": {"type": "number", "nullable": True},
+        "contacts_avoided": {"type": "integer"}, "estimated_savings": {"type": "number"},
+        "cost_per_contact": {"type": "number"}, "currency": {"type": "string"},
+        "health": {"type": "object"}, "daily": {"type": "array", "items": {"type": "object"}},
+        "content_gaps": {"type": "array", "items": {"type": "object"}},
+        "top_threads": {"type": "array", "items": {"type": "object"}},
+    },
+})
+
+
+def _types() -> tuple[str, ...]:
+    """``type=thread,idea`` (or repeated); unknown values are ignored."""
+    raw = ",".join(request.args.getlist("type"))
+    types = tuple(t for t in ("thread", "idea") if t in {p.strip() for p in raw.split(",")})
+    return types or ("thread", "idea")
+
+
+def _caller_session(session_id: str | None):
+    user = api_user() or (current_user if current_user.is_authenticated else None)
+    visitor = request.cookies.get(current_app.config["DEFLECTION_VISITOR_COOKIE"])
+    return deflection.owned_session(session_id, visitor_id=visitor, user_id=getattr(user, "id", None))
+
+
+@endpoint("/suggest", "GET", summary="Existing answers for what a visitor is typing",
+          auth="public", response=SUGGEST_RESPONSE, errors=(429,),
+          params=[
+              {"name": "q", "in": "query", "required": True, "schema": {"type": "string"},
+               "description": "What was typed; any text (empty, long, odd) gives results or []."},
+              {"name": "session", "in": "query", "required": False, "schema": {"type": "string"},
+               "description": "The ask session (data-ask-session); records `suggestions_shown` "
+                              "once per distinct query when it is the caller's session."},
+              {"name": "type", "in": "query", "required": False, "schema": {"type": "string"},
+               "description": "thread, idea or thread,idea (default)."}],
+          description="Up to 5 threads and ideas, best first; solved threads carry a snippet of "
+                      "their accepted answer. Rate limited (SUGGEST_RATE_LIMIT).")
+def suggest():
+    hit("SUGGEST_RATE_LIMIT", key=f"ip:{request.remote_addr}")
+    session = _caller_session(request.args.get("session"))
+    results, holdout = deflection.suggestions_for_session(session, request.args.get("q", ""),
+                                                          types=_types())
+    if session is not None:
+        db.session.commit()
+    body = {"results": [_result_json(r) for r in results]}
+    if holdout:
+        body["holdout"] = True
+    return jsonify(body)
+
+
+def _result_json(item: dict) -> dict:
+    return {"type": item.get("type"), "id": item.get("id"), "title": item.get("title", ""),
+            "url": item.get("url", ""), "solved": bool(item.get("solved")),
+            "snippet": item.get("snippet") or "", "score": float(item.get("score") or 0)}
+
+
+@endpoint("/metrics/deflection", "GET", summary="Deflection and community-health metrics",
+          roles=METRICS_READERS, response=METRICS_RESPONSE, errors=(400, 401, 403),
+          params=[
+              {"name": "from", "in": "query", "required": False,
+               "schema": {"type": "string", "format": "date"},
+               "description": "First UTC day (YYYY-MM-DD), inclusive; default 29 days before `to`."},
+              {"name": "to", "in": "query", "required": False,
+               "schema": {"type": "string", "format": "date"},
+               "description": "Last UTC day (YYYY-MM-DD), inclusive; default today."}],
+          description="Sessions are counted on the UTC day they started. See docs/metrics.md.")
+def deflection_metrics():
+    if not permissions.can_view_metrics(api_user()):
+        raise PermissionDenied("Your account may not read metrics.")
+    start, end = deflection.parse_range(request.args.get("from"), request.args.get("to"))
+    return jsonify(deflection.deflection_report(start, end))

@@ -1,0 +1,24 @@
+"""``flask deflection demo-sessions``: simulated ask sessions for a demo site's analytics."""
+from __future__ import annotations
+
+import click
+
+from ..extensions import db
+from ..services import deflection_demo
+
+
+@click.group()
+def deflection():
+    """Search-before-you-post and deflection metrics."""
+
+
+@deflection.command("demo-sessions")
+@click.option("--days", default=30, show_default=True, help="Days of history to simulate.")
+def demo_sessions(days: int):
+    """Simulate ask sessions on a DEMO site (does nothing if any session exists)."""
+    count = deflection_demo.seed_sessions(days)
+    db.session.commit()
+    if count:
+        click.echo(f"Simulated {count} ask sessions over {days} days: see /analytics.")
+    else:
+        click.echo("Ask sessions already exist (or there are no threads): nothing simulated.")

@@ -1,0 +1,96 @@
+"""Search: the only package that knows Whoosh.
+
+Public interface (other areas use only these):
+
+- ``init_app(app)``: open or create the index in ``SEARCH_INDEX_DIR`` and
+  install the listeners that re-index what each commit changed.
+- ``suggest(query, *, limit=5, types=("thread", "idea")) -> list[dict]``:
+  the best matches for text being typed, each
+  ``{"type", "id", "title", "url", "solved", "snippet", "score"}``; the
+  snippet is plain text (the accepted answer of a solved thread, else the
+  question), to be escaped by the caller's template or JSON.
+- ``search(query, *, category_id=None, solved=None, type=None, since=None,
+  until=None, page=1, per_page=20) -> SearchResults`` for the search page,
+  with highlighted snippets as safe HTML.
+- ``rebuild(progress=None) -> int``: rebuild from the database.
+- ``touch(*keys)``: re-index after SQL that bypassed the ORM (``"thread:3"``).
+- ``paused()`` and ``bulk_writer()``: for bulk imports that index by themselves.
+
+Any text is accepted as a query: unparseable input gives no results, never an error.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from datetime import datetime
+
+from flask import Flask, current_app
+
+from .results import Hit, SearchResults
+
+__all__ = ["Hit", "SearchResults", "bulk_writer", "count", "init_app", "paused", "rebuild", "search", "suggest", "touch"]
+
+
+def init_app(app: Flask) -> None:
+    from . import listeners
+    from .engine import SearchState
+
+    backend = app.config.get("SEARCH_BACKEND", "whoosh")
+    if backend != "whoosh":
+        raise RuntimeError(f"SEARCH_BACKEND={backend!r} is not available (only 'whoosh').")
+    app.config.setdefault("SEARCH_LOCK_TIMEOUT", 5.0)
+    state = SearchState(app)
+    app.extensions["search"] = state
+    state.index.index()  # create the directory and an empty index on first run
+    listeners.install()
+
+
+def _state():
+    return current_app.extensions["search"]
+
+
+def suggest(query: str, *, limit: int = 5, types: Iterable[str] = ("thread", "idea")) -> list[dict]:
+    """Up to ``limit`` matches for ``query``: solved threads first among equals, ideas too."""
+    return _state().suggest(query, limit=limit, types=tuple(types or ()))
+
+
+def search(query: str, *, category_id: int | None = None, solved: bool | None = None,
+           type: str | None = None, since: datetime | None = None, until: datetime | None = None,
+           page: int = 1, per_page: int = 20) -> SearchResults:
+    """A page of results for the search page (``type`` is "thread" or "idea")."""
+    return _state().search(query, category_id=category_id, solved=solved, type=type, since=since,
+                           until=until, page=page, per_page=per_page)
+
+
+def rebuild(progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild the index from the database; ``progress(n)`` is called as documents are done."""
+    return _state().rebuild(progress=progress)
+
+
+def count() -> int:
+    """Documents in the index."""
+    return _state().count()
+
+
+def total() -> int:
+    """Documents a rebuild would write (for progress bars)."""
+    return _state().total()
+
+
+def touch(*keys: str) -> None:
+    """Re-index documents now, e.g. ``touch("thread:3")`` after a bulk UPDATE statement."""
+    _state().reindex(keys)
+
+
+def bulk_writer(timeout: float = 300.0):
+    """Context manager holding one index writer for a bulk import: ``.add(documents)``."""
+    from .bulk import bulk_writer as writer
+
+    return writer(timeout)
+
+
+@contextmanager
+def paused():
+    """Listeners do nothing inside (a bulk import indexes by itself, then calls ``touch`` or rebuild)."""
+    with _state().paused_listeners():
+        yield

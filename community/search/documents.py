@@ -1,0 +1,218 @@
+"""Database rows to index documents.  The database is the source of truth.
+
+``thread_documents(session, ids)`` loads threads, their visible posts,
+categories and tags in four queries whatever the number of ids, and returns
+``{key: document or None}``: ``None`` means "not searchable" (missing,
+hidden, deleted or merged), so the caller deletes it from the index.
+"""
+from __future__ import annotations
+
+import html
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..models import Post, Thread
+from .schema import INDEXED_CHARS, STORED_CHARS, prior
+
+_TAG_RE = re.compile(r"<[^>]*>")
+_SPACE_RE = re.compile(r"\s+")
+CHUNK = 500
+
+
+def html_to_text(markup: str) -> str:
+    """Text of stored, already-sanitized HTML: tags dropped, entities decoded, spaces squeezed.
+
+    Fast (regular expressions, no HTML parser) because it runs for every post
+    on bulk imports; the result is only indexed or HTML-escaped for display.
+    """
+    text = _TAG_RE.sub(" ", markup or "")
+    return _SPACE_RE.sub(" ", html.unescape(text)).strip()
+
+
+def thread_key(thread_id: int) -> str:
+    return f"thread:{thread_id}"
+
+
+def idea_key(idea_id: int) -> str:
+    return f"idea:{idea_id}"
+
+
+def _chunks(ids: Iterable[int], size: int = CHUNK) -> Iterator[list[int]]:
+    ids = sorted(set(ids))
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def thread_document(thread: Thread, posts: list[Post]) -> dict | None:
+    """The index document of one thread given its posts (any order), or ``None`` if not searchable."""
+    if thread.hidden or thread.deleted or thread.merged_into_id:
+        return None
+    question = accepted = None
+    others: list[str] = []
+    for post in sorted(posts, key=lambda p: p.id):
+        if post.hidden or post.deleted:
+            continue
+        if post.id == thread.question_post_id or (post.is_question and question is None):
+            question = post
+        elif post.id == thread.accepted_post_id:
+            accepted = post
+        else:
+            others.append(html_to_text(post.body_html))
+    question_text = html_to_text(question.body_html) if question else ""
+    accepted_text = html_to_text(accepted.body_html) if accepted else ""
+    solved = accepted is not None
+    answers_text = " ".join(others)[:INDEXED_CHARS]
+    from ..services.forum import thread_url  # services import models; keep the search package light
+
+    category = thread.category
+    return {
+        "key": thread_key(thread.id),
+        "type": "thread",
+        "id": thread.id,
+        "url": thread_url(thread),
+        "title": thread.title,
+        "question": question_text[:INDEXED_CHARS],
+        "accepted": accepted_text[:INDEXED_CHARS],
+        "answers": answers_text,
+        "tags": " ".join(tag.name for tag in thread.tags),
+        "category": category.name if category else "",
+        "category_id": str(thread.category_id),
+        "category_name": category.name if category else "",
+        "solved": solved,
+        "votes": int(thread.score or 0),
+        "prior": int(round(prior(solved, thread.score or 0) * 1000)),
+        "replies": int(thread.reply_count or 0),
+        "status": "solved" if solved else ("answered" if thread.reply_count else "open"),
+        "created": thread.created_at,
+        "activity": thread.last_activity_at or thread.created_at,
+        "snippet_text": (accepted_text or question_text)[:STORED_CHARS],
+        "question_text": question_text[:STORED_CHARS],
+    }
+
+
+def thread_documents(session: Session, ids: Iterable[int]) -> dict[str, dict | None]:
+    """Documents for ``ids``, loaded in a constant number of queries per chunk of 500."""
+    out: dict[str, dict | None] = {}
+    for chunk in _chunks(ids):
+        threads = {t.id: t for t in session.execute(
+            select(Thread).where(Thread.id.in_(chunk))
+            .options(selectinload(Thread.category), selectinload(Thread.tags))
+        ).scalars()}
+        posts: dict[int, list[Post]] = defaultdict(list)
+        for post in session.execute(
+            select(Post).where(Post.thread_id.in_(list(threads)), Post.hidden.is_(False),
+                               Post.deleted.is_(False))
+        ).scalars():
+            posts[post.thread_id].append(post)
+        for thread_id in chunk:
+            thread = threads.get(thread_id)
+            out[thread_key(thread_id)] = thread_document(thread, posts[thread_id]) if thread else None
+    return out
+
+
+def all_thread_ids(session: Session) -> list[int]:
+    """Ids of every thread that may be searchable (the document decides)."""
+    return list(session.execute(
+        select(Thread.id).where(Thread.hidden.is_(False), Thread.deleted.is_(False),
+                                Thread.merged_into_id.is_(None)).order_by(Thread.id)
+    ).scalars())
+
+
+# -- ideas (branch ``ideas``) ------------------------------------------------------
+#
+# Fields read from ``community.models.ideas.Idea``: id, title, slug, body_html
+# (or body), status, vote_count, category_id / category, tags, merged_into_id,
+# created_at, last_activity_at, response_html (the official response), and
+# ``hidden`` / ``deleted`` when they exist.  Merged (``merged_into_id``) and
+# hidden ideas are not searchable.
+
+def idea_model():
+    """The Idea model when the ideas module is installed, else ``None``."""
+    try:
+        from ..models.ideas import Idea
+    except ImportError:
+        return None
+    return Idea
+
+
+def idea_url(idea) -> str:
+    try:
+        from ..services.ideas import idea_url as url_of
+    except ImportError:
+        slug = getattr(idea, "slug", "") or ""
+        return f"/ideas/{idea.id}" + (f"/{slug}" if slug else "")
+    return url_of(idea)
+
+
+def idea_document(idea) -> dict | None:
+    if getattr(idea, "merged_into_id", None) or getattr(idea, "hidden", False) \
+            or getattr(idea, "deleted", False):
+        return None
+    body = html_to_text(getattr(idea, "body_html", None) or html.escape(getattr(idea, "body", "") or ""))
+    response = html_to_text(getattr(idea, "response_html", None) or "")
+    category = getattr(idea, "category", None)
+    votes = int(getattr(idea, "vote_count", 0) or 0)
+    created = getattr(idea, "created_at", None)
+    return {
+        "key": idea_key(idea.id),
+        "type": "idea",
+        "id": idea.id,
+        "url": idea_url(idea),
+        "title": idea.title,
+        "question": body[:INDEXED_CHARS],
+        "accepted": response[:INDEXED_CHARS],
+        "answers": "",
+        "tags": " ".join(tag.name for tag in (getattr(idea, "tags", None) or [])),
+        "category": category.name if category else "",
+        "category_id": str(getattr(idea, "category_id", "") or ""),
+        "category_name": category.name if category else "",
+        "solved": False,
+        "votes": votes,
+        "prior": int(round(prior(False, votes) * 1000)),
+        "replies": int(getattr(idea, "comment_count", 0) or 0),
+        "status": getattr(idea, "status", "") or "",
+        "created": created,
+        "activity": getattr(idea, "last_activity_at", None) or created,
+        "snippet_text": body[:STORED_CHARS],
+        "question_text": body[:STORED_CHARS],
+    }
+
+
+def idea_documents(session: Session, ids: Iterable[int]) -> dict[str, dict | None]:
+    Idea = idea_model()
+    out: dict[str, dict | None] = {}
+    if Idea is None:
+        return out
+    options = [selectinload(Idea.category)] if hasattr(Idea, "category") else []
+    if hasattr(Idea, "tags"):
+        options.append(selectinload(Idea.tags))
+    for chunk in _chunks(ids):
+        ideas = {i.id: i for i in session.execute(select(Idea).where(Idea.id.in_(chunk))
+                                                  .options(*options)).scalars()}
+        for idea_id in chunk:
+            idea = ideas.get(idea_id)
+            out[idea_key(idea_id)] = idea_document(idea) if idea else None
+    return out
+
+
+def all_idea_ids(session: Session) -> list[int]:
+    Idea = idea_model()
+    if Idea is None:
+        return []
+    return list(session.execute(select(Idea.id).order_by(Idea.id)).scalars())
+
+
+def documents_for(session: Session, keys: Iterable[str]) -> dict[str, dict | None]:
+    """Documents for keys like ``thread:3`` / ``idea:4``."""
+    threads, ideas = [], []
+    for key in keys:
+        kind, _, ident = key.partition(":")
+        (threads if kind == "thread" else ideas).append(int(ident))
+    docs = thread_documents(session, threads) if threads else {}
+    if ideas:
+        docs.update(idea_documents(session, ideas))
+    return docs

@@ -1,0 +1,168 @@
+"""The Whoosh search backend: re-indexing, suggestions, the search page, rebuilds.
+
+``SearchState`` lives in ``app.extensions["search"]``; the functions in
+``community.search`` call it.  A PostgreSQL backend (``SEARCH_BACKEND=postgres``)
+can implement the same methods: reindex, suggest, search, rebuild, count.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from flask import Flask
+from sqlalchemy.orm import Session
+from whoosh import query as Q
+
+from . import documents, query as querying, snippets
+from .results import Hit, SearchResults
+from .schema import prior
+from .whoosh_index import WhooshIndex
+
+#: Candidates taken from the index before trimming to ``limit`` (ties, types).
+SUGGEST_CANDIDATES = 20
+
+
+class SearchState:
+    def __init__(self, app: Flask):
+        self.app = app
+        config = app.config
+        self.index = WhooshIndex(config["SEARCH_INDEX_DIR"],
+                                 lock_timeout=float(config.get("SEARCH_LOCK_TIMEOUT", 5.0)),
+                                 retry_for=float(config.get("SEARCH_RETRY_SECONDS", 600.0)))
+        #: True while a bulk import indexes by itself (listeners then do nothing).
+        self.paused = False
+
+    # -- writing --------------------------------------------------------------
+
+    def load(self, keys: list[str]) -> dict[str, dict | None]:
+        """Documents from the database, in a session of their own (called under the lock)."""
+        from ..extensions import db
+
+        with self.app.app_context(), Session(db.engine) as session:
+            return documents.documents_for(session, keys)
+
+    def reindex(self, keys: Iterable[str]) -> bool:
+        return self.index.apply(keys, self.load)
+
+    @contextmanager
+    def paused_listeners(self) -> Iterator[None]:
+        previous, self.paused = self.paused, True
+        try:
+            yield
+        finally:
+            self.paused = previous
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Replace the index with every searchable thread and idea in the database."""
+        from ..extensions import db
+
+        with Session(db.engine) as session:
+            thread_ids = documents.all_thread_ids(session)
+            idea_ids = documents.all_idea_ids(session)
+
+            def docs():
+                for start in range(0, len(thread_ids), documents.CHUNK):
+                    chunk = thread_ids[start:start + documents.CHUNK]
+                    for doc in documents.thread_documents(session, chunk).values():
+                        if doc is not None:
+                            yield doc
+                        elif progress:
+                            progress(1)
+                    session.expunge_all()
+                for doc in documents.idea_documents(session, idea_ids).values():
+                    if doc is not None:
+                        yield doc
+                    elif progress:
+                        progress(1)
+
+            return self.index.replace_all(docs(), progress=progress)
+
+    def total(self) -> int:
+        """Documents that the index would hold after a rebuild (for progress bars)."""
+        from ..extensions import db
+
+        with Session(db.engine) as session:
+            return len(documents.all_thread_ids(session)) + len(documents.all_idea_ids(session))
+
+    def count(self) -> int:
+        return self.index.doc_count()
+
+    # -- reading --------------------------------------------------------------
+
+    @staticmethod
+    def _type_filter(types) -> Q.Query | None:
+        types = [t for t in (types or ()) if t in ("thread", "idea")]
+        if not types or set(types) == {"thread", "idea"}:
+            return None
+        return Q.Term("type", types[0])
+
+    def suggest(self, text: str, *, limit: int = 5, types=("thread", "idea")) -> list[dict]:
+        types = tuple(t for t in (types or ()) if t in ("thread", "idea"))
+        if limit <= 0 or not types:
+            return []
+        terms = querying.analyze(text)
+        searcher = self.index.searcher(priors=False)
+        q = querying.build(querying.prune(terms, searcher))
+        if q is None:
+            return []
+        hits = searcher.search(q, limit=max(limit, SUGGEST_CANDIDATES), filter=self._type_filter(types))
+        # Rerank the few candidates with the priors (solved, votes) kept in the document.
+        ranked = sorted(((hit.score * prior(bool(f.get("solved")), f.get("votes", 0)), f)
+                         for hit in hits for f in (hit.fields(),)), key=lambda pair: -pair[0])
+        return [{
+            "type": f["type"],
+            "id": f["id"],
+            "title": f["title"],
+            "url": f["url"],
+            "solved": bool(f.get("solved")),
+            "snippet": snippets.plain(f.get("snippet_text", ""), terms),
+            "score": round(float(score), 4),
+        } for score, f in ranked[:limit]]
+
+    def search(self, text: str, *, category_id=None, solved=None, type=None, since: datetime | None = None,
+               until: datetime | None = None, page: int = 1, per_page: int = 20) -> SearchResults:
+        page = max(1, int(page or 1))
+        per_page = min(max(1, int(per_page or 20)), 100)
+        result = SearchResults(query=text or "", page=page, per_page=per_page)
+        terms = querying.analyze(text)
+        searcher = self.index.searcher()
+        q = querying.build(querying.prune(terms, searcher))
+        if q is None:
+            return result
+        filters = []
+        if category_id not in (None, ""):
+            filters.append(Q.Term("category_id", str(category_id)))
+        if solved is not None:
+            filters.append(Q.Term("solved", bool(solved)))
+        if type in ("thread", "idea"):
+            filters.append(Q.Term("type", type))
+        if since or until:
+            filters.append(Q.DateRange("created", since, until))
+        filter_q = Q.And(filters) if filters else None
+        # Counted by a collector: Whoosh's own length of a limited result runs
+        # the union matcher's ``all_ids``, which can miss a document.
+        result.total = len(searcher.search(q, filter=filter_q, limit=None, scored=False))
+        if (page - 1) * per_page >= result.total:
+            return result
+        hits = searcher.search(q, filter=filter_q, limit=page * per_page)[(page - 1) * per_page:]
+        for hit in hits:
+            f = hit.fields()
+            solved_hit = bool(f.get("solved"))
+            source = "accepted" if solved_hit else "question"
+            text_ = f.get("snippet_text", "")
+            # Show the question when the accepted answer does not mention the words.
+            if solved_hit and terms and not snippets.has_match(text_, terms):
+                if snippets.has_match(f.get("question_text", ""), terms):
+                    text_, source = f.get("question_text", ""), "question"
+            result.results.append(Hit(
+                type=f["type"], id=f["id"], title=f["title"], url=f["url"], solved=solved_hit,
+                score=round(float(hit.score), 4), votes=f.get("votes", 0), replies=f.get("replies", 0),
+                status=f.get("status", ""),
+                category_id=int(f["category_id"]) if f.get("category_id") else None,
+                category_name=f.get("category_name", ""), tags=(f.get("tags") or "").split(),
+                created=f.get("created"), activity=f.get("activity"),
+                title_html=snippets.highlight_title(f["title"], terms),
+                snippet_html=snippets.highlighted(text_, terms), snippet_source=source,
+            ))
+        return result

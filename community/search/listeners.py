@@ -1,0 +1,115 @@
+"""Keep the index in step with the database: collect what each transaction changed, index it after commit.
+
+Mapper events (after insert / delete, before update) on Thread, Post and, when
+the ideas module exists, Idea record the affected document keys in the
+session's ``info``; counters changed with SQL expressions on ORM objects
+(``thread.score = Thread.score + 1``) are updates too.  After a successful
+commit the keys are re-indexed from the database; a rollback discards them.
+
+SQL run outside the ORM (``session.execute(update(Thread)...)``) fires no
+mapper events: callers of such statements call :func:`community.search.touch`.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, has_app_context
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session, object_session
+
+log = logging.getLogger(__name__)
+
+PENDING = "search_pending_keys"
+_installed = False
+
+
+def _collect(session: Session | None, key: str) -> None:
+    if session is not None:
+        session.info.setdefault(PENDING, set()).add(key)
+
+
+#: Attributes whose change alters a document; others (view counts, pins) re-index nothing,
+#: so that counting a page view does not take the index lock.
+THREAD_FIELDS = ("title", "slug", "category_id", "hidden", "deleted", "merged_into_id", "accepted_post_id",
+                 "question_post_id", "score", "reply_count", "last_activity_at", "created_at", "tags")
+POST_FIELDS = ("body", "body_html", "hidden", "deleted", "thread_id", "is_question")
+IDEA_FIELDS = ("title", "slug", "body", "body_html", "status", "vote_count", "category_id", "merged_into_id",
+               "response", "response_html", "last_activity_at", "comment_count", "tags", "hidden", "deleted")
+
+
+def _changed(target, names) -> bool:
+    attrs = inspect(target).attrs
+    return any(name in attrs and attrs[name].history.has_changes() for name in names)
+
+
+def _thread_updated(mapper, connection, target) -> None:
+    if _changed(target, THREAD_FIELDS):
+        _thread_changed(mapper, connection, target)
+
+
+def _post_updated(mapper, connection, target) -> None:
+    if _changed(target, POST_FIELDS):
+        _post_changed(mapper, connection, target)
+
+
+def _idea_updated(mapper, connection, target) -> None:
+    if _changed(target, IDEA_FIELDS):
+        _idea_changed(mapper, connection, target)
+
+
+def _thread_changed(mapper, connection, target) -> None:
+    _collect(object_session(target), f"thread:{target.id}")
+    merged_into = getattr(target, "merged_into_id", None)
+    if merged_into:  # the target thread may show the merged answers
+        _collect(object_session(target), f"thread:{merged_into}")
+
+
+def _post_changed(mapper, connection, target) -> None:
+    if target.thread_id is not None:
+        _collect(object_session(target), f"thread:{target.thread_id}")
+
+
+def _idea_changed(mapper, connection, target) -> None:
+    _collect(object_session(target), f"idea:{target.id}")
+    if getattr(target, "merged_into_id", None):
+        _collect(object_session(target), f"idea:{target.merged_into_id}")
+
+
+def _after_commit(session: Session) -> None:
+    keys = session.info.pop(PENDING, None)
+    if not keys or not has_app_context():
+        return
+    state = current_app.extensions.get("search")
+    if state is None or state.paused:
+        return
+    try:
+        state.reindex(keys)
+    except Exception:  # the commit succeeded; search must not turn it into an error page
+        log.exception("Re-indexing %d documents failed; `flask search rebuild` repairs it.", len(keys))
+
+
+def _discard(session: Session, *args) -> None:
+    session.info.pop(PENDING, None)
+
+
+def install() -> None:
+    """Register the listeners once per process (they find the app through ``current_app``)."""
+    global _installed
+    if _installed:
+        return
+    from ..models import Post, Thread
+    from .documents import idea_model
+
+    handlers = [(Thread, _thread_changed, _thread_updated), (Post, _post_changed, _post_updated)]
+    Idea = idea_model()
+    if Idea is not None:
+        handlers.append((Idea, _idea_changed, _idea_updated))
+    for model, changed, updated in handlers:
+        event.listen(model, "after_insert", changed)
+        # before_update: the attribute history is intact (a counter set to a SQL
+        # expression is expired by the time after_update runs).
+        event.listen(model, "before_update", updated)
+        event.listen(model, "after_delete", changed)
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_rollback", _discard)
+    _installed = True

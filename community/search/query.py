@@ -1,0 +1,110 @@
+"""User text to a Whoosh query, built from analyzed terms (never Whoosh's query syntax).
+
+Whatever people type (quotes, colons, brackets, wildcards, operators,
+emoji, 10,000 characters) becomes a list of stems, so parsing cannot fail
+and nobody can write a query that scans the whole lexicon.  Each stem is
+looked up in every text field with that field's boost; documents that
+contain more of the stems score higher, and the stems in order (a phrase)
+in the title or question earn a bonus.
+"""
+from __future__ import annotations
+
+from whoosh import query as Q
+
+from .schema import ANALYZER, FIELD_BOOSTS, PHRASE_BOOSTS
+
+#: Characters of the query looked at; the rest is ignored.
+MAX_QUERY_CHARS = 1000
+#: Distinct stems used (the first ones typed carry the subject).
+MAX_TERMS = 24
+#: Coordination bonus (Whoosh's ``Or(scale=)``): off, because it counts the
+#: matching terms of every candidate (slow) and did not improve bench/relevance.py.
+COORD_SCALE = 0.0
+#: Stems looked up per query after pruning (the rarest ones, which carry the meaning).
+MAX_QUERY_TERMS = 8
+#: A stem in more than this share of documents ranks nothing ("question",
+#: "work") and costs a scan of most of the index: dropped when rarer stems remain.
+MAX_DF_RATIO = 0.5
+#: Correct a word the index does not know to one at one edit (typos), if any.
+TYPO_FIX = True
+#: Fields whose document frequency decides a stem's rarity.
+DF_FIELDS = ("title", "question", "accepted", "answers")
+
+
+def analyze(text: str | None) -> list[str]:
+    """The distinct stems of ``text``, in order of first appearance."""
+    if not isinstance(text, str):
+        return []
+    text = text[:MAX_QUERY_CHARS]
+    seen: dict[str, None] = {}
+    try:
+        for token in ANALYZER(text, mode="query"):
+            if token.text and len(seen) < MAX_TERMS:
+                seen.setdefault(token.text, None)
+    except Exception:  # a pathological input must not break search
+        return []
+    return list(seen)
+
+
+def prune(terms: list[str], searcher, *, max_terms: int | None = None,
+          max_df_ratio: float | None = None) -> list[str]:
+    """The terms worth looking up: known to the index, not near-universal, the rarest few.
+
+    Keeps the typed order (phrases need it).  This is plain IDF reasoning, the
+    same for every query, and it bounds the work per query as the index grows.
+    """
+    if not terms:
+        return []
+    max_terms = MAX_QUERY_TERMS if max_terms is None else max_terms
+    max_df_ratio = MAX_DF_RATIO if max_df_ratio is None else max_df_ratio
+    total = max(searcher.doc_count_all(), 1)
+    reader = searcher.reader()
+    df = {t: max(reader.doc_frequency(f, t) for f in DF_FIELDS) for t in terms}
+    if TYPO_FIX:
+        terms = [_correct(t, reader, df) if df[t] == 0 else t for t in terms]
+    known = [t for t in dict.fromkeys(terms) if df.get(t, 0) > 0]
+    if not known:
+        return []
+    useful = [t for t in known if df[t] / total <= max_df_ratio] or known
+    keep = set(sorted(useful, key=lambda t: df[t])[:max_terms])
+    return [t for t in useful if t in keep]
+
+
+def _correct(term: str, reader, df: dict[str, int]) -> str:
+    """A stem the index knows at one edit from an unknown one ("pasword" -> "password"), else itself."""
+    if len(term) < 5 or not term.isalpha():
+        return term
+    best, best_df = term, 0
+    for field in ("title", "question"):
+        for candidate in reader.terms_within(field, term, 1, prefix=1):
+            count = max(reader.doc_frequency(f, candidate) for f in DF_FIELDS)
+            if count > best_df:
+                best, best_df = candidate, count
+    df[best] = best_df
+    return best
+
+
+def build(terms: list[str], *, field_boosts: dict[str, float] | None = None,
+          phrase_boosts: dict[str, float] | None = None, coord: float | None = None):
+    """The query for ``terms``, or ``None`` when there is nothing to look for."""
+    if not terms:
+        return None
+    field_boosts = FIELD_BOOSTS if field_boosts is None else field_boosts
+    phrase_boosts = PHRASE_BOOSTS if phrase_boosts is None else phrase_boosts
+    coord = COORD_SCALE if coord is None else coord
+    groups = []
+    for term in terms:
+        groups.append(_or([Q.Term(field, term, boost=boost) for field, boost in field_boosts.items() if boost]))
+    clauses = [_or(groups, scale=coord or None)]
+    if len(terms) > 1:
+        for field, boost in phrase_boosts.items():
+            clauses.append(Q.Phrase(field, terms, slop=2, boost=boost))
+    return _or(clauses) if len(clauses) > 1 else clauses[0]
+
+
+def _or(subqueries, scale=None):
+    """A union matcher tree whatever the index size (Whoosh's pre-loading
+    matcher for small indexes is slower and would make small and big sites differ)."""
+    query = Q.Or(subqueries, scale=scale)
+    query.matcher_type = Q.Or.DEFAULT_MATCHER
+    return query

@@ -1,0 +1,211 @@
+"""The Whoosh index on disk: opening, one writer at a time across processes, fresh searchers.
+
+Whoosh allows one writer per index, guarded by a file lock, so several
+gunicorn workers committing at once take turns.  The rule that keeps the
+index right is: *take the lock first, then read the database*.  Whoever
+writes last has read the latest committed state, so no update is lost or
+overwritten by an older one.  A writer that cannot get the lock within
+``SEARCH_LOCK_TIMEOUT`` seconds hands its keys to a background thread that
+keeps trying; errors are logged, never shown to users, and
+``flask search rebuild`` repairs any drift from the database.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh import scoring
+from whoosh.index import LockError
+from whoosh.writing import CLEAR
+
+from .schema import SCHEMA_VERSION, build_schema
+
+log = logging.getLogger(__name__)
+
+INDEX_NAME = "community"
+VERSION_FILE = "community-schema-version"
+
+Loader = Callable[[list[str]], dict[str, "dict | None"]]
+
+
+class PriorBM25F(scoring.BM25F):
+    """BM25F times each document's stored prior (solved, votes), read from a column."""
+
+    use_final = True
+
+    def final(self, searcher, docnum, score):
+        column = getattr(searcher, "_community_prior", None)
+        if column is None:
+            column = searcher.reader().column_reader("prior")
+            searcher._community_prior = column
+        return score * ((column[docnum] or 1000) / 1000.0)
+
+
+class WhooshIndex:
+    """One index directory; safe to share between threads of a process."""
+
+    def __init__(self, path: str, *, lock_timeout: float = 5.0, retry_for: float = 600.0):
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+        self.retry_for = retry_for
+        self._ix = None
+        self._open_lock = threading.Lock()
+        self._local = threading.local()
+
+    # -- opening --------------------------------------------------------------
+
+    def index(self):
+        if self._ix is None:
+            with self._open_lock:
+                if self._ix is None:
+                    self._ix = self._open_or_create()
+        return self._ix
+
+    def _open_or_create(self):
+        self.path.mkdir(parents=True, exist_ok=True)
+        # Two workers starting at once must not both create (and wipe) the index.
+        with open(self.path / ".create.lock", "w") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            try:
+                version_file = self.path / VERSION_FILE
+                current = version_file.read_text().strip() if version_file.exists() else None
+                if whoosh_index.exists_in(self.path, indexname=INDEX_NAME) and current == str(SCHEMA_VERSION):
+                    return whoosh_index.open_dir(self.path, indexname=INDEX_NAME)
+                if current is not None:
+                    log.warning("Search index schema %s != %s: created empty; run `flask search rebuild`.",
+                                current, SCHEMA_VERSION)
+                ix = whoosh_index.create_in(self.path, build_schema(), indexname=INDEX_NAME)
+                version_file.write_text(str(SCHEMA_VERSION))
+                return ix
+            finally:
+                fcntl.flock(guard, fcntl.LOCK_UN)
+
+    def searcher(self, priors: bool = True):
+        """This thread's searcher, refreshed when another writer (any process) committed.
+
+        ``priors=True`` scores with :class:`PriorBM25F` (every match pays a
+        column read: fine for the search page); ``False`` is plain BM25F, which
+        lets Whoosh skip blocks that cannot reach the top N (suggest reranks
+        its few candidates itself).
+        """
+        name = "prior_searcher" if priors else "plain_searcher"
+        for attempt in range(5):
+            try:
+                current = getattr(self._local, name, None)
+                if current is None:
+                    current = self.index().searcher(weighting=PriorBM25F() if priors else scoring.BM25F())
+                else:
+                    current = current.refresh()
+                setattr(self._local, name, current)
+                return current
+            except (FileNotFoundError, OSError):
+                # A concurrent commit removed segment files while we opened them: retry.
+                setattr(self._local, name, None)
+                time.sleep(0.01 * (attempt + 1))
+        return self.index().searcher(weighting=PriorBM25F() if priors else scoring.BM25F())
+
+    def doc_count(self) -> int:
+        return self.searcher().doc_count()
+
+    # -- writing --------------------------------------------------------------
+
+    def writer(self, timeout: float | None = None, **kwargs):
+        """A writer holding the index lock; raises ``LockError`` after ``timeout`` seconds."""
+        return self.index().writer(timeout=self.lock_timeout if timeout is None else timeout,
+                                   delay=0.02, **kwargs)
+
+    def apply(self, keys: Iterable[str], loader: Loader, *, background: Callable | None = None) -> bool:
+        """Re-index ``keys`` (documents from ``loader``, read after taking the lock).
+
+        Returns True when written now; False when handed to a background retry.
+        """
+        keys = sorted(set(keys))
+        if not keys:
+            return True
+        try:
+            writer = self.writer()
+        except LockError:
+            log.info("Search index busy; re-indexing %d documents in the background.", len(keys))
+            (background or self._retry_in_background)(keys, loader)
+            return False
+        self._write(writer, keys, loader)
+        return True
+
+    @staticmethod
+    def _write(writer, keys: list[str], loader: Loader) -> None:
+        try:
+            docs = loader(keys)
+            for key in keys:
+                doc = docs.get(key)
+                if doc is None:
+                    writer.delete_by_term("key", key)
+                else:
+                    writer.update_document(**doc)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+
+    def _retry_in_background(self, keys: list[str], loader: Loader) -> None:
+        def run():
+            deadline = time.monotonic() + self.retry_for
+            while time.monotonic() < deadline:
+                try:
+                    writer = self.writer(timeout=5.0)
+                except LockError:
+                    continue
+                try:
+                    self._write(writer, keys, loader)
+                except Exception:
+                    log.exception("Search indexing failed for %s", keys[:20])
+                return
+            log.error("Search index locked for %.0fs; %d documents not re-indexed (run rebuild).",
+                      self.retry_for, len(keys))
+
+        thread = threading.Thread(target=run, name="search-index-retry", daemon=True)
+        thread.start()
+        _pending_threads.append(thread)
+
+    def replace_all(self, documents: Iterable[dict], *, timeout: float = 120.0,
+                    progress: Callable[[int], None] | None = None) -> int:
+        """Write ``documents`` as the whole index (old segments dropped at commit)."""
+        writer = self.writer(timeout=timeout, limitmb=256)
+        count = 0
+        try:
+            for doc in documents:
+                writer.add_document(**doc)
+                count += 1
+                if progress:
+                    progress(1)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(mergetype=CLEAR)
+        return count
+
+    def close(self) -> None:
+        for name in ("prior_searcher", "plain_searcher"):
+            current = getattr(self._local, name, None)
+            if current is not None:
+                current.close()
+                setattr(self._local, name, None)
+        if self._ix is not None:
+            self._ix.close()
+            self._ix = None
+
+
+#: Background retry threads (tests join them to wait for the index to settle).
+_pending_threads: list[threading.Thread] = []
+
+
+def wait_for_background(timeout: float = 30.0) -> None:
+    """Join background index retries (used by tests and the CLI before exiting)."""
+    deadline = time.monotonic() + timeout
+    while _pending_threads:
+        thread = _pending_threads.pop()
+        thread.join(max(0.0, deadline - time.monotonic()))

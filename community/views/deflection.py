@@ -1,0 +1,123 @@
+"""Suggestion links and the thread prompt: "This solved my problem" / "I still need help".
+
+A suggestion link goes through ``/ask/open/...``, which records ``suggestion_opened``
+and forwards to the thread (or idea).  The thread page then shows the prompt, from
+``templates/deflection/_thread_prompt.html``, when ``?from_suggestion=SESSION`` names
+one of this visitor's sessions.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, flash, g, jsonify, redirect, request, url_for
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import AskEvent, Thread
+from ..services import deflection, forum
+from .ask_flow import session_from_arg, set_visitor_cookie
+
+bp = Blueprint("deflection", __name__)
+
+PAGES = {"ask": "forum.ask", "contact": "support.contact"}
+
+
+def _via() -> str:
+    via = request.values.get("via")
+    return via if via in PAGES else "ask"
+
+
+bp.after_app_request(set_visitor_cookie)
+
+
+@bp.before_app_request
+def thread_prompt_context():
+    """On a thread opened from a suggestion, tell the prompt partial which session it is."""
+    # Per-request state, even when an app context outlives requests (tests push one for all).
+    for key in ("visitor_id", "set_visitor_cookie", "deflection_prompt", "api_user"):
+        g.pop(key, None)
+    if request.endpoint != "forum.thread" or not request.args.get("from_suggestion"):
+        return
+    session = session_from_arg(request.args.get("from_suggestion"))
+    if session is None:
+        return
+    thread_id = (request.view_args or {}).get("thread_id")
+    kinds = set(db.session.execute(
+        select(AskEvent.kind).where(AskEvent.session_id == session.id, AskEvent.thread_id == thread_id,
+                                    AskEvent.kind.in_(("suggestion_opened", "confirmed")))).scalars())
+    if "suggestion_opened" not in kinds:
+        return
+    confirmed = "confirmed" in kinds
+    g.deflection_prompt = {"session_id": session.id, "via": _via(), "confirmed": confirmed,
+                           "back_url": url_for(PAGES[_via()])}
+
+
+@bp.get("/ask/open/<session_id>/<kind>/<int:target_id>")
+def open_suggestion(session_id: str, kind: str, target_id: int):
+    """Record that a suggestion was opened, then go to it."""
+    if kind not in ("thread", "idea"):
+        abort(404)
+    session = session_from_arg(session_id)
+    if kind == "thread":
+        thread = db.session.get(Thread, target_id)
+        if thread is None:
+            abort(404)
+        target = forum.thread_url(thread)
+        if session is not None:
+            target += "?" + urlencode({"from_suggestion": session.id, "via": _via()})
+    else:
+        target = safe_target(request.args.get("to"))
+    if session is not None:
+        deflection.record_opened(session.id, kind, target_id)
+        db.session.commit()
+    return redirect(target)
+
+
+def safe_target(value: str | None) -> str:
+    """A local path (no scheme, no host), else the home page."""
+    value = value or ""
+    if value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.post("/ask/confirm")
+def confirm():
+    """"This solved my problem": recorded once per thread per session."""
+    session = session_from_arg(request.form.get("session"))
+    thread_id = request.form.get("thread_id", type=int)
+    thread = db.session.get(Thread, thread_id) if thread_id else None
+    if thread is None:
+        abort(404)
+    opened = session is not None and db.session.execute(
+        select(AskEvent.id).where(AskEvent.session_id == session.id,
+                                  AskEvent.kind == "suggestion_opened",
+                                  AskEvent.thread_id == thread.id).limit(1)).first() is not None
+    if not opened:
+        if _wants_json():
+            return jsonify({"error": {"code": "not_found",
+                                      "message": "This thread was not opened from your search."}}), 404
+        flash("Thanks! This thread was not opened from your search, so nothing was recorded.", "info")
+        return redirect(forum.thread_url(thread))
+    deflection.record_confirmed(session.id, thread.id)
+    db.session.commit()
+    if _wants_json():
+        return jsonify({"ok": True, "session": session.id, "thread_id": thread.id})
+    flash("Glad it helped! Thanks for telling us: it helps others find this answer.", "success")
+    return redirect(forum.thread_url(thread) + "?" + urlencode({"from_suggestion": session.id, "via": _via()}))
+
+
+@bp.post("/ask/still-need-help")
+def still_need_help():
+    """Back to the form the visitor came from, with what they typed."""
+    session = session_from_arg(request.form.get("session"))
+    thread_id = request.form.get("thread_id", type=int)
+    if session is not None:
+        thread = db.session.get(Thread, thread_id) if thread_id else None
+        deflection.record_event(session.id, "still_need_help", thread_id=thread.id if thread else None)
+        db.session.commit()
+    return redirect(url_for(PAGES[_via()], resume=1))
