@@ -157,3 +157,19 @@ def can_merge_ideas(user) -> bool:
 
 def can_view_audit_log(user) -> bool:
     return is_active_member(user) and user.role in MODERATORS
+
+
+# -- ideas ---------------------------------------------------------------------
+
+def can_post_idea(user) -> bool:
+    """Propose ideas, vote, comment: any active member."""
+    return is_active_member(user)
+
+
+def can_vote_idea(user, idea) -> bool:
+    return is_active_member(user) and idea.is_open
+
+
+def can_view_product_board(user) -> bool:
+    """The product view and the CSV export: the product team and admins."""
+    return can_manage_ideas(user)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from . import forum, users  # noqa: F401  (registers endpoints)
+from . import forum, ideas, users  # noqa: F401  (registers endpoints)
 from .spec import bp, openapi_document
 
 

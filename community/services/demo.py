@@ -61,7 +61,10 @@ def seed(rng_seed: int = 7) -> dict | None:
                 thread.solved_at = post.created_at + timedelta(hours=rng.randint(1, 30))
         thread.view_count = rng.randint(15, 900)
     db.session.flush()
-    return {"threads": len(THREADS), "answers": answers, "users": len(people)}
+    from .demo_ideas import seed_ideas
+
+    idea_count = seed_ideas(people, categories, rng)
+    return {"threads": len(THREADS), "answers": answers, "users": len(people), "ideas": idea_count}
 
 
 def _vote(rng, members, thread: Thread, posts) -> None:

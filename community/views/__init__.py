@@ -12,9 +12,9 @@ from ..services.errors import ServiceError
 
 
 def init_app(app: Flask) -> None:
-    from . import auth, forum, main, users
+    from . import auth, forum, ideas, main, users
 
-    for module in (main, auth, forum, users):
+    for module in (main, auth, forum, users, ideas):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions, has_endpoint=lambda name: name in app.view_functions)
