@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from . import forum, ideas, users  # noqa: F401  (registers endpoints)
+from .errors import register_error_handlers
 from .spec import bp, openapi_document
 
 
@@ -16,10 +17,13 @@ def openapi():
     return jsonify(openapi_document(request.host_url))
 
 
+# Once, at import: a blueprint cannot be changed after its first registration,
+# and the app factory may run many times in one process (tests, workers).
+register_error_handlers(bp)
+
+
 def init_app(app) -> None:
     from ..extensions import csrf
-    from .errors import register_error_handlers
 
     csrf.exempt(bp)
-    register_error_handlers(bp)
     app.register_blueprint(bp)
