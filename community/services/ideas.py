@@ -152,8 +152,11 @@ def _insert_ignore(model, values: dict) -> bool:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
         else:
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        result = db.session.execute(dialect_insert(model).values(**values).on_conflict_do_nothing())
-        return result.rowcount == 1
+        stmt = dialect_insert(model).values(**values).on_conflict_do_nothing()
+        if dialect == "postgresql":
+            # With (implicit) RETURNING, psycopg reports rowcount -1: ask for the row instead.
+            return db.session.execute(stmt.returning(model.id)).first() is not None
+        return db.session.execute(stmt).rowcount == 1
     try:
         with db.session.begin_nested():
             db.session.execute(insert(model).values(**values))
