@@ -360,3 +360,20 @@ def test_similar_by_title(make, db):
     assert idea_lists.similar_by_title("100% _under_ score") == []
     found, engine = idea_lists.similar("zip invoices")
     assert engine in ("title", "search") and found and found[0]["title"] == "Invoices as a ZIP archive"
+
+
+def test_category_summary(make, db):
+    now = utcnow()
+    mobile, billing = make.category("Mobile App"), make.category("Billing")
+    a = new_idea(make, db, category=mobile, at=now - timedelta(days=60))
+    b = new_idea(make, db, category=mobile)
+    c = new_idea(make, db, category=billing)
+    vote(db, make.user(), a, at=now - timedelta(days=45))
+    vote(db, make.user(), a)
+    ideas.change_status(make.user(role="product"), b, "declined", "Not for us, sorry.")
+    ideas.merge(make.user(role="product"), c, a)
+    db.session.commit()
+    summary = {row["name"]: row for row in idea_lists.category_summary(now=now)}
+    assert summary["Mobile App"] == {"id": mobile.id, "name": "Mobile App", "ideas": 2, "open": 1,
+                                     "votes": 5, "votes_30d": 3}
+    assert "Billing" not in summary   # its only idea is a duplicate

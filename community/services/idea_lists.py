@@ -24,7 +24,7 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from ..extensions import db
 from ..models import Category, Idea, IdeaVote, Tag, idea_tags, utcnow
-from ..models.ideas import IDEA_STATUSES
+from ..models.ideas import IDEA_STATUSES, OPEN_STATUSES
 from .ideas import idea_url
 
 SORTS = {"top": "Top", "trending": "Trending", "new": "Newest", "updated": "Recently updated"}
@@ -165,6 +165,22 @@ def sparkline_points(values: list[int], width: int = 120, height: int = 28, pad:
     step = (width - 2 * pad) / max(len(values) - 1, 1)
     return " ".join(f"{pad + i * step:.1f},{height - pad - (v / top) * (height - 2 * pad):.1f}"
                     for i, v in enumerate(values))
+
+
+def category_summary(now: datetime | None = None) -> list[dict]:
+    """Per product: ideas (not duplicates), open ideas, standing votes, votes in the last 30 days."""
+    now = now or utcnow()
+    open_case = case((Idea.status.in_(OPEN_STATUSES), 1), else_=0)
+    rows = db.session.execute(
+        select(Category.id, Category.name, func.count(Idea.id), func.coalesce(func.sum(open_case), 0),
+               func.coalesce(func.sum(Idea.vote_count), 0))
+        .join(Idea, Idea.category_id == Category.id).where(Idea.status != "duplicate")
+        .group_by(Category.id, Category.name).order_by(func.sum(Idea.vote_count).desc(), Category.name))
+    recent = dict(db.session.execute(
+        select(Idea.category_id, func.count(IdeaVote.id)).join(Idea, Idea.id == IdeaVote.idea_id)
+        .where(IdeaVote.created_at >= now - timedelta(days=30)).group_by(Idea.category_id)).all())
+    return [{"id": cid, "name": name, "ideas": n, "open": int(n_open), "votes": int(votes),
+             "votes_30d": int(recent.get(cid, 0))} for cid, name, n, n_open, votes in rows]
 
 
 # -- CSV export ------------------------------------------------------------------

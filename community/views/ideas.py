@@ -213,7 +213,8 @@ def product():
     return render_template(
         "ideas/product.html", pagination=pagination, gained=idea_lists.votes_gained(ids), weekly=weekly,
         spark={i: idea_lists.sparkline_points(v) for i, v in weekly.items()}, windows=idea_lists.WINDOWS,
-        counts=idea_lists.status_counts(filters["category_id"]), **_page_context(filters))
+        counts=idea_lists.status_counts(filters["category_id"]), by_category=idea_lists.category_summary(),
+        **_page_context(filters))
 
 
 @bp.get("/ideas/product/export.csv")
