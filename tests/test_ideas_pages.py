@@ -238,3 +238,12 @@ def test_unfollow(as_role, client, make, db):
     client.post(f"/ideas/{idea.id}/follow", data={"action": "unfollow"})
     assert not ideas.is_following(user, idea)
     assert db.session.execute(select(func.count()).select_from(IdeaVote).where(IdeaVote.user_id == user.id)).scalar_one() == 1
+
+
+def test_idea_page_lists_similar_ideas_for_spotting_duplicates(client, make, db):
+    idea = new_idea(make, db, title="Offline mode for the mobile app")
+    twin = new_idea(make, db, title="Mobile app should work offline")
+    new_idea(make, db, title="Invoices as one ZIP archive")
+    page = client.get(f"/ideas/{idea.id}/{idea.slug}").data.decode()
+    related = page.split('class="panel related-ideas"')[1]
+    assert twin.title in related and "ZIP" not in related and f">{idea.title}<" not in related

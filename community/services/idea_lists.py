@@ -157,7 +157,7 @@ def weekly_votes(idea_ids, weeks: int = SPARK_WEEKS, now: datetime | None = None
     return series
 
 
-def sparkline_points(values: list[int], width: int = 120, height: int = 28, pad: int = 2) -> str:
+def sparkline_points(values: list[int], width: int = 120, height: int = 28, pad: int = 4) -> str:
     """SVG polyline points for ``values`` scaled into the box (flat at the bottom when all zero)."""
     if not values:
         return ""

@@ -90,6 +90,7 @@ def show(idea_id: int, slug: str | None = None, *, error=None, status_form=None,
         following=ideas.is_following(current_user, idea), allowed=ideas.allowed_statuses(idea),
         status_labels=STATUS_LABELS, error=error, status_form=status_form or {},
         comment_body=comment_body,
+        related=idea_lists.similar_by_title(idea.title, limit=5, exclude_id=idea.id) if not target else [],
     ), (error.status if error else 200)
 
 
