@@ -247,3 +247,55 @@ def test_idea_page_lists_similar_ideas_for_spotting_duplicates(client, make, db)
     page = client.get(f"/ideas/{idea.id}/{idea.slug}").data.decode()
     related = page.split('class="panel related-ideas"')[1]
     assert twin.title in related and "ZIP" not in related and f">{idea.title}<" not in related
+
+
+def _count_queries(db, fn):
+    from sqlalchemy import event
+
+    count = {"n": 0}
+
+    def before(*_args, **_kw):
+        count["n"] += 1
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    return count["n"]
+
+
+@pytest.mark.parametrize("path", ["/ideas", "/ideas?sort=trending", "/ideas/product", "/api/v1/ideas"])
+def test_lists_cost_the_same_number_of_queries_for_3_or_15_ideas(path, as_role, client, make, db):
+    """No N+1: adding ideas (with tags, responses, voters) does not add queries."""
+    product = make.user(role="product")
+
+    def add(n):
+        for _ in range(n):
+            idea = new_idea(make, db)
+            ideas.set_vote(make.user(), idea, 1)
+            ideas.change_status(product, idea, "planned", "Planned for the next release.")
+        db.session.commit()
+
+    as_role("product")
+    add(3)
+    few = _count_queries(db, lambda: client.get(path))
+    add(12)
+    many = _count_queries(db, lambda: client.get(path))
+    assert many == few, (few, many)
+
+
+def test_idea_page_query_count_does_not_grow_with_history_and_comments(client, make, db):
+    idea = new_idea(make, db)
+    product = make.user(role="product")
+    url = f"/ideas/{idea.id}/{idea.slug}"
+    ideas.change_status(product, idea, "under_review", "Looking into it.")
+    ideas.add_comment(make.user(), idea, "First comment here.")
+    db.session.commit()
+    few = _count_queries(db, lambda: client.get(url))
+    for n, status in enumerate(("planned", "in_progress", "delivered")):
+        ideas.change_status(make.user(role="product"), idea, status, f"Step {n} response text.")
+        ideas.add_comment(make.user(), idea, f"Comment number {n}.")
+    db.session.commit()
+    assert _count_queries(db, lambda: client.get(url)) == few

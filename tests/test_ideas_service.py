@@ -377,3 +377,17 @@ def test_category_summary(make, db):
     assert summary["Mobile App"] == {"id": mobile.id, "name": "Mobile App", "ideas": 2, "open": 1,
                                      "votes": 5, "votes_30d": 3}
     assert "Billing" not in summary   # its only idea is a duplicate
+
+
+def test_comments_count_bump_activity_and_notify_the_author(make, db):
+    author, other = make.user(), make.user()
+    idea = new_idea(make, db, author=author, at=utcnow() - timedelta(days=3))
+    ideas.add_comment(author, idea, "My own follow-up comment.")
+    ideas.add_comment(other, idea, "I would use this **daily**.")
+    db.session.commit()
+    assert idea.comment_count == 2 and (utcnow() - idea.last_activity_at).total_seconds() < 60
+    notes = db.session.execute(select(Notification).where(Notification.kind == "idea_comment")).scalars().all()
+    assert [(n.user_id, n.actor_id) for n in notes] == [(author.id, other.id)]
+    assert ideas.comments(idea)[1].body_html == "<p>I would use this <strong>daily</strong>.</p>"
+    with pytest.raises(ValidationError):
+        ideas.add_comment(other, idea, " ")

@@ -103,8 +103,11 @@ def is_following(user, idea: Idea) -> bool:
 
 def history(idea: Idea) -> list[IdeaStatusChange]:
     """Status changes and official responses, oldest first."""
+    from sqlalchemy.orm import selectinload
+
     return list(db.session.execute(
-        select(IdeaStatusChange).where(IdeaStatusChange.idea_id == idea.id).order_by(IdeaStatusChange.id)
+        select(IdeaStatusChange).options(selectinload(IdeaStatusChange.changed_by))
+        .where(IdeaStatusChange.idea_id == idea.id).order_by(IdeaStatusChange.id)
     ).scalars())
 
 
@@ -223,7 +226,7 @@ def add_comment(author: User, idea: Idea, body: str, *, at=None) -> IdeaComment:
     idea.last_activity_at = now
     db.session.flush()
     if author.id != idea.author_id:
-        notifications.notify(idea.author_id, "idea_status",
+        notifications.notify(idea.author_id, "idea_comment",
                              f"{author.username} commented on your idea “{idea.title}”",
                              idea_url(idea) + f"#comment-{comment.id}", actor_id=author.id)
     return comment
