@@ -4,9 +4,9 @@ Vote counts are exact under concurrency: a vote is an ``INSERT ... ON
 CONFLICT DO NOTHING`` on the unique (idea, user) pair and a withdrawal a
 ``DELETE``; the counter moves by ``vote_count ± 1`` (an SQL expression,
 evaluated by the database under its row lock) only when that statement
-really changed a row, in the same transaction.  The counter update also
-re-checks that the idea is still open, so a vote racing a merge is refused
-instead of landing on a closed duplicate.
+really changed a row, in the same transaction.  After the counter update
+the idea's status is re-read under that row lock, so a vote racing a merge
+is refused instead of landing on a closed duplicate.
 
 Reputation (written to the ledger, tagged ``source="idea:<id>"``):
 - ``idea_upvoted`` +1 to the author per vote from someone else, under the
@@ -169,14 +169,20 @@ def _insert_ignore(model, values: dict) -> bool:
 
 
 def _bump_votes(idea: Idea, delta: int) -> None:
-    """``vote_count += delta`` in SQL, only while the idea is still open."""
-    result = db.session.execute(
-        update(Idea).where(Idea.id == idea.id, Idea.status.in_(OPEN_STATUSES))
-        .values(vote_count=Idea.vote_count + delta).execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    """``vote_count += delta`` as an SQL expression, then make sure the idea is still open.
+
+    The expression is set on the ORM object (as the architecture asks) so
+    that mapper events, e.g. the search index's, see the change.  The status
+    is read *after* the UPDATE holds the row lock (PostgreSQL) or the write
+    lock (SQLite), so a merge that closed the idea meanwhile is seen and the
+    vote refused; the caller's rollback undoes the vote row too.
+    """
+    idea.vote_count = Idea.vote_count + delta
+    db.session.flush()
+    status = db.session.execute(select(Idea.status).where(Idea.id == idea.id)).scalar_one()
+    if status not in OPEN_STATUSES:
+        db.session.expire(idea, ["status"])
         raise Conflict("This idea is closed for voting.", code="idea_closed")
-    db.session.expire(idea, ["vote_count", "status"])
 
 
 def set_vote(voter: User, idea: Idea, value, *, at=None) -> int:
