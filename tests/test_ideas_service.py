@@ -391,3 +391,19 @@ def test_comments_count_bump_activity_and_notify_the_author(make, db):
     assert ideas.comments(idea)[1].body_html == "<p>I would use this <strong>daily</strong>.</p>"
     with pytest.raises(ValidationError):
         ideas.add_comment(other, idea, " ")
+
+
+def test_vote_racing_a_merge_is_refused_and_leaves_nothing(make, db):
+    """The session still believes the idea is open; the database already closed it (a merge
+    committed by another worker).  The status re-read under the row lock refuses the vote."""
+    from sqlalchemy import update
+
+    idea, voter = new_idea(make, db), make.user()
+    assert idea.status == "new"
+    db.session.execute(update(Idea).where(Idea.id == idea.id).values(status="duplicate")
+                       .execution_options(synchronize_session=False))
+    assert idea.status == "new"    # stale in memory, as in a concurrent request
+    with pytest.raises(Conflict):
+        ideas.set_vote(voter, idea, 1)
+    db.session.rollback()
+    assert voter_rows(db, idea) == 1 and db.session.get(Idea, idea.id).vote_count == 1
