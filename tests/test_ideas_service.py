@@ -407,3 +407,11 @@ def test_vote_racing_a_merge_is_refused_and_leaves_nothing(make, db):
         ideas.set_vote(voter, idea, 1)
     db.session.rollback()
     assert voter_rows(db, idea) == 1 and db.session.get(Idea, idea.id).vote_count == 1
+
+
+def test_following_a_merged_idea_follows_where_it_went(make, db):
+    a, b = new_idea(make, db), new_idea(make, db)
+    ideas.merge(make.user(role="product"), a, b)
+    user = make.user()
+    assert ideas.follow(user, a) is True
+    assert ideas.is_following(user, b) and not ideas.is_following(user, a)

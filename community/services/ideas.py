@@ -239,6 +239,9 @@ def add_comment(author: User, idea: Idea, body: str, *, at=None) -> IdeaComment:
 
 
 def follow(user: User, idea: Idea) -> bool:
+    """Follow ``idea`` (a merged idea: the one its votes went to); True if newly followed."""
+    if idea.merged_into_id:
+        idea = final_target(idea)
     return _insert_ignore(IdeaFollow, {"idea_id": idea.id, "user_id": user.id, "created_at": utcnow()})
 
 
