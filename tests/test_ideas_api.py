@@ -84,7 +84,9 @@ def test_list_parameters(client, make, db):
     assert [i["id"] for i in client.get(f"/api/v1/ideas?category={a.category_id}").json["ideas"]] == [a.id]
     page = client.get("/api/v1/ideas?limit=1&offset=1").json
     assert page["total"] == 2 and [i["id"] for i in page["ideas"]] == [a.id]
-    assert client.get("/api/v1/ideas?sort=trending").status_code == 200
+    trending = client.get("/api/v1/ideas?sort=trending").json["ideas"]
+    assert [i["id"] for i in trending] == [b.id, a.id]
+    assert trending[0]["trending"] == pytest.approx(2.0, abs=0.01)   # two votes cast just now
     for query, field in [("sort=hot", "sort"), ("status=open", "status"), ("category=x", "category"),
                          ("limit=0", "limit"), ("limit=500", "limit"), ("offset=-1", "offset")]:
         resp = client.get(f"/api/v1/ideas?{query}")

@@ -13,7 +13,7 @@ from ..services.errors import NotFound, PermissionDenied, ValidationError
 from .auth import api_user
 from .body import field, int_arg, json_body
 from .serializers import CATEGORY, category_json, iso, user_summary
-from .spec import endpoint, ref, schema
+from .spec import endpoint, schema
 
 RESPONSE = schema("IdeaResponse", {
     "type": "object", "description": "A status change or an official response (old_status == new_status).",
@@ -32,6 +32,7 @@ IDEA = schema("Idea", {
         "latest_response": {"allOf": [RESPONSE], "nullable": True},
         "created_at": {"type": "string", "format": "date-time"},
         "last_activity_at": {"type": "string", "format": "date-time"},
+        "trending": {"type": "number", "description": "sort=trending only: Σ 0.5^(age in days / 7) over votes"},
         "body": {"type": "string", "description": "detail only"},
         "body_html": {"type": "string", "description": "detail only"},
         "voted": {"type": "boolean", "description": "detail only: the caller voted"},
@@ -112,7 +113,12 @@ def list_ideas():
 
     total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
     items = db.session.execute(stmt.limit(lim).offset(offset)).scalars().all()
-    return jsonify({"ideas": [idea_json(i) for i in items], "total": total, "limit": lim, "offset": offset})
+    data = [idea_json(i) for i in items]
+    if filters["sort"] == "trending":
+        scores = idea_lists.trending_map([i.id for i in items])
+        for item in data:
+            item["trending"] = round(scores.get(item["id"], 0.0), 4)
+    return jsonify({"ideas": data, "total": total, "limit": lim, "offset": offset})
 
 
 @endpoint("/ideas", "POST", summary="Propose an idea (your vote is counted)", status=201,
