@@ -299,3 +299,12 @@ def test_idea_page_query_count_does_not_grow_with_history_and_comments(client, m
         ideas.add_comment(make.user(), idea, f"Comment number {n}.")
     db.session.commit()
     assert _count_queries(db, lambda: client.get(url)) == few
+
+
+def test_refused_vote_does_not_redirect_off_site(as_role, client, make, db):
+    idea = new_idea(make, db)
+    ideas.change_status(make.user(role="product"), idea, "declined", "Not planned, sorry.")
+    db.session.commit()
+    as_role("member")
+    resp = client.post(f"/ideas/{idea.id}/vote", data={"next": "//evil.example/"})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/ideas/{idea.id}/{idea.slug}")

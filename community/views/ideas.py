@@ -110,7 +110,7 @@ def vote(idea_id: int):
         if _wants_json():
             return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.status
         flash(exc.message, "error")
-        return redirect(request.form.get("next") or ideas.idea_url(idea))
+        return redirect(_back(ideas.idea_url(idea)))
     if _wants_json():
         return jsonify({"idea_id": idea.id, "votes": votes, "voted": voted})
     flash("Vote counted: you will hear when its status changes." if voted else "Vote withdrawn.", "success")
