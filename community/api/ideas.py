@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Response, jsonify, request
+from sqlalchemy import func, select
 
 from .. import permissions
 from ..extensions import db
@@ -109,8 +110,6 @@ def list_ideas():
     lim = int_arg("limit", 20, low=1, high=100)
     offset = int_arg("offset", 0, low=0, high=10_000_000)
     stmt = idea_lists.ideas(**filters)
-    from sqlalchemy import func, select
-
     total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
     items = db.session.execute(stmt.limit(lim).offset(offset)).scalars().all()
     data = [idea_json(i) for i in items]

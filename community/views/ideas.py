@@ -207,7 +207,6 @@ def product():
     if not permissions.can_view_product_board(current_user):
         abort(403)
     filters = idea_lists.parse_filters(request.args)
-    filters["sort"] = request.args.get("sort") if request.args.get("sort") in idea_lists.SORTS else "top"
     pagination = paginate(idea_lists.ideas(**filters), per_page=50)
     ids = [i.id for i in pagination.items]
     weekly = idea_lists.weekly_votes(ids)
