@@ -32,7 +32,9 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (the whole metadata, for Alembic)
-    from .extensions import csrf, db, limiter, login_manager, migrate
+    from .extensions import configure_sqlite_connections, csrf, db, limiter, login_manager, migrate
+
+    configure_sqlite_connections()
 
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     db.init_app(app)

@@ -117,6 +117,11 @@ class Defaults:
     # Demo content.
     SEED_DEMO = False
 
+    # Ideas (docs/ideas.md): trending = sum over votes of 0.5 ** (age_days / half-life).
+    IDEA_TRENDING_HALF_LIFE_DAYS = 7
+    #: Votes older than this are left out of the trending sum (worth < 0.0001 at the default).
+    IDEA_TRENDING_WINDOW_DAYS = 120
+
 
 def _parse_env(value: str):
     """Environment values are strings; JSON-looking ones become data."""

@@ -21,3 +21,50 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+# -- SQLite under concurrent writers -------------------------------------------
+
+def configure_sqlite_connections() -> None:
+    """WAL and a 30 s busy timeout on every SQLite connection.
+
+    Several gunicorn workers (or threads) writing one SQLite file otherwise
+    fail with "database is locked" instead of waiting their turn.  WAL lets
+    readers proceed while one writer writes.  ``power()`` is registered when
+    the SQLite build lacks its math functions (the trending sort uses it).
+    Other databases are left alone.  Idempotent: registers the listener once.
+    """
+    import math
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if event.contains(Engine, "connect", _sqlite_on_connect):
+        return
+
+    def _power(base, exponent):
+        try:
+            return math.pow(base, exponent)
+        except (TypeError, ValueError, OverflowError):
+            return None
+
+    _sqlite_on_connect.power = _power
+    _sqlite_on_connect.sqlite3 = sqlite3
+    event.listen(Engine, "connect", _sqlite_on_connect)
+
+
+def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    sqlite3 = _sqlite_on_connect.sqlite3
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        try:
+            cursor.execute("SELECT power(2, 1)")
+        except sqlite3.OperationalError:
+            dbapi_connection.create_function("power", 2, _sqlite_on_connect.power, deterministic=True)
+    finally:
+        cursor.close()

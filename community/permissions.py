@@ -179,3 +179,19 @@ def flag_refusal(user, post) -> str | None:
     if not has_privilege(user, "flag"):
         return f"Flagging unlocks at {privilege_threshold('flag')} reputation."
     return None
+
+
+# -- ideas ---------------------------------------------------------------------
+
+def can_post_idea(user) -> bool:
+    """Propose ideas, vote, comment: any active member."""
+    return is_active_member(user)
+
+
+def can_vote_idea(user, idea) -> bool:
+    return is_active_member(user) and idea.is_open
+
+
+def can_view_product_board(user) -> bool:
+    """The product view and the CSV export: the product team and admins."""
+    return can_manage_ideas(user)

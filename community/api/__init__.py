@@ -12,6 +12,7 @@ from . import moderation  # noqa: F401  (moderation endpoints)
 from . import deflection  # noqa: F401  (suggest, metrics/deflection)
 from .errors import register_error_handlers
 from .spec import bp, endpoint, openapi_document
+from . import ideas  # noqa: F401  (idea exchange)
 
 
 @endpoint("/openapi.json", "GET", summary="This OpenAPI 3 document", auth="public",

@@ -2,6 +2,7 @@
 from .audit import AuditEntry
 from .base import utcnow
 from .forum import Category, Post, PostRevision, Tag, Thread, ThreadView, Vote, thread_tags
+from .ideas import Idea, IdeaComment, IdeaFollow, IdeaStatusChange, IdeaVote, idea_tags
 from .metrics import AskEvent, AskSession
 from .moderation import FLAG_OUTCOMES, FLAG_REASONS, Flag
 from .notifications import Notification, OutboxMessage
@@ -13,4 +14,5 @@ __all__ = [
     "ApiToken", "AskEvent", "AuditEntry", "AskSession", "Category", "FLAG_OUTCOMES", "FLAG_REASONS", "Flag", "Notification", "OutboxMessage", "Post",
     "PostRevision", "ROLES", "ReputationEvent", "STAFF_ROLES", "Tag", "Thread", "ThreadView",
     "Ticket", "TicketEvent", "User", "Vote", "thread_tags", "utcnow",
+    "Idea", "IdeaComment", "IdeaFollow", "IdeaStatusChange", "IdeaVote", "idea_tags",
 ]

@@ -15,6 +15,7 @@ NOTIFICATION_KINDS = (
     "accepted",         # your answer was accepted
     "mention",          # @username in a post
     "idea_status",      # an idea you follow changed status / got an official response
+    "idea_comment",     # a comment on your idea
     "ticket_reply",     # a public reply on your escalated thread or support request
     "ticket_status",    # your ticket's status changed
 )

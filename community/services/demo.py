@@ -66,7 +66,10 @@ def seed(rng_seed: int = 7) -> dict | None:
         _upvote(rng, voters, question, rng.randint(0, 6))
         thread.view_count = rng.randint(15, 60) + 40 * len(item.get("answers", [])) + rng.randint(0, 400)
     db.session.flush()
-    return {"threads": len(THREADS), "answers": answers, "users": len(people)}
+    from .demo_ideas import seed_ideas
+
+    idea_count = seed_ideas(people, categories, rng)
+    return {"threads": len(THREADS), "answers": answers, "users": len(people), "ideas": idea_count}
 
 
 def _upvote(rng, voters, post, wanted: int) -> None:

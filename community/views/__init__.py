@@ -12,10 +12,10 @@ from ..services.errors import ServiceError
 
 
 def init_app(app: Flask) -> None:
-    from . import auth, forum, main, users
+    from . import auth, forum, ideas, main, users
     from . import moderation
 
-    for module in (main, auth, forum, users, moderation):
+    for module in (main, auth, forum, users, ideas, moderation):
         app.register_blueprint(module.bp)
     # -- deflection: suggestion links + thread prompt, contact support, analytics
     from . import analytics, deflection, support

@@ -1,0 +1,228 @@
+"""Idea exchange pages: lists, the idea page, posting, voting, comments, following,
+the product team's status changes, merging and the product view."""
+from __future__ import annotations
+
+from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template, request,
+                   url_for)
+from flask_login import current_user, login_required
+
+from .. import permissions
+from ..extensions import db
+from ..models.ideas import IDEA_STATUSES, STATUS_LABELS
+from ..ratelimit import hit
+from ..services import forum, idea_lists, ideas, listings
+from ..services.errors import ServiceError
+from .util import paginate
+
+bp = Blueprint("ideas", __name__)
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _page_context(filters: dict) -> dict:
+    return {"filters": filters, "sorts": idea_lists.SORTS, "statuses": IDEA_STATUSES,
+            "status_labels": STATUS_LABELS, "categories": listings.categories()}
+
+
+@bp.get("/ideas")
+def index():
+    filters = idea_lists.parse_filters(request.args)
+    pagination = paginate(idea_lists.ideas(**filters))
+    ids = [i.id for i in pagination.items]
+    return render_template("ideas/index.html", pagination=pagination,
+                           voted=ideas.voted_ids(current_user, ids),
+                           trending=idea_lists.trending_map(ids) if filters["sort"] == "trending" else {},
+                           counts=idea_lists.status_counts(filters["category_id"]), **_page_context(filters))
+
+
+@bp.get("/ideas/similar")
+def similar():
+    """JSON for the new-idea form's search-as-you-type."""
+    hit("SUGGEST_RATE_LIMIT")
+    results, engine = idea_lists.similar(request.args.get("q", ""), limit=5)
+    return jsonify({"results": results, "engine": engine})
+
+
+@bp.route("/ideas/new", methods=["GET", "POST"])
+@login_required
+def new():
+    if not permissions.can_post_idea(current_user):
+        abort(403)
+    form = {"title": request.values.get("title", ""), "body": request.form.get("body", ""),
+            "tags": request.form.get("tags", ""), "category_id": request.values.get("category_id", type=int)}
+    error = None
+    if request.method == "POST":
+        try:
+            hit("POST_RATE_LIMIT")
+            category = forum.get_category(request.form.get("category_id"))
+            idea = ideas.create_idea(current_user, category, form["title"], form["body"], form["tags"])
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            error = exc
+        else:
+            flash("Your idea is posted and your vote counted. Share it so others can vote.", "success")
+            return redirect(ideas.idea_url(idea))
+    similar_ideas = idea_lists.similar(form["title"])[0] if form["title"] else []
+    return render_template("ideas/new.html", form=form, error=error, categories=listings.categories(),
+                           similar_ideas=similar_ideas), (error.status if error else 200)
+
+
+def _idea_or_404(idea_id: int):
+    try:
+        return ideas.get_idea(idea_id)
+    except ServiceError:
+        abort(404)
+
+
+@bp.get("/ideas/<int:idea_id>")
+@bp.get("/ideas/<int:idea_id>/<slug>")
+def show(idea_id: int, slug: str | None = None, *, error=None, status_form=None, comment_body=""):
+    idea = _idea_or_404(idea_id)
+    if request.method == "GET" and slug != idea.slug:
+        return redirect(url_for("ideas.show", idea_id=idea.id, slug=idea.slug, **request.args), 301)
+    target = ideas.final_target(idea) if idea.merged_into_id else None
+    return render_template(
+        "ideas/idea.html", idea=idea, target=target, history=ideas.history(idea),
+        comments=ideas.comments(idea), voted=ideas.has_voted(current_user, idea),
+        following=ideas.is_following(current_user, idea), allowed=ideas.allowed_statuses(idea),
+        status_labels=STATUS_LABELS, error=error, status_form=status_form or {},
+        comment_body=comment_body,
+        related=idea_lists.similar_by_title(idea.title, limit=5, exclude_id=idea.id) if not target else [],
+    ), (error.status if error else 200)
+
+
+@bp.post("/ideas/<int:idea_id>/vote")
+@login_required
+def vote(idea_id: int):
+    """The vote button toggles; JSON for the script, a redirect without it."""
+    idea = _idea_or_404(idea_id)
+    try:
+        if not permissions.can_post_idea(current_user):
+            abort(403)
+        hit("VOTE_RATE_LIMIT")
+        votes, voted = ideas.toggle_vote(current_user, idea)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        if _wants_json():
+            return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.status
+        flash(exc.message, "error")
+        return redirect(_back(ideas.idea_url(idea)))
+    if _wants_json():
+        return jsonify({"idea_id": idea.id, "votes": votes, "voted": voted})
+    flash("Vote counted: you will hear when its status changes." if voted else "Vote withdrawn.", "success")
+    return redirect(_back(ideas.idea_url(idea)))
+
+
+def _back(default: str) -> str:
+    from .util import safe_next
+
+    return safe_next(default)
+
+
+@bp.post("/ideas/<int:idea_id>/comments")
+@login_required
+def comment(idea_id: int):
+    idea = _idea_or_404(idea_id)
+    if not permissions.can_post_idea(current_user):
+        abort(403)
+    body = request.form.get("body", "")
+    try:
+        hit("POST_RATE_LIMIT")
+        new = ideas.add_comment(current_user, idea, body)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        return show(idea.id, idea.slug, error=exc, comment_body=body)
+    flash("Comment posted.", "success")
+    return redirect(ideas.idea_url(idea) + f"#comment-{new.id}")
+
+
+@bp.post("/ideas/<int:idea_id>/follow")
+@login_required
+def follow(idea_id: int):
+    idea = _idea_or_404(idea_id)
+    if not permissions.is_active_member(current_user):
+        abort(403)
+    if request.form.get("action") == "unfollow":
+        ideas.unfollow(current_user, idea)
+        message = "You no longer follow this idea (your vote stays)."
+    else:
+        ideas.follow(current_user, idea)
+        message = "You follow this idea: you will be notified when its status changes."
+    db.session.commit()
+    flash(message, "success")
+    return redirect(ideas.idea_url(idea))
+
+
+@bp.post("/ideas/<int:idea_id>/status")
+@login_required
+def status(idea_id: int):
+    idea = _idea_or_404(idea_id)
+    if not permissions.can_manage_ideas(current_user):
+        abort(403)
+    form = {"status": request.form.get("status", ""), "response": request.form.get("response", "")}
+    try:
+        ideas.change_status(current_user, idea, form["status"], form["response"])
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        return show(idea.id, idea.slug, error=exc, status_form=form)
+    flash(f"Status set to {STATUS_LABELS[form['status']]}; followers and voters are notified.", "success")
+    return redirect(ideas.idea_url(idea) + "#response")
+
+
+@bp.post("/ideas/<int:idea_id>/merge")
+@login_required
+def merge(idea_id: int):
+    idea = _idea_or_404(idea_id)
+    if not permissions.can_merge_ideas(current_user):
+        abort(403)
+    form = {"into": request.form.get("into", ""), "note": request.form.get("note", "")}
+    try:
+        target_id = ideas.parse_idea_ref(form["into"])
+        try:
+            target = ideas.get_idea(target_id)
+        except ServiceError:
+            from ..services.errors import ValidationError
+
+            raise ValidationError(f"There is no idea #{target_id}.", field="into") from None
+        ideas.merge(current_user, idea, target, form["note"])
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        return show(idea.id, idea.slug, error=exc, status_form=form)
+    flash(f"Merged into #{target.id}: its votes now count there, each voter once.", "success")
+    return redirect(ideas.idea_url(target))
+
+
+# -- the product view -------------------------------------------------------------
+
+@bp.get("/ideas/product")
+@login_required
+def product():
+    if not permissions.can_view_product_board(current_user):
+        abort(403)
+    filters = idea_lists.parse_filters(request.args)
+    pagination = paginate(idea_lists.ideas(**filters), per_page=50)
+    ids = [i.id for i in pagination.items]
+    weekly = idea_lists.weekly_votes(ids)
+    return render_template(
+        "ideas/product.html", pagination=pagination, gained=idea_lists.votes_gained(ids), weekly=weekly,
+        spark={i: idea_lists.sparkline_points(v) for i, v in weekly.items()}, windows=idea_lists.WINDOWS,
+        counts=idea_lists.status_counts(filters["category_id"]), by_category=idea_lists.category_summary(),
+        **_page_context(filters))
+
+
+@bp.get("/ideas/product/export.csv")
+@login_required
+def export():
+    if not permissions.can_view_product_board(current_user):
+        abort(403)
+    filters = idea_lists.parse_filters(request.args)
+    body = idea_lists.export_csv(status=filters["status"], category_id=filters["category_id"])
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=ideas.csv"})
