@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Post, ReputationEvent, User, Vote, utcnow
+from ..models import Notification, Post, ReputationEvent, User, Vote, utcnow
 from . import accepting, forum, users, votes
 from .demo_content import CATEGORIES, CUSTOMERS, THREADS
 
@@ -92,6 +92,11 @@ def _backdate(rng, accounts, now) -> None:
     for vote in db.session.execute(select(Vote)).scalars():
         vote.created_at = vote.updated_at = min(now, posted[vote.post_id] + timedelta(hours=rng.randint(1, 96)))
         when_voted[vote.id] = vote.created_at
+    for note in db.session.execute(select(Notification)).scalars():
+        if note.post_id in posted:
+            note.created_at = posted[note.post_id]
+            if now - note.created_at > timedelta(days=14):
+                note.read_at = note.created_at + timedelta(hours=rng.randint(1, 48))
     for event in db.session.execute(select(ReputationEvent)).scalars():
         if event.vote_id in when_voted:
             event.created_at = when_voted[event.vote_id]
