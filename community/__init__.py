@@ -8,10 +8,10 @@ from flask import Flask
 
 def create_app(config: dict | None = None) -> Flask:
     """Application factory; ``config`` overrides everything else (tests use it)."""
-    app = Flask(__name__, instance_relative_config=True,
-                instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
-    if config and config.get("INSTANCE_PATH"):
-        app.instance_path = config["INSTANCE_PATH"]
+    # The instance folder is fixed at construction: app.config reads
+    # instance/config.py relative to it, so an override must be passed here.
+    instance = (config or {}).get("INSTANCE_PATH") or Path(__file__).resolve().parent.parent / "instance"
+    app = Flask(__name__, instance_relative_config=True, instance_path=str(instance))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from .config import load_config

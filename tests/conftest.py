@@ -1,6 +1,8 @@
 """Fixtures: an app on a temporary SQLite database and index, users by role, helpers."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from flask import g
 
@@ -14,7 +16,9 @@ def app(tmp_path):
     app = create_app({
         "TESTING": True,
         "INSTANCE_PATH": str(tmp_path),
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}",
+        # TEST_DATABASE_URL runs the suite on another database (e.g. PostgreSQL);
+        # it must be a database the tests may empty.
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}",
         "SEARCH_INDEX_DIR": str(tmp_path / "index"),
         "SECRET_KEY": "test",
         "WTF_CSRF_ENABLED": False,

@@ -1,8 +1,6 @@
 """Accepting through the pages: author, moderator on behalf, others refused, change, withdraw, solved lists."""
 from __future__ import annotations
 
-from community.models import Thread
-
 
 def accept(client, thread, post_id):
     return client.post(f"/threads/{thread.id}/accept", data={"post_id": post_id if post_id else ""})

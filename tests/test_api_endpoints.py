@@ -262,7 +262,7 @@ def test_delete_post(client, make, member, auth, db):
 
 def test_get_user(client, make, db):
     user = make.user("Carol", role="agent")
-    thread = make.thread(author=user)
+    make.thread(author=user)
     data = client.get("/api/v1/users/carol").get_json()
     assert data["username"] == "Carol" and data["role"] == "agent"
     assert data["reputation"] == 1 and data["rank"] == "Newcomer"

@@ -63,3 +63,42 @@ def test_page_scripts_get_json_errors(client, app, make, login):
     assert client.post(f"/posts/{answers[0].id}/vote", data={"value": 1}, headers=json).get_json()["score"] == 1
     r = client.post(f"/posts/{answers[1].id}/vote", data={"value": 1}, headers=json)
     assert r.status_code == 429 and r.get_json()["error"]["code"] == "rate_limited"
+
+
+def test_anonymous_vote_goes_to_login_and_back_to_the_thread(client, make):
+    thread = make.thread()
+    answer = make.reply(thread)
+    r = client.post(f"/posts/{answer.id}/vote", data={"value": 1})
+    assert r.status_code == 302 and "/login?next=" in r.headers["Location"]
+    assert f"/threads/{thread.id}/" in r.headers["Location"].replace("%2F", "/")
+    r = client.post(f"/posts/{answer.id}/vote", data={"value": 1}, headers={"Accept": "application/json"})
+    assert r.status_code == 401 and r.get_json()["error"]["message"] == "Log in to vote."
+
+
+def test_suspended_members_read_but_are_told_why_they_cannot_post(client, db, make, login):
+    from datetime import timedelta
+
+    from community.models import utcnow
+
+    user = make.user("paused")
+    user.suspended_until = utcnow() + timedelta(days=3)
+    user.suspension_reason = "Repeated spam"
+    db.session.commit()
+    thread = make.thread()
+    login(user)
+    page = client.get(f"/threads/{thread.id}/{thread.slug}").get_data(as_text=True)
+    assert "you can read, but not answer" in page and 'id="reply-body"' not in page
+    r = client.get("/ask")
+    assert r.status_code == 403 and "suspended until" in r.get_data(as_text=True) and "Repeated spam" in r.get_data(as_text=True)
+    r = client.post(f"/threads/{thread.id}/reply", data={"body": "Trying anyway."})
+    assert r.status_code == 403 and "suspended" in r.get_data(as_text=True)
+
+
+def test_registration_is_rate_limited_per_address(app, client):
+    app.config.update(RATELIMIT_ENABLED=True, REGISTER_RATE_LIMIT="2 per hour")
+    codes = []
+    for i in range(3):
+        client.post("/logout")
+        codes.append(client.post("/register", data={"username": f"signup{i}", "email": f"s{i}@example.com",
+                                                    "password": "long-enough", "password2": "long-enough"}).status_code)
+    assert codes == [302, 302, 429]

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from community.models import Thread, utcnow
+from community.models import utcnow
 from community.services import accepting, votes
 
 
@@ -101,7 +101,8 @@ def test_bare_id_and_wrong_slug_redirect_to_the_slug_url(client, make):
 
 def test_accepted_answer_is_shown_first_then_by_votes_or_date(client, db, make):
     thread = make.thread()
-    old, popular, accepted = make.reply(thread, body="OLD answer text"), make.reply(thread, body="POPULAR answer text"), make.reply(thread, body="ACCEPTED answer text")
+    make.reply(thread, body="OLD answer text")
+    popular, accepted = make.reply(thread, body="POPULAR answer text"), make.reply(thread, body="ACCEPTED answer text")
     votes.set_vote(make.user(), popular, 1)
     accepting.accept(thread.author, thread, accepted)
     db.session.commit()

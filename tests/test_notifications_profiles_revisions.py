@@ -132,7 +132,7 @@ def test_edit_errors_are_shown_on_the_form_and_change_nothing(client, db, make, 
 
 def test_profile_shows_reputation_rank_counts_and_activity(client, db, make):
     asker, helper = make.user("asker"), make.user("helper")
-    thread = make.thread(author=helper, title="Helper's own question about sync")
+    make.thread(author=helper, title="Helper's own question about sync")
     other = make.thread(author=asker, title="Asker's question about billing")
     answer = make.reply(other, author=helper, body="Answer from the helper with details.")
     for i in range(5):
@@ -152,7 +152,7 @@ def test_profile_shows_reputation_rank_counts_and_activity(client, db, make):
 
 
 def test_profile_lists_privileges_by_reputation(client, db, make):
-    member = make.user("newbie", reputation=20)      # reputation 21: upvote and flag, not downvote
+    make.user("newbie", reputation=20)      # reputation 21: upvote and flag, not downvote
     make.user("boss", role="moderator")
     html = client.get("/users/newbie").get_data(as_text=True)
     privileges = html.split('class="compact-list privileges"')[1].split("</ul>")[0]

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from community.models import Category, Post, Thread, User, Vote, utcnow
+from community.models import Category, Post, Thread, Vote, utcnow
 from community.services import forum, users
 
 ROLES = ["anonymous", "member", "suspended", "moderator", "agent", "product", "admin",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..models import Category, Post, Thread, User
 from ..services.forum import thread_url
 from ..services.reputation import rank_for
-from .spec import ref, schema
+from .spec import schema
 
 
 def iso(value) -> str | None:

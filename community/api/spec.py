@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from functools import wraps
 
-from flask import Blueprint, g
+from flask import Blueprint
 
 from .auth import load_token_user
 from ..services.errors import NotAuthenticated, PermissionDenied

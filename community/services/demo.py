@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Post, User, utcnow
+from ..models import Notification, Post, ReputationEvent, User, Vote, utcnow
 from . import accepting, forum, users, votes
 from .demo_content import CATEGORIES, CUSTOMERS, THREADS
 
@@ -66,6 +66,7 @@ def seed(rng_seed: int = 7) -> dict | None:
         _upvote(rng, voters, question, rng.randint(0, 6))
         thread.view_count = rng.randint(15, 60) + 40 * len(item.get("answers", [])) + rng.randint(0, 400)
     db.session.flush()
+    _backdate(rng, people.values(), now)
     from .demo_ideas import seed_ideas
 
     idea_count = seed_ideas(people, categories, rng)
@@ -77,3 +78,31 @@ def _upvote(rng, voters, post, wanted: int) -> None:
     eligible = [v for v in voters if v.id != post.author_id]
     for voter in rng.sample(eligible, k=min(len(eligible), wanted)):
         votes.set_vote(voter, post, 1)
+
+
+def _backdate(rng, accounts, now) -> None:
+    """Spread accounts, votes and their ledger rows over the weeks the threads cover.
+
+    Votes were cast "now" through the real services (so counters and the cap
+    are right); only their timestamps move, so that profiles read like a
+    community's history rather than one busy second.
+    """
+    oldest = min(p.created_at for p in db.session.execute(select(Post)).scalars())
+    for user in accounts:
+        user.created_at = oldest - timedelta(days=rng.randint(5, 400))
+    posted = dict(db.session.execute(select(Post.id, Post.created_at)).all())
+    when_voted = {}
+    for vote in db.session.execute(select(Vote)).scalars():
+        vote.created_at = vote.updated_at = min(now, posted[vote.post_id] + timedelta(hours=rng.randint(1, 96)))
+        when_voted[vote.id] = vote.created_at
+    for note in db.session.execute(select(Notification)).scalars():
+        if note.post_id in posted:
+            note.created_at = posted[note.post_id]
+            if now - note.created_at > timedelta(days=14):
+                note.read_at = note.created_at + timedelta(hours=rng.randint(1, 48))
+    for event in db.session.execute(select(ReputationEvent)).scalars():
+        if event.vote_id in when_voted:
+            event.created_at = when_voted[event.vote_id]
+        elif event.post_id in posted:
+            event.created_at = min(now, posted[event.post_id] + timedelta(hours=rng.randint(1, 30)))
+    db.session.flush()

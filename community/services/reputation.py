@@ -130,5 +130,5 @@ def next_rank(reputation: int) -> tuple[int, str] | None:
 
 def history(user_id: int, limit: int = 50):
     stmt = (select(ReputationEvent).where(ReputationEvent.user_id == user_id)
-            .order_by(ReputationEvent.id.desc()).limit(limit))
+            .order_by(ReputationEvent.created_at.desc(), ReputationEvent.id.desc()).limit(limit))
     return list(db.session.execute(stmt).scalars())

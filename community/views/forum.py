@@ -64,6 +64,13 @@ def thread(thread_id: int, slug: str | None = None):
                            accepted=accepted, answers=answers, my_votes=my_votes, order=order)
 
 
+def _refusal() -> str:
+    if current_user.is_authenticated and current_user.is_suspended:
+        return (f"Your account is suspended until {current_user.suspended_until:%Y-%m-%d}"
+                + (f": {current_user.suspension_reason}" if current_user.suspension_reason else "."))
+    return "You may not do this."
+
+
 def _viewer_key() -> str:
     if current_user.is_authenticated:
         return f"u{current_user.id}"
@@ -80,7 +87,7 @@ def ask():
     session and sends the visitor to log in, then back here with it.
     """
     if current_user.is_authenticated and not permissions.can_create_thread(current_user):
-        abort(403)
+        abort(403, description=_refusal())
     if request.method == "POST":
         return _ask_post()
     session = ask_flow.begin_session("ask")
@@ -148,7 +155,7 @@ def _ask_post():
 def reply(thread_id: int):
     thread, moved = _viewable_thread(thread_id)
     if moved or not permissions.can_reply(current_user, thread):
-        abort(403)
+        abort(403, description="This thread is locked: no new answers." if thread.locked else _refusal())
     body = request.form.get("body", "")
     try:
         hit("POST_RATE_LIMIT")
@@ -170,10 +177,16 @@ def _wants_json() -> bool:
 
 
 @bp.post("/posts/<int:post_id>/vote")
-@login_required
 def vote(post_id: int):
     post = forum.get_post(post_id)
     _viewable_thread(post.thread_id)
+    if not current_user.is_authenticated:
+        # The arrows are shown to everyone; send visitors to log in and back to
+        # the thread (not to this POST-only URL, which would answer 405).
+        if _wants_json():
+            return jsonify({"error": {"code": "unauthorized", "message": "Log in to vote."}}), 401
+        flash("Log in to vote.", "info")
+        return redirect(url_for("auth.login", next=forum.thread_url(post.thread, post.id)))
     try:
         value = int(request.form.get("value", ""))
     except ValueError:

@@ -20,8 +20,12 @@
     var body = new FormData(form);
     body.set("value", button.value);
     fetch(form.action, { method: "POST", body: body, headers: { "Accept": "application/json" }, credentials: "same-origin" })
-      .then(function (response) { return response.json().then(function (data) { return { ok: response.ok, data: data }; }); })
+      .then(function (response) { return response.json().then(function (data) { return { ok: response.ok, status: response.status, data: data }; }); })
       .then(function (result) {
+        if (result.status === 401) {
+          window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname + "#" + form.closest("article").id);
+          return;
+        }
         if (!result.ok) { window.alert(result.data.error ? result.data.error.message : "Could not vote."); return; }
         form.querySelector(".score").textContent = result.data.score;
         form.querySelectorAll("button.vote").forEach(function (b) {
