@@ -1,7 +1,7 @@
 """Named queries for thread listings; views paginate the statements they return."""
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -65,12 +65,18 @@ def category_stats() -> dict[int, dict]:
     return {cid: {"threads": n, "solved": int(s or 0)} for cid, n, s in rows}
 
 
-def thread_posts(thread: Thread, *, order: str = "votes", include_hidden: bool = False):
-    """(question, accepted, answers) for a thread page, authors loaded in the same query."""
+def thread_posts(thread: Thread, *, order: str = "votes", include_hidden: bool = False,
+                 viewer_id: int | None = None):
+    """(question, accepted, answers) for a thread page, authors loaded in the same query.
+
+    Hidden posts are left out unless ``include_hidden`` (staff); a viewer
+    still sees their own hidden posts, marked hidden, so they know why.
+    """
     stmt = (select(Post).options(selectinload(Post.author), selectinload(Post.edited_by))
             .where(Post.thread_id == thread.id, Post.deleted.is_(False)))
     if not include_hidden:
-        stmt = stmt.where(Post.hidden.is_(False))
+        own = Post.author_id == viewer_id if viewer_id is not None else false()
+        stmt = stmt.where(or_(Post.hidden.is_(False), own))
     posts = list(db.session.execute(stmt).scalars())
     question = next((p for p in posts if p.is_question), None)
     accepted = next((p for p in posts if p.id == thread.accepted_post_id), None)

@@ -55,7 +55,8 @@ def thread(thread_id: int, slug: str | None = None):
         db.session.commit()
     order = "date" if request.args.get("order") == "date" else "votes"
     question, accepted, answers = listings.thread_posts(
-        thread, order=order, include_hidden=permissions.can_view_hidden_posts(current_user))
+        thread, order=order, include_hidden=permissions.can_view_hidden_posts(current_user),
+        viewer_id=current_user.id if current_user.is_authenticated else None)
     my_votes = {}
     if current_user.is_authenticated:
         ids = [p.id for p in (question, accepted, *answers) if p]
