@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from . import forum, users  # noqa: F401  (registers endpoints)
+from . import tickets  # noqa: F401  (branch tickets)
 from .spec import bp, openapi_document
 
 

@@ -13,9 +13,11 @@ from ..services.errors import ServiceError
 
 def init_app(app: Flask) -> None:
     from . import auth, forum, main, users
+    from . import tickets  # branch tickets
 
     for module in (main, auth, forum, users):
         app.register_blueprint(module.bp)
+    app.register_blueprint(tickets.bp)
 
     app.jinja_env.globals.update(perm=permissions, has_endpoint=lambda name: name in app.view_functions)
     app.jinja_env.filters["safe_html"] = safe
