@@ -9,6 +9,7 @@ from flask import jsonify, request
 
 from . import forum, users  # noqa: F401  (registers endpoints)
 from . import tickets  # noqa: F401  (branch tickets)
+from .errors import register_error_handlers
 from .spec import bp, openapi_document
 
 
@@ -17,10 +18,11 @@ def openapi():
     return jsonify(openapi_document(request.host_url))
 
 
+register_error_handlers(bp)  # once, at import: blueprints are shared by every app
+
+
 def init_app(app) -> None:
     from ..extensions import csrf
-    from .errors import register_error_handlers
 
     csrf.exempt(bp)
-    register_error_handlers(bp)
     app.register_blueprint(bp)
