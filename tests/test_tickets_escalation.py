@@ -10,7 +10,7 @@ from community.models import AuditEntry, Flag, Notification, Ticket, TicketEvent
 from community.services import escalation, forum, tickets, votes
 from community.services.errors import Conflict
 
-from tickets_support import ask_session_for, escalated
+from tickets_support import _fresh_request_g, ask_session_for, escalated  # noqa: F401
 
 
 def _age(db, thread, **delta):

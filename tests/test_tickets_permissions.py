@@ -13,6 +13,8 @@ import pytest
 from community.extensions import db as _db
 from community.services import escalation
 
+from tickets_support import _fresh_request_g  # noqa: F401
+
 ROLES = ("anonymous", "member", "requester", "moderator", "agent", "product", "admin")
 
 

@@ -10,7 +10,7 @@ from community.models import AuditEntry, Notification, Post, Ticket, TicketEvent
 from community.services import tickets
 from community.services.errors import Conflict, ValidationError
 
-from tickets_support import escalated
+from tickets_support import _fresh_request_g, escalated  # noqa: F401
 
 STATUSES = ("open", "pending", "solved", "closed")
 ALLOWED = {("open", "pending"), ("open", "solved"), ("open", "closed"), ("pending", "open"),
@@ -137,7 +137,6 @@ def test_solve_and_accept_official_response(db, make):
 
 def test_contact_ticket_signature_and_reply_without_thread(db, make):
     user = make.user("asker")
-    from tickets_support import ask_session_for  # noqa: F401  (documented helper)
     from community.models import AskEvent, AskSession
 
     db.session.add(AskSession(id="sess1", visitor_id="v", user_id=user.id, page="contact"))
