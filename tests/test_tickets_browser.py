@@ -29,6 +29,7 @@ def live(tmp_path):
         "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "browser-test",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.db'}",
         "SEARCH_INDEX_DIR": str(tmp_path / "index"), "RATELIMIT_ENABLED": False,
+        "UNRESOLVED_NO_ACCEPT_DAYS": 0,  # so the fresh thread is in the unresolved queue
     })
     with app.app_context():
         db.create_all()
@@ -73,7 +74,10 @@ def test_escalate_reply_and_customer_sees_official_response(live):
             # 1. the moderator escalates from the thread page
             mod = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
             _login(mod, base, "maya")
-            mod.goto(thread_url)
+            mod.goto(f"{base}/tickets/unresolved")
+            expect(mod.locator(".unresolved-list")).to_contain_text("No accepted answer")
+            mod.screenshot(path=str(ARTIFACTS / "0-moderator-unresolved-desktop.png"), full_page=True)
+            mod.click(".unresolved-list a:has-text('Invoice shows the wrong VAT number')")
             mod.click("summary:has-text('Escalate to support')")
             mod.select_option("select[name=priority]", "high")
             mod.fill("textarea[name=note]", "Customer tried the obvious fix; likely a billing sync bug.")
