@@ -91,6 +91,15 @@ class Defaults:
     DEFLECTION_COST_PER_CONTACT = 25.0
     DEFLECTION_CURRENCY = "USD"
 
+    # Moderation: flags and new-account limits (see services/flags.py, services/spam.py).
+    #: Distinct members whose spam/offensive/off-topic flags hide a post pending review (0: never).
+    FLAGS_TO_HIDE = 3
+    NEW_ACCOUNT_DAYS = 2
+    NEW_ACCOUNT_REPUTATION = 10
+    NEW_ACCOUNT_LINKS_PER_POST = 2
+    NEW_ACCOUNT_POSTS_PER_HOUR = 5
+    AUDIT_PAGE_SIZE = 50
+
     # Demo content.
     SEED_DEMO = False
 

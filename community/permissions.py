@@ -180,3 +180,25 @@ def can_assign_ticket_to(user) -> bool:
 
 def can_view_webhook_log(user) -> bool:
     return is_active_member(user) and user.role == "admin"
+
+
+# -- moderation (branch moderation) ------------------------------------------
+
+def can_suspend(user, target) -> bool:
+    """Moderators suspend members; only admins suspend staff; nobody suspends themselves."""
+    if not can_moderate(user) or target is None or user.id == target.id:
+        return False
+    return target.role == "member" or user.role == "admin"
+
+
+def flag_refusal(user, post) -> str | None:
+    """Why ``can_flag`` is false, for pages and the API."""
+    if not _authenticated(user):
+        return "Log in to flag posts."
+    if user.is_suspended:
+        return "Your account is suspended."
+    if post.author_id == user.id:
+        return "You cannot flag your own post."
+    if not has_privilege(user, "flag"):
+        return f"Flagging unlocks at {privilege_threshold('flag')} reputation."
+    return None

@@ -164,3 +164,21 @@ def test_unique_index_stops_a_racing_second_ticket(db, make):
         escalation.active_ticket = original
     db.session.rollback()
     assert active_ticket(thread.id).id == ticket.id
+
+
+def test_escalation_resolves_needs_moderator_flags(db, make):
+    thread = make.thread()
+    flagger = make.user("flagger")
+    db.session.add(Flag(post_id=thread.question_post_id, thread_id=thread.id, user_id=flagger.id,
+                        reason="needs_moderator"))
+    db.session.commit()
+    assert _queue_ids()[0] == [thread.id]
+    moderator = make.user(role="moderator")
+    agent = make.user(role="agent")
+    ticket = escalation.escalate(thread, moderator)
+    db.session.commit()
+    flag = db.session.execute(select(Flag)).scalar_one()
+    assert flag.resolved_at is not None and flag.outcome == "escalated"
+    tickets.update(agent, ticket, status="closed")
+    db.session.commit()
+    assert _queue_ids()[0] == []  # closed ticket, but the attention flag was handled

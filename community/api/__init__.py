@@ -9,6 +9,7 @@ from flask import jsonify, request
 
 from . import forum, users  # noqa: F401  (registers endpoints)
 from . import tickets  # noqa: F401  (branch tickets)
+from . import moderation  # noqa: F401  (moderation endpoints)
 from .errors import register_error_handlers
 from .spec import bp, openapi_document
 

@@ -30,6 +30,7 @@ def post_json(post: Post) -> dict:
         "official": post.is_official, "author": user_summary(post.author),
         "body": post.body, "body_html": post.body_html, "score": post.score,
         "created_at": iso(post.created_at), "edited_at": iso(post.edited_at),
+        "hidden": post.hidden,  # only staff ever receive hidden posts
     }
 
 
@@ -68,7 +69,8 @@ POST = schema("Post", {"type": "object", "required": ["id", "thread_id", "body",
     "official": {"type": "boolean"}, "author": _user_summary, "body": {"type": "string"},
     "body_html": {"type": "string"}, "score": {"type": "integer"},
     "created_at": {"type": "string", "format": "date-time"},
-    "edited_at": {"type": "string", "format": "date-time", "nullable": True}}})
+    "edited_at": {"type": "string", "format": "date-time", "nullable": True},
+    "hidden": {"type": "boolean"}}})
 THREAD = schema("Thread", {"type": "object", "required": ["id", "title", "solved"], "properties": {
     "id": {"type": "integer"}, "title": {"type": "string"}, "url": {"type": "string"},
     "category": CATEGORY, "tags": {"type": "array", "items": {"type": "string"}},

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import AskEvent, Flag, Post, Thread, Ticket, User, utcnow
-from . import audit, notifications, tickets
+from . import audit, flags, notifications, tickets
 from .errors import Conflict, ValidationError
 from .forum import thread_url
 from .ticket_payloads import iso
@@ -125,6 +125,8 @@ def escalate(thread: Thread, actor: User, priority: str = "normal", note: str | 
                 priority=priority, created_by=actor, context=snapshot(thread, session_id), note=note)
     except IntegrityError:  # a concurrent escalation won (one active ticket per thread)
         raise Conflict("This thread was just escalated by someone else.", field="thread_id") from None
+    # the thread leaves the "flagged as needing a moderator" part of the queue
+    flags.resolve_attention_flags(actor, thread.id, "escalated", f"Escalated to ticket #{ticket.id}")
     audit.record(actor, "thread.escalate", "thread", thread.id,
                  after={"ticket_id": ticket.id, "priority": ticket.priority}, note=note)
     notifications.notify(thread.author_id, "ticket_status",

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..markup import render_markdown
 from ..models import Category, Post, PostRevision, Tag, Thread, ThreadView, User, utcnow
-from . import notifications, reputation
+from . import notifications, reputation, spam
 from .errors import NotFound, ValidationError
 
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9+#.\-]*$")
@@ -157,6 +157,8 @@ def create_thread(author: User, category: Category, title: str, body: str, tags=
     title = clean_title(title)
     body = clean_body(body)
     tag_names = parse_tags(tags)
+    if created_at is None:
+        spam.check_new_content(author, body)  # new-account limits; imports pass created_at
     now = created_at or utcnow()
     thread = Thread(category=category, author=author, title=title, slug=slugify(title),
                     created_at=now, last_activity_at=now, external_id=external_id)
@@ -176,6 +178,8 @@ def add_reply(author: User, thread: Thread, body: str, *, created_at: datetime |
               official: bool = False, notify: bool = True) -> Post:
     """An answer to ``thread``; notifies the asker and anyone @mentioned."""
     body = clean_body(body, minimum=current_app.config["REPLY_MIN_LENGTH"])
+    if created_at is None:
+        spam.check_new_content(author, body)  # new-account limits; imports pass created_at
     now = created_at or utcnow()
     post = Post(thread=thread, author=author, body=body, body_html=render_markdown(body),
                 created_at=now, is_official=official)

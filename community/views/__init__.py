@@ -14,8 +14,9 @@ from ..services.errors import ServiceError
 def init_app(app: Flask) -> None:
     from . import auth, forum, main, users
     from . import tickets  # branch tickets
+    from . import moderation
 
-    for module in (main, auth, forum, users):
+    for module in (main, auth, forum, users, moderation):
         app.register_blueprint(module.bp)
     app.register_blueprint(tickets.bp)
 
