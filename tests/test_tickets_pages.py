@@ -232,3 +232,29 @@ def test_openapi_documents_ticket_endpoints(client):
     assert {"get", "patch"} <= set(paths["/api/v1/tickets/{ticket_id}"])
     assert "post" in paths["/api/v1/tickets/{ticket_id}/replies"]
     assert "Ticket" in doc["components"]["schemas"]
+
+
+def test_contact_ticket_pages(client, login, make):
+    """Tickets from the Contact support page (no thread): staff page, customer view, replies."""
+    from community.models import AskSession
+
+    customer = make.user("customer")
+    agent = make.user("agent", role="agent")
+    _db.session.add(AskSession(id="contact1", visitor_id="v", user_id=customer.id, page="contact"))
+    _db.session.flush()
+    ticket = tickets.open_ticket(source="contact", subject="Cannot download my invoice",
+                                 body="The **download** button does nothing.", requester=customer,
+                                 requester_name="customer", requester_email="customer@example.com",
+                                 ask_session_id="contact1",
+                                 context={"queries": ["invoice download"], "opened": ["thread:1"]})
+    _db.session.commit()
+    assert ticket.context["search_queries"] == ["invoice download"]
+    login(agent)
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "<strong>download</strong>" in page and "invoice download" in page
+    assert "Contact support request" in page and "customer@example.com" in page
+    client.post(f"/tickets/{ticket.id}/reply", data={"body": "Fixed: try again please."})
+    client.post(f"/tickets/{ticket.id}/note", data={"body": NOTE})
+    login(customer)
+    mine = client.get(f"/my/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Fixed: try again please." in mine and NOTE not in mine

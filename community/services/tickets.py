@@ -44,7 +44,8 @@ def open_ticket(*, source: str, subject: str, body: str = "", requester: User | 
                               field="priority")
     context = dict(context or {})
     if ask_session_id and "search_queries" not in context:
-        context["search_queries"] = session_queries(ask_session_id)
+        # the Contact page stores them as "queries"; one key for every ticket's readers
+        context["search_queries"] = list(context.get("queries") or session_queries(ask_session_id))
     ticket = Ticket(
         source=source, subject=subject[:200], body=body, requester=requester,
         requester_name=requester_name, requester_email=requester_email, thread_id=thread_id,
