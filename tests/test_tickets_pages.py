@@ -258,3 +258,33 @@ def test_contact_ticket_pages(client, login, make):
     login(customer)
     mine = client.get(f"/my/tickets/{ticket.id}").get_data(as_text=True)
     assert "Fixed: try again please." in mine and NOTE not in mine
+
+
+def test_queue_page_queries_do_not_grow_with_tickets(client, login, make, db, token_for):
+    from sqlalchemy import event
+
+    agent = make.user("agent", role="agent")
+    moderator = make.user("mod", role="moderator")
+
+    n_total = [0]
+
+    def statements_for(n):
+        for _ in range(n):
+            t = escalation.escalate(make.thread(), moderator, "high")
+            tickets.update(agent, t, assignee=agent)
+        _db.session.commit()
+        login(agent)
+        headers = token_for(agent)
+        seen = []
+        listener = lambda *a: seen.append(a[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/tickets").status_code == 200
+            listing = client.get("/api/v1/tickets", headers=headers)
+            assert listing.status_code == 200 and listing.get_json()["total"] == n_total[0] + n
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        n_total[0] += n
+        return len(seen)
+
+    assert statements_for(2) == statements_for(10)
