@@ -107,7 +107,7 @@ def _render_ticket(ticket, error=None, form=None, status=200):
 def _apply(ticket, action, message: str, back_to_queue: bool = False, form=None):
     """Run a ticket action, commit once, or show the ticket page with the error."""
     try:
-        action()
+        result = action()
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
@@ -115,7 +115,10 @@ def _apply(ticket, action, message: str, back_to_queue: bool = False, form=None)
             flash(exc.message, "error")
             return redirect(url_for("tickets.queue"))
         return _render_ticket(ticket, error=exc, form=form, status=exc.status)
-    flash(message, "success")
+    if result == []:  # update() with nothing different
+        flash("Nothing changed.", "info")
+    else:
+        flash(message, "success")
     if back_to_queue:
         return redirect(url_for("tickets.queue", **{k: v for k, v in request.args.items()}))
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
