@@ -122,6 +122,24 @@ class Defaults:
     #: Votes older than this are left out of the trending sum (worth < 0.0001 at the default).
     IDEA_TRENDING_WINDOW_DAYS = 120
 
+    # Tickets and escalation (branch tickets).
+    #: A thread with no reply after this many hours enters the unresolved queue.
+    UNRESOLVED_NO_REPLY_HOURS = 24
+    #: A thread with no accepted answer after this many days enters the unresolved queue.
+    UNRESOLVED_NO_ACCEPT_DAYS = 7
+    #: The agent queue shows each ticket's age against this first-response target.
+    TICKET_RESPONSE_TARGET_HOURS = 24
+    #: Optional outbound webhook (a helpdesk mirroring tickets); off when no URL is set.
+    TICKET_WEBHOOK_URL: str | None = None
+    TICKET_WEBHOOK_SECRET: str | None = None
+    WEBHOOK_MAX_ATTEMPTS = 8
+    #: Retry delays: base * 2**(attempt-1), capped at WEBHOOK_BACKOFF_MAX_SECONDS.
+    WEBHOOK_BACKOFF_SECONDS = 30.0
+    WEBHOOK_BACKOFF_MAX_SECONDS = 3600.0
+    #: A claim older than this is considered abandoned (the worker died) and retaken.
+    WEBHOOK_CLAIM_TIMEOUT_SECONDS = 300
+    WEBHOOK_TIMEOUT_SECONDS = 10
+
 
 def _parse_env(value: str):
     """Environment values are strings; JSON-looking ones become data."""

@@ -159,6 +159,29 @@ def can_view_audit_log(user) -> bool:
     return is_active_member(user) and user.role in MODERATORS
 
 
+# -- tickets (branch tickets) ---------------------------------------------------
+# Moderators, agents and admins see tickets (moderators read-only, including the
+# internal notes they wrote when escalating); only agents and admins work them.
+# A customer sees the public part of their own tickets; nobody else sees a ticket.
+
+def can_view_tickets(user) -> bool:
+    """The agent queue, the unresolved queue and staff ticket pages."""
+    return is_active_member(user) and user.role in ESCALATORS
+
+
+def can_view_own_ticket(user, ticket) -> bool:
+    return _authenticated(user) and ticket.requester_id is not None and ticket.requester_id == user.id
+
+
+def can_assign_ticket_to(user) -> bool:
+    """Who may be a ticket's assignee."""
+    return user is not None and user.role in AGENTS and not user.is_suspended
+
+
+def can_view_webhook_log(user) -> bool:
+    return is_active_member(user) and user.role == "admin"
+
+
 # -- moderation (branch moderation) ------------------------------------------
 
 def can_suspend(user, target) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from . import forum, users  # noqa: F401  (registers endpoints)
+from . import tickets  # noqa: F401  (branch tickets)
 from . import moderation  # noqa: F401  (moderation endpoints)
 from . import deflection  # noqa: F401  (suggest, metrics/deflection)
 from .errors import register_error_handlers

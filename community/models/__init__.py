@@ -7,12 +7,12 @@ from .metrics import AskEvent, AskSession
 from .moderation import FLAG_OUTCOMES, FLAG_REASONS, Flag
 from .notifications import Notification, OutboxMessage
 from .reputation import ReputationEvent
-from .tickets import Ticket, TicketEvent
+from .tickets import Ticket, TicketEvent, WebhookAttempt
 from .user import ROLES, STAFF_ROLES, ApiToken, User
 
 __all__ = [
     "ApiToken", "AskEvent", "AuditEntry", "AskSession", "Category", "FLAG_OUTCOMES", "FLAG_REASONS", "Flag", "Notification", "OutboxMessage", "Post",
     "PostRevision", "ROLES", "ReputationEvent", "STAFF_ROLES", "Tag", "Thread", "ThreadView",
-    "Ticket", "TicketEvent", "User", "Vote", "thread_tags", "utcnow",
+    "Ticket", "TicketEvent", "User", "Vote", "WebhookAttempt", "thread_tags", "utcnow",
     "Idea", "IdeaComment", "IdeaFollow", "IdeaStatusChange", "IdeaVote", "idea_tags",
 ]

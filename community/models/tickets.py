@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -11,6 +11,8 @@ from .base import utcnow
 from .user import User
 
 TICKET_STATUSES = ("open", "pending", "solved", "closed")
+#: Statuses an agent still has to act on (the queue's default filter).
+ACTIVE_STATUSES = ("open", "pending")
 TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
 
 
@@ -21,6 +23,12 @@ class Ticket(db.Model):
     __table_args__ = (
         Index("ix_tickets_status", "status", "created_at"),
         Index("ix_tickets_thread", "thread_id"),
+        # At most one ticket per thread that is not closed (two moderators escalating at once).
+        Index("uq_tickets_active_thread", "thread_id", unique=True,
+              sqlite_where=text("status != 'closed' AND thread_id IS NOT NULL"),
+              postgresql_where=text("status != 'closed' AND thread_id IS NOT NULL")),
+        Index("ix_tickets_assignee", "assignee_id", "status"),
+        Index("ix_tickets_requester", "requester_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,3 +79,19 @@ class TicketEvent(db.Model):
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+
+class WebhookAttempt(db.Model):
+    """One HTTP attempt to deliver a webhook outbox row: the delivery log admins read."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(default=1)
+    worker: Mapped[str] = mapped_column(String(80), default="")
+    status_code: Mapped[int | None]
+    ok: Mapped[bool] = mapped_column(default=False)
+    error: Mapped[str | None] = mapped_column(String(1000))
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,20 +12,12 @@ from ..services.errors import ServiceError
 
 
 def init_app(app: Flask) -> None:
-    from . import auth, forum, ideas, main, users
-    from . import moderation
+    from . import (analytics, auth, deflection, forum, ideas, main, moderation, search, support,
+                   tickets, users)
 
-    for module in (main, auth, forum, users, ideas, moderation):
+    for module in (main, auth, forum, users, ideas, moderation, tickets, search, deflection,
+                   support, analytics):
         app.register_blueprint(module.bp)
-    # -- deflection: suggestion links + thread prompt, contact support, analytics
-    from . import analytics, deflection, support
-
-    for module in (deflection, support, analytics):
-        app.register_blueprint(module.bp)
-
-    from . import search  # search page (branch search)
-
-    app.register_blueprint(search.bp)
 
     app.jinja_env.globals.update(perm=permissions, has_endpoint=lambda name: name in app.view_functions)
     app.jinja_env.filters["safe_html"] = safe

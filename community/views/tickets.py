@@ -1,0 +1,233 @@
+"""Support pages: the agent queue, ticket pages, the unresolved queue, escalation,
+the webhook delivery log, and a customer's own tickets.
+
+Moderators, agents and admins see the queues and ticket pages; only agents and
+admins change tickets (moderators read, and escalate).  Customers see the
+public part of their own tickets at /my/tickets; nobody else's.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .. import permissions
+from ..extensions import db
+from ..markup import render_markdown, safe
+from ..models import Thread
+from ..models.tickets import TICKET_PRIORITIES, TICKET_STATUSES
+from ..services import (escalation, forum, listings, ticket_payloads, ticket_queue, tickets,
+                        webhooks)
+from ..services.errors import ServiceError
+
+bp = Blueprint("tickets", __name__)
+
+
+@bp.app_template_global()
+def ticket_banner(thread_id: int):
+    """For ``tickets/_thread_banner.html``: the thread's latest ticket, one query."""
+    return ticket_queue.banner(thread_id)
+
+
+@bp.app_template_filter("markdown_html")
+def markdown_html(text: str | None):
+    """Render snapshot Markdown (stored raw in the ticket's context) sanitized."""
+    return safe(render_markdown(text or ""))
+
+
+@bp.app_template_global()
+def my_recent_tickets(limit: int = 5):
+    if not current_user.is_authenticated:
+        return []
+    return ticket_queue.for_requester(current_user.id, limit)
+
+
+def _require(check) -> None:
+    if not check(current_user):
+        abort(403)
+
+
+def _page() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+# -- the agent queue ------------------------------------------------------------------
+
+@bp.get("/tickets")
+@login_required
+def queue():
+    _require(permissions.can_view_tickets)
+    error = None
+    try:
+        filters = ticket_queue.clean_filters(request.args)
+        rows, total = ticket_queue.queue(filters, me=current_user, page=_page())
+    except ServiceError as exc:
+        error, filters = exc, ticket_queue.clean_filters({})
+        rows, total = ticket_queue.queue(filters, me=current_user, page=1)
+    return render_template(
+        "tickets/queue.html", rows=rows, total=total, filters=filters, error=error,
+        page=_page(), per_page=25, age_state=ticket_queue.age_state,
+        statuses=ticket_queue.STATUS_FILTERS, priorities=TICKET_PRIORITIES,
+        ages=ticket_queue.AGE_FILTERS, categories=listings.categories(),
+        target_hours=ticket_queue.response_target().total_seconds() / 3600,
+    ), 400 if error else 200
+
+
+@bp.post("/tickets/<int:ticket_id>/assign-me")
+@login_required
+def assign_me(ticket_id: int):
+    _require(permissions.can_work_tickets)
+    ticket = tickets.get_ticket(ticket_id)
+    return _apply(ticket, lambda: tickets.assign(current_user, ticket, current_user),
+                  "Assigned to you.", request.form.get("next") == "queue")
+
+
+# -- one ticket (staff) ------------------------------------------------------------------
+
+@bp.get("/tickets/<int:ticket_id>")
+@login_required
+def show(ticket_id: int):
+    _require(permissions.can_view_tickets)
+    ticket = tickets.get_ticket(ticket_id)
+    return _render_ticket(ticket)
+
+
+def _render_ticket(ticket, error=None, form=None, status=200):
+    official = ticket_payloads.timeline(ticket, public_only=False)
+    return render_template(
+        "tickets/ticket.html", ticket=ticket, events=official, error=error, form=form or {},
+        context=ticket.context or {}, age=ticket_queue.age_state(ticket),
+        can_work=permissions.can_work_tickets(current_user),
+        transitions=tickets.TRANSITIONS[ticket.status], statuses=TICKET_STATUSES,
+        priorities=TICKET_PRIORITIES, agents=ticket_queue.agents(),
+        official_posts=[e for e in official if e.kind == "reply" and e.post_id],
+        thread=db.session.get(Thread, ticket.thread_id) if ticket.thread_id else None,
+    ), status
+
+
+def _apply(ticket, action, message: str, back_to_queue: bool = False, form=None):
+    """Run a ticket action, commit once, or show the ticket page with the error."""
+    try:
+        result = action()
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        if back_to_queue:
+            flash(exc.message, "error")
+            return redirect(url_for("tickets.queue"))
+        return _render_ticket(ticket, error=exc, form=form, status=exc.status)
+    if result == []:  # update() with nothing different
+        flash("Nothing changed.", "info")
+    else:
+        flash(message, "success")
+    if back_to_queue:
+        return redirect(url_for("tickets.queue", **{k: v for k, v in request.args.items()}))
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))
+
+
+@bp.post("/tickets/<int:ticket_id>/update")
+@login_required
+def update(ticket_id: int):
+    _require(permissions.can_work_tickets)
+    ticket = tickets.get_ticket(ticket_id)
+    form = request.form
+    accept = form.get("accept_post_id", type=int) if form.get("accept_post_id") else None
+    return _apply(ticket, lambda: tickets.update(
+        current_user, ticket, status=form.get("status") or None,
+        priority=form.get("priority") or None,
+        assignee=form.get("assignee", "") if "assignee" in form else ...,
+        accept_post_id=accept), "Ticket updated.", form=form)
+
+
+@bp.post("/tickets/<int:ticket_id>/note")
+@login_required
+def note(ticket_id: int):
+    _require(permissions.can_work_tickets)
+    ticket = tickets.get_ticket(ticket_id)
+    return _apply(ticket, lambda: tickets.add_note(current_user, ticket, request.form.get("body", "")),
+                  "Internal note added.", form=request.form)
+
+
+@bp.post("/tickets/<int:ticket_id>/reply")
+@login_required
+def reply(ticket_id: int):
+    _require(permissions.can_work_tickets)
+    ticket = tickets.get_ticket(ticket_id)
+    return _apply(ticket, lambda: tickets.add_public_reply(current_user, ticket,
+                                                           request.form.get("body", "")),
+                  "Official response posted; the customer was notified.", form=request.form)
+
+
+# -- the unresolved queue and escalation -------------------------------------------------------
+
+@bp.get("/tickets/unresolved")
+@login_required
+def unresolved():
+    _require(permissions.can_escalate)
+    sort = request.args.get("sort", "age")
+    sort = sort if sort in escalation.SORTS else "age"
+    rows, total = escalation.unresolved(sort=sort, page=_page(), per_page=20)
+    return render_template("tickets/unresolved.html", rows=rows, total=total, sort=sort,
+                           sorts=escalation.SORTS, reasons=escalation.REASONS, page=_page(),
+                           per_page=20, priorities=TICKET_PRIORITIES)
+
+
+@bp.post("/threads/<int:thread_id>/escalate")
+@login_required
+def escalate(thread_id: int):
+    _require(permissions.can_escalate)
+    thread = forum.get_thread(thread_id)
+    try:
+        ticket = escalation.escalate(thread, current_user, request.form.get("priority") or "normal",
+                                     request.form.get("note"))
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(request.referrer if _local(request.referrer) else forum.thread_url(thread))
+    flash(f"Escalated to support as ticket #{ticket.id}.", "success")
+    if permissions.can_view_tickets(current_user):
+        return redirect(url_for("tickets.show", ticket_id=ticket.id))
+    return redirect(forum.thread_url(thread))
+
+
+def _local(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url)
+
+
+# -- webhook delivery log (admins) ----------------------------------------------------------------
+
+@bp.get("/tickets/webhooks")
+@login_required
+def webhook_log():
+    _require(permissions.can_view_webhook_log)
+    return render_template("tickets/webhooks.html", log=webhooks.delivery_log(),
+                           enabled=webhooks.enabled())
+
+
+@bp.post("/tickets/webhooks/<int:message_id>/retry")
+@login_required
+def webhook_retry(message_id: int):
+    _require(permissions.can_view_webhook_log)
+    if webhooks.retry(message_id) is None:
+        abort(404)
+    db.session.commit()
+    flash("Queued for another attempt; the webhook worker will send it.", "success")
+    return redirect(url_for("tickets.webhook_log"))
+
+
+# -- customers: their own tickets -------------------------------------------------------------------
+
+@bp.get("/my/tickets")
+@login_required
+def mine():
+    return render_template("tickets/mine.html", tickets=ticket_queue.for_requester(current_user.id))
+
+
+@bp.get("/my/tickets/<int:ticket_id>")
+@login_required
+def my_ticket(ticket_id: int):
+    ticket = tickets.get_ticket(ticket_id)
+    if not permissions.can_view_own_ticket(current_user, ticket):
+        abort(404)
+    return render_template("tickets/my_ticket.html", ticket=ticket,
+                           events=ticket_payloads.timeline(ticket, public_only=True))
