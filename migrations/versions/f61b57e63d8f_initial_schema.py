@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 35df8e9debff
+Revision ID: f61b57e63d8f
 Revises: 
-Create Date: 2026-11-24 00:19:48.706170
+Create Date: 2026-11-24 01:38:30.324593
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '35df8e9debff'
+revision = 'f61b57e63d8f'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -92,12 +92,61 @@ def upgrade():
     sa.Column('arm', sa.String(length=12), nullable=False),
     sa.Column('started_at', sa.DateTime(), nullable=False),
     sa.Column('last_activity_at', sa.DateTime(), nullable=False),
+    sa.Column('draft', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_ask_sessions_user_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ask_sessions'))
     )
     with op.batch_alter_table('ask_sessions', schema=None) as batch_op:
         batch_op.create_index('ix_ask_sessions_started', ['started_at'], unique=False)
         batch_op.create_index('ix_ask_sessions_visitor', ['visitor_id', 'started_at'], unique=False)
+
+    op.create_table('audit_log',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=40), nullable=False),
+    sa.Column('target_type', sa.String(length=20), nullable=False),
+    sa.Column('target_id', sa.Integer(), nullable=True),
+    sa.Column('before', sa.JSON(), nullable=True),
+    sa.Column('after', sa.JSON(), nullable=True),
+    sa.Column('note', sa.String(length=1000), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_audit_log_actor_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
+    )
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_actor', ['actor_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_audit_created', ['created_at'], unique=False)
+        batch_op.create_index('ix_audit_target', ['target_type', 'target_id'], unique=False)
+
+    op.create_table('ideas',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('slug', sa.String(length=120), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('vote_count', sa.Integer(), nullable=False),
+    sa.Column('comment_count', sa.Integer(), nullable=False),
+    sa.Column('merged_into_id', sa.Integer(), nullable=True),
+    sa.Column('response', sa.Text(), nullable=True),
+    sa.Column('response_html', sa.Text(), nullable=True),
+    sa.Column('response_at', sa.DateTime(), nullable=True),
+    sa.Column('response_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_activity_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_ideas_author_id_users')),
+    sa.ForeignKeyConstraint(['category_id'], ['categories.id'], name=op.f('fk_ideas_category_id_categories')),
+    sa.ForeignKeyConstraint(['merged_into_id'], ['ideas.id'], name=op.f('fk_ideas_merged_into_id_ideas')),
+    sa.ForeignKeyConstraint(['response_by_id'], ['users.id'], name=op.f('fk_ideas_response_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ideas'))
+    )
+    with op.batch_alter_table('ideas', schema=None) as batch_op:
+        batch_op.create_index('ix_ideas_activity', ['last_activity_at'], unique=False)
+        batch_op.create_index('ix_ideas_category_votes', ['category_id', 'vote_count'], unique=False)
+        batch_op.create_index('ix_ideas_created', ['created_at'], unique=False)
+        batch_op.create_index('ix_ideas_status_votes', ['status', 'vote_count'], unique=False)
 
     op.create_table('threads',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -133,12 +182,30 @@ def upgrade():
         batch_op.create_index('ix_threads_category_activity', ['category_id', 'last_activity_at'], unique=False)
         batch_op.create_index('ix_threads_created', ['created_at'], unique=False)
 
+    op.create_table('webhook_attempts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('outbox_id', sa.Integer(), nullable=False),
+    sa.Column('attempt', sa.Integer(), nullable=False),
+    sa.Column('worker', sa.String(length=80), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('ok', sa.Boolean(), nullable=False),
+    sa.Column('error', sa.String(length=1000), nullable=True),
+    sa.Column('duration_ms', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['outbox_id'], ['outbox.id'], name=op.f('fk_webhook_attempts_outbox_id_outbox'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_attempts'))
+    )
+    with op.batch_alter_table('webhook_attempts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_attempts_outbox_id'), ['outbox_id'], unique=False)
+
     op.create_table('ask_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('session_id', sa.String(length=32), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('query', sa.String(length=500), nullable=True),
+    sa.Column('normalized_query', sa.String(length=200), nullable=True),
     sa.Column('result_ids', sa.JSON(), nullable=True),
+    sa.Column('result_count', sa.Integer(), nullable=True),
     sa.Column('thread_id', sa.Integer(), nullable=True),
     sa.Column('idea_id', sa.Integer(), nullable=True),
     sa.Column('ticket_id', sa.Integer(), nullable=True),
@@ -150,6 +217,75 @@ def upgrade():
     with op.batch_alter_table('ask_events', schema=None) as batch_op:
         batch_op.create_index('ix_ask_events_kind_time', ['kind', 'created_at'], unique=False)
         batch_op.create_index('ix_ask_events_session', ['session_id', 'created_at'], unique=False)
+
+    op.create_table('idea_comments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('idea_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('hidden', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_idea_comments_author_id_users')),
+    sa.ForeignKeyConstraint(['idea_id'], ['ideas.id'], name=op.f('fk_idea_comments_idea_id_ideas'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_idea_comments'))
+    )
+    with op.batch_alter_table('idea_comments', schema=None) as batch_op:
+        batch_op.create_index('ix_idea_comments_idea', ['idea_id', 'id'], unique=False)
+
+    op.create_table('idea_follows',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('idea_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['idea_id'], ['ideas.id'], name=op.f('fk_idea_follows_idea_id_ideas'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_idea_follows_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_idea_follows')),
+    sa.UniqueConstraint('idea_id', 'user_id', name=op.f('uq_idea_follows_idea_id_user_id'))
+    )
+    with op.batch_alter_table('idea_follows', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_idea_follows_user_id'), ['user_id'], unique=False)
+
+    op.create_table('idea_status_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('idea_id', sa.Integer(), nullable=False),
+    sa.Column('old_status', sa.String(length=20), nullable=False),
+    sa.Column('new_status', sa.String(length=20), nullable=False),
+    sa.Column('response', sa.Text(), nullable=False),
+    sa.Column('response_html', sa.Text(), nullable=False),
+    sa.Column('changed_by_id', sa.Integer(), nullable=True),
+    sa.Column('merged_into_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['changed_by_id'], ['users.id'], name=op.f('fk_idea_status_changes_changed_by_id_users')),
+    sa.ForeignKeyConstraint(['idea_id'], ['ideas.id'], name=op.f('fk_idea_status_changes_idea_id_ideas'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['merged_into_id'], ['ideas.id'], name=op.f('fk_idea_status_changes_merged_into_id_ideas')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_idea_status_changes'))
+    )
+    with op.batch_alter_table('idea_status_changes', schema=None) as batch_op:
+        batch_op.create_index('ix_idea_status_changes_idea', ['idea_id', 'id'], unique=False)
+
+    op.create_table('idea_tags',
+    sa.Column('idea_id', sa.Integer(), nullable=False),
+    sa.Column('tag_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['idea_id'], ['ideas.id'], name=op.f('fk_idea_tags_idea_id_ideas'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tag_id'], ['tags.id'], name=op.f('fk_idea_tags_tag_id_tags'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('idea_id', 'tag_id', name=op.f('pk_idea_tags'))
+    )
+    op.create_table('idea_votes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('idea_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('merged_from_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['idea_id'], ['ideas.id'], name=op.f('fk_idea_votes_idea_id_ideas'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['merged_from_id'], ['ideas.id'], name=op.f('fk_idea_votes_merged_from_id_ideas'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_idea_votes_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_idea_votes')),
+    sa.UniqueConstraint('idea_id', 'user_id', name=op.f('uq_idea_votes_idea_id_user_id'))
+    )
+    with op.batch_alter_table('idea_votes', schema=None) as batch_op:
+        batch_op.create_index('ix_idea_votes_idea_created', ['idea_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_idea_votes_user_id'), ['user_id'], unique=False)
 
     op.create_table('posts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -218,8 +354,33 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tickets'))
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index('ix_tickets_assignee', ['assignee_id', 'status'], unique=False)
+        batch_op.create_index('ix_tickets_requester', ['requester_id', 'created_at'], unique=False)
         batch_op.create_index('ix_tickets_status', ['status', 'created_at'], unique=False)
         batch_op.create_index('ix_tickets_thread', ['thread_id'], unique=False)
+        batch_op.create_index('uq_tickets_active_thread', ['thread_id'], unique=True, sqlite_where=sa.text("status != 'closed' AND thread_id IS NOT NULL"), postgresql_where=sa.text("status != 'closed' AND thread_id IS NOT NULL"))
+
+    op.create_table('flags',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('post_id', sa.Integer(), nullable=False),
+    sa.Column('thread_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=20), nullable=False),
+    sa.Column('note', sa.String(length=500), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(), nullable=True),
+    sa.Column('resolved_by_id', sa.Integer(), nullable=True),
+    sa.Column('outcome', sa.String(length=20), nullable=True),
+    sa.ForeignKeyConstraint(['post_id'], ['posts.id'], name=op.f('fk_flags_post_id_posts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['resolved_by_id'], ['users.id'], name=op.f('fk_flags_resolved_by_id_users')),
+    sa.ForeignKeyConstraint(['thread_id'], ['threads.id'], name=op.f('fk_flags_thread_id_threads'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_flags_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_flags'))
+    )
+    with op.batch_alter_table('flags', schema=None) as batch_op:
+        batch_op.create_index('ix_flags_open', ['resolved_at', 'post_id'], unique=False)
+        batch_op.create_index('ix_flags_thread', ['thread_id', 'resolved_at'], unique=False)
+        batch_op.create_index('uq_flags_open_per_user', ['post_id', 'user_id'], unique=True, sqlite_where=sa.text('resolved_at IS NULL'), postgresql_where=sa.text('resolved_at IS NULL'))
 
     op.create_table('notifications',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -353,9 +514,18 @@ def downgrade():
         batch_op.drop_index('ix_notifications_user_unread')
 
     op.drop_table('notifications')
+    with op.batch_alter_table('flags', schema=None) as batch_op:
+        batch_op.drop_index('uq_flags_open_per_user', sqlite_where=sa.text('resolved_at IS NULL'), postgresql_where=sa.text('resolved_at IS NULL'))
+        batch_op.drop_index('ix_flags_thread')
+        batch_op.drop_index('ix_flags_open')
+
+    op.drop_table('flags')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('uq_tickets_active_thread', sqlite_where=sa.text("status != 'closed' AND thread_id IS NOT NULL"), postgresql_where=sa.text("status != 'closed' AND thread_id IS NOT NULL"))
         batch_op.drop_index('ix_tickets_thread')
         batch_op.drop_index('ix_tickets_status')
+        batch_op.drop_index('ix_tickets_requester')
+        batch_op.drop_index('ix_tickets_assignee')
 
     op.drop_table('tickets')
     op.drop_table('thread_views')
@@ -365,17 +535,52 @@ def downgrade():
         batch_op.drop_index('ix_posts_author')
 
     op.drop_table('posts')
+    with op.batch_alter_table('idea_votes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_idea_votes_user_id'))
+        batch_op.drop_index('ix_idea_votes_idea_created')
+
+    op.drop_table('idea_votes')
+    op.drop_table('idea_tags')
+    with op.batch_alter_table('idea_status_changes', schema=None) as batch_op:
+        batch_op.drop_index('ix_idea_status_changes_idea')
+
+    op.drop_table('idea_status_changes')
+    with op.batch_alter_table('idea_follows', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_idea_follows_user_id'))
+
+    op.drop_table('idea_follows')
+    with op.batch_alter_table('idea_comments', schema=None) as batch_op:
+        batch_op.drop_index('ix_idea_comments_idea')
+
+    op.drop_table('idea_comments')
     with op.batch_alter_table('ask_events', schema=None) as batch_op:
         batch_op.drop_index('ix_ask_events_session')
         batch_op.drop_index('ix_ask_events_kind_time')
 
     op.drop_table('ask_events')
+    with op.batch_alter_table('webhook_attempts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_attempts_outbox_id'))
+
+    op.drop_table('webhook_attempts')
     with op.batch_alter_table('threads', schema=None) as batch_op:
         batch_op.drop_index('ix_threads_created')
         batch_op.drop_index('ix_threads_category_activity')
         batch_op.drop_index('ix_threads_activity')
 
     op.drop_table('threads')
+    with op.batch_alter_table('ideas', schema=None) as batch_op:
+        batch_op.drop_index('ix_ideas_status_votes')
+        batch_op.drop_index('ix_ideas_created')
+        batch_op.drop_index('ix_ideas_category_votes')
+        batch_op.drop_index('ix_ideas_activity')
+
+    op.drop_table('ideas')
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_target')
+        batch_op.drop_index('ix_audit_created')
+        batch_op.drop_index('ix_audit_actor')
+
+    op.drop_table('audit_log')
     with op.batch_alter_table('ask_sessions', schema=None) as batch_op:
         batch_op.drop_index('ix_ask_sessions_visitor')
         batch_op.drop_index('ix_ask_sessions_started')
