@@ -97,13 +97,19 @@ class SearchState:
             return None
         return Q.Term("type", types[0])
 
+    @staticmethod
+    def _query(terms: list[str], searcher):
+        terms = querying.prune(terms, searcher)
+        _rare, common = querying.split_common(terms, searcher)
+        return querying.build(terms, common=common)
+
     def suggest(self, text: str, *, limit: int = 5, types=("thread", "idea")) -> list[dict]:
         types = tuple(t for t in (types or ()) if t in ("thread", "idea"))
         if limit <= 0 or not types:
             return []
         terms = querying.analyze(text)
         searcher = self.index.searcher(priors=False)
-        q = querying.build(querying.prune(terms, searcher))
+        q = self._query(terms, searcher)
         if q is None:
             return []
         hits = searcher.search(q, limit=max(limit, SUGGEST_CANDIDATES), filter=self._type_filter(types))
@@ -127,7 +133,7 @@ class SearchState:
         result = SearchResults(query=text or "", page=page, per_page=per_page)
         terms = querying.analyze(text)
         searcher = self.index.searcher()
-        q = querying.build(querying.prune(terms, searcher))
+        q = self._query(terms, searcher)
         if q is None:
             return result
         filters = []
