@@ -21,6 +21,8 @@ from .whoosh_index import WhooshIndex
 
 #: Candidates taken from the index before trimming to ``limit`` (ties, types).
 SUGGEST_CANDIDATES = 20
+#: Suggestions remembered per process (keyed by stems and index generation).
+SUGGEST_CACHE_SIZE = 1024
 
 
 class SearchState:
@@ -32,6 +34,7 @@ class SearchState:
                                  retry_for=float(config.get("SEARCH_RETRY_SECONDS", 600.0)))
         #: True while a bulk import indexes by itself (listeners then do nothing).
         self.paused = False
+        self._suggest_cache: dict[tuple, list[dict]] = {}
 
     # -- writing --------------------------------------------------------------
 
@@ -109,6 +112,18 @@ class SearchState:
             return []
         terms = querying.analyze(text)
         searcher = self.index.searcher(priors=False)
+        # Typing repeats queries; a commit (any process) changes the generation and so the key.
+        key = (tuple(terms), limit, types, searcher.reader().generation())
+        cached = self._suggest_cache.get(key)
+        if cached is not None:
+            return [dict(item) for item in cached]
+        out = self._suggest(terms, searcher, limit, types)
+        if len(self._suggest_cache) >= SUGGEST_CACHE_SIZE:
+            self._suggest_cache.clear()
+        self._suggest_cache[key] = out
+        return [dict(item) for item in out]
+
+    def _suggest(self, terms, searcher, limit, types) -> list[dict]:
         q = self._query(terms, searcher)
         if q is None:
             return []
