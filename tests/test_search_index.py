@@ -168,3 +168,24 @@ def test_answer_edit_and_tag_change_reindex(make, db):
     db.session.commit()
     hit = search.search("scanner").results[0]
     assert hit.tags == ["firmware"]
+
+
+def test_idea_documents_follow_the_expected_fields(app):
+    """Ideas live on another branch; their document is built from the fields documented in documents.py."""
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from community.search.documents import idea_document
+
+    idea = SimpleNamespace(id=4, title="Dark mode for the mobile app", slug="dark-mode", body="x",
+                           body_html="<p>Please add a <b>dark</b> theme.</p>", status="planned", vote_count=12,
+                           category_id=2, category=SimpleNamespace(name="Mobile App"),
+                           tags=[SimpleNamespace(name="ios")], merged_into_id=None,
+                           created_at=datetime(2024, 1, 1), last_activity_at=datetime(2024, 2, 1),
+                           comment_count=3, response_html="<p>On the roadmap.</p>")
+    doc = idea_document(idea)
+    assert doc["key"] == "idea:4" and doc["type"] == "idea" and doc["url"].startswith("/ideas/4")
+    assert doc["question"] == "Please add a dark theme." and doc["accepted"] == "On the roadmap."
+    assert doc["votes"] == 12 and doc["status"] == "planned" and doc["solved"] is False
+    assert idea_document(SimpleNamespace(**{**vars(idea), "merged_into_id": 9})) is None
+    assert idea_document(SimpleNamespace(**{**vars(idea), "hidden": True})) is None

@@ -21,6 +21,8 @@ from .whoosh_index import WhooshIndex
 
 #: Candidates taken from the index before trimming to ``limit`` (ties, types).
 SUGGEST_CANDIDATES = 20
+#: Suggestions remembered per process (keyed by stems and index generation).
+SUGGEST_CACHE_SIZE = 1024
 
 
 class SearchState:
@@ -32,6 +34,7 @@ class SearchState:
                                  retry_for=float(config.get("SEARCH_RETRY_SECONDS", 600.0)))
         #: True while a bulk import indexes by itself (listeners then do nothing).
         self.paused = False
+        self._suggest_cache: dict[tuple, list[dict]] = {}
 
     # -- writing --------------------------------------------------------------
 
@@ -97,13 +100,31 @@ class SearchState:
             return None
         return Q.Term("type", types[0])
 
+    @staticmethod
+    def _query(terms: list[str], searcher):
+        terms = querying.prune(terms, searcher)
+        _rare, common = querying.split_common(terms, searcher)
+        return querying.build(terms, common=common)
+
     def suggest(self, text: str, *, limit: int = 5, types=("thread", "idea")) -> list[dict]:
         types = tuple(t for t in (types or ()) if t in ("thread", "idea"))
         if limit <= 0 or not types:
             return []
         terms = querying.analyze(text)
         searcher = self.index.searcher(priors=False)
-        q = querying.build(querying.prune(terms, searcher))
+        # Typing repeats queries; a commit (any process) changes the generation and so the key.
+        key = (tuple(terms), limit, types, searcher.reader().generation())
+        cached = self._suggest_cache.get(key)
+        if cached is not None:
+            return [dict(item) for item in cached]
+        out = self._suggest(terms, searcher, limit, types)
+        if len(self._suggest_cache) >= SUGGEST_CACHE_SIZE:
+            self._suggest_cache.clear()
+        self._suggest_cache[key] = out
+        return [dict(item) for item in out]
+
+    def _suggest(self, terms, searcher, limit, types) -> list[dict]:
+        q = self._query(terms, searcher)
         if q is None:
             return []
         hits = searcher.search(q, limit=max(limit, SUGGEST_CANDIDATES), filter=self._type_filter(types))
@@ -127,7 +148,7 @@ class SearchState:
         result = SearchResults(query=text or "", page=page, per_page=per_page)
         terms = querying.analyze(text)
         searcher = self.index.searcher()
-        q = querying.build(querying.prune(terms, searcher))
+        q = self._query(terms, searcher)
         if q is None:
             return result
         filters = []

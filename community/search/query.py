@@ -25,6 +25,13 @@ MAX_QUERY_TERMS = 8
 #: A stem in more than this share of documents ranks nothing ("question",
 #: "work") and costs a scan of most of the index: dropped when rarer stems remain.
 MAX_DF_RATIO = 0.5
+#: Stems in more than this share of documents are "common": they add to the
+#: score of documents found by the rarer stems but do not find documents by
+#: themselves (Lucene's common-terms query), which keeps a query from scoring
+#: most of the index because it contains "use" or "account".
+COMMON_RATIO = 0.02
+#: ... and in more than this many documents (a small site has no common stems).
+COMMON_MIN_DF = 200
 #: Correct a word the index does not know to one at one edit (typos), if any.
 TYPO_FIX = True
 #: Fields whose document frequency decides a stem's rarity.
@@ -70,6 +77,23 @@ def prune(terms: list[str], searcher, *, max_terms: int | None = None,
     return [t for t in useful if t in keep]
 
 
+def split_common(terms: list[str], searcher, *, ratio: float | None = None) -> tuple[list[str], list[str]]:
+    """``(rare, common)``: common stems score but do not select documents.
+
+    When every stem is common, the three rarest must all be present instead.
+    """
+    ratio = COMMON_RATIO if ratio is None else ratio
+    if not terms:
+        return [], []
+    total = max(searcher.doc_count_all(), 1)
+    reader = searcher.reader()
+    df = {t: max(reader.doc_frequency(f, t) for f in DF_FIELDS) for t in terms}
+    limit = max(ratio * total, COMMON_MIN_DF)
+    rare = [t for t in terms if df[t] <= limit]
+    common = sorted((t for t in terms if t not in rare), key=lambda t: df[t])
+    return rare, common
+
+
 def _correct(term: str, reader, df: dict[str, int]) -> str:
     """A stem the index knows at one edit from an unknown one ("pasword" -> "password"), else itself."""
     if len(term) < 5 or not term.isalpha():
@@ -85,21 +109,40 @@ def _correct(term: str, reader, df: dict[str, int]) -> str:
 
 
 def build(terms: list[str], *, field_boosts: dict[str, float] | None = None,
-          phrase_boosts: dict[str, float] | None = None, coord: float | None = None):
-    """The query for ``terms``, or ``None`` when there is nothing to look for."""
+          phrase_boosts: dict[str, float] | None = None, coord: float | None = None,
+          common: list[str] | None = None):
+    """The query for ``terms``, or ``None`` when there is nothing to look for.
+
+    With ``common`` (a subset of ``terms``, see :func:`split_common`), documents
+    are selected by the other stems and the common ones only add to their score.
+    """
     if not terms:
         return None
+    common = [t for t in (common or []) if t in terms]
+    if common:
+        rare = [t for t in terms if t not in common]
+        if rare:
+            required = build(rare, field_boosts=field_boosts, phrase_boosts={}, coord=coord)
+        else:  # every stem is common: the three rarest (first in ``common``) must all be there
+            required = Q.And([build([t], field_boosts=field_boosts, phrase_boosts={}) for t in common[:3]])
+        optional = build(common, field_boosts=field_boosts, phrase_boosts={}, coord=coord)
+        phrases = _phrases(terms, phrase_boosts)
+        return Q.AndMaybe(required, _or([optional] + phrases) if phrases else optional)
     field_boosts = FIELD_BOOSTS if field_boosts is None else field_boosts
     phrase_boosts = PHRASE_BOOSTS if phrase_boosts is None else phrase_boosts
     coord = COORD_SCALE if coord is None else coord
     groups = []
     for term in terms:
         groups.append(_or([Q.Term(field, term, boost=boost) for field, boost in field_boosts.items() if boost]))
-    clauses = [_or(groups, scale=coord or None)]
-    if len(terms) > 1:
-        for field, boost in phrase_boosts.items():
-            clauses.append(Q.Phrase(field, terms, slop=2, boost=boost))
+    clauses = [_or(groups, scale=coord or None)] + _phrases(terms, phrase_boosts)
     return _or(clauses) if len(clauses) > 1 else clauses[0]
+
+
+def _phrases(terms: list[str], phrase_boosts: dict[str, float] | None) -> list:
+    phrase_boosts = PHRASE_BOOSTS if phrase_boosts is None else phrase_boosts
+    if len(terms) < 2:
+        return []
+    return [Q.Phrase(field, terms, slop=2, boost=boost) for field, boost in phrase_boosts.items() if boost]
 
 
 def _or(subqueries, scale=None):
