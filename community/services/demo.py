@@ -70,7 +70,12 @@ def seed(rng_seed: int = 7) -> dict | None:
     from .demo_ideas import seed_ideas
 
     idea_count = seed_ideas(people, categories, rng)
-    return {"threads": len(THREADS), "answers": answers, "users": len(people), "ideas": idea_count}
+    from .deflection_demo import seed_sessions
+
+    # Simulated ask sessions, so that /analytics has a month of history to show.
+    sessions = seed_sessions(30)
+    return {"threads": len(THREADS), "answers": answers, "users": len(people), "ideas": idea_count,
+            "ask_sessions": sessions}
 
 
 def _upvote(rng, voters, post, wanted: int) -> None:
