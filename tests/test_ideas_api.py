@@ -11,18 +11,6 @@ from community.services import ideas
 ROLES = ["anonymous", "member", "moderator", "agent", "product", "admin"]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_g_per_request(app):
-    """Tests keep one app context open and Flask reuses it, so ``g`` would carry the
-    previous request's user over (main's conftest gets the same fix)."""
-    from flask import g
-
-    @app.before_request
-    def _reset():
-        for key in ("api_user", "_login_user"):
-            g.pop(key, None)
-
-
 def new_idea(make, db, author=None, title=None, category=None):
     make.n += 1
     idea = ideas.create_idea(author or make.user(), category or make.category(),
