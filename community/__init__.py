@@ -27,6 +27,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     search.init_app(app)
     cli.init_app(app)
+
+    from . import security_headers
+
+    security_headers.init_app(app)
     return app
 
 

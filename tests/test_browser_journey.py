@@ -74,6 +74,8 @@ def shoot(page, name, width):
 
 
 def test_ask_answer_accept_reputation(live_server, browser):
+    from playwright.sync_api import expect
+
     base = live_server
     asker = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     helper = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
@@ -100,7 +102,8 @@ def test_ask_answer_accept_reputation(live_server, browser):
     assert asker.inner_text(".inbox .badge") == "1"          # "helper answered ..."
     answer = asker.locator("article.post-answer").first
     answer.locator("button.vote.up").click()                  # voting by fetch, no reload
-    asker.wait_for_function("document.querySelector('article.post-answer .score').textContent.trim() === '1'")
+    # Playwright's own polling: wait_for_function would eval in the page, which the CSP forbids.
+    expect(asker.locator("article.post-answer .score").first).to_have_text("1")
     answer.locator("button.accept-button").click()
     asker.wait_for_selector("text=Answer accepted")
     assert asker.locator("article.post-accepted").count() == 1

@@ -75,7 +75,7 @@ def _shoot(page, name):
 
 
 def test_customer_posts_and_votes_product_answers(live_app):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     app, base, ids = live_app
     with sync_playwright() as p:
@@ -97,7 +97,8 @@ def test_customer_posts_and_votes_product_answers(live_app):
             # ...votes for it without a reload (JS), then posts their own, different idea.
             page.goto(f"{base}/ideas/{ids['existing']}")
             page.click(".idea-vote-form button.idea-vote")
-            page.wait_for_function("document.querySelector('[data-vote-count]').textContent.trim() === '5'")
+            # Playwright's own polling: wait_for_function would eval in the page (CSP forbids it).
+            expect(page.locator("[data-vote-count]").first).to_have_text("5")
             assert page.get_attribute(".idea-vote-form button.idea-vote", "aria-pressed") == "true"
             page.reload()
             assert page.inner_text("[data-vote-count]").strip() == "5"   # it was stored

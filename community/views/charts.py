@@ -132,6 +132,8 @@ def bar_chart(labels: list[str], series: list[tuple[str, list]], *, title: str =
 
 
 def legend(names: list[str]) -> Markup:
-    items = "".join(f'<li><span class="swatch" style="background:{COLORS[i % len(COLORS)]}"></span>'
+    # An SVG swatch (a fill attribute, not a style): the CSP allows no inline styles.
+    items = "".join(f'<li><svg class="swatch" viewBox="0 0 10 10" aria-hidden="true" focusable="false">'
+                    f'<rect width="10" height="10" rx="2" fill="{COLORS[i % len(COLORS)]}"/></svg>'
                     f"{escape(name)}</li>" for i, name in enumerate(names))
     return Markup(f'<ul class="legend">{items}</ul>')
