@@ -82,10 +82,6 @@ def _visible_post(post_id: int) -> Post:
     return post
 
 
-def _bool(data: dict, name: str) -> bool:
-    return field(data, name, bool)
-
-
 @endpoint("/posts/<int:post_id>/flag", "POST", summary="Flag a post for moderators", status=201,
           body={"type": "object", "required": ["reason"], "properties": {
               "reason": {"type": "string", "enum": list(FLAG_REASONS)},
@@ -113,7 +109,7 @@ def flag_post(post_id: int):
           response=THREAD_STATE, errors=(400, 401, 403, 404, 409))
 def lock_thread(thread_id: int):
     data = json_body()
-    locked = _bool(data, "locked")
+    locked = field(data, "locked", bool)
     thread = _thread(thread_id)
     moderation.set_locked(api_user(), thread, locked)
     db.session.commit()
@@ -126,7 +122,7 @@ def lock_thread(thread_id: int):
           response=THREAD_STATE, errors=(400, 401, 403, 404, 409))
 def pin_thread(thread_id: int):
     data = json_body()
-    pinned = _bool(data, "pinned")
+    pinned = field(data, "pinned", bool)
     thread = _thread(thread_id)
     moderation.set_pinned(api_user(), thread, pinned)
     db.session.commit()
@@ -171,7 +167,7 @@ def merge_thread(thread_id: int):
           response=THREAD_STATE, errors=(400, 401, 403, 404, 409))
 def hide_thread(thread_id: int):
     data = json_body()
-    hidden = _bool(data, "hidden")
+    hidden = field(data, "hidden", bool)
     reason = field(data, "reason", required=hidden)
     thread = _thread(thread_id)
     if hidden:
@@ -191,7 +187,7 @@ def hide_thread(thread_id: int):
                       "Content is never deleted; hidden posts are visible to staff only.")
 def hide_post(post_id: int):
     data = json_body()
-    hidden = _bool(data, "hidden")
+    hidden = field(data, "hidden", bool)
     reason = field(data, "reason", required=hidden)
     post = _visible_post(post_id)
     if hidden:
