@@ -11,6 +11,21 @@ from community.extensions import db as _db
 from community.services import forum, users
 
 
+def reset_g_each_request(app) -> None:
+    """Give every test request an empty ``g``, as production does.
+
+    Tests keep one app context open and Flask reuses it for each test
+    request, so ``g`` would carry the previous request's state (token user,
+    login, ask-session visitor) over.
+    """
+    def _fresh_request_state():
+        for key in list(g):
+            g.pop(key, None)
+
+    # First of all before-request hooks, so that it never clears what another one set.
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_state)
+
+
 @pytest.fixture()
 def app(tmp_path):
     app = create_app({
@@ -27,13 +42,7 @@ def app(tmp_path):
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     })
 
-    @app.before_request
-    def _fresh_request_state():
-        # Tests keep one app context open, and Flask reuses it for each test
-        # request, so ``g`` would carry the previous request's user (token or
-        # login) over.  In production every request gets a fresh ``g``.
-        for key in ("api_user", "_login_user"):
-            g.pop(key, None)
+    reset_g_each_request(app)
 
     with app.app_context():
         _db.create_all()

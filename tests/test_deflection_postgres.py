@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from community import create_app
+from conftest import reset_g_each_request
 from community.extensions import db
 from community.services import deflection, forum, users
 
@@ -30,6 +31,7 @@ def pg_app(tmp_path):
                       "SQLALCHEMY_DATABASE_URI": PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}",
                       "SEARCH_INDEX_DIR": str(tmp_path / "index"), "SECRET_KEY": "t",
                       "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+    reset_g_each_request(app)
     try:
         with app.app_context():
             db.create_all()

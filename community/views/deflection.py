@@ -33,9 +33,6 @@ bp.after_app_request(set_visitor_cookie)
 @bp.before_app_request
 def thread_prompt_context():
     """On a thread opened from a suggestion, tell the prompt partial which session it is."""
-    # Per-request state, even when an app context outlives requests (tests push one for all).
-    for key in ("visitor_id", "set_visitor_cookie", "deflection_prompt", "api_user"):
-        g.pop(key, None)
     if request.endpoint != "forum.thread" or not request.args.get("from_suggestion"):
         return
     session = session_from_arg(request.args.get("from_suggestion"))
