@@ -15,6 +15,8 @@ import tempfile
 import time
 from datetime import date, datetime, timedelta
 
+from community.services.deflection import ask_sessions, metrics
+
 
 def main() -> None:
     sessions = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
@@ -22,7 +24,6 @@ def main() -> None:
     url = sys.argv[2] if len(sys.argv) > 2 else f"sqlite:///{tmp}/bench.db"
     from community import create_app
     from community.extensions import db
-    from community.services import deflection
 
     app = create_app({"TESTING": True, "INSTANCE_PATH": tmp, "SQLALCHEMY_DATABASE_URI": url,
                       "SEARCH_INDEX_DIR": f"{tmp}/index", "SECRET_KEY": "bench",
@@ -33,17 +34,18 @@ def main() -> None:
     statements: list[float] = []
     with app.app_context():
         db.create_all()
-        from community.services import forum, users
+        from community.services.accounts import users
+        from community.services.forum import threads
 
         author = users.create_user("bench", "bench@example.com", "password123")
-        category = forum.create_category("Bench", "")
+        category = threads.create_category("Bench", "")
         for n in range(300):  # suggestions point at real threads (foreign keys on PostgreSQL)
-            forum.create_thread(author, category, f"Benchmark question number {n}",
+            threads.create_thread(author, category, f"Benchmark question number {n}",
                                 "A question body long enough to be valid.", notify=False)
         db.session.commit()
         for i in range(sessions):
             at = start + timedelta(seconds=rng.randrange(30 * 86400))
-            s = deflection.start_or_resume_session(visitor_id=f"{i:032x}", page="ask",
+            s = ask_sessions.start_or_resume_session(visitor_id=f"{i:032x}", page="ask",
                                                    user_agent="Mozilla/5.0 Chrome/124", now=at)
             db.session.commit()
             steps = [("shown", 0)]
@@ -58,14 +60,14 @@ def main() -> None:
                 when = at + timedelta(minutes=minutes)
                 t = time.perf_counter()
                 if kind == "shown":
-                    deflection.record_suggestions_shown(s.id, f"query {rng.randrange(500)}",
+                    ask_sessions.record_suggestions_shown(s.id, f"query {rng.randrange(500)}",
                                                         [f"thread:{rng.randrange(1, 301)}"], at=when)
                 elif kind == "opened":
-                    deflection.record_opened(s.id, "thread", rng.randrange(1, 301), at=when)
+                    ask_sessions.record_opened(s.id, "thread", rng.randrange(1, 301), at=when)
                 elif kind == "confirmed":
-                    deflection.record_event(s.id, "confirmed", thread_id=1, at=when)
+                    ask_sessions.record_event(s.id, "confirmed", thread_id=1, at=when)
                 else:
-                    deflection.record_event(s.id, kind, at=when)
+                    ask_sessions.record_event(s.id, kind, at=when)
                 db.session.flush()
                 statements.append(time.perf_counter() - t)
                 db.session.commit()
@@ -75,7 +77,7 @@ def main() -> None:
             print(f"events recorded: {len(values)}  {label}: median {statistics.median(values) * 1000:.2f} ms"
                   f"  p95 {values[int(len(values) * 0.95)] * 1000:.2f} ms")
         t = time.perf_counter()
-        report = deflection.deflection_report(date(2026, 1, 1), date(2026, 1, 30), now=datetime(2026, 3, 1))
+        report = metrics.deflection_report(date(2026, 1, 1), date(2026, 1, 30), now=datetime(2026, 3, 1))
         elapsed = time.perf_counter() - t
         print(f"deflection_report over 30 days, {report['sessions']} sessions: {elapsed:.2f} s "
               f"(confirmed {report['confirmed_deflections']}, inferred {report['inferred_deflections']}, "

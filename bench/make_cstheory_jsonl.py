@@ -15,8 +15,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.synthetic import DEFAULT_DUMP  # noqa: E402
-from community.services.import_formats import ThreadIn, read_stackexchange  # noqa: E402
-from community.services.demo_content import THREADS  # noqa: E402
+from community.demo.content import THREADS  # noqa: E402
+from community.services.forum.import_formats import ThreadIn, read_stackexchange  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 

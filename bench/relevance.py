@@ -30,7 +30,7 @@ from whoosh.qparser import MultifieldParser, OrGroup  # noqa: E402
 from community import create_app, search  # noqa: E402
 from community.extensions import db  # noqa: E402
 from community.models import Thread  # noqa: E402
-from community.services import import_formats, importer  # noqa: E402
+from community.services.forum import import_formats, importer  # noqa: E402
 
 
 def metrics(ranked: list[str], relevant: set[str]) -> tuple[float, float, float]:

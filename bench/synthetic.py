@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
-from community.services.import_formats import html_to_markdown
+from community.services.forum.import_formats import html_to_markdown
 
 DEFAULT_DUMP = Path(__file__).resolve().parents[2] / "shared" / "data" / "se-cstheory-meta"
 if not DEFAULT_DUMP.exists():

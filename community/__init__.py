@@ -36,7 +36,14 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (the whole metadata, for Alembic)
-    from .extensions import configure_sqlite_connections, csrf, db, limiter, login_manager, migrate
+    from .extensions import (
+        configure_sqlite_connections,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        migrate,
+    )
 
     configure_sqlite_connections()
 

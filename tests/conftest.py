@@ -8,7 +8,8 @@ from flask import g
 
 from community import create_app
 from community.extensions import db as _db
-from community.services import forum, users
+from community.services.accounts import users
+from community.services.forum import threads
 
 
 def reset_g_each_request(app) -> None:
@@ -78,7 +79,7 @@ class Factory:
 
     def category(self, name=None):
         self.n += 1
-        category = forum.create_category(name or f"Category {self.n}", "About things")
+        category = threads.create_category(name or f"Category {self.n}", "About things")
         self.db.session.commit()
         return category
 
@@ -86,14 +87,14 @@ class Factory:
         self.n += 1
         author = author or self.user()
         category = category or self.category()
-        thread = forum.create_thread(author, category, title or f"How do I configure thing number {self.n}?",
+        thread = threads.create_thread(author, category, title or f"How do I configure thing number {self.n}?",
                                      body or "I tried the settings page but nothing changes at all.", tags)
         self.db.session.commit()
         return thread
 
     def reply(self, thread, author=None, body=None):
         author = author or self.user()
-        post = forum.add_reply(author, thread, body or "Open Settings, then Advanced, and switch it on.")
+        post = threads.add_reply(author, thread, body or "Open Settings, then Advanced, and switch it on.")
         self.db.session.commit()
         return post
 

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
-from . import forum, users  # noqa: F401  (registers endpoints)
-from . import tickets  # noqa: F401  (branch tickets)
-from . import moderation  # noqa: F401  (moderation endpoints)
-from . import deflection  # noqa: F401  (suggest, metrics/deflection)
+from . import (  # noqa: F401  (registers endpoints)
+    deflection,  # noqa: F401  (suggest, metrics/deflection)
+    forum,
+    ideas,  # noqa: F401  (idea exchange)
+    moderation,  # noqa: F401  (moderation endpoints)
+    tickets,  # noqa: F401  (branch tickets)
+    users,
+)
 from .errors import register_error_handlers
 from .spec import bp, endpoint, openapi_document
-from . import ideas  # noqa: F401  (idea exchange)
 
 
 @endpoint("/openapi.json", "GET", summary="This OpenAPI 3 document", auth="public",

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import g, request
 
+from ..services.accounts.users import user_for_token
 from ..services.errors import NotAuthenticated
-from ..services.users import user_for_token
 
 
 def load_token_user():

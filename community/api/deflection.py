@@ -8,7 +8,7 @@ from .. import permissions
 from ..extensions import db
 from ..permissions import METRICS_READERS
 from ..ratelimit import hit
-from ..services import deflection
+from ..services.deflection import ask_sessions, metrics, suggestions
 from ..services.errors import PermissionDenied
 from .auth import api_user
 from .spec import endpoint, schema
@@ -56,7 +56,7 @@ def _types() -> tuple[str, ...]:
 def _caller_session(session_id: str | None):
     user = api_user() or (current_user if current_user.is_authenticated else None)
     visitor = request.cookies.get(current_app.config["DEFLECTION_VISITOR_COOKIE"])
-    return deflection.owned_session(session_id, visitor_id=visitor, user_id=getattr(user, "id", None))
+    return ask_sessions.owned_session(session_id, visitor_id=visitor, user_id=getattr(user, "id", None))
 
 
 @endpoint("/suggest", "GET", summary="Existing answers for what a visitor is typing",
@@ -74,7 +74,7 @@ def _caller_session(session_id: str | None):
 def suggest():
     hit("SUGGEST_RATE_LIMIT", key=f"ip:{request.remote_addr}")
     session = _caller_session(request.args.get("session"))
-    results, holdout = deflection.suggestions_for_session(session, request.args.get("q", ""),
+    results, holdout = suggestions.suggestions_for_session(session, request.args.get("q", ""),
                                                           types=_types())
     if session is not None:
         db.session.commit()
@@ -103,5 +103,5 @@ def _result_json(item: dict) -> dict:
 def deflection_metrics():
     if not permissions.can_view_metrics(api_user()):
         raise PermissionDenied("Your account may not read metrics.")
-    start, end = deflection.parse_range(request.args.get("from"), request.args.get("to"))
-    return jsonify(deflection.deflection_report(start, end))
+    start, end = metrics.parse_range(request.args.get("from"), request.args.get("to"))
+    return jsonify(metrics.deflection_report(start, end))

@@ -7,12 +7,12 @@ from sqlalchemy import select
 from .. import permissions
 from ..extensions import db
 from ..models import Post
-from ..services import accepting, forum, listings, votes
+from ..ratelimit import limit
 from ..services.errors import NotFound, PermissionDenied, ValidationError
+from ..services.forum import accepting, listings, threads, votes
 from .auth import api_user
 from .body import field, json_body
 from .serializers import CATEGORY, POST, THREAD, category_json, post_json, thread_json
-from ..ratelimit import limit
 from .spec import endpoint
 
 CATEGORY_LIST = {"type": "object", "properties": {"categories": {"type": "array", "items": CATEGORY}}}
@@ -31,7 +31,7 @@ def list_categories():
           response=CATEGORY, errors=(400, 401, 403, 409))
 def create_category():
     data = json_body()
-    category = forum.create_category(field(data, "name"), field(data, "description", required=False) or "")
+    category = threads.create_category(field(data, "name"), field(data, "description", required=False) or "")
     db.session.commit()
     return jsonify(category_json(category)), 201
 
@@ -47,15 +47,15 @@ def create_thread():
     user = api_user()
     if not permissions.can_create_thread(user):
         raise PermissionDenied("You may not post.")
-    category = forum.get_category(field(data, "category_id", int))
-    thread = forum.create_thread(user, category, field(data, "title"), field(data, "body"),
+    category = threads.get_category(field(data, "category_id", int))
+    thread = threads.create_thread(user, category, field(data, "title"), field(data, "body"),
                                  field(data, "tags", (list, str), required=False))
     db.session.commit()
     return jsonify(thread_json(thread, [p for p in thread.posts])), 201
 
 
 def _visible_thread(thread_id: int):
-    thread = forum.get_thread(thread_id)
+    thread = threads.get_thread(thread_id)
     if not permissions.can_view_thread(api_user(), thread) or thread.merged_into_id:
         raise NotFound("No such thread.")
     return thread
@@ -81,7 +81,7 @@ def create_post(thread_id: int):
     user = api_user()
     if not permissions.can_reply(user, thread):
         raise PermissionDenied("This thread is locked." if thread.locked else "You may not reply.")
-    post = forum.add_reply(user, thread, field(data, "body"))
+    post = threads.add_reply(user, thread, field(data, "body"))
     db.session.commit()
     return jsonify(post_json(post)), 201
 
@@ -99,7 +99,7 @@ def vote(post_id: int):
     value = field(data, "value", int)
     if value not in (1, -1, 0):
         raise ValidationError("value must be 1, -1 or 0.", field="value")
-    post = forum.get_post(post_id)
+    post = threads.get_post(post_id)
     _visible_thread(post.thread_id)
     user = api_user()
     refusal = permissions.vote_refusal(user, post, value)
@@ -142,7 +142,7 @@ def accept(thread_id: int):
 @limit("POST_RATE_LIMIT")
 def edit_post(post_id: int):
     data = json_body()
-    post = forum.get_post(post_id)
+    post = threads.get_post(post_id)
     _visible_thread(post.thread_id)
     user = api_user()
     if not permissions.can_edit_post(user, post):
@@ -151,7 +151,7 @@ def edit_post(post_id: int):
     title = field(data, "title", required=False)
     tags = field(data, "tags", (list, str), required=False)
     reason = field(data, "reason", required=False) or ""
-    forum.edit_post(user, post, body, title=title if post.is_question else None,
+    threads.edit_post(user, post, body, title=title if post.is_question else None,
                     tags=tags if post.is_question else None, reason=reason)
     db.session.commit()
     return jsonify(post_json(post))
@@ -163,11 +163,11 @@ def edit_post(post_id: int):
                                                      "thread_deleted": {"type": "boolean"}}},
           errors=(401, 403, 404))
 def delete_post(post_id: int):
-    post = forum.get_post(post_id)
+    post = threads.get_post(post_id)
     _visible_thread(post.thread_id)
     user = api_user()
     if not permissions.can_delete_post(user, post):
         raise PermissionDenied("You may not delete this post.")
-    forum.delete_post(user, post)
+    threads.delete_post(user, post)
     db.session.commit()
     return jsonify({"post_id": post.id, "thread_deleted": post.is_question})

@@ -4,13 +4,14 @@ from __future__ import annotations
 from flask import Response, jsonify, request
 from sqlalchemy import func, select
 
-from .. import permissions
+from .. import permissions, urls
 from ..extensions import db
 from ..models import Idea
 from ..models.ideas import IDEA_STATUSES
 from ..ratelimit import limit
-from ..services import forum, idea_lists, ideas
 from ..services.errors import NotFound, PermissionDenied, ValidationError
+from ..services.forum import threads
+from ..services.ideas import exchange, lists, merging
 from .auth import api_user
 from .body import field, int_arg, json_body
 from .serializers import CATEGORY, category_json, iso, user_summary
@@ -53,7 +54,7 @@ def idea_json(idea: Idea, *, detail: bool = False, user=None) -> dict:
                   "by": idea.response_by.username if idea.response_by else None,
                   "merged_into": idea.merged_into_id, "created_at": iso(idea.response_at)}
     data = {
-        "id": idea.id, "title": idea.title, "url": ideas.idea_url(idea, external=True),
+        "id": idea.id, "title": idea.title, "url": urls.idea_url(idea, external=True),
         "category": category_json(idea.category), "tags": [t.name for t in idea.tags],
         "author": user_summary(idea.author), "status": idea.status, "votes": idea.vote_count,
         "comment_count": idea.comment_count, "merged_into": idea.merged_into_id,
@@ -62,22 +63,22 @@ def idea_json(idea: Idea, *, detail: bool = False, user=None) -> dict:
     }
     if detail:
         data.update({
-            "body": idea.body, "body_html": idea.body_html, "voted": ideas.has_voted(user, idea),
+            "body": idea.body, "body_html": idea.body_html, "voted": exchange.has_voted(user, idea),
             "responses": [{
                 "old_status": c.old_status, "new_status": c.new_status, "response": c.response,
                 "response_html": c.response_html, "by": c.changed_by.username if c.changed_by else None,
-                "merged_into": c.merged_into_id, "created_at": iso(c.created_at)} for c in ideas.history(idea)],
+                "merged_into": c.merged_into_id, "created_at": iso(c.created_at)} for c in exchange.history(idea)],
             "comments": [{"id": c.id, "author": user_summary(c.author), "body": c.body,
                           "body_html": c.body_html, "created_at": iso(c.created_at)}
-                         for c in ideas.comments(idea)],
+                         for c in exchange.comments(idea)],
         })
     return data
 
 
 def _filters() -> dict:
     sort = request.args.get("sort", "top")
-    if sort not in idea_lists.SORTS:
-        raise ValidationError(f"sort must be one of {', '.join(idea_lists.SORTS)}.", field="sort")
+    if sort not in lists.SORTS:
+        raise ValidationError(f"sort must be one of {', '.join(lists.SORTS)}.", field="sort")
     status = request.args.get("status") or None
     if status is not None and status not in IDEA_STATUSES:
         raise ValidationError(f"status must be one of {', '.join(IDEA_STATUSES)}.", field="status")
@@ -93,7 +94,7 @@ def _filters() -> dict:
 
 
 QUERY = [
-    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": list(idea_lists.SORTS), "default": "top"}},
+    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": list(lists.SORTS), "default": "top"}},
     {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(IDEA_STATUSES)}},
     {"name": "category", "in": "query", "schema": {"type": "integer"}},
     {"name": "tag", "in": "query", "schema": {"type": "string"}},
@@ -109,12 +110,12 @@ def list_ideas():
     filters = _filters()
     lim = int_arg("limit", 20, low=1, high=100)
     offset = int_arg("offset", 0, low=0, high=10_000_000)
-    stmt = idea_lists.ideas(**filters)
+    stmt = lists.ideas(**filters)
     total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
     items = db.session.execute(stmt.limit(lim).offset(offset)).scalars().all()
     data = [idea_json(i) for i in items]
     if filters["sort"] == "trending":
-        scores = idea_lists.trending_map([i.id for i in items])
+        scores = lists.trending_map([i.id for i in items])
         for item in data:
             item["trending"] = round(scores.get(item["id"], 0.0), 4)
     return jsonify({"ideas": data, "total": total, "limit": lim, "offset": offset})
@@ -131,8 +132,8 @@ def create_idea():
     user = api_user()
     if not permissions.can_post_idea(user):
         raise PermissionDenied("You may not post ideas.")
-    category = forum.get_category(field(data, "category_id", int))
-    idea = ideas.create_idea(user, category, field(data, "title"), field(data, "body"),
+    category = threads.get_category(field(data, "category_id", int))
+    idea = exchange.create_idea(user, category, field(data, "title"), field(data, "body"),
                              field(data, "tags", (list, str), required=False))
     db.session.commit()
     return jsonify(idea_json(idea, detail=True, user=user)), 201
@@ -144,12 +145,12 @@ def create_idea():
           response={"type": "string", "description": "id,title,category,status,votes,votes_30d,created,url"})
 def export_csv():
     filters = _filters()
-    body = idea_lists.export_csv(status=filters["status"], category_id=filters["category_id"])
+    body = lists.export_csv(status=filters["status"], category_id=filters["category_id"])
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=ideas.csv"})
 
 
 def _idea(idea_id: int) -> Idea:
-    return ideas.get_idea(idea_id)
+    return exchange.get_idea(idea_id)
 
 
 @endpoint("/ideas/<int:idea_id>", "GET", summary="An idea with its votes, status and responses (history)",
@@ -174,7 +175,7 @@ def vote(idea_id: int):
     user = api_user()
     if not permissions.can_post_idea(user):
         raise PermissionDenied("You may not vote.")
-    votes = ideas.set_vote(user, idea, value)
+    votes = exchange.set_vote(user, idea, value)
     db.session.commit()
     return jsonify({"idea_id": idea.id, "votes": votes, "vote": value})
 
@@ -191,7 +192,7 @@ def change_status(idea_id: int):
     user = api_user()
     if not permissions.can_manage_ideas(user):
         raise PermissionDenied("Only the product team may change an idea's status.")
-    ideas.change_status(user, idea, field(data, "status"), field(data, "response"))
+    exchange.change_status(user, idea, field(data, "status"), field(data, "response"))
     db.session.commit()
     return jsonify(idea_json(idea, detail=True, user=user))
 
@@ -210,9 +211,9 @@ def merge(idea_id: int):
         raise PermissionDenied("Only the product team or moderators may merge ideas.")
     into = field(data, "into", int)
     try:
-        target = ideas.get_idea(into)
+        target = exchange.get_idea(into)
     except NotFound:
         raise ValidationError(f"There is no idea #{into}.", field="into") from None
-    target = ideas.merge(user, source, target, field(data, "note", required=False))
+    target = merging.merge(user, source, target, field(data, "note", required=False))
     db.session.commit()
     return jsonify(idea_json(target, detail=True, user=user))

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, request
 
-from .. import permissions
+from .. import permissions, urls
 from ..extensions import db
 from ..models import FLAG_OUTCOMES, FLAG_REASONS, Flag, Post, Thread
-from ..services import audit_log, flags, forum, moderation, moderation_merge, suspensions, users
+from ..services.accounts import users
 from ..services.errors import NotFound, PermissionDenied
+from ..services.forum import threads
+from ..services.moderation import actions, audit_log, flags, merging, suspensions
 from .auth import api_user
 from .body import field, int_arg, json_body
 from .serializers import iso
@@ -53,9 +55,9 @@ def flag_json(flag: Flag) -> dict:
 
 
 def thread_state_json(thread: Thread) -> dict:
-    return moderation.thread_state(thread) | {
+    return actions.thread_state(thread) | {
         "id": thread.id, "reply_count": thread.reply_count,
-        "url": forum.thread_url(thread, external=True)}
+        "url": urls.thread_url(thread, external=True)}
 
 
 def post_state_json(post: Post) -> dict:
@@ -73,7 +75,7 @@ def _thread(thread_id: int) -> Thread:
 
 def _visible_post(post_id: int) -> Post:
     """The post if the caller may see it (hidden posts exist only for staff)."""
-    post = forum.get_post(post_id)
+    post = threads.get_post(post_id)
     user = api_user()
     thread = post.thread
     if (thread.merged_into_id or not permissions.can_view_thread(user, thread)
@@ -111,7 +113,7 @@ def lock_thread(thread_id: int):
     data = json_body()
     locked = field(data, "locked", bool)
     thread = _thread(thread_id)
-    moderation.set_locked(api_user(), thread, locked)
+    actions.set_locked(api_user(), thread, locked)
     db.session.commit()
     return jsonify(thread_state_json(thread))
 
@@ -124,7 +126,7 @@ def pin_thread(thread_id: int):
     data = json_body()
     pinned = field(data, "pinned", bool)
     thread = _thread(thread_id)
-    moderation.set_pinned(api_user(), thread, pinned)
+    actions.set_pinned(api_user(), thread, pinned)
     db.session.commit()
     return jsonify(thread_state_json(thread))
 
@@ -138,7 +140,7 @@ def move_thread(thread_id: int):
     data = json_body()
     category_id = field(data, "category_id", int)
     thread = _thread(thread_id)
-    moderation.move(api_user(), thread, category_id)
+    actions.move(api_user(), thread, category_id)
     db.session.commit()
     return jsonify(thread_state_json(thread))
 
@@ -155,7 +157,7 @@ def merge_thread(thread_id: int):
     target_id = field(data, "target_id", int)
     note = field(data, "note", required=False) or ""
     thread = _thread(thread_id)
-    target = moderation_merge.merge(api_user(), thread, target_id, note=note)
+    target = merging.merge(api_user(), thread, target_id, note=note)
     db.session.commit()
     return jsonify(thread_state_json(target))
 
@@ -171,9 +173,9 @@ def hide_thread(thread_id: int):
     reason = field(data, "reason", required=hidden)
     thread = _thread(thread_id)
     if hidden:
-        moderation.hide_thread(api_user(), thread, reason)
+        actions.hide_thread(api_user(), thread, reason)
     else:
-        moderation.restore_thread(api_user(), thread, note=reason or "")
+        actions.restore_thread(api_user(), thread, note=reason or "")
     db.session.commit()
     return jsonify(thread_state_json(thread))
 
@@ -191,9 +193,9 @@ def hide_post(post_id: int):
     reason = field(data, "reason", required=hidden)
     post = _visible_post(post_id)
     if hidden:
-        moderation.hide_post(api_user(), post, reason)
+        actions.hide_post(api_user(), post, reason)
     else:
-        moderation.restore_post(api_user(), post, note=reason or "")
+        actions.restore_post(api_user(), post, note=reason or "")
     db.session.commit()
     return jsonify(post_state_json(post))
 

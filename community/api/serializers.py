@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..models import Category, Post, Thread, User
-from ..services.forum import thread_url
-from ..services.reputation import rank_for
+from ..services.forum.reputation import rank_for
+from ..urls import thread_url
 from .spec import schema
 
 

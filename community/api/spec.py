@@ -15,8 +15,8 @@ from functools import wraps
 
 from flask import Blueprint
 
-from .auth import load_token_user
 from ..services.errors import NotAuthenticated, PermissionDenied
+from .auth import load_token_user
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -15,13 +15,14 @@ from flask import jsonify
 
 from .. import permissions
 from ..extensions import db
-from ..services import escalation, forum, ticket_payloads, ticket_queue, tickets
+from ..permissions import AGENTS, ESCALATORS  # noqa: E402
 from ..services.errors import NotFound, PermissionDenied, ValidationError
+from ..services.forum import threads
+from ..services.tickets import escalation, payloads, workflow
+from ..services.tickets import queue as tickets_queue
 from .auth import api_user
 from .body import field, int_arg, json_body
 from .spec import endpoint, schema
-
-from ..permissions import AGENTS, ESCALATORS  # noqa: E402
 
 _event = schema("TicketEvent", {"type": "object", "properties": {
     "id": {"type": "integer"}, "kind": {"type": "string",
@@ -56,7 +57,7 @@ PUBLIC_TICKET = schema("TicketPublicView", {"type": "object", "required": ["id",
 
 
 def _staff_json(ticket, *, events: bool = True) -> dict:
-    return ticket_payloads.staff_view(ticket, events=events,
+    return payloads.staff_view(ticket, events=events,
                                       include_email=permissions.can_work_tickets(api_user()))
 
 
@@ -67,7 +68,7 @@ def _staff_json(ticket, *, events: bool = True) -> dict:
           response={"type": "object", "properties": {"ticket": TICKET}}, errors=(400, 401, 403, 404, 409))
 def escalate(thread_id: int):
     data = json_body()
-    thread = forum.get_thread(thread_id)
+    thread = threads.get_thread(thread_id)
     if not permissions.can_view_thread(api_user(), thread):
         raise NotFound("No such thread.")
     ticket = escalation.escalate(thread, api_user(),
@@ -79,11 +80,11 @@ def escalate(thread_id: int):
 
 @endpoint("/tickets", "GET", summary="List tickets (urgent and oldest first)", roles=ESCALATORS,
           params=[{"name": n, "in": "query", "required": False, "schema": s} for n, s in (
-              ("status", {"type": "string", "enum": list(ticket_queue.STATUS_FILTERS)}),
+              ("status", {"type": "string", "enum": list(tickets_queue.STATUS_FILTERS)}),
               ("priority", _priority),
               ("assignee", {"type": "string", "description": "me, none or a username"}),
               ("category", {"type": "integer"}),
-              ("age", {"type": "string", "enum": list(ticket_queue.AGE_FILTERS)}),
+              ("age", {"type": "string", "enum": list(tickets_queue.AGE_FILTERS)}),
               ("page", {"type": "integer", "minimum": 1}),
               ("per_page", {"type": "integer", "minimum": 1, "maximum": 100}))],
           response={"type": "object", "properties": {
@@ -95,9 +96,9 @@ def list_tickets():
 
     if not permissions.can_view_tickets(api_user()):
         raise PermissionDenied("Your account is suspended.")
-    filters = ticket_queue.clean_filters(request.args)
+    filters = tickets_queue.clean_filters(request.args)
     page = int_arg("page", 1, low=1, high=100000)
-    rows, total = ticket_queue.queue(filters, me=api_user(), page=page,
+    rows, total = tickets_queue.queue(filters, me=api_user(), page=page,
                                      per_page=int_arg("per_page", 25, low=1, high=100))
     return jsonify({"tickets": [_staff_json(t, events=False) for t, _ in rows],
                     "total": total, "page": page})
@@ -108,11 +109,11 @@ def list_tickets():
           response={"oneOf": [TICKET, PUBLIC_TICKET]}, errors=(401, 404))
 def get_ticket(ticket_id: int):
     user = api_user()
-    ticket = tickets.get_ticket(ticket_id)
+    ticket = workflow.get_ticket(ticket_id)
     if permissions.can_view_tickets(user):
         return jsonify(_staff_json(ticket))
     if permissions.can_view_own_ticket(user, ticket):
-        return jsonify(ticket_payloads.public_view(ticket))
+        return jsonify(payloads.public_view(ticket))
     raise NotFound("No such ticket.")
 
 
@@ -126,14 +127,14 @@ def get_ticket(ticket_id: int):
           response=TICKET, errors=(400, 401, 403, 404, 409))
 def update_ticket(ticket_id: int):
     data = json_body()
-    ticket = tickets.get_ticket(ticket_id)
+    ticket = workflow.get_ticket(ticket_id)
     known = {"status", "priority", "assignee", "accept_post_id"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValidationError(f"Unknown field “{unknown[0]}”.", field=unknown[0])
     if not set(data) & known:
         raise ValidationError("Send at least one of: status, priority, assignee.")
-    tickets.update(api_user(), ticket,
+    workflow.update(api_user(), ticket,
                    status=field(data, "status", required=False),
                    priority=field(data, "priority", required=False),
                    assignee=field(data, "assignee", required=False, nullable=True)
@@ -155,12 +156,12 @@ def update_ticket(ticket_id: int):
           errors=(400, 401, 403, 404))
 def reply(ticket_id: int):
     data = json_body()
-    ticket = tickets.get_ticket(ticket_id)
+    ticket = workflow.get_ticket(ticket_id)
     body = field(data, "body")
     public = field(data, "public", bool, required=False)
     if public:
-        event = tickets.add_public_reply(api_user(), ticket, body)
+        event = workflow.add_public_reply(api_user(), ticket, body)
     else:
-        event = tickets.add_note(api_user(), ticket, body)
+        event = workflow.add_note(api_user(), ticket, body)
     db.session.commit()
-    return jsonify({"event": ticket_payloads.event_data(event), "post_id": event.post_id}), 201
+    return jsonify({"event": payloads.event_data(event), "post_id": event.post_id}), 201

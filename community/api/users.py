@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from ..services import users
+from ..services.accounts import users
 from .serializers import USER, user_json
 from .spec import endpoint
 

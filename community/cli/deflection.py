@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 
+from ..demo import ask_sessions
 from ..extensions import db
-from ..services import deflection_demo
 
 
 @click.group()
@@ -16,7 +16,7 @@ def deflection():
 @click.option("--days", default=30, show_default=True, help="Days of history to simulate.")
 def demo_sessions(days: int):
     """Simulate ask sessions on a DEMO site (does nothing if any session exists)."""
-    count = deflection_demo.seed_sessions(days)
+    count = ask_sessions.seed_sessions(days)
     db.session.commit()
     if count:
         click.echo(f"Simulated {count} ask sessions over {days} days: see /analytics.")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 
+from ..demo import seed as demo_service
 from ..extensions import db
-from ..services import demo as demo_service
 
 
 @click.group()

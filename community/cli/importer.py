@@ -9,7 +9,7 @@ import click
 
 from ..extensions import db
 from ..markup import sanitize_html
-from ..services import import_formats, importer
+from ..services.forum import import_formats, importer
 
 
 def _count_lines(path: Path) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from ..extensions import db
-from ..services import reputation as reputation_service
+from ..services.forum import reputation as reputation_service
 
 
 @click.group()

@@ -5,7 +5,7 @@ import click
 
 from ..extensions import db
 from ..models import ROLES
-from ..services import users as users_service
+from ..services.accounts import users as users_service
 from ..services.errors import ServiceError
 
 

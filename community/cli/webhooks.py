@@ -5,7 +5,7 @@ import time
 
 import click
 
-from ..services import webhooks as service
+from ..services.tickets import webhooks as service
 
 
 @click.group()

@@ -1,7 +1,16 @@
 """All models, imported here so that Alembic and the app see the whole metadata."""
 from .audit import AuditEntry
 from .base import utcnow
-from .forum import Category, Post, PostRevision, Tag, Thread, ThreadView, Vote, thread_tags
+from .forum import (
+    Category,
+    Post,
+    PostRevision,
+    Tag,
+    Thread,
+    ThreadView,
+    Vote,
+    thread_tags,
+)
 from .ideas import Idea, IdeaComment, IdeaFollow, IdeaStatusChange, IdeaVote, idea_tags
 from .metrics import AskEvent, AskSession
 from .moderation import FLAG_OUTCOMES, FLAG_REASONS, Flag

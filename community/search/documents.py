@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import Post, Thread
+from ..urls import idea_url, thread_url
 from .schema import INDEXED_CHARS, STORED_CHARS, prior
 
 _TAG_RE = re.compile(r"<[^>]*>")
@@ -66,7 +67,6 @@ def thread_document(thread: Thread, posts: list[Post]) -> dict | None:
     accepted_text = html_to_text(accepted.body_html) if accepted else ""
     solved = accepted is not None
     answers_text = " ".join(others)[:INDEXED_CHARS]
-    from ..services.forum import thread_url  # services import models; keep the search package light
 
     category = thread.category
     return {
@@ -137,15 +137,6 @@ def idea_model():
     except ImportError:
         return None
     return Idea
-
-
-def idea_url(idea) -> str:
-    try:
-        from ..services.ideas import idea_url as url_of
-    except ImportError:
-        slug = getattr(idea, "slug", "") or ""
-        return f"/ideas/{idea.id}" + (f"/{slug}" if slug else "")
-    return url_of(idea)
 
 
 def idea_document(idea) -> dict | None:

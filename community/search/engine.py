@@ -14,7 +14,8 @@ from flask import Flask
 from sqlalchemy.orm import Session
 from whoosh import query as Q
 
-from . import documents, query as querying, snippets
+from . import documents, snippets
+from . import query as querying
 from .results import Hit, SearchResults
 from .schema import prior
 from .whoosh_index import WhooshIndex

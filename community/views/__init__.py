@@ -12,8 +12,19 @@ from ..services.errors import ServiceError
 
 
 def init_app(app: Flask) -> None:
-    from . import (analytics, auth, deflection, forum, ideas, main, moderation, search, support,
-                   tickets, users)
+    from . import (
+        analytics,
+        auth,
+        deflection,
+        forum,
+        ideas,
+        main,
+        moderation,
+        search,
+        support,
+        tickets,
+        users,
+    )
 
     for module in (main, auth, forum, users, ideas, moderation, tickets, search, deflection,
                    support, analytics):

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from .. import permissions
 from ..models import utcnow
-from ..services import deflection
+from ..services.deflection import metrics
 from ..services.errors import ValidationError
 from . import charts
 
@@ -30,9 +30,9 @@ def _allowed() -> None:
 def _range():
     """The requested range, or the default one with the error to show."""
     try:
-        return (*deflection.parse_range(request.args.get("from"), request.args.get("to")), None)
+        return (*metrics.parse_range(request.args.get("from"), request.args.get("to")), None)
     except ValidationError as exc:
-        return (*deflection.parse_range(None, None), exc)
+        return (*metrics.parse_range(None, None), exc)
 
 
 @bp.get("/analytics")
@@ -40,7 +40,7 @@ def _range():
 def dashboard():
     _allowed()
     start, end, error = _range()
-    report = deflection.deflection_report(start, end, gaps_limit=10, threads_limit=8)
+    report = metrics.deflection_report(start, end, gaps_limit=10, threads_limit=8)
     today = utcnow().date()
     presets = [(f"Last {n} days", (today - timedelta(days=n - 1)).isoformat(), today.isoformat())
                for n in (7, 30, 90, 365)]
@@ -84,10 +84,10 @@ def export_csv():
     """The daily series of the range as CSV (one row per UTC day)."""
     _allowed()
     try:
-        start, end = deflection.parse_range(request.args.get("from"), request.args.get("to"))
+        start, end = metrics.parse_range(request.args.get("from"), request.args.get("to"))
     except ValidationError as exc:
         return Response(exc.message + "\n", status=400, mimetype="text/plain")
-    report = deflection.deflection_report(start, end)
+    report = metrics.deflection_report(start, end)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app, g, request
 from flask_login import current_user
 
-from ..services import deflection
+from ..services.deflection import ask_sessions, suggestions
 
 
 def visitor_id() -> str:
@@ -15,8 +15,8 @@ def visitor_id() -> str:
         return g.visitor_id
     name = current_app.config["DEFLECTION_VISITOR_COOKIE"]
     value = request.cookies.get(name)
-    if not deflection.valid_visitor_id(value):
-        value = deflection.new_token()
+    if not ask_sessions.valid_visitor_id(value):
+        value = ask_sessions.new_token()
         g.set_visitor_cookie = value
     g.visitor_id = value
     return value
@@ -38,9 +38,9 @@ def _user_id():
 
 def begin_session(page: str):
     """Start or resume this visitor's ask session; ``None`` for bots."""
-    if deflection.is_bot(request.user_agent.string):
+    if ask_sessions.is_bot(request.user_agent.string):
         return None
-    return deflection.start_or_resume_session(
+    return ask_sessions.start_or_resume_session(
         visitor_id=visitor_id(), page=page, user=current_user if current_user.is_authenticated else None,
         user_agent=request.user_agent.string)
 
@@ -48,9 +48,9 @@ def begin_session(page: str):
 def form_session(page: str):
     """The session named by the form's ``ask_session`` field if this visitor owns it,
     else the visitor's current (or a new) one."""
-    if deflection.is_bot(request.user_agent.string):
+    if ask_sessions.is_bot(request.user_agent.string):
         return None
-    session = deflection.owned_session(request.form.get("ask_session"), visitor_id=visitor_id(),
+    session = ask_sessions.owned_session(request.form.get("ask_session"), visitor_id=visitor_id(),
                                        user_id=_user_id())
     if session is not None:
         if session.user_id is None and _user_id():
@@ -61,15 +61,15 @@ def form_session(page: str):
 
 def session_from_arg(value: str | None):
     """A session id from a link, if this visitor owns it."""
-    return deflection.owned_session(value, visitor_id=visitor_id(), user_id=_user_id())
+    return ask_sessions.owned_session(value, visitor_id=visitor_id(), user_id=_user_id())
 
 
 def page_suggestions(session, page: str, query: str | None) -> list[dict]:
     """Suggestions rendered by the server (first load with a title, or the no-JS step)."""
     if not (query or "").strip():
         return []
-    results, _ = deflection.suggestions_for_session(
-        session, query, types=deflection.TYPES_BY_PAGE[page])
+    results, _ = suggestions.suggestions_for_session(
+        session, query, types=suggestions.TYPES_BY_PAGE[page])
     return results
 
 

@@ -6,9 +6,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db
 from ..ratelimit import hit
-from ..services import users
+from ..services.accounts import users
 from ..services.errors import RateLimited, ServiceError, ValidationError
-
 from .util import safe_next
 
 bp = Blueprint("auth", __name__)

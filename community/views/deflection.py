@@ -12,9 +12,10 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, flash, g, jsonify, redirect, request, url_for
 from sqlalchemy import select
 
+from .. import urls
 from ..extensions import db
 from ..models import AskEvent, Thread
-from ..services import deflection, forum
+from ..services.deflection import ask_sessions
 from .ask_flow import session_from_arg, set_visitor_cookie
 
 bp = Blueprint("deflection", __name__)
@@ -59,13 +60,13 @@ def open_suggestion(session_id: str, kind: str, target_id: int):
         thread = db.session.get(Thread, target_id)
         if thread is None:
             abort(404)
-        target = forum.thread_url(thread)
+        target = urls.thread_url(thread)
         if session is not None:
             target += "?" + urlencode({"from_suggestion": session.id, "via": _via()})
     else:
         target = safe_target(request.args.get("to"))
     if session is not None:
-        deflection.record_opened(session.id, kind, target_id)
+        ask_sessions.record_opened(session.id, kind, target_id)
         db.session.commit()
     return redirect(target)
 
@@ -99,13 +100,13 @@ def confirm():
             return jsonify({"error": {"code": "not_found",
                                       "message": "This thread was not opened from your search."}}), 404
         flash("Thanks! This thread was not opened from your search, so nothing was recorded.", "info")
-        return redirect(forum.thread_url(thread))
-    deflection.record_confirmed(session.id, thread.id)
+        return redirect(urls.thread_url(thread))
+    ask_sessions.record_confirmed(session.id, thread.id)
     db.session.commit()
     if _wants_json():
         return jsonify({"ok": True, "session": session.id, "thread_id": thread.id})
     flash("Glad it helped! Thanks for telling us: it helps others find this answer.", "success")
-    return redirect(forum.thread_url(thread) + "?" + urlencode({"from_suggestion": session.id, "via": _via()}))
+    return redirect(urls.thread_url(thread) + "?" + urlencode({"from_suggestion": session.id, "via": _via()}))
 
 
 @bp.post("/ask/still-need-help")
@@ -115,6 +116,6 @@ def still_need_help():
     thread_id = request.form.get("thread_id", type=int)
     if session is not None:
         thread = db.session.get(Thread, thread_id) if thread_id else None
-        deflection.record_event(session.id, "still_need_help", thread_id=thread.id if thread else None)
+        ask_sessions.record_event(session.id, "still_need_help", thread_id=thread.id if thread else None)
         db.session.commit()
     return redirect(url_for(PAGES[_via()], resume=1))

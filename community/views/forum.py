@@ -3,17 +3,27 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request,
-                   url_for)
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import permissions
+from .. import permissions, urls
 from ..extensions import db
 from ..models import Category, Post
 from ..ratelimit import hit
-from ..services import accepting, deflection, forum, listings, votes
+from ..services.deflection import ask_sessions
 from ..services.errors import ServiceError
+from ..services.forum import accepting, listings, votes
+from ..services.forum import threads as forum_threads
 from . import ask_flow
 from .util import paginate, sort_arg
 
@@ -32,7 +42,7 @@ def category(slug: str):
 
 
 def _viewable_thread(thread_id: int):
-    thread = forum.get_thread(thread_id)
+    thread = forum_threads.get_thread(thread_id)
     if thread.merged_into_id:
         return thread, redirect(url_for("forum.thread", thread_id=thread.merged_into_id), 301)
     if not permissions.can_view_thread(current_user, thread):
@@ -51,7 +61,7 @@ def thread(thread_id: int, slug: str | None = None):
                                 **request.args), 301)
     # Count the view first: committing afterwards would expire the loaded
     # posts and make the template reload each one (an N+1).
-    if forum.record_view(thread, _viewer_key()):
+    if forum_threads.record_view(thread, _viewer_key()):
         db.session.commit()
     order = "date" if request.args.get("order") == "date" else "votes"
     question, accepted, answers = listings.thread_posts(
@@ -99,7 +109,7 @@ def ask():
         form.update(title=draft.get("title", ""), body=draft.get("body", ""), tags=draft.get("tags", ""),
                     category_id=_int(draft.get("category_id")))
     if session is not None and not form["title"] and request.args.get("resume"):
-        form["title"] = deflection.last_query(session.id) or ""
+        form["title"] = ask_sessions.last_query(session.id) or ""
     suggestions = ask_flow.page_suggestions(session, "ask", form["title"])
     db.session.commit()
     return _render_ask(form, session, suggestions=suggestions)
@@ -124,31 +134,31 @@ def _ask_post():
             "tags": request.form.get("tags", ""), "category_id": request.form.get("category_id", type=int)}
     if not current_user.is_authenticated:
         if session is not None:
-            deflection.save_draft(session, form)
+            ask_sessions.save_draft(session, form)
         db.session.commit()
         flash("Log in or sign up to post your question. What you typed is kept.", "info")
         return redirect(url_for("auth.login", next=url_for("forum.ask")))
     try:
-        forum.clean_title(form["title"])
-        forum.clean_body(form["body"])
-        forum.parse_tags(form["tags"])
-        category = forum.get_category(request.form.get("category_id"))
+        forum_threads.clean_title(form["title"])
+        forum_threads.clean_body(form["body"])
+        forum_threads.parse_tags(form["tags"])
+        category = forum_threads.get_category(request.form.get("category_id"))
         matches = ask_flow.needs_preview(session, "ask", form["title"])
         if matches:
-            deflection.save_draft(session, form)
+            ask_sessions.save_draft(session, form)
             db.session.commit()
             return _render_ask(form, session, suggestions=matches, preview=True)
         hit("POST_RATE_LIMIT")
-        thread = forum.create_thread(current_user, category, form["title"], form["body"], form["tags"])
+        thread = forum_threads.create_thread(current_user, category, form["title"], form["body"], form["tags"])
         if session is not None:
-            deflection.record_event(session.id, "question_posted", thread_id=thread.id)
+            ask_sessions.record_event(session.id, "question_posted", thread_id=thread.id)
             session.draft = None
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
         return _render_ask(form, session, error=exc, status=exc.status)
     flash("Your question is posted. We will notify you when someone answers.", "success")
-    return redirect(forum.thread_url(thread))
+    return redirect(urls.thread_url(thread))
 
 
 @bp.post("/threads/<int:thread_id>/reply")
@@ -160,7 +170,7 @@ def reply(thread_id: int):
     body = request.form.get("body", "")
     try:
         hit("POST_RATE_LIMIT")
-        post = forum.add_reply(current_user, thread, body)
+        post = forum_threads.add_reply(current_user, thread, body)
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
@@ -170,7 +180,7 @@ def reply(thread_id: int):
                                accepted=accepted, answers=answers, my_votes={}, order="votes",
                                reply_body=body), exc.status
     flash("Your answer is posted.", "success")
-    return redirect(forum.thread_url(thread, post.id))
+    return redirect(urls.thread_url(thread, post.id))
 
 
 def _wants_json() -> bool:
@@ -179,7 +189,7 @@ def _wants_json() -> bool:
 
 @bp.post("/posts/<int:post_id>/vote")
 def vote(post_id: int):
-    post = forum.get_post(post_id)
+    post = forum_threads.get_post(post_id)
     _viewable_thread(post.thread_id)
     if not current_user.is_authenticated:
         # The arrows are shown to everyone; send visitors to log in and back to
@@ -187,7 +197,7 @@ def vote(post_id: int):
         if _wants_json():
             return jsonify({"error": {"code": "unauthorized", "message": "Log in to vote."}}), 401
         flash("Log in to vote.", "info")
-        return redirect(url_for("auth.login", next=forum.thread_url(post.thread, post.id)))
+        return redirect(url_for("auth.login", next=urls.thread_url(post.thread, post.id)))
     try:
         value = int(request.form.get("value", ""))
     except ValueError:
@@ -199,13 +209,13 @@ def vote(post_id: int):
         if _wants_json():
             return jsonify({"error": {"code": "forbidden", "message": refusal}}), 403
         flash(refusal, "error")
-        return redirect(forum.thread_url(post.thread, post.id))
+        return redirect(urls.thread_url(post.thread, post.id))
     hit("VOTE_RATE_LIMIT")
     score = votes.set_vote(current_user, post, value)
     db.session.commit()
     if _wants_json():
         return jsonify({"post_id": post.id, "score": score, "vote": value})
-    return redirect(forum.thread_url(post.thread, post.id))
+    return redirect(urls.thread_url(post.thread, post.id))
 
 
 @bp.post("/threads/<int:thread_id>/accept")
@@ -221,13 +231,13 @@ def accept(thread_id: int):
     accepting.accept(current_user, thread, post)
     db.session.commit()
     flash("Answer accepted: this thread is now solved." if post else "Accept withdrawn.", "success")
-    return redirect(forum.thread_url(thread, post.id if post else None))
+    return redirect(urls.thread_url(thread, post.id if post else None))
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(post_id: int):
-    post = forum.get_post(post_id)
+    post = forum_threads.get_post(post_id)
     _viewable_thread(post.thread_id)
     if not permissions.can_edit_post(current_user, post):
         abort(403)
@@ -237,7 +247,7 @@ def edit(post_id: int):
     if request.method == "POST":
         form = {k: request.form.get(k, "") for k in ("body", "title", "tags", "reason")}
         try:
-            forum.edit_post(current_user, post, form["body"],
+            forum_threads.edit_post(current_user, post, form["body"],
                             title=form["title"] if post.is_question else None,
                             tags=form["tags"] if post.is_question else None, reason=form["reason"])
             db.session.commit()
@@ -245,31 +255,31 @@ def edit(post_id: int):
             db.session.rollback()
             return render_template("forum/edit.html", post=post, form=form, error=exc), exc.status
         flash("Your edit is saved; the previous version is kept in the history.", "success")
-        return redirect(forum.thread_url(thread, post.id))
+        return redirect(urls.thread_url(thread, post.id))
     return render_template("forum/edit.html", post=post, form=form, error=None)
 
 
 @bp.get("/posts/<int:post_id>/revisions")
 def revisions(post_id: int):
-    post = forum.get_post(post_id)
+    post = forum_threads.get_post(post_id)
     _viewable_thread(post.thread_id)
-    return render_template("forum/revisions.html", post=post, revisions=forum.revisions(post.id))
+    return render_template("forum/revisions.html", post=post, revisions=forum_threads.revisions(post.id))
 
 
 @bp.post("/posts/<int:post_id>/delete")
 @login_required
 def delete(post_id: int):
-    post = forum.get_post(post_id)
+    post = forum_threads.get_post(post_id)
     _viewable_thread(post.thread_id)
     if not permissions.can_delete_post(current_user, post):
         abort(403)
     thread = post.thread
-    forum.delete_post(current_user, post)
+    forum_threads.delete_post(current_user, post)
     db.session.commit()
     flash("Deleted.", "info")
     if post.is_question:
         return redirect(url_for("main.home"))
-    return redirect(forum.thread_url(thread))
+    return redirect(urls.thread_url(thread))
 
 
 @bp.route("/admin/categories/new", methods=["GET", "POST"])
@@ -281,7 +291,7 @@ def new_category():
     form = {k: request.form.get(k, "") for k in ("name", "description")}
     if request.method == "POST":
         try:
-            category = forum.create_category(form["name"], form["description"])
+            category = forum_threads.create_category(form["name"], form["description"])
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()

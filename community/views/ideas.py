@@ -2,16 +2,27 @@
 the product team's status changes, merging and the product view."""
 from __future__ import annotations
 
-from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template, request,
-                   url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
-from .. import permissions
+from .. import permissions, urls
 from ..extensions import db
 from ..models.ideas import IDEA_STATUSES, STATUS_LABELS
 from ..ratelimit import hit
-from ..services import forum, idea_lists, ideas, listings
 from ..services.errors import ServiceError
+from ..services.forum import listings, threads
+from ..services.ideas import exchange, lists, merging
+from ..services.ideas import history as ideas_history
 from .util import paginate
 
 bp = Blueprint("ideas", __name__)
@@ -22,26 +33,26 @@ def _wants_json() -> bool:
 
 
 def _page_context(filters: dict) -> dict:
-    return {"filters": filters, "sorts": idea_lists.SORTS, "statuses": IDEA_STATUSES,
+    return {"filters": filters, "sorts": lists.SORTS, "statuses": IDEA_STATUSES,
             "status_labels": STATUS_LABELS, "categories": listings.categories()}
 
 
 @bp.get("/ideas")
 def index():
-    filters = idea_lists.parse_filters(request.args)
-    pagination = paginate(idea_lists.ideas(**filters))
+    filters = lists.parse_filters(request.args)
+    pagination = paginate(lists.ideas(**filters))
     ids = [i.id for i in pagination.items]
     return render_template("ideas/index.html", pagination=pagination,
-                           voted=ideas.voted_ids(current_user, ids),
-                           trending=idea_lists.trending_map(ids) if filters["sort"] == "trending" else {},
-                           counts=idea_lists.status_counts(filters["category_id"]), **_page_context(filters))
+                           voted=exchange.voted_ids(current_user, ids),
+                           trending=lists.trending_map(ids) if filters["sort"] == "trending" else {},
+                           counts=lists.status_counts(filters["category_id"]), **_page_context(filters))
 
 
 @bp.get("/ideas/similar")
 def similar():
     """JSON for the new-idea form's search-as-you-type."""
     hit("SUGGEST_RATE_LIMIT")
-    results, engine = idea_lists.similar(request.args.get("q", ""), limit=5)
+    results, engine = lists.similar(request.args.get("q", ""), limit=5)
     return jsonify({"results": results, "engine": engine})
 
 
@@ -56,23 +67,23 @@ def new():
     if request.method == "POST":
         try:
             hit("POST_RATE_LIMIT")
-            category = forum.get_category(request.form.get("category_id"))
-            idea = ideas.create_idea(current_user, category, form["title"], form["body"], form["tags"])
+            category = threads.get_category(request.form.get("category_id"))
+            idea = exchange.create_idea(current_user, category, form["title"], form["body"], form["tags"])
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()
             error = exc
         else:
             flash("Your idea is posted and your vote counted. Share it so others can vote.", "success")
-            return redirect(ideas.idea_url(idea))
-    similar_ideas = idea_lists.similar(form["title"])[0] if form["title"] else []
+            return redirect(urls.idea_url(idea))
+    similar_ideas = lists.similar(form["title"])[0] if form["title"] else []
     return render_template("ideas/new.html", form=form, error=error, categories=listings.categories(),
                            similar_ideas=similar_ideas), (error.status if error else 200)
 
 
 def _idea_or_404(idea_id: int):
     try:
-        return ideas.get_idea(idea_id)
+        return exchange.get_idea(idea_id)
     except ServiceError:
         abort(404)
 
@@ -83,14 +94,14 @@ def show(idea_id: int, slug: str | None = None, *, error=None, status_form=None,
     idea = _idea_or_404(idea_id)
     if request.method == "GET" and slug != idea.slug:
         return redirect(url_for("ideas.show", idea_id=idea.id, slug=idea.slug, **request.args), 301)
-    target = ideas.final_target(idea) if idea.merged_into_id else None
+    target = ideas_history.final_target(idea) if idea.merged_into_id else None
     return render_template(
-        "ideas/idea.html", idea=idea, target=target, history=ideas.history(idea),
-        comments=ideas.comments(idea), voted=ideas.has_voted(current_user, idea),
-        following=ideas.is_following(current_user, idea), allowed=ideas.allowed_statuses(idea),
+        "ideas/idea.html", idea=idea, target=target, history=exchange.history(idea),
+        comments=exchange.comments(idea), voted=exchange.has_voted(current_user, idea),
+        following=exchange.is_following(current_user, idea), allowed=exchange.allowed_statuses(idea),
         status_labels=STATUS_LABELS, error=error, status_form=status_form or {},
         comment_body=comment_body,
-        related=idea_lists.similar_by_title(idea.title, limit=5, exclude_id=idea.id) if not target else [],
+        related=lists.similar_by_title(idea.title, limit=5, exclude_id=idea.id) if not target else [],
     ), (error.status if error else 200)
 
 
@@ -103,18 +114,18 @@ def vote(idea_id: int):
         if not permissions.can_post_idea(current_user):
             abort(403)
         hit("VOTE_RATE_LIMIT")
-        votes, voted = ideas.toggle_vote(current_user, idea)
+        votes, voted = exchange.toggle_vote(current_user, idea)
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
         if _wants_json():
             return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.status
         flash(exc.message, "error")
-        return redirect(_back(ideas.idea_url(idea)))
+        return redirect(_back(urls.idea_url(idea)))
     if _wants_json():
         return jsonify({"idea_id": idea.id, "votes": votes, "voted": voted})
     flash("Vote counted: you will hear when its status changes." if voted else "Vote withdrawn.", "success")
-    return redirect(_back(ideas.idea_url(idea)))
+    return redirect(_back(urls.idea_url(idea)))
 
 
 def _back(default: str) -> str:
@@ -132,13 +143,13 @@ def comment(idea_id: int):
     body = request.form.get("body", "")
     try:
         hit("POST_RATE_LIMIT")
-        new = ideas.add_comment(current_user, idea, body)
+        new = exchange.add_comment(current_user, idea, body)
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
         return show(idea.id, idea.slug, error=exc, comment_body=body)
     flash("Comment posted.", "success")
-    return redirect(ideas.idea_url(idea) + f"#comment-{new.id}")
+    return redirect(urls.idea_url(idea) + f"#comment-{new.id}")
 
 
 @bp.post("/ideas/<int:idea_id>/follow")
@@ -148,14 +159,14 @@ def follow(idea_id: int):
     if not permissions.is_active_member(current_user):
         abort(403)
     if request.form.get("action") == "unfollow":
-        ideas.unfollow(current_user, idea)
+        exchange.unfollow(current_user, idea)
         message = "You no longer follow this idea (your vote stays)."
     else:
-        ideas.follow(current_user, idea)
+        exchange.follow(current_user, idea)
         message = "You follow this idea: you will be notified when its status changes."
     db.session.commit()
     flash(message, "success")
-    return redirect(ideas.idea_url(idea))
+    return redirect(urls.idea_url(idea))
 
 
 @bp.post("/ideas/<int:idea_id>/status")
@@ -166,13 +177,13 @@ def status(idea_id: int):
         abort(403)
     form = {"status": request.form.get("status", ""), "response": request.form.get("response", "")}
     try:
-        ideas.change_status(current_user, idea, form["status"], form["response"])
+        exchange.change_status(current_user, idea, form["status"], form["response"])
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
         return show(idea.id, idea.slug, error=exc, status_form=form)
     flash(f"Status set to {STATUS_LABELS[form['status']]}; followers and voters are notified.", "success")
-    return redirect(ideas.idea_url(idea) + "#response")
+    return redirect(urls.idea_url(idea) + "#response")
 
 
 @bp.post("/ideas/<int:idea_id>/merge")
@@ -183,20 +194,20 @@ def merge(idea_id: int):
         abort(403)
     form = {"into": request.form.get("into", ""), "note": request.form.get("note", "")}
     try:
-        target_id = ideas.parse_idea_ref(form["into"])
+        target_id = merging.parse_idea_ref(form["into"])
         try:
-            target = ideas.get_idea(target_id)
+            target = exchange.get_idea(target_id)
         except ServiceError:
             from ..services.errors import ValidationError
 
             raise ValidationError(f"There is no idea #{target_id}.", field="into") from None
-        ideas.merge(current_user, idea, target, form["note"])
+        merging.merge(current_user, idea, target, form["note"])
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
         return show(idea.id, idea.slug, error=exc, status_form=form)
     flash(f"Merged into #{target.id}: its votes now count there, each voter once.", "success")
-    return redirect(ideas.idea_url(target))
+    return redirect(urls.idea_url(target))
 
 
 # -- the product view -------------------------------------------------------------
@@ -206,14 +217,14 @@ def merge(idea_id: int):
 def product():
     if not permissions.can_view_product_board(current_user):
         abort(403)
-    filters = idea_lists.parse_filters(request.args)
-    pagination = paginate(idea_lists.ideas(**filters), per_page=50)
+    filters = lists.parse_filters(request.args)
+    pagination = paginate(lists.ideas(**filters), per_page=50)
     ids = [i.id for i in pagination.items]
-    weekly = idea_lists.weekly_votes(ids)
+    weekly = lists.weekly_votes(ids)
     return render_template(
-        "ideas/product.html", pagination=pagination, gained=idea_lists.votes_gained(ids), weekly=weekly,
-        spark={i: idea_lists.sparkline_points(v) for i, v in weekly.items()}, windows=idea_lists.WINDOWS,
-        counts=idea_lists.status_counts(filters["category_id"]), by_category=idea_lists.category_summary(),
+        "ideas/product.html", pagination=pagination, gained=lists.votes_gained(ids), weekly=weekly,
+        spark={i: lists.sparkline_points(v) for i, v in weekly.items()}, windows=lists.WINDOWS,
+        counts=lists.status_counts(filters["category_id"]), by_category=lists.category_summary(),
         **_page_context(filters))
 
 
@@ -222,7 +233,7 @@ def product():
 def export():
     if not permissions.can_view_product_board(current_user):
         abort(403)
-    filters = idea_lists.parse_filters(request.args)
-    body = idea_lists.export_csv(status=filters["status"], category_id=filters["category_id"])
+    filters = lists.parse_filters(request.args)
+    body = lists.export_csv(status=filters["status"], category_id=filters["category_id"])
     return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=ideas.csv"})

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 
-
 from ..extensions import db
-from ..services import listings
+from ..services.forum import listings
 from .util import paginate, sort_arg
 
 bp = Blueprint("main", __name__)

@@ -9,14 +9,26 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
-from .. import permissions
+from .. import permissions, urls
 from ..extensions import db
 from ..models import FLAG_REASONS, utcnow
-from ..services import audit_log, flags, forum, listings, moderation, moderation_merge, suspensions, users
+from ..services.accounts import users
 from ..services.errors import ServiceError
+from ..services.forum import listings, threads
+from ..services.moderation import actions as moderation_actions
+from ..services.moderation import audit_log, flags, merging, suspensions
 from .util import paginate, safe_next
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
@@ -96,7 +108,7 @@ def _run(action, success: str, default: str):
 
 
 def _live_thread(thread_id: int):
-    thread = forum.get_thread(thread_id)
+    thread = threads.get_thread(thread_id)
     if thread.merged_into_id or thread.deleted:
         abort(404)
     return thread
@@ -125,7 +137,7 @@ def _threshold() -> int:
 @login_required
 def resolve(post_id: int):
     _require_moderator()
-    post = forum.get_post(post_id)
+    post = threads.get_post(post_id)
     outcome = request.form.get("outcome", "")
     label = flags.OUTCOME_LABELS.get(outcome, outcome).lower()
     return _run(lambda: flags.resolve(current_user, post, outcome, request.form.get("note", "")),
@@ -137,12 +149,12 @@ def resolve(post_id: int):
 @bp.post("/posts/<int:post_id>/flag")
 @login_required
 def flag(post_id: int):
-    post = forum.get_post(post_id)
+    post = threads.get_post(post_id)
     thread = post.thread
     hidden_to_me = post.hidden and not permissions.can_view_hidden_posts(current_user)
     if thread.merged_into_id or not permissions.can_view_thread(current_user, thread) or hidden_to_me:
         abort(404)
-    back = forum.thread_url(thread, post.id)
+    back = urls.thread_url(thread, post.id)
     refusal = permissions.flag_refusal(current_user, post)
     if refusal:
         abort(403, description=refusal)
@@ -159,9 +171,9 @@ def lock(thread_id: int):
     _require_moderator()
     thread = _live_thread(thread_id)
     locked = request.form.get("locked", "1") == "1"
-    return _run(lambda: moderation.set_locked(current_user, thread, locked),
+    return _run(lambda: moderation_actions.set_locked(current_user, thread, locked),
                 "Thread locked: only moderators can answer." if locked else "Thread unlocked.",
-                forum.thread_url(thread))
+                urls.thread_url(thread))
 
 
 @bp.post("/threads/<int:thread_id>/pin")
@@ -170,9 +182,9 @@ def pin(thread_id: int):
     _require_moderator()
     thread = _live_thread(thread_id)
     pinned = request.form.get("pinned", "1") == "1"
-    return _run(lambda: moderation.set_pinned(current_user, thread, pinned),
+    return _run(lambda: moderation_actions.set_pinned(current_user, thread, pinned),
                 "Thread pinned to the top of its category." if pinned else "Thread unpinned.",
-                forum.thread_url(thread))
+                urls.thread_url(thread))
 
 
 @bp.post("/threads/<int:thread_id>/move")
@@ -180,8 +192,8 @@ def pin(thread_id: int):
 def move(thread_id: int):
     _require_moderator()
     thread = _live_thread(thread_id)
-    return _run(lambda: moderation.move(current_user, thread, request.form.get("category_id")),
-                "Thread moved.", forum.thread_url(thread))
+    return _run(lambda: moderation_actions.move(current_user, thread, request.form.get("category_id")),
+                "Thread moved.", urls.thread_url(thread))
 
 
 @bp.post("/threads/<int:thread_id>/merge")
@@ -190,15 +202,15 @@ def merge(thread_id: int):
     _require_moderator()
     thread = _live_thread(thread_id)
     try:
-        target = moderation_merge.merge(current_user, thread, request.form.get("target", ""),
+        target = merging.merge(current_user, thread, request.form.get("target", ""),
                                         note=request.form.get("note", ""))
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return redirect(forum.thread_url(thread))
+        return redirect(urls.thread_url(thread))
     flash(f"Merged “{thread.title}” into this thread; its address now leads here.", "success")
-    return redirect(forum.thread_url(target))
+    return redirect(urls.thread_url(target))
 
 
 @bp.post("/threads/<int:thread_id>/hide")
@@ -206,8 +218,8 @@ def merge(thread_id: int):
 def hide_thread(thread_id: int):
     _require_moderator()
     thread = _live_thread(thread_id)
-    return _run(lambda: moderation.hide_thread(current_user, thread, request.form.get("reason")),
-                "Thread hidden: only staff (and its author) can see it.", forum.thread_url(thread))
+    return _run(lambda: moderation_actions.hide_thread(current_user, thread, request.form.get("reason")),
+                "Thread hidden: only staff (and its author) can see it.", urls.thread_url(thread))
 
 
 @bp.post("/threads/<int:thread_id>/restore")
@@ -215,8 +227,8 @@ def hide_thread(thread_id: int):
 def restore_thread(thread_id: int):
     _require_moderator()
     thread = _live_thread(thread_id)
-    return _run(lambda: moderation.restore_thread(current_user, thread, note=request.form.get("note", "")),
-                "Thread restored: everyone can see it again.", forum.thread_url(thread))
+    return _run(lambda: moderation_actions.restore_thread(current_user, thread, note=request.form.get("note", "")),
+                "Thread restored: everyone can see it again.", urls.thread_url(thread))
 
 
 # -- post tools ------------------------------------------------------------------------
@@ -225,18 +237,18 @@ def restore_thread(thread_id: int):
 @login_required
 def hide_post(post_id: int):
     _require_moderator()
-    post = forum.get_post(post_id)
-    return _run(lambda: moderation.hide_post(current_user, post, request.form.get("reason")),
-                "Post hidden: only staff can see it.", forum.thread_url(post.thread, post.id))
+    post = threads.get_post(post_id)
+    return _run(lambda: moderation_actions.hide_post(current_user, post, request.form.get("reason")),
+                "Post hidden: only staff can see it.", urls.thread_url(post.thread, post.id))
 
 
 @bp.post("/posts/<int:post_id>/restore")
 @login_required
 def restore_post(post_id: int):
     _require_moderator()
-    post = forum.get_post(post_id)
-    return _run(lambda: moderation.restore_post(current_user, post, note=request.form.get("note", "")),
-                "Post restored.", forum.thread_url(post.thread, post.id))
+    post = threads.get_post(post_id)
+    return _run(lambda: moderation_actions.restore_post(current_user, post, note=request.form.get("note", "")),
+                "Post restored.", urls.thread_url(post.thread, post.id))
 
 
 # -- suspensions ------------------------------------------------------------------------

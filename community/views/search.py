@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from flask import Blueprint, current_app, render_template, request
 
 from .. import search as search_service
-from ..services import listings
+from ..services.forum import listings
 
 bp = Blueprint("search", __name__)
 

@@ -1,14 +1,16 @@
 """Contact support: suggestions first, then a ticket (anonymous visitors welcome)."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session as cookie_session, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask import session as cookie_session
 from flask_login import current_user
 
 from ..extensions import db
 from ..models import Ticket
 from ..ratelimit import hit
-from ..services import contact as contact_service, deflection
+from ..services.deflection import ask_sessions
 from ..services.errors import ServiceError
+from ..services.tickets import contact as contact_service
 from . import ask_flow
 
 bp = Blueprint("support", __name__, url_prefix="/support")
@@ -28,7 +30,7 @@ def contact():
         form.update(subject=session.draft.get("subject") or session.draft.get("title", ""),
                     body=session.draft.get("body", ""))
     if session is not None and not form["subject"] and request.args.get("resume"):
-        form["subject"] = deflection.last_query(session.id) or ""
+        form["subject"] = ask_sessions.last_query(session.id) or ""
     suggestions = ask_flow.page_suggestions(session, "contact", form["subject"])
     db.session.commit()
     return _render(form, session, suggestions=suggestions)
@@ -49,7 +51,7 @@ def _submit():
         matches = ask_flow.needs_preview(session, "contact", form["subject"])
         if matches:
             if session is not None:
-                deflection.save_draft(session, form)
+                ask_sessions.save_draft(session, form)
             db.session.commit()
             return _render(form, session, suggestions=matches, preview=True)
         hit("CONTACT_RATE_LIMIT", key=f"ip:{request.remote_addr}")

@@ -10,14 +10,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import permissions
+from .. import permissions, urls
 from ..extensions import db
 from ..markup import render_markdown, safe
 from ..models import Thread
 from ..models.tickets import TICKET_PRIORITIES, TICKET_STATUSES
-from ..services import (escalation, forum, listings, ticket_payloads, ticket_queue, tickets,
-                        webhooks)
 from ..services.errors import ServiceError
+from ..services.forum import listings, threads
+from ..services.tickets import escalation, payloads, webhooks, workflow
+from ..services.tickets import queue as tickets_queue
 
 bp = Blueprint("tickets", __name__)
 
@@ -25,7 +26,7 @@ bp = Blueprint("tickets", __name__)
 @bp.app_template_global()
 def ticket_banner(thread_id: int):
     """For ``tickets/_thread_banner.html``: the thread's latest ticket, one query."""
-    return ticket_queue.banner(thread_id)
+    return tickets_queue.banner(thread_id)
 
 
 @bp.app_template_filter("markdown_html")
@@ -38,7 +39,7 @@ def markdown_html(text: str | None):
 def my_recent_tickets(limit: int = 5):
     if not current_user.is_authenticated:
         return []
-    return ticket_queue.for_requester(current_user.id, limit)
+    return tickets_queue.for_requester(current_user.id, limit)
 
 
 def _require(check) -> None:
@@ -58,17 +59,17 @@ def queue():
     _require(permissions.can_view_tickets)
     error = None
     try:
-        filters = ticket_queue.clean_filters(request.args)
-        rows, total = ticket_queue.queue(filters, me=current_user, page=_page())
+        filters = tickets_queue.clean_filters(request.args)
+        rows, total = tickets_queue.queue(filters, me=current_user, page=_page())
     except ServiceError as exc:
-        error, filters = exc, ticket_queue.clean_filters({})
-        rows, total = ticket_queue.queue(filters, me=current_user, page=1)
+        error, filters = exc, tickets_queue.clean_filters({})
+        rows, total = tickets_queue.queue(filters, me=current_user, page=1)
     return render_template(
         "tickets/queue.html", rows=rows, total=total, filters=filters, error=error,
-        page=_page(), per_page=25, age_state=ticket_queue.age_state,
-        statuses=ticket_queue.STATUS_FILTERS, priorities=TICKET_PRIORITIES,
-        ages=ticket_queue.AGE_FILTERS, categories=listings.categories(),
-        target_hours=ticket_queue.response_target().total_seconds() / 3600,
+        page=_page(), per_page=25, age_state=tickets_queue.age_state,
+        statuses=tickets_queue.STATUS_FILTERS, priorities=TICKET_PRIORITIES,
+        ages=tickets_queue.AGE_FILTERS, categories=listings.categories(),
+        target_hours=tickets_queue.response_target().total_seconds() / 3600,
     ), 400 if error else 200
 
 
@@ -76,8 +77,8 @@ def queue():
 @login_required
 def assign_me(ticket_id: int):
     _require(permissions.can_work_tickets)
-    ticket = tickets.get_ticket(ticket_id)
-    return _apply(ticket, lambda: tickets.assign(current_user, ticket, current_user),
+    ticket = workflow.get_ticket(ticket_id)
+    return _apply(ticket, lambda: workflow.assign(current_user, ticket, current_user),
                   "Assigned to you.", request.form.get("next") == "queue")
 
 
@@ -87,18 +88,18 @@ def assign_me(ticket_id: int):
 @login_required
 def show(ticket_id: int):
     _require(permissions.can_view_tickets)
-    ticket = tickets.get_ticket(ticket_id)
+    ticket = workflow.get_ticket(ticket_id)
     return _render_ticket(ticket)
 
 
 def _render_ticket(ticket, error=None, form=None, status=200):
-    official = ticket_payloads.timeline(ticket, public_only=False)
+    official = payloads.timeline(ticket, public_only=False)
     return render_template(
         "tickets/ticket.html", ticket=ticket, events=official, error=error, form=form or {},
-        context=ticket.context or {}, age=ticket_queue.age_state(ticket),
+        context=ticket.context or {}, age=tickets_queue.age_state(ticket),
         can_work=permissions.can_work_tickets(current_user),
-        transitions=tickets.TRANSITIONS[ticket.status], statuses=TICKET_STATUSES,
-        priorities=TICKET_PRIORITIES, agents=ticket_queue.agents(),
+        transitions=workflow.TRANSITIONS[ticket.status], statuses=TICKET_STATUSES,
+        priorities=TICKET_PRIORITIES, agents=tickets_queue.agents(),
         official_posts=[e for e in official if e.kind == "reply" and e.post_id],
         thread=db.session.get(Thread, ticket.thread_id) if ticket.thread_id else None,
     ), status
@@ -128,10 +129,10 @@ def _apply(ticket, action, message: str, back_to_queue: bool = False, form=None)
 @login_required
 def update(ticket_id: int):
     _require(permissions.can_work_tickets)
-    ticket = tickets.get_ticket(ticket_id)
+    ticket = workflow.get_ticket(ticket_id)
     form = request.form
     accept = form.get("accept_post_id", type=int) if form.get("accept_post_id") else None
-    return _apply(ticket, lambda: tickets.update(
+    return _apply(ticket, lambda: workflow.update(
         current_user, ticket, status=form.get("status") or None,
         priority=form.get("priority") or None,
         assignee=form.get("assignee", "") if "assignee" in form else ...,
@@ -142,8 +143,8 @@ def update(ticket_id: int):
 @login_required
 def note(ticket_id: int):
     _require(permissions.can_work_tickets)
-    ticket = tickets.get_ticket(ticket_id)
-    return _apply(ticket, lambda: tickets.add_note(current_user, ticket, request.form.get("body", "")),
+    ticket = workflow.get_ticket(ticket_id)
+    return _apply(ticket, lambda: workflow.add_note(current_user, ticket, request.form.get("body", "")),
                   "Internal note added.", form=request.form)
 
 
@@ -151,8 +152,8 @@ def note(ticket_id: int):
 @login_required
 def reply(ticket_id: int):
     _require(permissions.can_work_tickets)
-    ticket = tickets.get_ticket(ticket_id)
-    return _apply(ticket, lambda: tickets.add_public_reply(current_user, ticket,
+    ticket = workflow.get_ticket(ticket_id)
+    return _apply(ticket, lambda: workflow.add_public_reply(current_user, ticket,
                                                            request.form.get("body", "")),
                   "Official response posted; the customer was notified.", form=request.form)
 
@@ -175,7 +176,7 @@ def unresolved():
 @login_required
 def escalate(thread_id: int):
     _require(permissions.can_escalate)
-    thread = forum.get_thread(thread_id)
+    thread = threads.get_thread(thread_id)
     try:
         ticket = escalation.escalate(thread, current_user, request.form.get("priority") or "normal",
                                      request.form.get("note"))
@@ -183,11 +184,11 @@ def escalate(thread_id: int):
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return redirect(request.referrer if _local(request.referrer) else forum.thread_url(thread))
+        return redirect(request.referrer if _local(request.referrer) else urls.thread_url(thread))
     flash(f"Escalated to support as ticket #{ticket.id}.", "success")
     if permissions.can_view_tickets(current_user):
         return redirect(url_for("tickets.show", ticket_id=ticket.id))
-    return redirect(forum.thread_url(thread))
+    return redirect(urls.thread_url(thread))
 
 
 def _local(url: str | None) -> bool:
@@ -220,14 +221,14 @@ def webhook_retry(message_id: int):
 @bp.get("/my/tickets")
 @login_required
 def mine():
-    return render_template("tickets/mine.html", tickets=ticket_queue.for_requester(current_user.id))
+    return render_template("tickets/mine.html", tickets=tickets_queue.for_requester(current_user.id))
 
 
 @bp.get("/my/tickets/<int:ticket_id>")
 @login_required
 def my_ticket(ticket_id: int):
-    ticket = tickets.get_ticket(ticket_id)
+    ticket = workflow.get_ticket(ticket_id)
     if not permissions.can_view_own_ticket(current_user, ticket):
         abort(404)
     return render_template("tickets/my_ticket.html", ticket=ticket,
-                           events=ticket_payloads.timeline(ticket, public_only=True))
+                           events=payloads.timeline(ticket, public_only=True))

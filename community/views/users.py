@@ -7,7 +7,9 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import User
-from ..services import listings, notifications, reputation, users
+from ..services import notifications
+from ..services.accounts import users
+from ..services.forum import listings, reputation
 from .util import paginate, safe_next
 
 bp = Blueprint("users", __name__)

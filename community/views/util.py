@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from flask import current_app, request
 
 from ..extensions import db
-from ..services import listings
+from ..services.forum import listings
 
 
 def sort_arg() -> str:

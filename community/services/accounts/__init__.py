@@ -1,0 +1,1 @@
+"""Member accounts: creating users, roles, sign-in checks and API tokens."""

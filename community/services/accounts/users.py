@@ -1,0 +1,120 @@
+"""Accounts: registration, passwords, API tokens, profile statistics."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ...extensions import db
+from ...models import ROLES, ApiToken, Post, Thread, User, utcnow
+from ..errors import Conflict, NotFound, ValidationError
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{1,38}[A-Za-z0-9_]$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 8
+
+
+def create_user(username: str, email: str, password: str, role: str = "member") -> User:
+    username = (username or "").strip()
+    email = (email or "").strip().lower()
+    if not USERNAME_RE.match(username):
+        raise ValidationError("Usernames are 3–40 letters, digits, '_', '.' or '-'.", field="username")
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise ValidationError("Enter a valid email address.", field="email")
+    if len(password or "") < MIN_PASSWORD:
+        raise ValidationError(f"Passwords must be at least {MIN_PASSWORD} characters.", field="password")
+    if role not in ROLES:
+        raise ValidationError(f"Role must be one of: {', '.join(ROLES)}.", field="role")
+    if db.session.execute(select(User.id).where(func.lower(User.username) == username.lower())).first():
+        raise Conflict("That username is taken.", field="username")
+    if db.session.execute(select(User.id).where(User.email == email)).first():
+        raise Conflict("An account with that email already exists.", field="email")
+    user = User(username=username, email=email, role=role, password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def hash_password(password: str) -> str:
+    method = current_app.config.get("PASSWORD_HASH_METHOD")
+    return generate_password_hash(password, method=method) if method else generate_password_hash(password)
+
+
+def authenticate(login: str, password: str) -> User | None:
+    login = (login or "").strip()
+    user = db.session.execute(
+        select(User).where((func.lower(User.username) == login.lower()) | (User.email == login.lower()))
+    ).scalar()
+    if user is None:
+        check_password_hash(hash_password("timing"), password or "")
+        return None
+    return user if check_password_hash(user.password_hash, password or "") else None
+
+
+def get_by_username(username: str) -> User:
+    user = db.session.execute(
+        select(User).where(func.lower(User.username) == (username or "").lower())
+    ).scalar()
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User, name: str = "cli") -> str:
+    """Create an API token; the plain value is returned once and only its hash is stored."""
+    token = "cst_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=_hash_token(token), name=name[:80]))
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    row = db.session.execute(
+        select(ApiToken).where(ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None))
+    ).scalar()
+    if row is None:
+        return None
+    return row.user
+
+
+def profile_stats(user: User) -> dict:
+    """Counts shown on profiles and in the API, in three small queries."""
+    questions = db.session.execute(
+        select(func.count()).select_from(Thread)
+        .where(Thread.author_id == user.id, Thread.deleted.is_(False), Thread.hidden.is_(False))
+    ).scalar_one()
+    answers = db.session.execute(
+        select(func.count()).select_from(Post)
+        .where(Post.author_id == user.id, Post.is_question.is_(False), Post.deleted.is_(False),
+               Post.hidden.is_(False))
+    ).scalar_one()
+    accepted = db.session.execute(
+        select(func.count()).select_from(Thread).join(Post, Post.id == Thread.accepted_post_id)
+        .where(Post.author_id == user.id, Thread.deleted.is_(False))
+    ).scalar_one()
+    return {"questions": questions, "answers": answers, "accepted_answers": accepted}
+
+
+def recent_posts(user: User, limit: int = 10):
+    from sqlalchemy.orm import selectinload
+
+    return list(db.session.execute(
+        select(Post).options(selectinload(Post.thread))
+        .join(Thread, Thread.id == Post.thread_id)
+        .where(Post.author_id == user.id, Post.deleted.is_(False), Post.hidden.is_(False),
+               Thread.deleted.is_(False), Thread.hidden.is_(False))
+        .order_by(Post.created_at.desc()).limit(limit)
+    ).scalars())
+
+
+def touch_last_seen(user: User) -> None:
+    now = utcnow()
+    if user.last_seen_at is None or (now - user.last_seen_at).total_seconds() > 300:
+        user.last_seen_at = now

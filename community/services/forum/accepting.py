@@ -1,0 +1,64 @@
+"""Accepted answers: accept, change, withdraw, with their reputation.
+
+Rules: the answer's author gets +15 and the asker +2, except that nobody
+earns anything for an answer the asker (or the accepting moderator) wrote.  When a moderator
+accepts on the asker's behalf, the +2 still goes to the asker.  Changing or
+withdrawing reverses exactly the rows of the previous accept.  Callers check
+``permissions.can_accept`` and commit.
+"""
+from __future__ import annotations
+
+from ...extensions import db
+from ...models import Post, ReputationEvent, Thread, User, utcnow
+from ...urls import thread_url
+from .. import notifications
+from ..errors import ValidationError
+from . import reputation
+
+ACCEPT_REASONS = ("answer_accepted", "accepted_answer")
+
+
+def accept(actor: User, thread: Thread, post: Post | None) -> Thread:
+    """Make ``post`` the accepted answer of ``thread`` (``None`` withdraws)."""
+    if post is None:
+        return withdraw_accept(actor, thread)
+    if post.thread_id != thread.id or post.is_question:
+        raise ValidationError("Choose an answer in this thread.", field="post_id")
+    if post.deleted or post.hidden:
+        raise ValidationError("A hidden or deleted answer cannot be accepted.", field="post_id")
+    if thread.accepted_post_id == post.id:
+        return thread
+    if thread.accepted_post_id is not None:
+        _reverse_accept(thread, actor)
+    thread.accepted_post_id = post.id
+    thread.solved_at = utcnow()
+    # Nobody earns anything for accepting their own answer: not the asker,
+    # and not a moderator accepting an answer they wrote on someone's thread.
+    if post.author_id not in (thread.author_id, actor.id):
+        common = dict(post_id=post.id, thread_id=thread.id, actor_id=actor.id)
+        reputation.award(post.author_id, "answer_accepted", **common)
+        reputation.award(thread.author_id, "accepted_answer", **common)
+    notifications.notify(post.author_id, "accepted",
+                         f"Your answer to “{thread.title}” was accepted",
+                         thread_url(thread, post.id), actor_id=actor.id,
+                         thread_id=thread.id, post_id=post.id)
+    db.session.flush()
+    return thread
+
+
+def withdraw_accept(actor: User, thread: Thread) -> Thread:
+    if thread.accepted_post_id is None:
+        return thread
+    _reverse_accept(thread, actor)
+    thread.accepted_post_id = None
+    thread.solved_at = None
+    db.session.flush()
+    return thread
+
+
+def _reverse_accept(thread: Thread, actor: User) -> None:
+    reputation.reverse_where(
+        ReputationEvent.post_id == thread.accepted_post_id,
+        ReputationEvent.reason.in_(ACCEPT_REASONS),
+        actor_id=actor.id,
+    )

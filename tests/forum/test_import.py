@@ -1,0 +1,145 @@
+"""Bulk import: JSONL and Stack Exchange dumps, idempotency, bad lines, the index."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from community import search
+from community.markup import render_markdown
+from community.models import Category, Post, Thread, User, Vote
+from community.services.forum.importer import render_body
+
+SE_DUMP = next((p for p in (Path(__file__).resolve().parents[4] / "shared/data/se-cstheory-meta",
+                Path("/work/shared/data/se-cstheory-meta")) if p.exists()), Path("/nonexistent"))
+
+GOOD = {
+    "external_id": "kb-1", "title": "Printer shows offline after the update",
+    "body": "Since updating, the printer shows **offline** on every laptop.",
+    "author": "Dana Smith", "category": "Printing", "tags": ["Printer", "offline status"],
+    "created_at": "2023-04-05T10:00:00Z",
+    "answers": [
+        {"body": "Remove the printer and add it again from Settings.", "author": "helper",
+         "created_at": "2023-04-05T12:00:00+02:00", "accepted": True},
+        {"body": "Same problem here.", "author": "Dana Smith", "created_at": "2023-04-06T09:00:00Z"},
+    ],
+}
+
+
+def write_jsonl(path, lines):
+    path.write_text("\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n")
+    return path
+
+
+def run_import(app, *args):
+    return app.test_cli_runner().invoke(args=["import", *map(str, args)], catch_exceptions=False)
+
+
+def test_jsonl_import_creates_threads_users_categories_and_index(app, db, tmp_path):
+    path = write_jsonl(tmp_path / "in.jsonl", [GOOD])
+    result = run_import(app, path)
+    assert result.exit_code == 0, result.output
+    assert "Imported 1 threads (2 answers)" in result.output
+    thread = db.session.execute(select(Thread).where(Thread.external_id == "kb-1")).scalar_one()
+    assert thread.category.name == "Printing"
+    assert [t.name for t in thread.tags] == ["offline-status", "printer"]
+    assert thread.author.username == "Dana_Smith"
+    assert thread.created_at.isoformat() == "2023-04-05T10:00:00"
+    assert thread.reply_count == 2 and thread.solved
+    assert thread.accepted_post.body.startswith("Remove the printer")
+    assert thread.accepted_post.created_at.isoformat() == "2023-04-05T10:00:00"  # +02:00 -> UTC
+    assert thread.solved_at == thread.accepted_post.created_at
+    assert thread.first_reply_at == thread.accepted_post.created_at  # the asker's own reply does not count
+    assert thread.last_activity_at.isoformat() == "2023-04-06T09:00:00"
+    assert thread.question_post.body_html == render_markdown(GOOD["body"])
+    assert "<strong>offline</strong>" in thread.question_post.body_html
+    hit = search.suggest("printer offline")[0]
+    assert hit["id"] == thread.id and hit["solved"] and "Remove the printer" in hit["snippet"]
+
+
+def test_import_is_idempotent_on_external_id(app, db, tmp_path):
+    path = write_jsonl(tmp_path / "in.jsonl", [GOOD, dict(GOOD, external_id="kb-2", title="Second printer question")])
+    assert "Imported 2 threads" in run_import(app, path).output
+    again = run_import(app, path)
+    assert "Imported 0 threads" in again.output and "skipped 2 already imported" in again.output
+    assert db.session.execute(select(func.count()).select_from(Thread)).scalar_one() == 2
+    assert db.session.execute(select(func.count()).select_from(Post)).scalar_one() == 6
+    assert db.session.execute(select(func.count()).select_from(User)).scalar_one() == 2
+    assert db.session.execute(select(func.count()).select_from(Category)).scalar_one() == 1
+    assert search.count() == 2
+
+
+def test_bad_lines_are_reported_with_line_numbers_and_skipped(app, db, tmp_path):
+    path = write_jsonl(tmp_path / "in.jsonl", [
+        GOOD,                                              # 1
+        "{not json",                                       # 2
+        {"external_id": "x", "body": "no title here"},     # 3
+        "",                                                # 4 (blank: ignored)
+        dict(GOOD, external_id="kb-5", answers="nope"),    # 5
+        dict(GOOD, external_id="kb-6", created_at="yesterday"),  # 6
+        dict(GOOD, title="Duplicate id in the same file"),  # 7
+        "[1, 2]",                                          # 8
+        dict(GOOD, external_id="kb-9", title="The last good line"),  # 9
+    ])
+    result = run_import(app, path)
+    assert result.exit_code == 0
+    out = result.output
+    assert f"{path}: line 2: invalid JSON" in out
+    assert f"{path}: line 3: title: missing" in out
+    assert f"{path}: line 5: answers: expected a list" in out
+    assert f"{path}: line 6: created_at: 'yesterday' is not an ISO 8601 date" in out
+    assert f"{path}: line 7: external_id 'kb-1' appears twice" in out
+    assert f"{path}: line 8: expected a JSON object" in out
+    assert "line 4" not in out and "line 9:" not in out
+    assert "Imported 2 threads" in out and "6 bad lines" in out
+    assert {t for t in db.session.execute(select(Thread.external_id)).scalars()} == {"kb-1", "kb-9"}
+
+
+def test_import_pauses_listeners_and_indexes_in_bulk(app, db, tmp_path, monkeypatch):
+    state = app.extensions["search"]
+    calls = []
+    monkeypatch.setattr(state, "reindex", lambda keys: calls.append(keys))
+    lines = [dict(GOOD, external_id=f"kb-{n}", title=f"Question number {n} about printers") for n in range(25)]
+    result = run_import(app, write_jsonl(tmp_path / "in.jsonl", lines), "--batch-size", "10")
+    assert "Imported 25 threads" in result.output
+    assert calls == []  # no per-commit indexing during the import
+    assert search.count() == 25
+
+
+def test_fast_markdown_path_matches_the_renderer():
+    samples = [
+        "Plain words only", "Two\nlines", "Para one.\n\nPara two.", "trailing  ", "Line  \nbreak",
+        "Use **bold**", "see http://example.com", "example.com is down", "1. first", "- item",
+        "a & b < c", "Heading\n===", "    code", "tab\there", "it's \"quoted\" ok", "É ü 日本語 text",
+        "x\n\n\ny", "Error: cannot sync", "ctrl\x0bchar", "v2.1 broke it", "e.g. this", "end.",
+    ]
+    for text in samples:
+        assert render_body(text) == render_markdown(text), text
+
+
+@pytest.mark.skipif(not (SE_DUMP / "Posts.xml").exists(), reason="Stack Exchange sample dump not present")
+def test_stackexchange_import_keeps_accepted_answers_scores_and_dates(app, db):
+    result = run_import(app, "--format", "stackexchange", SE_DUMP)
+    assert result.exit_code == 0, result.output
+    assert "Imported 589 threads (1,322 answers)" in result.output
+    threads = db.session.execute(select(func.count()).select_from(Thread)).scalar_one()
+    solved = db.session.execute(select(func.count()).select_from(Thread)
+                                .where(Thread.accepted_post_id.is_not(None))).scalar_one()
+    assert (threads, solved) == (589, 206)
+    # Post Id 1 in the dump: score 19, 2,065 views, asked 2010-08-16T20:20:28.943, accepted answer 100.
+    first = db.session.execute(select(Thread).where(Thread.external_id == "se:1")).scalar_one()
+    assert first.score == 19 and first.question_post.score == 19 and first.view_count == 2065
+    assert first.created_at.isoformat() == "2010-08-16T20:20:28.943000"
+    assert first.accepted_post is not None and first.solved
+    assert db.session.execute(select(func.count()).select_from(Vote)).scalar_one() == 0  # no invented voters
+    assert "<script" not in first.question_post.body_html
+    assert search.count() == 589
+    again = run_import(app, "--format", "stackexchange", SE_DUMP)
+    assert "Imported 0 threads" in again.output and "skipped 589" in again.output
+
+
+def test_stackexchange_bad_directory(app, tmp_path):
+    result = run_import(app, "--format", "stackexchange", tmp_path)
+    assert "Posts.xml: not found" in result.output

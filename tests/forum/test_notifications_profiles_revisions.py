@@ -1,0 +1,162 @@
+"""In-app notifications (reply, accepted, mention), revisions on edit, and profile pages."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from community.models import Notification, PostRevision
+from community.services.forum import accepting, threads, votes
+
+
+def inbox(db, user):
+    return [(n.kind, n.message) for n in db.session.execute(
+        select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)).scalars()]
+
+
+def test_reply_notifies_the_asker_but_not_when_answering_yourself(db, make):
+    asker = make.user("asker")
+    thread = make.thread(author=asker, title="Export to CSV fails silently")
+    helper = make.user("helper")
+    post = make.reply(thread, author=helper)
+    make.reply(thread, author=asker)
+    assert inbox(db, asker) == [("reply", "helper answered “Export to CSV fails silently”")]
+    note = db.session.execute(select(Notification)).scalar_one()
+    assert note.url == f"/threads/{thread.id}/{thread.slug}#post-{post.id}"
+    assert note.thread_id == thread.id and note.post_id == post.id and note.actor_id == helper.id
+
+
+def test_accept_notifies_the_answerer(db, make):
+    asker, helper = make.user("asker"), make.user("helper")
+    thread = make.thread(author=asker, title="Export to CSV fails silently")
+    post = make.reply(thread, author=helper)
+    accepting.accept(asker, thread, post)
+    db.session.commit()
+    assert ("accepted", "Your answer to “Export to CSV fails silently” was accepted") in inbox(db, helper)
+
+
+def test_mentions_notify_once_each_and_never_the_author_or_code(db, make):
+    asker, helper = make.user("asker"), make.user("helper")
+    carol, dave = make.user("carol"), make.user("dave")
+    thread = make.thread(author=asker, body="Maybe @Carol knows? @carol @nobody @asker `@dave`")
+    assert inbox(db, carol) == [("mention", "asker mentioned you in “%s”" % thread.title)]
+    assert inbox(db, dave) == [] and inbox(db, asker) == []
+    make.reply(thread, author=helper, body="I agree with @carol, and @asker try this.")
+    assert len(inbox(db, carol)) == 2
+    assert [k for k, _ in inbox(db, asker)] == ["reply"]   # the reply notice covers the mention
+
+
+def test_edit_notifies_only_newly_mentioned_people(db, make):
+    author, carol, dave = make.user("author"), make.user("carol"), make.user("dave")
+    thread = make.thread(author=author, body="Asking @carol about this problem here.")
+    post = thread.posts[0]
+    threads.edit_post(author, post, "Asking @carol and @dave about this problem here.")
+    db.session.commit()
+    assert len(inbox(db, carol)) == 1
+    assert len(inbox(db, dave)) == 1
+
+
+def test_notification_pages(client, db, make, login):
+    asker = make.user("asker")
+    thread = make.thread(author=asker)
+    make.reply(thread)
+    login(asker)
+    home = client.get("/").get_data(as_text=True)
+    assert 'class="badge">1<' in home
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "answered" in page and 'class="unread"' in page
+    note = db.session.execute(select(Notification)).scalar_one()
+    r = client.get(f"/notifications/{note.id}")
+    assert r.status_code == 302 and r.headers["Location"].endswith(note.url)
+    db.session.refresh(note)
+    assert note.read_at is not None
+    assert 'class="badge"' not in client.get("/").get_data(as_text=True)
+
+
+def test_others_cannot_open_or_read_my_notifications(client, db, make, login):
+    asker = make.user("asker")
+    make.reply(make.thread(author=asker))
+    note = db.session.execute(select(Notification)).scalar_one()
+    login(make.user("snoop"))
+    client.get(f"/notifications/{note.id}")
+    client.post("/notifications/read", data={"id": note.id})
+    db.session.refresh(note)
+    assert note.read_at is None
+    assert "answered" not in client.get("/notifications").get_data(as_text=True)
+
+
+def test_mark_all_read(client, db, make, login):
+    asker = make.user("asker")
+    thread = make.thread(author=asker)
+    make.reply(thread)
+    make.reply(thread)
+    login(asker)
+    client.post("/notifications/read")
+    assert all(n.read_at for n in db.session.execute(select(Notification)).scalars())
+
+
+def test_edits_keep_revisions_and_show_history(client, db, make, login):
+    author = make.user("author")
+    thread = make.thread(author=author, title="Original title of my question", tags=["old"])
+    post = thread.posts[0]
+    login(author)
+    r = client.post(f"/posts/{post.id}/edit", data={"title": "Better title of my question", "tags": "new other",
+                                                    "body": "Second version of the body text.", "reason": "typo"})
+    assert r.status_code == 302
+    client.post(f"/posts/{post.id}/edit", data={"title": "Better title of my question", "tags": "new other",
+                                                "body": "Third version of the body text.", "reason": ""})
+    revs = db.session.execute(select(PostRevision).order_by(PostRevision.id)).scalars().all()
+    assert [(r.title, r.tags, r.body[:6]) for r in revs] == [
+        ("Original title of my question", "old", "I trie"), ("Better title of my question", "new other", "Second")]
+    assert revs[0].reason == "typo"
+    history = client.get(f"/posts/{post.id}/revisions").get_data(as_text=True)
+    assert "Third version" in history and "Second version" in history and "I tried" in history
+    # the renamed thread's old slug redirects
+    old = client.get(f"/threads/{thread.id}/original-title-of-my-question")
+    assert old.status_code == 301 and old.headers["Location"].endswith("/better-title-of-my-question")
+    # an edit that changes nothing keeps no revision
+    client.post(f"/posts/{post.id}/edit", data={"title": "Better title of my question", "tags": "other new",
+                                                "body": "Third version of the body text."})
+    assert len(db.session.execute(select(PostRevision)).scalars().all()) == 2
+
+
+def test_edit_errors_are_shown_on_the_form_and_change_nothing(client, db, make, login):
+    author = make.user("author")
+    thread = make.thread(author=author)
+    post = thread.posts[0]
+    login(author)
+    r = client.post(f"/posts/{post.id}/edit", data={"title": "short", "tags": "", "body": "A fine new body text here."})
+    assert r.status_code == 400
+    assert "at least 10 characters" in r.get_data(as_text=True)
+    db.session.refresh(post)
+    assert post.body.startswith("I tried") and db.session.execute(select(PostRevision)).first() is None
+
+
+def test_profile_shows_reputation_rank_counts_and_activity(client, db, make):
+    asker, helper = make.user("asker"), make.user("helper")
+    make.thread(author=helper, title="Helper's own question about sync")
+    other = make.thread(author=asker, title="Asker's question about billing")
+    answer = make.reply(other, author=helper, body="Answer from the helper with details.")
+    for i in range(5):
+        votes.set_vote(make.user(f"fan{i}"), answer, 1)
+    accepting.accept(asker, other, answer)
+    db.session.commit()
+    html = client.get("/users/helper").get_data(as_text=True)
+    assert '<strong class="rep-big">66</strong>' in html    # 1 + 5*10 + 15
+    assert "<strong>Contributor</strong>" in html and "134 to Regular" in html
+    assert "<strong>1</strong> question<" in html and "<strong>1</strong> answer<" in html
+    assert "<strong>1</strong> accepted answer<" in html
+    assert "Helper&#39;s own question about sync" in html
+    assert "Answered <a" in html and "Asker&#39;s question about billing" in html
+    assert "+15" in html and "answer accepted" in html and "+10" in html
+    assert client.get("/users/nobody").status_code == 404
+    assert "helper" in client.get("/users").get_data(as_text=True)
+
+
+def test_profile_lists_privileges_by_reputation(client, db, make):
+    make.user("newbie", reputation=20)      # reputation 21: upvote and flag, not downvote
+    make.user("boss", role="moderator")
+    html = client.get("/users/newbie").get_data(as_text=True)
+    privileges = html.split('class="compact-list privileges"')[1].split("</ul>")[0]
+    assert privileges.count('class="unlocked"') == 2 and privileges.count('class="locked"') == 2
+    assert "Downvote" in privileges and "at 125" in privileges
+    boss = client.get("/users/boss").get_data(as_text=True).split('class="compact-list privileges"')[1].split("</ul>")[0]
+    assert boss.count('class="unlocked"') == 4 and "(by role)" in boss

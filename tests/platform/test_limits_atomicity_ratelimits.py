@@ -1,0 +1,172 @@
+"""Content limits in pages and API, all-or-nothing writes, and rate limits (login, posting)."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from community.models import Notification, Post, ReputationEvent, Tag, Thread
+from community.services import notifications
+from community.services.forum import reputation
+
+
+def count(db, model):
+    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+# -- limits ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("field, value, message", [
+    ("title", "Too short", "at least 10 characters"),
+    ("title", "t" * 151, "at most 150 characters (it has 151)"),
+    ("body", "Too short", "at least 20 characters"),
+    ("body", "b" * 30001, "at most 30,000 characters (it has 30,001)"),
+    ("tags", "a b c d e f", "Use at most 5 tags."),
+    ("tags", "ok " + "x" * 31, "longer than 30 characters"),
+    ("tags", "bad/tag", "may only contain"),
+])
+def test_ask_page_limits_with_clear_messages(client, db, make, login, field, value, message):
+    category = make.category()
+    login(make.user("asker"))
+    form = {"title": "A perfectly fine title", "body": "A perfectly fine body for the question.",
+            "tags": "sync", "category_id": category.id, field: value}
+    r = client.post("/ask", data=form)
+    assert r.status_code == 400
+    html = r.get_data(as_text=True)
+    assert message in html
+    assert f'id="{field}-error"' in html          # shown beside the field
+    assert count(db, Thread) == 0 and count(db, Tag) == 0
+
+
+def test_ask_page_keeps_what_was_typed_after_an_error(client, make, login):
+    category = make.category()
+    login(make.user("asker"))
+    html = client.post("/ask", data={"title": "Short", "body": "My detailed body text stays here.",
+                                     "tags": "sync", "category_id": category.id}).get_data(as_text=True)
+    assert "My detailed body text stays here." in html and 'value="sync"' in html
+
+
+def test_reply_limits_in_page_and_api(client, db, make, login, token_for):
+    thread = make.thread()
+    user = make.user("helper")
+    login(user)
+    r = client.post(f"/threads/{thread.id}/reply", data={"body": "x"})
+    assert r.status_code == 400 and "at least 2 characters" in r.get_data(as_text=True)
+    r = client.post(f"/api/v1/threads/{thread.id}/posts", headers=token_for(user), json={"body": "b" * 30001})
+    assert r.status_code == 400 and r.get_json()["error"]["field"] == "body"
+    assert count(db, Post) == 1
+
+
+def test_limits_follow_configuration(app, client, make, token_for):
+    app.config.update(TITLE_MAX_LENGTH=20, MAX_TAGS=1)
+    category = make.category()
+    auth = token_for(make.user("asker"))
+    r = client.post("/api/v1/threads", headers=auth, json={"category_id": category.id, "title": "t" * 21, "body": "b" * 30})
+    assert "at most 20" in r.get_json()["error"]["message"]
+    r = client.post("/api/v1/threads", headers=auth, json={"category_id": category.id, "title": "t" * 12, "body": "b" * 30, "tags": ["a", "b"]})
+    assert r.get_json()["error"] == {"code": "validation_error", "message": "Use at most 1 tags.", "field": "tags"}
+
+
+# -- a failing write leaves nothing -----------------------------------------------------------
+
+def test_failure_after_thread_and_tags_were_flushed_leaves_nothing(app, client, db, make, token_for, monkeypatch):
+    category = make.category()
+    auth = token_for(make.user("asker"))
+    make.user("carol")
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("simulated crash half-way")
+
+    monkeypatch.setattr(notifications, "notify_mentions", explode)
+    with pytest.raises(RuntimeError):
+        client.post("/api/v1/threads", headers=auth, json={
+            "category_id": category.id, "title": "Half written question", "body": "Hello @carol, this will fail.",
+            "tags": ["brand-new-tag"]})
+    db.session.rollback()   # what the request teardown does
+    assert (count(db, Thread), count(db, Post), count(db, Tag), count(db, Notification)) == (0, 0, 0, 0)
+
+
+def test_failure_in_the_middle_of_an_accept_leaves_nothing(app, client, db, make, login, monkeypatch):
+    asker = make.user("asker")
+    thread = make.thread(author=asker)
+    answer = make.reply(thread)
+    calls = []
+    real_award = reputation.award
+
+    def award_then_fail(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise RuntimeError("simulated crash between the two ledger rows")
+        return real_award(*args, **kwargs)
+
+    monkeypatch.setattr(reputation, "award", award_then_fail)
+    login(asker)
+    with pytest.raises(RuntimeError):
+        client.post(f"/threads/{thread.id}/accept", data={"post_id": answer.id})
+    db.session.rollback()
+    db.session.refresh(thread)
+    assert thread.accepted_post_id is None and count(db, ReputationEvent) == 0
+    assert db.session.get(type(asker), answer.author_id).reputation_points == 0
+
+
+def test_failure_while_replying_leaves_counters_untouched(client, db, make, login, monkeypatch):
+    thread = make.thread()
+    login(make.user("helper"))
+    monkeypatch.setattr(notifications, "notify", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    with pytest.raises(RuntimeError):
+        client.post(f"/threads/{thread.id}/reply", data={"body": "This reply will not be saved."})
+    db.session.rollback()
+    db.session.refresh(thread)
+    assert thread.reply_count == 0 and thread.first_reply_at is None and count(db, Post) == 1
+
+
+# -- rate limits -----------------------------------------------------------------------------
+
+@pytest.fixture()
+def limited(app):
+    app.config.update(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute", POST_RATE_LIMIT="2 per minute")
+    return app
+
+
+def _login(client, name, ip):
+    return client.post("/login", data={"login": name, "password": "wrong-password"},
+                       environ_base={"REMOTE_ADDR": ip})
+
+
+def test_login_is_throttled_per_account_across_addresses(limited, client, make):
+    make.user("victim")
+    for i in range(3):
+        assert _login(client, "victim", f"10.0.0.{i}").status_code == 400
+    r = _login(client, "Victim", "10.0.0.99")
+    assert r.status_code == 429
+    assert "Too many attempts" in r.get_data(as_text=True)
+    # the right password does not get through either while throttled
+    r = client.post("/login", data={"login": "victim", "password": "password123"}, environ_base={"REMOTE_ADDR": "10.0.0.98"})
+    assert r.status_code == 429
+    assert _login(client, "someone-else", "10.0.0.99").status_code == 400
+
+
+def test_login_is_throttled_per_address_across_accounts(limited, client):
+    for i in range(3):
+        assert _login(client, f"guess{i}", "10.1.1.1").status_code == 400
+    r = _login(client, "guess-new", "10.1.1.1")
+    assert r.status_code == 429 and "Please wait and try again" in r.get_data(as_text=True)
+    assert _login(client, "guess-new", "10.1.1.2").status_code == 400
+
+
+def test_posting_is_rate_limited_in_the_api_with_429(limited, client, db, make, token_for):
+    category = make.category()
+    auth = token_for(make.user("poster"))
+    body = {"category_id": category.id, "title": "Rate limited question", "body": "A body that is long enough."}
+    assert [client.post("/api/v1/threads", headers=auth, json=body).status_code for _ in range(2)] == [201, 201]
+    r = client.post("/api/v1/threads", headers=auth, json=body)
+    assert r.status_code == 429
+    assert r.get_json()["error"]["code"] == "rate_limited"
+    assert count(db, Thread) == 2
+
+
+def test_posting_is_rate_limited_in_pages(limited, client, db, make, login):
+    thread = make.thread()
+    login(make.user("poster"))
+    codes = [client.post(f"/threads/{thread.id}/reply", data={"body": f"Reply number {i}"}).status_code for i in range(3)]
+    assert codes == [302, 302, 429]
+    assert count(db, Post) == 3

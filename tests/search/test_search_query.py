@@ -1,0 +1,71 @@
+"""Any text is a valid query; ranking basics; suggest's contract."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from community import search
+from community.search import query as querying
+from community.services.forum import accepting
+
+SYNTAX = st.sampled_from(['"', "'", ":", "(", ")", "[", "]", "{", "}", "*", "?", "~", "^", "\\", "/", "-",
+                          "+", "AND", "OR", "NOT", "title:", "TO", "<", ">", "&", "%", "\x00", "\u202e", " "])
+QUERIES = st.one_of(
+    st.text(max_size=300),
+    st.lists(st.one_of(SYNTAX, st.text(alphabet=st.characters(), min_size=1, max_size=8)), max_size=40).map("".join),
+    st.text(alphabet="abc *:\"()", min_size=5000, max_size=12000),
+)
+
+
+@pytest.fixture()
+def corpus(make, db):
+    category = make.category("Accounts")
+    threads = [
+        make.thread(category=category, title="Cannot log in after resetting my password",
+                    body="The login page says invalid credentials after I reset my password."),
+        make.thread(category=category, title="Two-factor codes are not accepted",
+                    body="My authenticator app codes are rejected with an error."),
+        make.thread(category=category, title="Change the email address on my account",
+                    body="I moved to a new company email and want to update it."),
+    ]
+    reply = make.reply(threads[0], body="Clear your browser cookies and sign in again.")
+    accepting.accept(threads[0].author, threads[0], reply)
+    db.session.commit()
+    return threads
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=QUERIES)
+def test_any_input_returns_a_list_never_an_error(corpus, text):
+    results = search.suggest(text)
+    assert isinstance(results, list) and len(results) <= 5
+    page = search.search(text, page=3, per_page=2)
+    assert page.total >= 0 and len(page.results) <= 2
+
+
+def test_query_is_built_from_stems_not_syntax():
+    assert querying.analyze('title:"logging" OR (passwords*)') == ["titl", "log", "password"]
+    assert querying.analyze("") == [] and querying.analyze(None) == []
+    assert len(querying.analyze(" ".join(f"word{n}" for n in range(500)))) == querying.MAX_TERMS
+    assert querying.build([]) is None
+
+
+def test_stemming_and_title_boost_rank_the_right_thread(corpus):
+    results = search.suggest("logging in fails, password was reset")
+    assert results[0]["id"] == corpus[0].id
+    assert results[0]["solved"] is True and "cookies" in results[0]["snippet"]
+    assert search.suggest("authenticator code rejected")[0]["id"] == corpus[1].id
+    assert search.suggest("update my e-mail address")[0]["id"] == corpus[2].id
+
+
+def test_suggest_limit_and_types(corpus):
+    assert len(search.suggest("account password email codes", limit=2)) == 2
+    assert search.suggest("password", types=("idea",)) == []
+    assert search.suggest("password", limit=0) == []
+    assert search.suggest("   ") == [] and search.suggest("the and of") == []
+
+
+def test_accents_and_case_fold(make):
+    thread = make.thread(title="Café menu résumé export fails")
+    assert search.suggest("CAFE RESUME")[0]["id"] == thread.id
