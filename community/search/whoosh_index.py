@@ -203,7 +203,6 @@ class WhooshIndex:
 
         thread = threading.Thread(target=run, name="search-index-retry", daemon=True)
         thread.start()
-        _pending_threads.append(thread)
 
     def replace_all(self, documents: Iterable[dict], *, timeout: float = 120.0,
                     progress: Callable[[int], None] | None = None) -> int:
@@ -235,15 +234,3 @@ def _close_quietly(searcher) -> None:
         searcher.close()
     except Exception:  # noqa: BLE001 - closing a broken reader must not break the new one
         log.debug("closing an old searcher failed", exc_info=True)
-
-
-#: Background retry threads (tests join them to wait for the index to settle).
-_pending_threads: list[threading.Thread] = []
-
-
-def wait_for_background(timeout: float = 30.0) -> None:
-    """Join background index retries (used by tests and the CLI before exiting)."""
-    deadline = time.monotonic() + timeout
-    while _pending_threads:
-        thread = _pending_threads.pop()
-        thread.join(max(0.0, deadline - time.monotonic()))
