@@ -49,8 +49,7 @@
     var base = form.getAttribute("data-open-base");
     if (!base) { return item.url; }
     return base + encodeURIComponent(item.type) + "/" + encodeURIComponent(item.id) +
-      "?via=" + encodeURIComponent(form.getAttribute("data-page") || "ask") +
-      "&to=" + encodeURIComponent(item.url);
+      "?via=" + encodeURIComponent(form.getAttribute("data-page") || "ask");
   }
 
   function render(form, panel, items) {
@@ -103,7 +102,10 @@
       var session = form.getAttribute("data-ask-session");
       if (session) { url += "&session=" + encodeURIComponent(session); }
       fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-        .then(function (response) { return response.ok ? response.json() : { results: [] }; })
+        .then(function (response) {
+          if (!response.ok) { lastQuery = null; }  // search failed (503): the next keystroke asks again
+          return response.ok ? response.json() : { results: [] };
+        })
         .then(function (data) {
           if (mine !== sequence) { return; }  // a newer query is on its way
           render(form, panel, data.holdout ? [] : (data.results || []));
