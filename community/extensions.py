@@ -67,8 +67,6 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     sqlite3 = _sqlite_on_connect.sqlite3
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
-    # SQLAlchemy, not the driver, starts transactions (see _sqlite_on_begin).
-    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA busy_timeout = 30000")
@@ -104,6 +102,10 @@ def _wants_write_lock() -> bool:
 
 
 def _sqlite_on_begin(conn) -> None:
-    if conn.dialect.name != "sqlite":
+    """A writer's transaction takes the write lock first; others keep the driver's own
+    transactions (reads outside one, ``BEGIN`` before the first write), so that a reader
+    holds no snapshot that a later write of its own would find stale."""
+    if conn.dialect.name != "sqlite" or not _wants_write_lock():
         return
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
+    if not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
