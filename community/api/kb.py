@@ -34,7 +34,6 @@ ARTICLE = schema("Article", {
 ARTICLE_LIST = {"type": "object", "properties": {
     "articles": {"type": "array", "items": ARTICLE}, "total": {"type": "integer"},
     "limit": {"type": "integer"}, "offset": {"type": "integer"}}}
-ID_PARAM = [{"name": "article_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 
 
 def article_json(article: Article, *, detail: bool = False, user=None) -> dict:
@@ -108,14 +107,14 @@ def create_article():
     return jsonify(article_json(article, detail=True, user=user)), 201
 
 
-@endpoint("/articles/<int:article_id>", "GET", summary="One article", auth="public", params=ID_PARAM,
+@endpoint("/articles/<int:article_id>", "GET", summary="One article", auth="public",
           response=ARTICLE, errors=(404,))
 def get_article(article_id: int):
     user = api_user()
     return jsonify(article_json(_visible(article_id, user), detail=True, user=user))
 
 
-@endpoint("/articles/<int:article_id>", "PATCH", summary="Edit an article or change its state", params=ID_PARAM,
+@endpoint("/articles/<int:article_id>", "PATCH", summary="Edit an article or change its state",
           body={"type": "object", "properties": {
               "title": {"type": "string"}, "body": {"type": "string"}, "category_id": {"type": "integer"},
               "tags": {"type": "array", "items": {"type": "string"}}, "reason": {"type": "string"},
@@ -139,7 +138,7 @@ def update_article(article_id: int):
 
 
 @endpoint("/articles/<int:article_id>/feedback", "POST", summary="“Was this helpful?” (one answer per caller)",
-          params=ID_PARAM, status=201,
+          status=201,
           body={"type": "object", "required": ["helpful"], "properties": {
               "helpful": {"type": "boolean"}, "reason": {"type": "string"}}},
           response={"type": "object", "properties": {"counted": {"type": "boolean"}}}, errors=(400, 401, 404, 429))
@@ -157,7 +156,7 @@ def article_feedback(article_id: int):
 
 
 @endpoint("/threads/<int:thread_id>/promote", "POST", summary="Turn a solved thread into an article (staff)",
-          status=201, params=[{"name": "thread_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+          status=201,
           body={"type": "object", "properties": {
               "title": {"type": "string"}, "body": {"type": "string"},
               "state": {"type": "string", "enum": ["draft", "published"], "default": "draft"}}},
