@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         auth,
         deflection,
         forum,
+        idea_links,
         ideas,
         main,
         moderation,
@@ -26,7 +27,7 @@ def init_app(app: Flask) -> None:
         users,
     )
 
-    for module in (main, auth, forum, users, ideas, moderation, tickets, search, deflection,
+    for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
                    support, analytics):
         app.register_blueprint(module.bp)
 
