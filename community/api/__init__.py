@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (registers endpoints)
     forum,
     idea_links,  # noqa: F401  (threads and tickets linked to ideas)
     ideas,  # noqa: F401  (idea exchange)
+    kb,
     moderation,  # noqa: F401  (moderation endpoints)
     tickets,  # noqa: F401  (branch tickets)
     users,

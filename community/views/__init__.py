@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
         forum,
         idea_links,
         ideas,
+        kb,
         main,
         moderation,
         search,
@@ -29,7 +30,7 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
-                   support, analytics):
+                   support, analytics, kb):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions, has_endpoint=lambda name: name in app.view_functions)

@@ -1,7 +1,7 @@
 """idea links
 
 Revision ID: 2f737b781c72
-Revises: f61b57e63d8f
+Revises: 038c322ab6d6
 Create Date: 2026-12-01 10:01:45.673701
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '2f737b781c72'
-down_revision = 'f61b57e63d8f'
+down_revision = '038c322ab6d6'
 branch_labels = None
 depends_on = None
 
