@@ -21,6 +21,7 @@ REPUTATION_POINTS = {
     "accepted_answer": 2,
     "idea_upvoted": 1,
     "idea_delivered": 25,
+    "answer_promoted": 10,
 }
 
 #: Reasons whose positive points count toward the daily cap.
@@ -114,6 +115,14 @@ class Defaults:
     NEW_ACCOUNT_POSTS_PER_HOUR = 5
     AUDIT_PAGE_SIZE = 50
 
+    # Knowledge base (docs/kb.md).
+    ARTICLE_FEEDBACK_RATE_LIMIT = "30 per hour"
+    #: An article is listed for review under this helpful rate once it has this many answers...
+    KB_REVIEW_HELPFUL_BELOW = 0.5
+    KB_REVIEW_MIN_VOTES = 5
+    #: ...or when it was not updated for this many days.
+    KB_REVIEW_AFTER_DAYS = 365
+
     # Demo content.
     SEED_DEMO = False
 
@@ -121,6 +130,9 @@ class Defaults:
     IDEA_TRENDING_HALF_LIFE_DAYS = 7
     #: Votes older than this are left out of the trending sum (worth < 0.0001 at the default).
     IDEA_TRENDING_WINDOW_DAYS = 120
+    #: Active votes each member holds (None = unlimited).  A vote comes back when its idea is
+    #: delivered, declined or merged away (docs/ideas.md, Vote budgets).
+    IDEA_VOTE_BUDGET: int | None = None
 
     # Tickets and escalation (branch tickets).
     #: A thread with no reply after this many hours enters the unresolved queue.
@@ -179,6 +191,15 @@ def load_config(app, overrides: dict | None) -> None:
         app.config["SEARCH_INDEX_DIR"] = str(instance / "search-index")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _persistent_secret(instance)
+    _check_vote_budget(app.config.get("IDEA_VOTE_BUDGET"))
+
+
+def _check_vote_budget(value) -> None:
+    """Refuse to start with a vote budget that is not a positive whole number (or unset)."""
+    if value in (None, "", 0):
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"IDEA_VOTE_BUDGET must be a positive whole number or unset, not {value!r}.")
 
 
 def _persistent_secret(instance: Path) -> str:

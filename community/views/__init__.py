@@ -18,7 +18,9 @@ def init_app(app: Flask) -> None:
         auth,
         deflection,
         forum,
+        idea_links,
         ideas,
+        kb,
         main,
         moderation,
         search,
@@ -27,8 +29,8 @@ def init_app(app: Flask) -> None:
         users,
     )
 
-    for module in (main, auth, forum, users, ideas, moderation, tickets, search, deflection,
-                   support, analytics):
+    for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
+                   support, analytics, kb):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions, has_endpoint=lambda name: name in app.view_functions)
