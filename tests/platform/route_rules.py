@@ -34,6 +34,8 @@ PRODUCT = frozenset({"product", "admin"})
 METRICS = frozenset({"moderator", "agent", "product", "admin"})
 OWNER_OR_MODERATOR = MODERATORS | {"member"}
 ADMIN = frozenset({"admin"})
+WRITERS = frozenset({"agent", "product", "admin"})
+LINKERS = frozenset({"moderator", "agent", "product", "admin"})
 
 
 @dataclass(frozen=True)
@@ -191,4 +193,38 @@ API = {
     "POST /api/v1/tickets/<int:ticket_id>/replies": Rule(AGENTS, {"body": "We found your invoice."}),
 }
 
-RULES: dict[str, Rule] = {**FORUM, **ACCOUNTS, **DEFLECTION, **IDEAS, **MODERATION, **TICKETS, **API}
+ARTICLE = {"title": "Export invoices as PDF", "body": "Billing, then Invoices, then Export as PDF.",
+           "category_id": "{category_id}", "state": "published", "reason": "Clearer steps"}
+SOLVED = {"thread_id": "{solved_thread_id}"}
+
+KB = {
+    "GET /kb": Rule(EVERYONE),
+    "GET /kb/<int:article_id>": Rule(EVERYONE),
+    "GET /kb/<int:article_id>-<slug>": Rule(EVERYONE),
+    "GET /kb/new": Rule(WRITERS),
+    "POST /kb/new": Rule(WRITERS, ARTICLE),
+    "GET /kb/<int:article_id>/edit": Rule(WRITERS),
+    "POST /kb/<int:article_id>/edit": Rule(WRITERS, ARTICLE),
+    "POST /kb/<int:article_id>/feedback": Rule(EVERYONE - {"suspended"}, {"helpful": "yes"}),
+    "GET /kb/review": Rule(WRITERS),
+    "GET /threads/<int:thread_id>/promote": Rule(WRITERS, path=SOLVED),
+    "POST /threads/<int:thread_id>/promote": Rule(WRITERS, ARTICLE, path=SOLVED),
+    "GET /api/v1/articles": Rule(EVERYONE),
+    "GET /api/v1/articles/<int:article_id>": Rule(EVERYONE),
+    "POST /api/v1/articles": Rule(WRITERS, {**ARTICLE, "category_id": "{category_id:int}"}),
+    "PATCH /api/v1/articles/<int:article_id>": Rule(WRITERS, {"state": "archived"}),
+    "POST /api/v1/articles/<int:article_id>/feedback": Rule(ACTIVE, {"helpful": True}),
+    "POST /api/v1/threads/<int:thread_id>/promote": Rule(WRITERS, {"state": "published"}, path=SOLVED),
+}
+
+IDEA_LINKS = {
+    "POST /ideas/<int:idea_id>/links": Rule(LINKERS, {"kind": "thread", "target": "{thread_id}"}),
+    "POST /ideas/<int:idea_id>/links/<int:link_id>/delete": Rule(LINKERS, {}),
+    "POST /threads/<int:thread_id>/idea-link": Rule(LINKERS, {"idea": "{idea_id}"}),
+    "POST /tickets/<int:ticket_id>/idea-link": Rule(LINKERS, {"idea": "{idea_id}"}),
+    "POST /api/v1/ideas/<int:idea_id>/links": Rule(LINKERS, {"thread_id": "{thread_id:int}"}),
+    "DELETE /api/v1/ideas/<int:idea_id>/links/<int:link_id>": Rule(LINKERS),
+}
+
+RULES: dict[str, Rule] = {**FORUM, **ACCOUNTS, **DEFLECTION, **IDEAS, **MODERATION, **TICKETS, **API, **KB,
+                          **IDEA_LINKS}

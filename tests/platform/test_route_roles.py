@@ -16,6 +16,9 @@ import pytest
 
 from community.models import OutboxMessage, utcnow
 from community.services import notifications
+from community.services.forum import accepting
+from community.services.ideas import links
+from community.services.kb import articles
 from community.services.ideas import exchange
 from community.services.tickets import payloads, webhooks, workflow
 from tests.platform.route_rules import ROLES, RULES, Rule
@@ -71,6 +74,12 @@ class Scene:
             "event": "ticket.created", "ticket": payloads.staff_view(self.ticket, include_email=True)})
         db.session.add(self.message)
         self.target = make.user()
+        self.solved_thread = make.thread(author=member, category=self.category)
+        solution = make.reply(self.solved_thread, author=people["other"])
+        accepting.accept(member, self.solved_thread, solution)
+        self.article = articles.create_article(people["agent"], self.category, f"Help article {make.n}",
+                                               "How to export every invoice as a PDF.", state="published")
+        self.link, _ = links.link_thread(people["agent"], self.idea, self.other_thread)
         db.session.commit()
 
     def values(self) -> dict:
@@ -79,11 +88,14 @@ class Scene:
                 "other_thread_id": self.other_thread.id, "ticket_id": self.ticket.id,
                 "notification_id": self.notification.id, "message_id": self.message.id,
                 "category_id": self.category.id, "username": self.target.username,
-                "tag": "billing", "session_id": "x", "kind": "thread", "target_id": self.thread.id}
+                "tag": "billing", "session_id": "x", "kind": "thread", "target_id": self.thread.id,
+                "solved_thread_id": self.solved_thread.id, "article_id": self.article.id, "link_id": self.link.id}
 
     def slug_for(self, key: str) -> str:
         if key.startswith("GET /categories/"):
             return self.category.slug
+        if "/kb/" in key:
+            return self.article.slug
         return (self.idea if "/ideas/" in key else self.thread).slug
 
 
