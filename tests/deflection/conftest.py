@@ -21,7 +21,6 @@ from community.extensions import db as _db
 from community.services.accounts import users
 from community.services.deflection import metrics
 from community.services.forum import threads
-from tests.conftest import reset_g_each_request
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"
 T0 = datetime(2026, 3, 2, 9, 0)
@@ -137,7 +136,6 @@ def rules_app(tmp_path, uri: str | None = None):
         "WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "DEFLECTION_HOLDOUT": 0,
     })
-    reset_g_each_request(app)
     return app
 
 

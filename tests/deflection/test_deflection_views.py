@@ -94,8 +94,6 @@ def test_suggest_records_once_per_distinct_query_and_only_for_the_owner(client, 
 @pytest.fixture()
 def limited_client(tmp_path):
     """An app of its own with rate limits on (the limiter is set up when the app is created)."""
-    from tests.conftest import reset_g_each_request
-
     from community import create_app
     from community.extensions import db as _db
 
@@ -104,7 +102,6 @@ def limited_client(tmp_path):
                       "SEARCH_INDEX_DIR": str(tmp_path / "limited-index"), "SECRET_KEY": "t",
                       "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": True,
                       "SUGGEST_RATE_LIMIT": "3 per minute", "CONTACT_RATE_LIMIT": "2 per minute"})
-    reset_g_each_request(app)
     with app.app_context():
         _db.create_all()
         yield app.test_client()
@@ -250,8 +247,10 @@ def test_idea_links_go_where_the_server_says_and_only_existing_ideas_open(client
     assert f"idea:{idea.id}" in {f"{r['type']}:{r['id']}" for r in shown["results"]}
     response = client.get(f"/ask/open/{sid}/idea/{idea.id}?to=https://evil.example/x", headers=UA)
     assert response.status_code == 302 and response.location == urls.idea_url(idea)
+    response = client.get(f"/ask/open/{sid}/idea/{idea.id}?to=/%09/evil.example", headers=UA)
+    assert response.status_code == 302 and response.location == urls.idea_url(idea)
     assert client.get(f"/ask/open/{sid}/idea/99999?to=/ideas/7", headers=UA).status_code == 404
-    assert [e.idea_id for e in events(db, sid, "suggestion_opened")] == [idea.id]
+    assert [e.idea_id for e in events(db, sid, "suggestion_opened")] == [idea.id, idea.id]
 
 
 # -- contact support ---------------------------------------------------------------------------
