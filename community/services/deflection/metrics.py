@@ -86,15 +86,17 @@ def load_sessions(low: datetime, high: datetime) -> list[SessionFacts]:
     return list(facts.values())
 
 
-def load_visits(low: datetime, high: datetime) -> tuple[list[holdout.Visit], list[tuple]]:
-    """Every session started in [low, high) and every contact made in one of them."""
+def load_visits(low: datetime, high: datetime, window: timedelta) -> tuple[list[holdout.Visit], list[tuple]]:
+    """What attribution needs for sessions started in [low, high): every contact made in
+    [low, high + window), by whichever session recorded it, and every session that could
+    be a contact's latest earlier one (started in [low − window, high + window))."""
     visits = [holdout.Visit(r.id, r.visitor_id, r.user_id, r.started_at) for r in db.session.execute(
         select(AskSession.id, AskSession.visitor_id, AskSession.user_id, AskSession.started_at)
-        .where(AskSession.started_at >= low, AskSession.started_at < high))]
+        .where(AskSession.started_at >= low - window, AskSession.started_at < high + window))]
     contacts = [(r.created_at, r.visitor_id, r.user_id) for r in db.session.execute(
         select(AskEvent.created_at, AskSession.visitor_id, AskSession.user_id)
         .join(AskSession, AskSession.id == AskEvent.session_id)
-        .where(AskSession.started_at >= low, AskSession.started_at < high,
+        .where(AskEvent.created_at >= low, AskEvent.created_at < high + window,
                AskEvent.kind.in_(CONTACT_KINDS)))]
     return visits, contacts
 
@@ -129,7 +131,7 @@ def classify_range(low: datetime, high: datetime, *, now: datetime, conf: dict):
     sessions = load_sessions(low, high)
     outcomes = [(f, classify(f, now=now, window=conf["window"])) for f in sessions]
     mark_exclusions(outcomes, exclude_automated=conf["exclude_automated"], cap_per_hour=conf["cap"])
-    visits, contacts = load_visits(low, high + conf["attribution"])
+    visits, contacts = load_visits(low, high, conf["attribution"])
     contacted = holdout.attribute_contacts(visits, contacts, conf["attribution"])
     by_visitor = defaultdict(list)
     for at, visitor_id, user_id in contacts:
