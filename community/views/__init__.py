@@ -8,7 +8,8 @@ from werkzeug.exceptions import HTTPException
 from .. import permissions
 from ..extensions import db
 from ..markup import safe
-from ..services.errors import ServiceError
+from ..search.errors import SearchUnavailable
+from ..services.errors import ServiceError, Unavailable
 
 
 def init_app(app: Flask) -> None:
@@ -53,6 +54,17 @@ def init_app(app: Flask) -> None:
 
             return error_response(exc.status, exc.code, exc.message, exc.field)
         return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(SearchUnavailable)
+    def search_unavailable(exc: SearchUnavailable):
+        # A failed search is an error page (503), never a page of "no results".
+        error = Unavailable("Search is temporarily unavailable; try again shortly.", code="search_unavailable")
+        if request.path.startswith("/api/"):
+            from ..api.errors import error_response
+
+            db.session.rollback()
+            return error_response(error.status, error.code, error.message)
+        return service_error_page(error)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -27,6 +27,7 @@ REFUSAL_REASONS = {
     "confirm_invalid": "confirmations of a thread not suggested and opened in the session, "
                        "hidden or missing",
     "confirm_repeat": "second confirmations in the same session",
+    "search_failed": "suggestion searches that failed (not counted as zero results)",
 }
 
 

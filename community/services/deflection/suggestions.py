@@ -11,7 +11,7 @@ import logging
 from flask import request
 
 from ...ratelimit import hit
-from ..errors import RateLimited
+from ..errors import RateLimited, Unavailable
 from . import guards
 from .ask_sessions import (
     QUERY_MAX,
@@ -26,23 +26,32 @@ MIN_QUERY_LENGTH = 3
 TYPES_BY_PAGE = {"ask": ("thread", "idea"), "contact": ("thread",)}
 
 
-def find_suggestions(query: str | None, *, types=("thread", "idea"), limit: int = 5) -> list[dict]:
-    """Up to ``limit`` suggestions for ``query``; never raises.
+class SuggestionsUnavailable(Unavailable):
+    """Search failed: there is no answer, which is not the same as "nothing matched".
 
-    Too short a query gives nothing.  Suggestions help a visitor but are not
-    needed to post, so a search failure is logged and shows no suggestions
-    rather than breaking the Ask or Contact page.
+    Metrics count an empty result as a search that found nothing, so a failure
+    is never turned into ``[]`` and records no ``suggestions_shown`` event;
+    pages that can work without suggestions catch it (see ``views/ask_flow``).
+    """
+
+    code = "search_unavailable"
+
+
+def find_suggestions(query: str | None, *, types=("thread", "idea"), limit: int = 5) -> list[dict]:
+    """Up to ``limit`` suggestions for ``query``; too short a query gives nothing.
+
+    Raises :class:`SuggestionsUnavailable` when search fails.
     """
     text = clean_query(query)
     if len(text) < MIN_QUERY_LENGTH:
         return []
-    try:
-        from ...search import suggest
+    from ... import search
 
-        return list(suggest(text, limit=limit, types=tuple(types)))[:limit]
-    except Exception:  # noqa: BLE001 - see docstring
-        log.exception("suggest failed for %r", text[:80])
-        return []
+    try:
+        return list(search.suggest(text, limit=limit, types=tuple(types)))[:limit]
+    except search.SearchUnavailable as exc:
+        log.warning("suggest failed for %r: %s", text[:80], exc)
+        raise SuggestionsUnavailable("Suggestions are unavailable right now; try again shortly.") from exc
 
 
 def suggestions_for_session(session, query: str | None, *, types=("thread", "idea"),
@@ -53,6 +62,7 @@ def suggestions_for_session(session, query: str | None, *, types=("thread", "ide
     recorded: nothing was shown).  A query longer than any form field accepts
     (``QUERY_MAX``) is answered but not recorded: content gaps hold only what a
     visitor could submit.  ``session`` may be ``None`` (bots, no session).
+    A search failure raises :class:`SuggestionsUnavailable` and records nothing.
     """
     if session is not None and session.arm == "holdout":
         return [], True
@@ -78,7 +88,11 @@ def page_suggestions(session, query: str | None, *, types=("thread", "idea"),
         return [], True
     try:
         check_limit()
+        return suggestions_for_session(session, query, types=types, limit=limit)
     except guards.Refused as exc:
         guards.count_refusal(exc.reason)
-        return [], False
-    return suggestions_for_session(session, query, types=types, limit=limit)
+    except SuggestionsUnavailable:
+        # Posting does not need suggestions; a failed search is counted apart, never as
+        # a search that found nothing.
+        guards.count_refusal("search_failed")
+    return [], False
