@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         deflection,
         forum,
         ideas,
+        kb,
         main,
         moderation,
         search,
@@ -28,7 +29,7 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (main, auth, forum, users, ideas, moderation, tickets, search, deflection,
-                   support, analytics):
+                   support, analytics, kb):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions, has_endpoint=lambda name: name in app.view_functions)

@@ -15,7 +15,7 @@ from flask import Blueprint, abort, flash, g, jsonify, redirect, request, url_fo
 
 from .. import urls
 from ..extensions import db
-from ..models import Thread
+from ..models import Article, Thread
 from ..services.deflection import ask_sessions, confirming, guards, visitors
 from ..services.errors import NotFound
 
@@ -64,6 +64,12 @@ def thread_prompt_context():
 @counted
 def open_suggestion(session_id: str, kind: str, target_id: int):
     """Record that a suggestion was opened, then go to it."""
+    if kind == "article":
+        # Articles are not yet counted as deflections (see docs/kb.md): go to the published article.
+        article = db.session.get(Article, target_id)
+        if article is None or article.state != "published":
+            abort(404)
+        return redirect(urls.article_url(article))
     if kind not in ("thread", "idea"):
         abort(404)
     opened = confirming.open_suggestion(ask_sessions.request_session(session_id), kind, target_id,
