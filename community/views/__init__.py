@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
         auth,
         deflection,
         forum,
+        idea_links,
         ideas,
         kb,
         main,
@@ -28,7 +29,7 @@ def init_app(app: Flask) -> None:
         users,
     )
 
-    for module in (main, auth, forum, users, ideas, moderation, tickets, search, deflection,
+    for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
                    support, analytics, kb):
         app.register_blueprint(module.bp)
 
