@@ -211,11 +211,11 @@ def _write_batch(batch: list[ThreadIn], directory: _Directory, report: ImportRep
         for offset in range(len(answers) + 1):
             values = post_rows[cursor + offset]
             posts.append(SimpleNamespace(id=post_ids[cursor + offset], hidden=False, deleted=False,
-                                         is_question=values["is_question"], body_html=values["body_html"]))
+                                         visible=True, is_question=values["is_question"], body_html=values["body_html"]))
         cursor += len(answers) + 1
         link = links[thread_id]
         thread = SimpleNamespace(
-            id=thread_id, hidden=False, deleted=False, merged_into_id=None,
+            id=thread_id, hidden=False, deleted=False, merged_into_id=None, visible=True,
             question_post_id=link["question_post_id"], accepted_post_id=link["accepted_post_id"],
             category=category, category_id=category.id,
             tags=[SimpleNamespace(name=t) for t in sorted(item.tags)], **{

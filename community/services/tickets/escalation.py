@@ -49,8 +49,7 @@ def unresolved(*, sort: str = "age", page: int = 1, per_page: int = 20):
     flagged = exists().where(Flag.thread_id == Thread.id, Flag.reason == "needs_moderator",
                              Flag.resolved_at.is_(None))
     has_ticket = exists().where(Ticket.thread_id == Thread.id, Ticket.status != "closed")
-    where = [Thread.deleted.is_(False), Thread.hidden.is_(False), Thread.merged_into_id.is_(None),
-             ~has_ticket, or_(no_reply, no_accept, flagged)]
+    where = [Thread.visible, ~has_ticket, or_(no_reply, no_accept, flagged)]
     order = {"views": [Thread.view_count.desc()], "votes": [Thread.score.desc()]}.get(
         sort, [Thread.created_at.asc()])
     stmt = (select(Thread,
@@ -80,7 +79,7 @@ def snapshot(thread: Thread, ask_session_id: str | None) -> dict:
     """The thread as it is now: question, every visible reply, people, counts, queries."""
     posts = list(db.session.execute(
         select(Post).options(selectinload(Post.author))
-        .where(Post.thread_id == thread.id, Post.deleted.is_(False), Post.hidden.is_(False))
+        .where(Post.thread_id == thread.id, Post.visible)
         .order_by(Post.created_at, Post.id)
     ).scalars())
     question = next((p for p in posts if p.is_question), None)
