@@ -177,12 +177,14 @@ def _write_batch(batch: list[ThreadIn], directory: _Directory, report: ImportRep
     for thread_id, (item, asked, answers, _category) in zip(thread_ids, plans):
         post_rows.append({"thread_id": thread_id, "author_id": directory.user_id(item.author),
                           "is_question": True, "body": item.body, "score": item.score,
+                          "imported_score": item.score,
                           "body_html": item.body_html if item.body_html is not None else render_body(item.body),
                           "created_at": asked})
         owners.append((thread_id, None))
         for answer, when in answers:
             post_rows.append({"thread_id": thread_id, "author_id": directory.user_id(answer.author),
                               "is_question": False, "body": answer.body, "score": answer.score,
+                              "imported_score": answer.score,
                               "body_html": answer.body_html if answer.body_html is not None
                               else render_body(answer.body),
                               "created_at": when})

@@ -20,6 +20,7 @@ from ...models import AskEvent, Flag, Post, Thread, Ticket, User, utcnow
 from ...urls import thread_url
 from .. import notifications
 from ..errors import Conflict, ValidationError
+from ..locking import lock
 from ..moderation import audit, flags
 from . import workflow
 from .payloads import iso
@@ -107,6 +108,7 @@ def snapshot(thread: Thread, ask_session_id: str | None) -> dict:
 
 def escalate(thread: Thread, actor: User, priority: str = "normal", note: str | None = None) -> Ticket:
     """Open a ticket for ``thread``; 409 if it already has one that is not closed."""
+    lock(Thread, thread.id)  # concurrent escalations of one thread: the second sees the first's ticket
     if thread.deleted or thread.merged_into_id:
         raise ValidationError("This thread can no longer be escalated.", field="thread_id")
     note = (note or "").strip() or None

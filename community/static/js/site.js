@@ -29,7 +29,8 @@
         if (!result.ok) { window.alert(result.data.error ? result.data.error.message : "Could not vote."); return; }
         form.querySelector(".score").textContent = result.data.score;
         form.querySelectorAll("button.vote").forEach(function (b) {
-          var on = String(result.data.vote) === b.value;
+          var on = String(result.data.vote) === b.dataset.vote;
+          b.value = on ? "0" : b.dataset.vote;  // pressing a pressed arrow withdraws
           b.classList.toggle("on", on);
           b.setAttribute("aria-pressed", on ? "true" : "false");
         });
