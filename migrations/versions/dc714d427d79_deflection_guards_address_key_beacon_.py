@@ -1,7 +1,7 @@
 """deflection guards: address key, beacon, one confirmation, refusal counts
 
 Revision ID: dc714d427d79
-Revises: 2f737b781c72
+Revises: a7c3e1d2b4f5
 Create Date: 2026-12-01 10:07:45.969881
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'dc714d427d79'
-down_revision = '2f737b781c72'
+down_revision = 'a7c3e1d2b4f5'
 branch_labels = None
 depends_on = None
 
