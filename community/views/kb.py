@@ -61,6 +61,8 @@ def give_feedback(article_id: int):
     article = _article_or_404(article_id)
     if not article.published:
         abort(404)
+    if current_user.is_authenticated and current_user.is_suspended:
+        abort(403)
     choice = request.form.get("helpful")
     if choice not in ("yes", "no"):
         flash("Choose yes or no.", "error")

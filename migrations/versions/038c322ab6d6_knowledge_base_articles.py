@@ -1,7 +1,7 @@
 """knowledge base articles
 
 Revision ID: 038c322ab6d6
-Revises: f61b57e63d8f
+Revises: dc714d427d79
 Create Date: 2026-12-01 10:04:07.085364
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '038c322ab6d6'
-down_revision = 'f61b57e63d8f'
+down_revision = 'dc714d427d79'
 branch_labels = None
 depends_on = None
 

@@ -93,6 +93,8 @@ ACCOUNTS = {
 DEFLECTION = {
     "POST /ask/confirm": Rule(EVERYONE, {"session_id": "x", "thread_id": "{thread_id}"}),
     "POST /ask/still-need-help": Rule(EVERYONE, {"session_id": "x"}),
+    # Only for the caller's own ask session: a session id of someone else (here "x") is a 404 for all.
+    "POST /ask/beacon": Rule(frozenset(), {"session": "x"}),
     "GET /ask/open/<session_id>/<kind>/<int:target_id>": Rule(
         EVERYONE, path={"session_id": "x", "kind": "thread", "target_id": "{thread_id}"}),
     "GET /analytics": Rule(METRICS),
