@@ -1,10 +1,12 @@
 """Fixtures: an app on a temporary SQLite database and index, users by role, helpers."""
 from __future__ import annotations
 
+import contextvars
 import os
 
 import pytest
-from flask import g
+from flask import Flask, has_app_context
+from flask.testing import FlaskClient
 
 from community import create_app
 from community.extensions import db as _db
@@ -12,19 +14,35 @@ from community.services.accounts import users
 from community.services.forum import threads
 
 
-def reset_g_each_request(app) -> None:
-    """Give every test request an empty ``g``, as production does.
+class RequestClient(FlaskClient):
+    """A test client whose every request gets its own application context, ``g`` and
+    database session, as in production.
 
-    Tests keep one app context open and Flask reuses it for each test
-    request, so ``g`` would carry the previous request's state (token user,
-    login, ask-session visitor) over.
+    A test keeps an application context open (for its factories and assertions); Flask
+    would reuse it for a test request, so ``g`` and the session would leak between the
+    test and its requests. Each request therefore runs in an empty ``contextvars``
+    context, where Flask pushes a fresh application context; afterwards the test's
+    own session is expired, so it reads what the request committed, as a later
+    request would.
     """
-    def _fresh_request_state():
-        for key in list(g):
-            g.pop(key, None)
 
-    # First of all before-request hooks, so that it never clears what another one set.
-    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_state)
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            _db.session.expire_all()
+        return response
+
+    def __enter__(self):
+        raise RuntimeError("RequestClient does not keep a request's context after it (`with client:`)")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _every_app_uses_request_client():
+    """Every app a test creates (the fixture's and the tests' own) gets ``RequestClient``."""
+    before = Flask.test_client_class
+    Flask.test_client_class = RequestClient
+    yield
+    Flask.test_client_class = before
 
 
 @pytest.fixture()
@@ -42,8 +60,6 @@ def app(tmp_path):
         "SERVER_NAME": "localhost",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     })
-
-    reset_g_each_request(app)
 
     with app.app_context():
         _db.create_all()

@@ -5,7 +5,6 @@ import uuid
 from datetime import date, datetime, timedelta
 
 import pytest
-from tests.conftest import reset_g_each_request
 from sqlalchemy import create_engine, text
 
 from community import create_app
@@ -33,7 +32,6 @@ def pg_app(tmp_path):
                       "SQLALCHEMY_DATABASE_URI": PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}",
                       "SEARCH_INDEX_DIR": str(tmp_path / "index"), "SECRET_KEY": "t",
                       "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
-    reset_g_each_request(app)
     try:
         with app.app_context():
             db.create_all()

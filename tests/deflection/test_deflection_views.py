@@ -94,8 +94,6 @@ def test_suggest_records_once_per_distinct_query_and_only_for_the_owner(client, 
 @pytest.fixture()
 def limited_client(tmp_path):
     """An app of its own with rate limits on (the limiter is set up when the app is created)."""
-    from tests.conftest import reset_g_each_request
-
     from community import create_app
     from community.extensions import db as _db
 
@@ -104,7 +102,6 @@ def limited_client(tmp_path):
                       "SEARCH_INDEX_DIR": str(tmp_path / "limited-index"), "SECRET_KEY": "t",
                       "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": True,
                       "SUGGEST_RATE_LIMIT": "3 per minute", "CONTACT_RATE_LIMIT": "2 per minute"})
-    reset_g_each_request(app)
     with app.app_context():
         _db.create_all()
         yield app.test_client()

@@ -28,19 +28,3 @@ def ask_session_for(thread, user, queries):
     db.session.add(AskEvent(session_id=session.id, kind="question_posted", thread_id=thread.id))
     db.session.commit()
     return session
-
-
-import pytest  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _fresh_request_g(app):
-    """Tests keep one app context open, so ``g`` (the API's token user, Flask-Login's user)
-    would leak from one test request into the next.  (The foundation branch's conftest
-    does the same; this keeps the ticket tests right until that is merged.)"""
-    from flask import g
-
-    @app.before_request
-    def _reset():
-        for key in ("api_user", "_login_user"):
-            g.pop(key, None)

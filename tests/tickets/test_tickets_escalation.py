@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select
-from tests.tickets.support import _fresh_request_g, ask_session_for, escalated  # noqa: F401
+from tests.tickets.support import ask_session_for, escalated
 
 from community.models import AuditEntry, Flag, Notification, Ticket, TicketEvent, utcnow
 from community.services.errors import Conflict

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
-from tests.tickets.support import _fresh_request_g, escalated  # noqa: F401
+from tests.tickets.support import escalated
 
 from community.extensions import db as _db
 from community.models import Post, Ticket, utcnow

@@ -9,7 +9,6 @@ specific ticket (ids reveal nothing) and 403 for the staff lists.
 from __future__ import annotations
 
 import pytest
-from tests.tickets.support import _fresh_request_g  # noqa: F401
 
 from community.extensions import db as _db
 from community.services.tickets import escalation

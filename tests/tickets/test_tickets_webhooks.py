@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
-from tests.tickets.support import _fresh_request_g, escalated  # noqa: F401
+from tests.tickets.support import escalated
 
 from community.extensions import db as _db
 from community.models import OutboxMessage, WebhookAttempt, utcnow

@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 from sqlalchemy import select
-from tests.tickets.support import _fresh_request_g, escalated  # noqa: F401
+from tests.tickets.support import escalated
 
 from community.models import AuditEntry, Notification, Post, Ticket, TicketEvent
 from community.services.errors import Conflict, ValidationError
