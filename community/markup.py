@@ -11,7 +11,7 @@ from functools import partial
 import bleach
 import markdown as md
 from bleach.linkifier import LinkifyFilter
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 ALLOWED_TAGS = frozenset({
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
@@ -75,16 +75,6 @@ def render_markdown(text: str) -> str:
         output_format="html",
     )
     return _cleaner.clean(html)
-
-
-def render_plain(text: str) -> str:
-    """Plain text (e.g. profile fields) as escaped HTML with line breaks."""
-    return str(escape(text or "")).replace("\n", "<br>")
-
-
-def strip_tags(html: str) -> str:
-    """Text of stored HTML, for snippets and the search index."""
-    return re.sub(r"\s+", " ", bleach.clean(html or "", tags=set(), strip=True)).strip()
 
 
 def safe(html: str) -> Markup:

@@ -217,10 +217,6 @@ def can_post_idea(user) -> bool:
     return is_active_member(user)
 
 
-def can_vote_idea(user, idea) -> bool:
-    return is_active_member(user) and idea.is_open
-
-
 def can_view_product_board(user) -> bool:
     """The product view and the CSV export: the product team and admins."""
     return can_manage_ideas(user)

@@ -169,7 +169,6 @@ class WhooshIndex:
 
         thread = threading.Thread(target=run, name="search-index-retry", daemon=True)
         thread.start()
-        _pending_threads.append(thread)
 
     def replace_all(self, documents: Iterable[dict], *, timeout: float = 120.0,
                     progress: Callable[[int], None] | None = None) -> int:
@@ -197,15 +196,3 @@ class WhooshIndex:
         if self._ix is not None:
             self._ix.close()
             self._ix = None
-
-
-#: Background retry threads (tests join them to wait for the index to settle).
-_pending_threads: list[threading.Thread] = []
-
-
-def wait_for_background(timeout: float = 30.0) -> None:
-    """Join background index retries (used by tests and the CLI before exiting)."""
-    deadline = time.monotonic() + timeout
-    while _pending_threads:
-        thread = _pending_threads.pop()
-        thread.join(max(0.0, deadline - time.monotonic()))

@@ -23,7 +23,7 @@ from ..services.errors import ServiceError
 from ..services.forum import listings, threads
 from ..services.ideas import exchange, lists, merging
 from ..services.ideas import history as ideas_history
-from .util import paginate
+from .util import paginate, safe_next
 
 bp = Blueprint("ideas", __name__)
 
@@ -121,17 +121,11 @@ def vote(idea_id: int):
         if _wants_json():
             return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.status
         flash(exc.message, "error")
-        return redirect(_back(urls.idea_url(idea)))
+        return redirect(safe_next(urls.idea_url(idea)))
     if _wants_json():
         return jsonify({"idea_id": idea.id, "votes": votes, "voted": voted})
     flash("Vote counted: you will hear when its status changes." if voted else "Vote withdrawn.", "success")
-    return redirect(_back(urls.idea_url(idea)))
-
-
-def _back(default: str) -> str:
-    from .util import safe_next
-
-    return safe_next(default)
+    return redirect(safe_next(urls.idea_url(idea)))
 
 
 @bp.post("/ideas/<int:idea_id>/comments")

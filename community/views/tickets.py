@@ -20,6 +20,7 @@ from ..services.errors import Conflict, ServiceError
 from ..services.forum import listings, threads
 from ..services.tickets import customer, escalation, payloads, webhooks, workflow
 from ..services.tickets import queue as tickets_queue
+from .util import safe_referrer
 
 bp = Blueprint("tickets", __name__)
 
@@ -185,15 +186,11 @@ def escalate(thread_id: int):
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return redirect(request.referrer if _local(request.referrer) else urls.thread_url(thread))
+        return redirect(safe_referrer(urls.thread_url(thread)))
     flash(f"Escalated to support as ticket #{ticket.id}.", "success")
     if permissions.can_view_tickets(current_user):
         return redirect(url_for("tickets.show", ticket_id=ticket.id))
     return redirect(urls.thread_url(thread))
-
-
-def _local(url: str | None) -> bool:
-    return bool(url) and url.startswith(request.host_url)
 
 
 # -- webhook delivery log (admins) ----------------------------------------------------------------

@@ -20,13 +20,29 @@ def paginate(stmt, per_page: int | None = None):
                        error_out=False, count=True)
 
 
-def safe_next(default: str) -> str:
-    """The ``next`` parameter if it is a local path, else ``default`` (no open redirects)."""
-    target = request.values.get("next") or ""
-    parts = urlsplit(target)
+def safe_local_path(target: str | None) -> str | None:
+    """``target`` if a browser would stay on this site following it (a path, no scheme, no host), else None.
+
+    The one check behind every redirect to a URL the client supplies (no open redirects).
+    """
+    target = target or ""
     # Browsers drop tabs and newlines from URLs, so "/\t/evil.example" would become "//evil.example".
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return None
+    # They also read "\" as "/", so "/\evil.example" is "//evil.example", another host.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or urlsplit(target).netloc:
+        return None
+    return target
+
+
+def safe_next(default: str) -> str:
+    """The ``next`` parameter if it is a local path, else ``default``."""
+    return safe_local_path(request.values.get("next")) or default
+
+
+def safe_referrer(default: str) -> str:
+    """The page the request came from if it is on this site, else ``default``."""
+    referrer = request.referrer or ""
+    if not referrer.startswith(request.host_url):
         return default
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc and "\\" not in target:
-        return target
-    return default
+    return referrer if safe_local_path("/" + referrer[len(request.host_url):]) else default

@@ -234,13 +234,20 @@ def test_still_need_help_returns_to_the_form_with_the_query(client, db, solved):
     assert [e.kind for e in events(db, sid)][-1] == "still_need_help"
 
 
-def test_idea_suggestion_links_redirect_only_to_local_paths(client, db):
+def test_idea_suggestion_links_go_to_the_idea_not_to_a_client_supplied_target(client, db, make):
+    from community import urls
+    from community.services.ideas import exchange
+
+    idea = exchange.create_idea(make.user(), make.category(), "Dark mode for the mobile app",
+                                "The white screen is far too bright at night.")
+    db.session.commit()
     sid = session_of(client.get("/ask", headers=UA).data.decode())
-    response = client.get(f"/ask/open/{sid}/idea/7?to=https://evil.example/x", headers=UA)
-    assert response.location.endswith("/")
-    response = client.get(f"/ask/open/{sid}/idea/7?to=/ideas/7", headers=UA)
-    assert response.location.endswith("/ideas/7")
-    assert [e.idea_id for e in events(db, sid, "suggestion_opened")] == [7, 7]
+    response = client.get(f"/ask/open/{sid}/idea/{idea.id}?to=https://evil.example/x", headers=UA)
+    assert response.status_code == 302 and response.location == urls.idea_url(idea)
+    response = client.get(f"/ask/open/{sid}/idea/{idea.id}?to=/%09/evil.example", headers=UA)
+    assert response.status_code == 302 and response.location == urls.idea_url(idea)
+    assert client.get(f"/ask/open/{sid}/idea/{idea.id + 1}?to=/ideas/7", headers=UA).status_code == 404
+    assert [e.idea_id for e in events(db, sid, "suggestion_opened")] == [idea.id, idea.id]
 
 
 # -- contact support ---------------------------------------------------------------------------

@@ -49,8 +49,7 @@
     var base = form.getAttribute("data-open-base");
     if (!base) { return item.url; }
     return base + encodeURIComponent(item.type) + "/" + encodeURIComponent(item.id) +
-      "?via=" + encodeURIComponent(form.getAttribute("data-page") || "ask") +
-      "&to=" + encodeURIComponent(item.url);
+      "?via=" + encodeURIComponent(form.getAttribute("data-page") || "ask");
   }
 
   function render(form, panel, items) {
