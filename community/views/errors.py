@@ -1,14 +1,13 @@
 """One styled error page for every status: what happened, in words, and a way back."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Flask, current_app, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from ..extensions import db
 from ..services.errors import ServiceError
+from .util import safe_referrer
 
 TITLES = {400: "That request did not make sense", 401: "Please log in", 403: "You can't do that here",
           404: "We couldn't find that page", 405: "That action isn't available here",
@@ -57,11 +56,8 @@ def _message(status: int, description: str | None) -> str:
 
 def _back_link() -> str | None:
     """The page the visitor came from, when it is a page of this site (never an open redirect)."""
-    referrer = request.referrer or ""
-    parts = urlsplit(referrer)
-    if parts.netloc == request.host and parts.scheme in ("http", "https") and referrer != request.url:
-        return referrer
-    return None
+    back = safe_referrer("")
+    return back if back and back != request.url else None
 
 
 def _ways_on(status: int) -> list[tuple[str, str]]:
