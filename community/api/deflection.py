@@ -60,10 +60,11 @@ def _caller_session(session_id: str | None):
 
 
 @endpoint("/suggest", "GET", summary="Existing answers for what a visitor is typing",
-          auth="public", response=SUGGEST_RESPONSE, errors=(429,),
+          auth="public", response=SUGGEST_RESPONSE, errors=(429, 503),
           params=[
               {"name": "q", "in": "query", "required": True, "schema": {"type": "string"},
-               "description": "What was typed; any text (empty, long, odd) gives results or []."},
+               "description": "What was typed; any text (empty, long, odd) gives results or []; "
+                              "a search failure is a 503, never []."},
               {"name": "session", "in": "query", "required": False, "schema": {"type": "string"},
                "description": "The ask session (data-ask-session); records `suggestions_shown` "
                               "once per distinct query when it is the caller's session."},

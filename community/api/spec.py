@@ -32,6 +32,7 @@ ERROR_STATUSES = {
     404: "Not found",
     409: "Conflict with the current state",
     429: "Rate limit exceeded",
+    503: "A backing service (search) failed; retry shortly (not the same as an empty result)",
 }
 
 

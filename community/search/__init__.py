@@ -17,6 +17,8 @@ Public interface (other areas use only these):
 - ``paused()`` and ``bulk_writer()``: for bulk imports that index by themselves.
 
 Any text is accepted as a query: unparseable input gives no results, never an error.
+When the engine itself fails (index files gone, reader closed), ``suggest``,
+``search`` and ``count`` raise :class:`SearchUnavailable`, never an empty result.
 """
 from __future__ import annotations
 
@@ -26,9 +28,10 @@ from datetime import datetime
 
 from flask import Flask, current_app
 
+from .errors import SearchUnavailable
 from .results import Hit, SearchResults
 
-__all__ = ["Hit", "SearchResults", "bulk_writer", "count", "init_app", "paused", "rebuild", "search", "suggest", "touch"]
+__all__ = ["Hit", "SearchResults", "SearchUnavailable", "bulk_writer", "count", "init_app", "paused", "rebuild", "search", "suggest", "touch"]
 
 
 def init_app(app: Flask) -> None:

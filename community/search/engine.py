@@ -10,15 +10,20 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+import logging
+
 from flask import Flask
 from sqlalchemy.orm import Session
 from whoosh import query as Q
 
 from . import documents, snippets
+from .errors import SearchUnavailable
 from . import query as querying
 from .results import Hit, SearchResults
 from .schema import prior
 from .whoosh_index import WhooshIndex
+
+log = logging.getLogger(__name__)
 
 #: Candidates taken from the index before trimming to ``limit`` (ties, types).
 SUGGEST_CANDIDATES = 20
@@ -90,7 +95,7 @@ class SearchState:
             return len(documents.all_thread_ids(session)) + len(documents.all_idea_ids(session))
 
     def count(self) -> int:
-        return self.index.doc_count()
+        return self.reading(True, lambda searcher: searcher.doc_count())
 
     # -- reading --------------------------------------------------------------
 
@@ -107,12 +112,33 @@ class SearchState:
         _rare, common = querying.split_common(terms, searcher)
         return querying.build(terms, common=common)
 
+    def reading(self, priors: bool, work: Callable):
+        """``work(searcher)`` with this thread's searcher; on any failure once more with a new one.
+
+        A second failure raises :class:`SearchUnavailable`: a broken index is
+        an error for the caller, never an empty result, and no broken
+        searcher stays cached.
+        """
+        for attempt in (1, 2):
+            try:
+                return work(self.index.searcher(priors=priors))
+            except Exception as exc:  # noqa: BLE001 - any engine failure is "unavailable"
+                self.index.discard()
+                if attempt == 2:
+                    log.exception("Search failed twice; answering 'search unavailable'.")
+                    if isinstance(exc, SearchUnavailable):
+                        raise
+                    raise SearchUnavailable("Search is temporarily unavailable.") from exc
+                log.warning("Search failed (%r); retrying with a new searcher.", exc)
+
     def suggest(self, text: str, *, limit: int = 5, types=("thread", "idea")) -> list[dict]:
         types = tuple(t for t in (types or ()) if t in ("thread", "idea"))
         if limit <= 0 or not types:
             return []
         terms = querying.analyze(text)
-        searcher = self.index.searcher(priors=False)
+        return self.reading(False, lambda searcher: self._cached_suggest(terms, searcher, limit, types))
+
+    def _cached_suggest(self, terms, searcher, limit, types) -> list[dict]:
         # Typing repeats queries; a commit (any process) changes the generation and so the key.
         key = (tuple(terms), limit, types, searcher.reader().generation())
         cached = self._suggest_cache.get(key)
@@ -146,9 +172,14 @@ class SearchState:
                until: datetime | None = None, page: int = 1, per_page: int = 20) -> SearchResults:
         page = max(1, int(page or 1))
         per_page = min(max(1, int(per_page or 20)), 100)
-        result = SearchResults(query=text or "", page=page, per_page=per_page)
         terms = querying.analyze(text)
-        searcher = self.index.searcher()
+        return self.reading(True, lambda searcher: self._search(
+            text, terms, searcher, category_id=category_id, solved=solved, type=type, since=since,
+            until=until, page=page, per_page=per_page))
+
+    def _search(self, text, terms, searcher, *, category_id, solved, type, since, until, page,
+                per_page) -> SearchResults:
+        result = SearchResults(query=text or "", page=page, per_page=per_page)
         q = self._query(terms, searcher)
         if q is None:
             return result

@@ -21,8 +21,10 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh import scoring
 from whoosh.index import LockError
+from whoosh.reading import ReaderClosed
 from whoosh.writing import CLEAR
 
+from .errors import SearchUnavailable
 from .schema import SCHEMA_VERSION, build_schema
 
 log = logging.getLogger(__name__)
@@ -86,28 +88,60 @@ class WhooshIndex:
                 fcntl.flock(guard, fcntl.LOCK_UN)
 
     def searcher(self, priors: bool = True):
-        """This thread's searcher, refreshed when another writer (any process) committed.
+        """This thread's searcher, replaced by a new one when any process committed.
 
         ``priors=True`` scores with :class:`PriorBM25F` (every match pays a
         column read: fine for the search page); ``False`` is plain BM25F, which
         lets Whoosh skip blocks that cannot reach the top N (suggest reranks
         its few candidates itself).
+
+        Whoosh's own ``Searcher.refresh()`` is not used: it closes the old
+        readers before the new ones are open, and when a concurrent merge
+        deletes a segment file mid-open its retry closes them again and raises
+        ``ReaderClosed``, leaving a dead searcher cached (issue 22).  Here a
+        new searcher is opened first; the old one is closed only after.
         """
-        name = "prior_searcher" if priors else "plain_searcher"
-        for attempt in range(5):
+        name = self._slot(priors)
+        current = getattr(self._local, name, None)
+        if current is not None and self._is_current(current):
+            return current
+        setattr(self._local, name, None)
+        fresh = self._open_searcher(priors)
+        setattr(self._local, name, fresh)
+        if current is not None:
+            _close_quietly(current)
+        return fresh
+
+    @staticmethod
+    def _slot(priors: bool) -> str:
+        return "prior_searcher" if priors else "plain_searcher"
+
+    def _is_current(self, searcher) -> bool:
+        if searcher.is_closed:
+            return False
+        try:
+            return searcher.reader().generation() == self.index().latest_generation()
+        except (OSError, ReaderClosed):
+            return False
+
+    def _open_searcher(self, priors: bool):
+        error: Exception | None = None
+        for attempt in range(6):
             try:
-                current = getattr(self._local, name, None)
-                if current is None:
-                    current = self.index().searcher(weighting=PriorBM25F() if priors else scoring.BM25F())
-                else:
-                    current = current.refresh()
-                setattr(self._local, name, current)
-                return current
-            except (FileNotFoundError, OSError):
-                # A concurrent commit removed segment files while we opened them: retry.
-                setattr(self._local, name, None)
+                return self.index().searcher(weighting=PriorBM25F() if priors else scoring.BM25F())
+            except (OSError, ReaderClosed, EOFError) as exc:
+                # A concurrent commit removed files while we opened them: retry.
+                error = exc
                 time.sleep(0.01 * (attempt + 1))
-        return self.index().searcher(weighting=PriorBM25F() if priors else scoring.BM25F())
+        raise SearchUnavailable("The search index could not be opened.") from error
+
+    def discard(self) -> None:
+        """Forget this thread's searchers (after a failure: the next call opens new ones)."""
+        for priors in (True, False):
+            current = getattr(self._local, self._slot(priors), None)
+            setattr(self._local, self._slot(priors), None)
+            if current is not None:
+                _close_quietly(current)
 
     def doc_count(self) -> int:
         return self.searcher().doc_count()
@@ -188,11 +222,15 @@ class WhooshIndex:
         return count
 
     def close(self) -> None:
-        for name in ("prior_searcher", "plain_searcher"):
-            current = getattr(self._local, name, None)
-            if current is not None:
-                current.close()
-                setattr(self._local, name, None)
+        self.discard()
         if self._ix is not None:
             self._ix.close()
             self._ix = None
+
+
+def _close_quietly(searcher) -> None:
+    """Close a searcher that may already be (partly) closed."""
+    try:
+        searcher.close()
+    except Exception:  # noqa: BLE001 - closing a broken reader must not break the new one
+        log.debug("closing an old searcher failed", exc_info=True)

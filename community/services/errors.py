@@ -42,3 +42,10 @@ class Conflict(ServiceError):
 class RateLimited(ServiceError):
     status = 429
     code = "rate_limited"
+
+
+class Unavailable(ServiceError):
+    """A backing service (the search engine) failed: retry later; not an empty answer."""
+
+    status = 503
+    code = "unavailable"

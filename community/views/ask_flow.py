@@ -68,8 +68,12 @@ def page_suggestions(session, page: str, query: str | None) -> list[dict]:
     """Suggestions rendered by the server (first load with a title, or the no-JS step)."""
     if not (query or "").strip():
         return []
-    results, _ = suggestions.suggestions_for_session(
-        session, query, types=suggestions.TYPES_BY_PAGE[page])
+    try:
+        results, _ = suggestions.suggestions_for_session(
+            session, query, types=suggestions.TYPES_BY_PAGE[page])
+    except suggestions.SuggestionsUnavailable:
+        # Posting does not need suggestions: the page works without them (nothing recorded).
+        return []
     return results
 
 

@@ -6,7 +6,8 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from ..extensions import db
-from ..services.errors import ServiceError
+from ..search.errors import SearchUnavailable
+from ..services.errors import ServiceError, Unavailable
 from .util import safe_referrer
 
 TITLES = {400: "That request did not make sense", 401: "Please log in", 403: "You can't do that here",
@@ -91,6 +92,17 @@ def init_app(app: Flask) -> None:
 
             return error_response(exc.status, exc.code, exc.message, exc.field)
         return render_error(exc.status, exc.message)
+
+    @app.errorhandler(SearchUnavailable)
+    def search_unavailable(exc: SearchUnavailable):
+        # A failed search is an error page (503), never a page of "no results".
+        error = Unavailable("Search is temporarily unavailable; try again shortly.", code="search_unavailable")
+        if request.path.startswith("/api/"):
+            from ..api.errors import error_response
+
+            db.session.rollback()
+            return error_response(error.status, error.code, error.message)
+        return service_error_page(error)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,33 @@ def call(url, method="GET", body=None, token=None):
         return exc.code, exc.read().decode(errors="replace")
 
 
+@contextmanager
+def gunicorn(tmp_path, config, workers=3):
+    """A gunicorn server on a free port for ``config``; yields its base URL, then checks its log."""
+    port = free_port()
+    env = {**os.environ, "INSTANCE_PATH": str(tmp_path),
+           **{k: json.dumps(v) if not isinstance(v, str) else v for k, v in config.items()}}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "60",
+         "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                if call(base + "/api/v1/categories")[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        else:
+            pytest.fail("gunicorn did not start")
+        yield base
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=20)[0].decode(errors="replace")
+    assert "LockError" not in output and "Traceback" not in output, output[-3000:]
+
+
 @pytest.mark.slow
 def test_three_gunicorn_workers_create_threads_concurrently(tmp_path):
     config = {
@@ -59,24 +87,7 @@ def test_three_gunicorn_workers_create_threads_concurrently(tmp_path):
             tokens.append(users.issue_token(user))
         db.session.commit()
 
-    port = free_port()
-    env = {**os.environ, "INSTANCE_PATH": str(tmp_path),
-           **{k: json.dumps(v) if not isinstance(v, str) else v for k, v in config.items()}}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "3", "-b", f"127.0.0.1:{port}", "--timeout", "60", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if call(base + "/api/v1/categories")[0] == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
-        else:
-            pytest.fail("gunicorn did not start")
-
+    with gunicorn(tmp_path, config) as base:
         def create(n):
             body = {"category_id": category_id, "title": f"Concurrent headset question number {n}",
                     "body": f"Unique marker zq{n}x: the headset crackles when another worker writes."}
@@ -109,7 +120,61 @@ def test_three_gunicorn_workers_create_threads_concurrently(tmp_path):
                 assert [h["id"] for h in hits] == [thread_id], n
             for n in range(0, THREADS, 3):
                 assert [h["id"] for h in search.suggest(f"ans{n}q")] == [ids[n]], n
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=20)[0].decode(errors="replace")
-    assert "LockError" not in output and "Traceback" not in output, output[-3000:]
+
+
+@pytest.mark.slow
+def test_suggestions_never_empty_while_other_workers_write(tmp_path):
+    """Issue 22: a worker whose cached searcher broke answered ``200 []`` until restarted.
+
+    Four workers; two clients keep creating and answering threads (each commit is a
+    new index generation, with merges deleting segment files) while eight clients
+    ask for suggestions that match a thread written before: every answer must be a
+    200 naming that thread.
+    """
+    config = {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'mp.db'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"timeout": 30}},
+        "SEARCH_INDEX_DIR": str(tmp_path / "index"), "SECRET_KEY": "mp", "RATELIMIT_ENABLED": False,
+    }
+    app = create_app({**config, "INSTANCE_PATH": str(tmp_path)})
+    with app.app_context():
+        db.create_all()
+        category = threads.create_category("Printers", "")
+        writer = users.create_user("writer", "writer@example.com", "password123")
+        token = users.issue_token(writer)
+        target = threads.create_thread(writer, category, "Zebra printer ribbon keeps jamming",
+                                       "The zebra ribbon jams after every label since the update.", None)
+        db.session.commit()
+        category_id, target_id = category.id, target.id
+
+    with gunicorn(tmp_path, config, workers=4) as base:
+        stop = time.monotonic() + 20
+
+        def write(n):
+            created = 0
+            while time.monotonic() < stop:
+                status, body = call(base + "/api/v1/threads", "POST", {
+                    "category_id": category_id, "title": f"Writer {n} question number {created}",
+                    "body": f"Another unrelated body about scanners, marker w{n}x{created}."}, token)
+                assert status == 201, body
+                call(base + f"/api/v1/threads/{body['id']}/posts", "POST",
+                     {"body": "Try turning it off and on again."}, token)
+                created += 1
+            return created
+
+        def read(_):
+            answers = []
+            while time.monotonic() < stop:
+                status, body = call(base + "/api/v1/suggest?q=zebra+ribbon+jams")
+                answers.append((status, [r["id"] for r in body["results"]] if status == 200 else body))
+            return answers
+
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            writers = [pool.submit(write, n) for n in range(2)]
+            readers = [pool.submit(read, n) for n in range(8)]
+            created = sum(f.result() for f in writers)
+            answers = [a for f in readers for a in f.result()]
+    assert created >= 10
+    assert len(answers) >= 100
+    wrong = [a for a in answers if a[0] != 200 or target_id not in a[1]]
+    assert not wrong, f"{len(wrong)} of {len(answers)} suggest answers were wrong: {wrong[:5]}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from ..errors import Unavailable
 from .ask_sessions import (
     clean_query,
     record_suggestions_shown,
@@ -21,23 +22,32 @@ MIN_QUERY_LENGTH = 3
 TYPES_BY_PAGE = {"ask": ("thread", "idea"), "contact": ("thread",)}
 
 
-def find_suggestions(query: str | None, *, types=("thread", "idea"), limit: int = 5) -> list[dict]:
-    """Up to ``limit`` suggestions for ``query``; never raises.
+class SuggestionsUnavailable(Unavailable):
+    """Search failed: there is no answer, which is not the same as "nothing matched".
 
-    Too short a query gives nothing.  Suggestions help a visitor but are not
-    needed to post, so a search failure is logged and shows no suggestions
-    rather than breaking the Ask or Contact page.
+    Metrics count an empty result as a search that found nothing, so a failure
+    is never turned into ``[]`` and records no ``suggestions_shown`` event;
+    pages that can work without suggestions catch it (see ``views/ask_flow``).
+    """
+
+    code = "search_unavailable"
+
+
+def find_suggestions(query: str | None, *, types=("thread", "idea"), limit: int = 5) -> list[dict]:
+    """Up to ``limit`` suggestions for ``query``; too short a query gives nothing.
+
+    Raises :class:`SuggestionsUnavailable` when search fails.
     """
     text = clean_query(query)
     if len(text) < MIN_QUERY_LENGTH:
         return []
-    try:
-        from ...search import suggest
+    from ... import search
 
-        return list(suggest(text, limit=limit, types=tuple(types)))[:limit]
-    except Exception:  # noqa: BLE001 - see docstring
-        log.exception("suggest failed for %r", text[:80])
-        return []
+    try:
+        return list(search.suggest(text, limit=limit, types=tuple(types)))[:limit]
+    except search.SearchUnavailable as exc:
+        log.warning("suggest failed for %r: %s", text[:80], exc)
+        raise SuggestionsUnavailable("Suggestions are unavailable right now; try again shortly.") from exc
 
 
 def suggestions_for_session(session, query: str | None, *, types=("thread", "idea"),
@@ -46,6 +56,7 @@ def suggestions_for_session(session, query: str | None, *, types=("thread", "ide
 
     Returns ``(results, holdout)``.  Holdout sessions see none (and nothing is
     recorded: nothing was shown).  ``session`` may be ``None`` (bots, no session).
+    A search failure raises :class:`SuggestionsUnavailable` and records nothing.
     """
     if session is not None and session.arm == "holdout":
         return [], True

@@ -102,7 +102,10 @@
       var session = form.getAttribute("data-ask-session");
       if (session) { url += "&session=" + encodeURIComponent(session); }
       fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-        .then(function (response) { return response.ok ? response.json() : { results: [] }; })
+        .then(function (response) {
+          if (!response.ok) { lastQuery = null; }  // search failed (503): the next keystroke asks again
+          return response.ok ? response.json() : { results: [] };
+        })
         .then(function (data) {
           if (mine !== sequence) { return; }  // a newer query is on its way
           render(form, panel, data.holdout ? [] : (data.results || []));

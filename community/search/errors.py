@@ -1,0 +1,10 @@
+"""The one error search raises: the engine could not answer (not the same as "no result")."""
+from __future__ import annotations
+
+
+class SearchUnavailable(RuntimeError):
+    """The index could not be read (files gone, reader closed, database down).
+
+    Callers must show or report it as a failure, never as an empty result:
+    deflection metrics count empty results as searches that found nothing.
+    """
