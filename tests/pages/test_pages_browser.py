@@ -95,3 +95,59 @@ def test_locked_downvote_and_flag_are_explained_in_the_page(tmp_path):
         assert "unlocks at 15 reputation" in question.locator(".locked-action").inner_text()
         shoot(page, "locked-actions", 390)
         assert page.problems == []  # no alert() pop-up, no CSP refusal
+
+
+def test_customer_reads_and_answers_their_ticket(tmp_path):
+    """Alice writes to support, an agent asks for details (pending), Alice answers from My tickets."""
+    from community.extensions import db
+    from community.models import Ticket, User
+    from community.services.tickets import workflow
+
+    with demo_site(tmp_path) as (app, base), chromium() as browser:
+        page = new_page(browser)
+        login(page, base, "alice", "alice-demo-pass")
+        page.goto(base + "/support/contact")
+        page.fill("#subject", "Invoice shows the wrong VAT number")
+        page.fill("#body", "My March invoice shows VAT number 123 but ours is 456.")
+        page.click("#contact-form button.primary")
+        page.wait_for_url("**/support/contact/sent**")
+        with app.app_context():
+            ticket = db.session.query(Ticket).order_by(Ticket.id.desc()).first()
+            agent = db.session.query(User).filter_by(username="agent").one()
+            workflow.add_public_reply(agent, ticket, "Which invoice number is it, please?")
+            workflow.update(agent, ticket, status="pending", assignee="agent")
+            db.session.commit()
+            ticket_id = ticket.id
+        page.click(".user-menu summary")
+        page.click(".user-menu a:has-text('My tickets')")
+        page.click(f"a[href='/my/tickets/{ticket_id}']")
+        assert "VAT number 123" in page.inner_text(".my-request")
+        assert "Which invoice number is it" in page.inner_text(".timeline")
+        page.fill("#reply-body", "It is invoice INV-2031.")
+        page.click(".ticket-reply-form button.primary")
+        page.wait_for_selector("text=Your reply is sent")
+        assert "It is invoice INV-2031." in page.inner_text(".timeline")
+        assert page.inner_text(".ticket-status").strip() == "Open"
+        for width in WIDTHS:
+            shoot(page, "my-ticket", width)
+        assert axe_violations(page) == []
+        assert page.problems == []
+
+
+def test_main_pages_have_no_serious_accessibility_violations(tmp_path):
+    """axe-core on the pages most people see, logged in, at desktop and phone widths."""
+    with demo_site(tmp_path) as (app, base), chromium() as browser:
+        page = new_page(browser)
+        login(page, base, "alice", "alice-demo-pass")
+        page.goto(base + "/questions")
+        thread_path = page.get_attribute(".thread-row h3 a >> nth=0", "href")
+        found = {}
+        for path in ("/", "/questions", thread_path, "/ask", "/ideas", "/users", "/users/alice",
+                     "/my/tickets", "/support/contact", "/search?q=sync", "/ideas/99999"):
+            for width in WIDTHS:
+                page.set_viewport_size({"width": width, "height": 900})
+                page.goto(base + path)
+                violations = axe_violations(page)
+                if violations:
+                    found[f"{path} @ {width}"] = violations
+        assert found == {}
