@@ -21,6 +21,7 @@ REPUTATION_POINTS = {
     "accepted_answer": 2,
     "idea_upvoted": 1,
     "idea_delivered": 25,
+    "answer_promoted": 10,
 }
 
 #: Reasons whose positive points count toward the daily cap.
@@ -116,6 +117,14 @@ class Defaults:
     NEW_ACCOUNT_LINKS_PER_POST = 2
     NEW_ACCOUNT_POSTS_PER_HOUR = 5
     AUDIT_PAGE_SIZE = 50
+
+    # Knowledge base (docs/kb.md).
+    ARTICLE_FEEDBACK_RATE_LIMIT = "30 per hour"
+    #: An article is listed for review under this helpful rate once it has this many answers...
+    KB_REVIEW_HELPFUL_BELOW = 0.5
+    KB_REVIEW_MIN_VOTES = 5
+    #: ...or when it was not updated for this many days.
+    KB_REVIEW_AFTER_DAYS = 365
 
     # Demo content.
     SEED_DEMO = False

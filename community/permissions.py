@@ -14,6 +14,9 @@ AGENTS = ("agent", "admin")
 PRODUCT = ("product", "admin")
 IDEA_MERGERS = ("product", "moderator", "admin")
 METRICS_READERS = ("moderator", "agent", "product", "admin")
+ARTICLE_WRITERS = ("agent", "product", "admin")
+#: Who sees drafts and archived articles (everyone else sees published ones only).
+ARTICLE_STAFF = ("moderator", "agent", "product", "admin")
 
 
 def _authenticated(user) -> bool:
@@ -220,3 +223,24 @@ def can_post_idea(user) -> bool:
 def can_view_product_board(user) -> bool:
     """The product view and the CSV export: the product team and admins."""
     return can_manage_ideas(user)
+
+
+# -- knowledge base ------------------------------------------------------------
+
+def can_write_articles(user) -> bool:
+    """Write, edit, publish and archive knowledge-base articles."""
+    return is_active_member(user) and user.role in ARTICLE_WRITERS
+
+
+def can_see_unpublished_articles(user) -> bool:
+    return has_role(user, ARTICLE_STAFF)
+
+
+def can_view_article(user, article) -> bool:
+    return article.state == "published" or can_see_unpublished_articles(user)
+
+
+def can_promote_thread(user, thread) -> bool:
+    """Turn a visible, solved thread into an article."""
+    return can_write_articles(user) and thread.solved and thread.visible
+

@@ -37,3 +37,9 @@ def user_url(username: str, external: bool = False) -> str:
     """``/users/<username>``, the public profile."""
     url = "/users/" + quote(username, safe="")
     return absolute_url(url) if external else url
+
+
+def article_url(article, external: bool = False) -> str:
+    """``/kb/<id>-<slug>``, a knowledge-base article."""
+    url = f"/kb/{article.id}-{article.slug}"
+    return absolute_url(url) if external else url

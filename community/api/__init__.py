@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (registers endpoints)
     deflection,  # noqa: F401  (suggest, metrics/deflection)
     forum,
     ideas,  # noqa: F401  (idea exchange)
+    kb,
     moderation,  # noqa: F401  (moderation endpoints)
     tickets,  # noqa: F401  (branch tickets)
     users,

@@ -13,10 +13,12 @@ from ..services.errors import PermissionDenied
 from .auth import api_user
 from .spec import endpoint, schema
 
+ALL_TYPES = ("thread", "article", "idea")
+
 SUGGESTION = schema("Suggestion", {
     "type": "object", "required": ["type", "id", "title", "url", "solved", "snippet", "score"],
     "properties": {
-        "type": {"type": "string", "enum": ["thread", "idea"]}, "id": {"type": "integer"},
+        "type": {"type": "string", "enum": ["thread", "article", "idea"]}, "id": {"type": "integer"},
         "title": {"type": "string"}, "url": {"type": "string"}, "solved": {"type": "boolean"},
         "snippet": {"type": "string", "description": "Plain text; for a solved thread, from the accepted answer."},
         "score": {"type": "number"}},
@@ -47,10 +49,10 @@ METRICS_RESPONSE = schema("DeflectionMetrics", {
 
 
 def _types() -> tuple[str, ...]:
-    """``type=thread,idea`` (or repeated); unknown values are ignored."""
+    """``type=thread,article,idea`` (or repeated); unknown values are ignored."""
     raw = ",".join(request.args.getlist("type"))
-    types = tuple(t for t in ("thread", "idea") if t in {p.strip() for p in raw.split(",")})
-    return types or ("thread", "idea")
+    types = tuple(t for t in ALL_TYPES if t in {p.strip() for p in raw.split(",")})
+    return types or ALL_TYPES
 
 
 def _caller_session(session_id: str | None):
@@ -69,8 +71,8 @@ def _caller_session(session_id: str | None):
                "description": "The ask session (data-ask-session); records `suggestions_shown` "
                               "once per distinct query when it is the caller's session."},
               {"name": "type", "in": "query", "required": False, "schema": {"type": "string"},
-               "description": "thread, idea or thread,idea (default)."}],
-          description="Up to 5 threads and ideas, best first; solved threads carry a snippet of "
+               "description": "any of thread, article, idea, comma-separated (default: all three)."}],
+          description="Up to 5 threads, official knowledge-base articles and ideas, best first; solved threads carry a snippet of "
                       "their accepted answer. Rate limited (SUGGEST_RATE_LIMIT).")
 def suggest():
     hit("SUGGEST_RATE_LIMIT", key=f"ip:{request.remote_addr}")

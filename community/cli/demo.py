@@ -21,7 +21,8 @@ def seed():
         return
     db.session.commit()
     click.echo(f"Seeded {report['threads']} threads, {report['answers']} answers, "
-               f"{report['users']} users, {report['ideas']} ideas and {report['ask_sessions']} simulated "
+               f"{report['users']} users, {report['ideas']} ideas, {report['articles']} help articles and "
+               f"{report['ask_sessions']} simulated "
                "ask sessions (for /analytics).")
     for username, role, password in demo_service.DEMO_ACCOUNTS:
         click.echo(f"  {role:<10} {username:<10} password: {password}")

@@ -71,12 +71,15 @@ def seed(rng_seed: int = 7) -> dict | None:
     from .ideas import seed_ideas
 
     idea_count = seed_ideas(people, categories, rng)
+    from .articles import seed_articles
+
+    article_count = seed_articles(people, categories)
     from .ask_sessions import seed_sessions
 
     # Simulated ask sessions, so that /analytics has a month of history to show.
     sessions = seed_sessions(30)
     return {"threads": len(THREADS), "answers": answers, "users": len(people), "ideas": idea_count,
-            "ask_sessions": sessions}
+            "ask_sessions": sessions, "articles": article_count}
 
 
 def _upvote(rng, voters, post, wanted: int) -> None:

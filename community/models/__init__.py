@@ -12,6 +12,7 @@ from .forum import (
     thread_tags,
 )
 from .ideas import Idea, IdeaComment, IdeaFollow, IdeaStatusChange, IdeaVote, idea_tags
+from .kb import ARTICLE_STATES, Article, ArticleFeedback, ArticleRevision, article_tags
 from .metrics import AskEvent, AskSession
 from .moderation import FLAG_OUTCOMES, FLAG_REASONS, Flag
 from .notifications import Notification, OutboxMessage
@@ -23,5 +24,6 @@ __all__ = [
     "ApiToken", "AskEvent", "AuditEntry", "AskSession", "Category", "FLAG_OUTCOMES", "FLAG_REASONS", "Flag", "Notification", "OutboxMessage", "Post",
     "PostRevision", "ROLES", "ReputationEvent", "STAFF_ROLES", "Tag", "Thread", "ThreadView",
     "Ticket", "TicketEvent", "User", "Vote", "WebhookAttempt", "thread_tags", "utcnow",
+    "ARTICLE_STATES", "Article", "ArticleFeedback", "ArticleRevision", "article_tags",
     "Idea", "IdeaComment", "IdeaFollow", "IdeaStatusChange", "IdeaVote", "idea_tags",
 ]

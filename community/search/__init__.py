@@ -4,7 +4,7 @@ Public interface (other areas use only these):
 
 - ``init_app(app)``: open or create the index in ``SEARCH_INDEX_DIR`` and
   install the listeners that re-index what each commit changed.
-- ``suggest(query, *, limit=5, types=("thread", "idea")) -> list[dict]``:
+- ``suggest(query, *, limit=5, types=("thread", "article", "idea")) -> list[dict]``:
   the best matches for text being typed, each
   ``{"type", "id", "title", "url", "solved", "snippet", "score"}``; the
   snippet is plain text (the accepted answer of a solved thread, else the
@@ -52,15 +52,15 @@ def _state():
     return current_app.extensions["search"]
 
 
-def suggest(query: str, *, limit: int = 5, types: Iterable[str] = ("thread", "idea")) -> list[dict]:
-    """Up to ``limit`` matches for ``query``: solved threads first among equals, ideas too."""
+def suggest(query: str, *, limit: int = 5, types: Iterable[str] = ("thread", "article", "idea")) -> list[dict]:
+    """Up to ``limit`` matches for ``query``: solved threads and official articles first among equals."""
     return _state().suggest(query, limit=limit, types=tuple(types or ()))
 
 
 def search(query: str, *, category_id: int | None = None, solved: bool | None = None,
            type: str | None = None, since: datetime | None = None, until: datetime | None = None,
            page: int = 1, per_page: int = 20) -> SearchResults:
-    """A page of results for the search page (``type`` is "thread" or "idea")."""
+    """A page of results for the search page (``type`` is "thread", "article" or "idea")."""
     return _state().search(query, category_id=category_id, solved=solved, type=type, since=since,
                            until=until, page=page, per_page=per_page)
 

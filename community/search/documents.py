@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import Post, Thread
-from ..urls import idea_url, thread_url
+from ..urls import article_url, idea_url, thread_url
 from .schema import INDEXED_CHARS, STORED_CHARS, prior
 
 _TAG_RE = re.compile(r"<[^>]*>")
@@ -197,13 +197,66 @@ def all_idea_ids(session: Session) -> list[int]:
     return list(session.execute(select(Idea.id).order_by(Idea.id)).scalars())
 
 
+# -- knowledge-base articles ------------------------------------------------------
+#
+# Only published articles are searchable.  They carry the "solved" prior (an
+# official answer) and ``type`` "article", so suggestions mark them as official.
+
+def article_key(article_id: int) -> str:
+    return f"article:{article_id}"
+
+
+def article_document(article) -> dict | None:
+    if article.state != "published":
+        return None
+    body = html_to_text(article.body_html)
+    category = article.category
+    return {
+        "key": article_key(article.id), "type": "article", "id": article.id, "url": article_url(article),
+        "title": article.title, "question": body[:INDEXED_CHARS], "accepted": "", "answers": "",
+        "tags": " ".join(tag.name for tag in article.tags),
+        "category": category.name if category else "", "category_id": str(article.category_id or ""),
+        "category_name": category.name if category else "", "solved": True,
+        "votes": article.helpful_yes, "prior": int(round(prior(True, article.helpful_yes) * 1000)),
+        "replies": 0, "status": "official", "created": article.created_at, "activity": article.updated_at,
+        "snippet_text": body[:STORED_CHARS], "question_text": body[:STORED_CHARS],
+    }
+
+
+def article_documents(session: Session, ids: Iterable[int]) -> dict[str, dict | None]:
+    from ..models import Article
+
+    out: dict[str, dict | None] = {}
+    for chunk in _chunks(ids):
+        found = {a.id: a for a in session.execute(
+            select(Article).where(Article.id.in_(chunk))
+            .options(selectinload(Article.category), selectinload(Article.tags))).scalars()}
+        for article_id in chunk:
+            article = found.get(article_id)
+            out[article_key(article_id)] = article_document(article) if article else None
+    return out
+
+
+def all_article_ids(session: Session) -> list[int]:
+    from ..models import Article
+
+    return list(session.execute(select(Article.id).where(Article.state == "published")
+                                .order_by(Article.id)).scalars())
+
+
+#: Every kind of searchable document, in the order the search page lists its filters.
+SEARCH_TYPES = ("thread", "article", "idea")
+
+
 def documents_for(session: Session, keys: Iterable[str]) -> dict[str, dict | None]:
-    """Documents for keys like ``thread:3`` / ``idea:4``."""
-    threads, ideas = [], []
+    """Documents for keys like ``thread:3`` / ``article:2`` / ``idea:4``."""
+    ids: dict[str, list[int]] = {kind: [] for kind in SEARCH_TYPES}
     for key in keys:
         kind, _, ident = key.partition(":")
-        (threads if kind == "thread" else ideas).append(int(ident))
-    docs = thread_documents(session, threads) if threads else {}
-    if ideas:
-        docs.update(idea_documents(session, ideas))
+        ids.setdefault(kind, []).append(int(ident))
+    docs = thread_documents(session, ids["thread"]) if ids["thread"] else {}
+    if ids["idea"]:
+        docs.update(idea_documents(session, ids["idea"]))
+    if ids["article"]:
+        docs.update(article_documents(session, ids["article"]))
     return docs

@@ -69,6 +69,7 @@ class SearchState:
         with Session(db.engine) as session:
             thread_ids = documents.all_thread_ids(session)
             idea_ids = documents.all_idea_ids(session)
+            article_ids = documents.all_article_ids(session)
 
             def docs():
                 for start in range(0, len(thread_ids), documents.CHUNK):
@@ -79,7 +80,8 @@ class SearchState:
                         elif progress:
                             progress(1)
                     session.expunge_all()
-                for doc in documents.idea_documents(session, idea_ids).values():
+                for doc in (*documents.idea_documents(session, idea_ids).values(),
+                            *documents.article_documents(session, article_ids).values()):
                     if doc is not None:
                         yield doc
                     elif progress:
@@ -92,7 +94,8 @@ class SearchState:
         from ..extensions import db
 
         with Session(db.engine) as session:
-            return len(documents.all_thread_ids(session)) + len(documents.all_idea_ids(session))
+            return (len(documents.all_thread_ids(session)) + len(documents.all_idea_ids(session))
+                    + len(documents.all_article_ids(session)))
 
     def count(self) -> int:
         return self.reading(True, lambda searcher: searcher.doc_count())
@@ -101,10 +104,10 @@ class SearchState:
 
     @staticmethod
     def _type_filter(types) -> Q.Query | None:
-        types = [t for t in (types or ()) if t in ("thread", "idea")]
-        if not types or set(types) == {"thread", "idea"}:
+        types = [t for t in (types or ()) if t in documents.SEARCH_TYPES]
+        if not types or set(types) == set(documents.SEARCH_TYPES):
             return None
-        return Q.Term("type", types[0])
+        return Q.Or([Q.Term("type", t) for t in types]) if len(types) > 1 else Q.Term("type", types[0])
 
     @staticmethod
     def _query(terms: list[str], searcher):
@@ -131,8 +134,8 @@ class SearchState:
                     raise SearchUnavailable("Search is temporarily unavailable.") from exc
                 log.warning("Search failed (%r); retrying with a new searcher.", exc)
 
-    def suggest(self, text: str, *, limit: int = 5, types=("thread", "idea")) -> list[dict]:
-        types = tuple(t for t in (types or ()) if t in ("thread", "idea"))
+    def suggest(self, text: str, *, limit: int = 5, types=documents.SEARCH_TYPES) -> list[dict]:
+        types = tuple(t for t in (types or ()) if t in documents.SEARCH_TYPES)
         if limit <= 0 or not types:
             return []
         terms = querying.analyze(text)
@@ -188,7 +191,7 @@ class SearchState:
             filters.append(Q.Term("category_id", str(category_id)))
         if solved is not None:
             filters.append(Q.Term("solved", bool(solved)))
-        if type in ("thread", "idea"):
+        if type in documents.SEARCH_TYPES:
             filters.append(Q.Term("type", type))
         if since or until:
             filters.append(Q.DateRange("created", since, until))

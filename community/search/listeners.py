@@ -57,6 +57,18 @@ def _idea_updated(mapper, connection, target) -> None:
         _idea_changed(mapper, connection, target)
 
 
+ARTICLE_FIELDS = ("title", "slug", "body_html", "state", "category_id", "tags", "helpful_yes", "updated_at")
+
+
+def _article_updated(mapper, connection, target) -> None:
+    if _changed(target, ARTICLE_FIELDS):
+        _article_changed(mapper, connection, target)
+
+
+def _article_changed(mapper, connection, target) -> None:
+    _collect(object_session(target), f"article:{target.id}")
+
+
 def _thread_changed(mapper, connection, target) -> None:
     _collect(object_session(target), f"thread:{target.id}")
     merged_into = getattr(target, "merged_into_id", None)
@@ -97,10 +109,11 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from ..models import Post, Thread
+    from ..models import Article, Post, Thread
     from .documents import idea_model
 
-    handlers = [(Thread, _thread_changed, _thread_updated), (Post, _post_changed, _post_updated)]
+    handlers = [(Thread, _thread_changed, _thread_updated), (Post, _post_changed, _post_updated),
+                (Article, _article_changed, _article_updated)]
     Idea = idea_model()
     if Idea is not None:
         handlers.append((Idea, _idea_changed, _idea_updated))

@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         errors,
         forum,
         ideas,
+        kb,
         main,
         moderation,
         search,
@@ -26,7 +27,7 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (main, auth, forum, users, ideas, moderation, tickets, search, deflection,
-                   support, analytics):
+                   support, analytics, kb):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions, has_endpoint=lambda name: name in app.view_functions)

@@ -15,6 +15,7 @@ _SECTIONS = {
     "ideas.export": "product",
     "ideas": "ideas",
     "search": "search",
+    "kb": "kb",
     "users.directory": "people",
     "users.profile": "people",
     "users": "account",

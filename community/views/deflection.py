@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from .. import urls
 from ..extensions import db
-from ..models import AskEvent, Idea, Thread
+from ..models import Article, AskEvent, Idea, Thread
 from ..services.deflection import ask_sessions
 from .ask_flow import session_from_arg, set_visitor_cookie
 
@@ -53,6 +53,12 @@ def thread_prompt_context():
 @bp.get("/ask/open/<session_id>/<kind>/<int:target_id>")
 def open_suggestion(session_id: str, kind: str, target_id: int):
     """Record that a suggestion was opened, then go to it."""
+    if kind == "article":
+        # Articles are not yet counted as deflections (see docs/kb.md): go to the published article.
+        article = db.session.get(Article, target_id)
+        if article is None or article.state != "published":
+            abort(404)
+        return redirect(urls.article_url(article))
     if kind not in ("thread", "idea"):
         abort(404)
     session = session_from_arg(session_id)

@@ -22,6 +22,7 @@ from ..models import Category, Post
 from ..ratelimit import hit
 from ..services.deflection import ask_sessions
 from ..services.errors import ServiceError
+from ..services.kb import articles
 from ..services.forum import accepting, listings, votes
 from ..services.forum import threads as forum_threads
 from . import ask_flow
@@ -72,7 +73,8 @@ def thread(thread_id: int, slug: str | None = None):
         ids = [p.id for p in (question, accepted, *answers) if p]
         my_votes = votes.votes_by_user(current_user.id, ids)
     return render_template("forum/thread.html", thread=thread, question=question,
-                           accepted=accepted, answers=answers, my_votes=my_votes, order=order)
+                           accepted=accepted, answers=answers, my_votes=my_votes, order=order,
+                           promoted_article=articles.article_for_thread(thread.id))
 
 
 def _refusal() -> str:
@@ -178,7 +180,7 @@ def reply(thread_id: int):
         question, accepted, answers = listings.thread_posts(thread)
         return render_template("forum/thread.html", thread=thread, question=question,
                                accepted=accepted, answers=answers, my_votes={}, order="votes",
-                               reply_body=body), exc.status
+                               reply_body=body, promoted_article=articles.article_for_thread(thread.id)), exc.status
     flash("Your answer is posted.", "success")
     return redirect(urls.thread_url(thread, post.id))
 

@@ -33,7 +33,7 @@ def search():
     category_id = args.get("category", type=int)
     if category_id is not None and category_id not in {c.id for c in categories}:
         category_id = None
-    kind = args.get("type") if args.get("type") in ("thread", "idea") else None
+    kind = args.get("type") if args.get("type") in ("thread", "article", "idea") else None
     solved = True if args.get("solved") in ("1", "on", "true") else None
     since, until = _date("from", errors), _date("to", errors)
     if since and until and since > until:

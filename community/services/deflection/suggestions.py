@@ -19,7 +19,7 @@ from .ask_sessions import (
 log = logging.getLogger(__name__)
 
 MIN_QUERY_LENGTH = 3
-TYPES_BY_PAGE = {"ask": ("thread", "idea"), "contact": ("thread",)}
+TYPES_BY_PAGE = {"ask": ("thread", "article", "idea"), "contact": ("thread", "article")}
 
 
 class SuggestionsUnavailable(Unavailable):
@@ -33,7 +33,7 @@ class SuggestionsUnavailable(Unavailable):
     code = "search_unavailable"
 
 
-def find_suggestions(query: str | None, *, types=("thread", "idea"), limit: int = 5) -> list[dict]:
+def find_suggestions(query: str | None, *, types=("thread", "article", "idea"), limit: int = 5) -> list[dict]:
     """Up to ``limit`` suggestions for ``query``; too short a query gives nothing.
 
     Raises :class:`SuggestionsUnavailable` when search fails.
@@ -50,7 +50,7 @@ def find_suggestions(query: str | None, *, types=("thread", "idea"), limit: int 
         raise SuggestionsUnavailable("Suggestions are unavailable right now; try again shortly.") from exc
 
 
-def suggestions_for_session(session, query: str | None, *, types=("thread", "idea"),
+def suggestions_for_session(session, query: str | None, *, types=("thread", "article", "idea"),
                             limit: int = 5) -> tuple[list[dict], bool]:
     """Suggestions as this session may see them, recording what was shown.
 

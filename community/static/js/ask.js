@@ -64,10 +64,11 @@
       a.href = openUrl(form, item);
       li.appendChild(a);
       if (item.type === "idea") { li.appendChild(document.createTextNode(" ")); li.appendChild(el("span", "pill pill-idea", "Idea")); }
+      else if (item.type === "article") { li.appendChild(document.createTextNode(" ")); li.appendChild(el("span", "pill pill-official", "Official article")); }
       else if (item.solved) { li.appendChild(document.createTextNode(" ")); li.appendChild(el("span", "pill pill-solved", "✓ Solved")); }
       if (item.snippet) {
         var p = el("p", "suggest-snippet");
-        if (item.solved && item.type !== "idea") { p.appendChild(el("span", "suggest-label", "Accepted answer:")); p.appendChild(document.createTextNode(" ")); }
+        if (item.solved && item.type === "thread") { p.appendChild(el("span", "suggest-label", "Accepted answer:")); p.appendChild(document.createTextNode(" ")); }
         var text = String(item.snippet).replace(/<[^>]*>/g, "");
         p.appendChild(document.createTextNode(text.length > 220 ? text.slice(0, 217) + "…" : text));
         li.appendChild(p);
@@ -98,7 +99,7 @@
       lastQuery = query;
       var mine = ++sequence;
       var url = form.getAttribute("data-suggest-url") + "?q=" + encodeURIComponent(query) +
-        "&type=" + encodeURIComponent(form.getAttribute("data-types") || "thread,idea");
+        "&type=" + encodeURIComponent(form.getAttribute("data-types") || "thread,article,idea");
       var session = form.getAttribute("data-ask-session");
       if (session) { url += "&session=" + encodeURIComponent(session); }
       fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
