@@ -133,6 +133,9 @@ class Defaults:
     IDEA_TRENDING_HALF_LIFE_DAYS = 7
     #: Votes older than this are left out of the trending sum (worth < 0.0001 at the default).
     IDEA_TRENDING_WINDOW_DAYS = 120
+    #: Active votes each member holds (None = unlimited).  A vote comes back when its idea is
+    #: delivered, declined or merged away (docs/ideas.md, Vote budgets).
+    IDEA_VOTE_BUDGET: int | None = None
 
     # Tickets and escalation (branch tickets).
     #: A thread with no reply after this many hours enters the unresolved queue.
@@ -191,6 +194,15 @@ def load_config(app, overrides: dict | None) -> None:
         app.config["SEARCH_INDEX_DIR"] = str(instance / "search-index")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _persistent_secret(instance)
+    _check_vote_budget(app.config.get("IDEA_VOTE_BUDGET"))
+
+
+def _check_vote_budget(value) -> None:
+    """Refuse to start with a vote budget that is not a positive whole number (or unset)."""
+    if value in (None, "", 0):
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"IDEA_VOTE_BUDGET must be a positive whole number or unset, not {value!r}.")
 
 
 def _persistent_secret(instance: Path) -> str:

@@ -14,6 +14,7 @@ AGENTS = ("agent", "admin")
 PRODUCT = ("product", "admin")
 IDEA_MERGERS = ("product", "moderator", "admin")
 METRICS_READERS = ("moderator", "agent", "product", "admin")
+IDEA_LINKERS = ("moderator", "agent", "product", "admin")
 ARTICLE_WRITERS = ("agent", "product", "admin")
 #: Who sees drafts and archived articles (everyone else sees published ones only).
 ARTICLE_STAFF = ("moderator", "agent", "product", "admin")
@@ -223,6 +224,18 @@ def can_post_idea(user) -> bool:
 def can_view_product_board(user) -> bool:
     """The product view and the CSV export: the product team and admins."""
     return can_manage_ideas(user)
+
+
+def can_link_ideas(user) -> bool:
+    """Link threads and tickets to ideas (and unlink them): moderators, agents, product, admins."""
+    return is_active_member(user) and user.role in IDEA_LINKERS
+
+
+def can_see_linked_ticket(user, ticket) -> bool:
+    """A linked ticket's subject on an idea page: ticket staff, the product team, or its requester."""
+    if can_view_tickets(user) or can_manage_ideas(user):
+        return True
+    return can_view_own_ticket(user, ticket)
 
 
 # -- knowledge base ------------------------------------------------------------

@@ -10,6 +10,7 @@ from flask import jsonify, request
 from . import (  # noqa: F401  (registers endpoints)
     deflection,  # noqa: F401  (suggest, metrics/deflection)
     forum,
+    idea_links,  # noqa: F401  (threads and tickets linked to ideas)
     ideas,  # noqa: F401  (idea exchange)
     kb,
     moderation,  # noqa: F401  (moderation endpoints)

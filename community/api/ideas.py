@@ -1,4 +1,4 @@
-"""The idea exchange over JSON: list, create, read, vote, status, merge, CSV export."""
+"""The idea exchange over JSON: list, create, read (with demand and links), vote, status, merge, CSV export."""
 from __future__ import annotations
 
 from flask import Response, jsonify, request
@@ -11,8 +11,10 @@ from ..models.ideas import IDEA_STATUSES
 from ..ratelimit import limit
 from ..services.errors import NotFound, PermissionDenied, ValidationError
 from ..services.forum import threads
-from ..services.ideas import exchange, lists, merging
+from ..services.ideas import budget, exchange, lists, merging
+from ..services.ideas.demand import demand_for, demand_map
 from .auth import api_user
+from .idea_links import LINK, visible_links_json
 from .body import field, int_arg, json_body
 from .serializers import CATEGORY, category_json, iso, user_summary
 from .spec import endpoint, schema
@@ -24,6 +26,16 @@ RESPONSE = schema("IdeaResponse", {
         "response": {"type": "string"}, "response_html": {"type": "string"},
         "by": {"type": "string", "nullable": True}, "merged_into": {"type": "integer", "nullable": True},
         "created_at": {"type": "string", "format": "date-time"}}})
+DEMAND = schema("IdeaDemand", {
+    "type": "object", "description": "docs/ideas.md (Demand): demand = customers + contacts_90d.",
+    "properties": {
+        "votes": {"type": "integer"},
+        "customers": {"type": "integer", "description": "distinct voters, linked threads' authors and "
+                      "linked tickets' requesters (members; each person once)"},
+        "threads": {"type": "integer"}, "tickets": {"type": "integer"},
+        "contacts_90d": {"type": "integer", "description": "tickets opened in the last 90 days, linked or "
+                         "opened from a linked thread"},
+        "demand": {"type": "integer"}}})
 IDEA = schema("Idea", {
     "type": "object", "properties": {
         "id": {"type": "integer"}, "title": {"type": "string"}, "url": {"type": "string"},
@@ -40,13 +52,19 @@ IDEA = schema("Idea", {
         "voted": {"type": "boolean", "description": "detail only: the caller voted"},
         "responses": {"type": "array", "items": RESPONSE, "description": "detail only: the history"},
         "comments": {"type": "array", "items": {"type": "object"}, "description": "detail only"},
+        "demand": DEMAND,
+        "links": {"type": "array", "items": LINK,
+                  "description": "detail only: linked threads and tickets the caller may see"},
+        "links_hidden": {"type": "integer", "description": "detail only: linked items the caller may not see"},
+        "votes_left": {"type": "integer", "nullable": True,
+                       "description": "detail only: the caller's votes left under IDEA_VOTE_BUDGET (null: no budget)"},
     }})
 IDEA_LIST = {"type": "object", "properties": {
     "ideas": {"type": "array", "items": IDEA}, "total": {"type": "integer"},
     "limit": {"type": "integer"}, "offset": {"type": "integer"}}}
 
 
-def idea_json(idea: Idea, *, detail: bool = False, user=None) -> dict:
+def idea_json(idea: Idea, *, detail: bool = False, user=None, demand: dict | None = None) -> dict:
     latest = None
     if idea.response_html:
         latest = {"old_status": None, "new_status": idea.status, "response": idea.response,
@@ -61,7 +79,12 @@ def idea_json(idea: Idea, *, detail: bool = False, user=None) -> dict:
         "latest_response": latest, "created_at": iso(idea.created_at),
         "last_activity_at": iso(idea.last_activity_at),
     }
+    figures = demand if demand is not None else (demand_for(idea) if detail else None)
+    if figures is not None:
+        data["demand"] = figures
     if detail:
+        data["links"], data["links_hidden"] = visible_links_json(user, idea)
+        data["votes_left"] = budget.votes_left(user)
         data.update({
             "body": idea.body, "body_html": idea.body_html, "voted": exchange.has_voted(user, idea),
             "responses": [{
@@ -90,7 +113,8 @@ def _filters() -> dict:
         except ValueError:
             raise ValidationError("category must be a category id.", field="category") from None
     return {"sort": sort, "status": status, "category_id": category_id,
-            "tag": (request.args.get("tag") or "").strip().lower() or None}
+            "tag": (request.args.get("tag") or "").strip().lower() or None,
+            "min_demand": int_arg("min_demand", 0, low=0, high=10_000_000) or None}
 
 
 QUERY = [
@@ -98,14 +122,17 @@ QUERY = [
     {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(IDEA_STATUSES)}},
     {"name": "category", "in": "query", "schema": {"type": "integer"}},
     {"name": "tag", "in": "query", "schema": {"type": "string"}},
+    {"name": "min_demand", "in": "query", "schema": {"type": "integer", "minimum": 0},
+     "description": "only ideas whose demand (customers + contacts_90d) is at least this"},
 ]
 
 
-@endpoint("/ideas", "GET", summary="List ideas (top, trending, new or recently updated)", auth="public",
+@endpoint("/ideas", "GET", summary="List ideas (top, trending, demand, new or recently updated)", auth="public",
           params=QUERY + [{"name": "limit", "in": "query", "schema": {"type": "integer", "default": 20, "maximum": 100}},
                           {"name": "offset", "in": "query", "schema": {"type": "integer", "default": 0}}],
           response=IDEA_LIST, errors=(400,),
-          description="Trending = Σ over votes of 0.5^(age in days / 7). Duplicates are listed only with status=duplicate.")
+          description="Trending = Σ over votes of 0.5^(age in days / 7); demand = distinct customers + support "
+                      "contacts in the last 90 days (docs/ideas.md). Duplicates are listed only with status=duplicate.")
 def list_ideas():
     filters = _filters()
     lim = int_arg("limit", 20, low=1, high=100)
@@ -113,7 +140,8 @@ def list_ideas():
     stmt = lists.ideas(**filters)
     total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
     items = db.session.execute(stmt.limit(lim).offset(offset)).scalars().all()
-    data = [idea_json(i) for i in items]
+    figures = demand_map([i.id for i in items])
+    data = [idea_json(i, demand=figures[i.id]) for i in items]
     if filters["sort"] == "trending":
         scores = lists.trending_map([i.id for i in items])
         for item in data:
@@ -139,13 +167,14 @@ def create_idea():
     return jsonify(idea_json(idea, detail=True, user=user)), 201
 
 
-@endpoint("/ideas/export.csv", "GET", summary="Export ideas as CSV, top-voted first",
+@endpoint("/ideas/export.csv", "GET", summary="Export ideas as CSV, top-voted (or sort=demand) first",
           roles=("product", "admin"), produces="text/csv", errors=(400, 401, 403),
-          params=QUERY[1:3],
-          response={"type": "string", "description": "id,title,category,status,votes,votes_30d,created,url"})
+          params=QUERY,
+          response={"type": "string", "description": ",".join(lists.CSV_COLUMNS)})
 def export_csv():
     filters = _filters()
-    body = lists.export_csv(status=filters["status"], category_id=filters["category_id"])
+    body = lists.export_csv(status=filters["status"], category_id=filters["category_id"],
+                            sort=filters["sort"], min_demand=filters["min_demand"])
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=ideas.csv"})
 
 

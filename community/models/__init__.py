@@ -11,7 +11,7 @@ from .forum import (
     Vote,
     thread_tags,
 )
-from .ideas import Idea, IdeaComment, IdeaFollow, IdeaStatusChange, IdeaVote, idea_tags
+from .ideas import Idea, IdeaComment, IdeaFollow, IdeaLink, IdeaStatusChange, IdeaVote, idea_tags
 from .kb import ARTICLE_STATES, Article, ArticleFeedback, ArticleRevision, article_tags
 from .metrics import AskEvent, AskSession
 from .moderation import FLAG_OUTCOMES, FLAG_REASONS, Flag
@@ -25,5 +25,5 @@ __all__ = [
     "PostRevision", "ROLES", "ReputationEvent", "STAFF_ROLES", "Tag", "Thread", "ThreadView",
     "Ticket", "TicketEvent", "User", "Vote", "WebhookAttempt", "thread_tags", "utcnow",
     "ARTICLE_STATES", "Article", "ArticleFeedback", "ArticleRevision", "article_tags",
-    "Idea", "IdeaComment", "IdeaFollow", "IdeaStatusChange", "IdeaVote", "idea_tags",
+    "Idea", "IdeaComment", "IdeaFollow", "IdeaLink", "IdeaStatusChange", "IdeaVote", "idea_tags",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -157,3 +157,35 @@ class IdeaStatusChange(db.Model):
     @property
     def new_label(self) -> str:
         return STATUS_LABELS.get(self.new_status, self.new_status)
+
+
+#: How a link was made: by hand, or offered while escalating, solving a ticket, merging.
+LINK_SOURCES = ("manual", "escalation", "ticket_solved", "merge", "idea_form")
+
+
+class IdeaLink(db.Model):
+    """"This thread (or ticket) asks for that idea": the support load behind an idea.
+
+    Exactly one of ``thread_id`` and ``ticket_id`` is set.  The unique pairs
+    make linking the same thing twice (even at the same instant) a no-op;
+    NULLs never collide, so a thread link and a ticket link coexist.
+    """
+
+    __tablename__ = "idea_links"
+    __table_args__ = (
+        UniqueConstraint("idea_id", "thread_id"),
+        UniqueConstraint("idea_id", "ticket_id"),
+        CheckConstraint("(thread_id IS NULL) <> (ticket_id IS NULL)", name="one_target"),
+        Index("ix_idea_links_thread", "thread_id"),
+        Index("ix_idea_links_ticket", "ticket_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"), index=True)
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(20), default="manual")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    created_by: Mapped[User | None] = relationship()

@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         deflection,
         errors,
         forum,
+        idea_links,
         ideas,
         kb,
         main,
@@ -26,7 +27,7 @@ def init_app(app: Flask) -> None:
         users,
     )
 
-    for module in (main, auth, forum, users, ideas, moderation, tickets, search, deflection,
+    for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
                    support, analytics, kb):
         app.register_blueprint(module.bp)
 

@@ -21,7 +21,7 @@ from ..models.ideas import IDEA_STATUSES, STATUS_LABELS
 from ..ratelimit import hit
 from ..services.errors import ServiceError
 from ..services.forum import listings, threads
-from ..services.ideas import exchange, lists, merging
+from ..services.ideas import budget, demand, exchange, links, lists, merging
 from ..services.ideas import history as ideas_history
 from .util import paginate, safe_next
 
@@ -45,6 +45,8 @@ def index():
     return render_template("ideas/index.html", pagination=pagination,
                            voted=exchange.voted_ids(current_user, ids),
                            trending=lists.trending_map(ids) if filters["sort"] == "trending" else {},
+                           demand=demand.demand_map(ids) if filters["sort"] == "demand" else {},
+                           votes_left=budget.votes_left(current_user),
                            counts=lists.status_counts(filters["category_id"]), **_page_context(filters))
 
 
@@ -63,22 +65,44 @@ def new():
         abort(403)
     form = {"title": request.values.get("title", ""), "body": request.form.get("body", ""),
             "tags": request.form.get("tags", ""), "category_id": request.values.get("category_id", type=int)}
+    thread = _source_thread()
+    if thread is not None and request.method == "GET":
+        form.update(title=form["title"] or thread.title, category_id=form["category_id"] or thread.category_id,
+                    body=f"Asked in the community: {urls.thread_url(thread, external=True)}")
     error = None
     if request.method == "POST":
         try:
             hit("POST_RATE_LIMIT")
             category = threads.get_category(request.form.get("category_id"))
             idea = exchange.create_idea(current_user, category, form["title"], form["body"], form["tags"])
+            if thread is not None and permissions.can_link_ideas(current_user):
+                links.link_thread(current_user, idea, thread, source="idea_form")
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()
             error = exc
         else:
-            flash("Your idea is posted and your vote counted. Share it so others can vote.", "success")
+            if exchange.has_voted(current_user, idea):
+                flash("Your idea is posted and your vote counted. Share it so others can vote.", "success")
+            else:
+                flash("Your idea is posted (you have no votes left, so your own vote is not counted).", "info")
             return redirect(urls.idea_url(idea))
     similar_ideas = lists.similar(form["title"])[0] if form["title"] else []
     return render_template("ideas/new.html", form=form, error=error, categories=listings.categories(),
-                           similar_ideas=similar_ideas), (error.status if error else 200)
+                           similar_ideas=similar_ideas, thread=thread,
+                           votes_left=budget.votes_left(current_user)), (error.status if error else 200)
+
+
+def _source_thread():
+    """``?thread=ID``: the thread an idea is proposed from (its text suggests ideas; staff link it)."""
+    thread_id = request.values.get("thread", type=int)
+    if not thread_id:
+        return None
+    try:
+        thread = threads.get_thread(thread_id)
+    except ServiceError:
+        return None
+    return thread if permissions.can_view_thread(current_user, thread) and not thread.deleted else None
 
 
 def _idea_or_404(idea_id: int):
@@ -100,7 +124,8 @@ def show(idea_id: int, slug: str | None = None, *, error=None, status_form=None,
         comments=exchange.comments(idea), voted=exchange.has_voted(current_user, idea),
         following=exchange.is_following(current_user, idea), allowed=exchange.allowed_statuses(idea),
         status_labels=STATUS_LABELS, error=error, status_form=status_form or {},
-        comment_body=comment_body,
+        comment_body=comment_body, linked=links.visible_links(current_user, idea),
+        demand=demand.demand_for(idea), votes_left=budget.votes_left(current_user),
         related=lists.similar_by_title(idea.title, limit=5, exclude_id=idea.id) if not target else [],
     ), (error.status if error else 200)
 
@@ -217,6 +242,7 @@ def product():
     weekly = lists.weekly_votes(ids)
     return render_template(
         "ideas/product.html", pagination=pagination, gained=lists.votes_gained(ids), weekly=weekly,
+        demand=demand.demand_map(ids),
         spark={i: lists.sparkline_points(v) for i, v in weekly.items()}, windows=lists.WINDOWS,
         counts=lists.status_counts(filters["category_id"]), by_category=lists.category_summary(),
         **_page_context(filters))
@@ -228,6 +254,7 @@ def export():
     if not permissions.can_view_product_board(current_user):
         abort(403)
     filters = lists.parse_filters(request.args)
-    body = lists.export_csv(status=filters["status"], category_id=filters["category_id"])
+    body = lists.export_csv(status=filters["status"], category_id=filters["category_id"],
+                            sort=filters["sort"], min_demand=filters["min_demand"])
     return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=ideas.csv"})

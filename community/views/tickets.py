@@ -20,6 +20,7 @@ from ..services.errors import Conflict, ServiceError
 from ..services.forum import listings, threads
 from ..services.tickets import customer, escalation, payloads, webhooks, workflow
 from ..services.tickets import queue as tickets_queue
+from .idea_links import link_offered
 from .util import safe_referrer
 
 bp = Blueprint("tickets", __name__)
@@ -134,11 +135,20 @@ def update(ticket_id: int):
     ticket = workflow.get_ticket(ticket_id)
     form = request.form
     accept = form.get("accept_post_id", type=int) if form.get("accept_post_id") else None
-    return _apply(ticket, lambda: workflow.update(
-        current_user, ticket, status=form.get("status") or None,
-        priority=form.get("priority") or None,
-        assignee=form.get("assignee", "") if "assignee" in form else ...,
-        accept_post_id=accept), "Ticket updated.", form=form)
+
+    def change():
+        events = workflow.update(
+            current_user, ticket, status=form.get("status") or None,
+            priority=form.get("priority") or None,
+            assignee=form.get("assignee", "") if "assignee" in form else ...,
+            accept_post_id=accept)
+        if (form.get("idea") or "").strip():  # the form offers "this asks for idea #…" when solving
+            source = "ticket_solved" if ticket.status == "solved" else "manual"
+            link_offered(current_user, form["idea"], ticket=ticket, source=source)
+            return [*events, "linked"]
+        return events
+
+    return _apply(ticket, change, "Ticket updated.", form=form)
 
 
 @bp.post("/tickets/<int:ticket_id>/note")
@@ -182,6 +192,7 @@ def escalate(thread_id: int):
     try:
         ticket = escalation.escalate(thread, current_user, request.form.get("priority") or "normal",
                                      request.form.get("note"))
+        link_offered(current_user, request.form.get("idea"), thread=thread, ticket=ticket, source="escalation")
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()

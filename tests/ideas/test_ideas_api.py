@@ -191,10 +191,12 @@ def test_export_csv(client, make, db, token_for):
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     assert "attachment" in resp.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(resp.data.decode())))
-    assert rows[0] == ["id", "title", "category", "status", "votes", "votes_30d", "created", "url"]
+    assert rows[0] == ["id", "title", "category", "status", "votes", "votes_30d", "customers", "threads", "tickets",
+                       "contacts_90d", "demand", "created", "url"]
     assert [r[0] for r in rows[1:]] == [str(b.id), str(a.id)]
     assert rows[2][1:6] == ["Widgets for the home screen", "Mobile App", "planned", "1", "1"]
-    assert rows[2][7] == f"http://localhost/ideas/{a.id}/{a.slug}"
+    assert rows[2][6:11] == ["1", "0", "0", "0", "1"]   # the author is the one customer
+    assert rows[2][12] == f"http://localhost/ideas/{a.id}/{a.slug}"
     planned = list(csv.reader(io.StringIO(client.get("/api/v1/ideas/export.csv?status=planned",
                                                      headers=token_for(product)).data.decode())))
     assert [r[0] for r in planned[1:]] == [str(a.id)]

@@ -101,16 +101,16 @@ def _prepare(database_url: str, tmp_path: Path) -> dict:
     return info
 
 
-def _config(database_url: str, tmp_path: Path) -> dict:
-    return {"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "instance"),
+def _config(database_url: str, tmp_path: Path, **extra) -> dict:
+    return {**extra, "SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "instance"),
             "SEARCH_INDEX_DIR": str(tmp_path / "index"), "SECRET_KEY": "concurrency-test",
             "RATELIMIT_ENABLED": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
 
 
-def _start_server(database_url: str, tmp_path: Path):
+def _start_server(database_url: str, tmp_path: Path, **extra):
     module = tmp_path / "concurrency_app.py"
     module.write_text("from community import create_app\n"
-                      f"app = create_app({_config(database_url, tmp_path)!r})\n")
+                      f"app = create_app({_config(database_url, tmp_path, **extra)!r})\n")
     port = _free_port()
     log = open(tmp_path / "gunicorn.log", "w")
     proc = subprocess.Popen(
@@ -194,3 +194,69 @@ def test_concurrent_votes_are_counted_exactly(database_url, tmp_path):
 def test_gunicorn_is_where_the_test_expects_it():
     """Guard: the concurrency test must not silently skip in this project's environment."""
     assert GUNICORN.exists() or shutil.which("gunicorn") is None
+
+
+BUDGET = 3
+BUDGET_USERS = 8
+BUDGET_IDEAS = 10
+
+
+def _prepare_budget(database_url: str, tmp_path: Path) -> dict:
+    """BUDGET_IDEAS open ideas (by an author outside the test) and BUDGET_USERS voters with tokens."""
+    from community import create_app
+    from community.extensions import db
+    from community.services.accounts import users
+    from community.services.forum import threads
+    from community.services.ideas import exchange
+
+    app = create_app(_config(database_url, tmp_path))
+    with app.app_context():
+        db.create_all()
+        author = users.create_user("author", "author@example.com", "password123")
+        category = threads.create_category("Mobile App", "")
+        ideas = [exchange.create_idea(author, category, f"Budget idea number {n} for the app",
+                                      "Something many customers would use every day.").id
+                 for n in range(BUDGET_IDEAS)]
+        voters = [users.create_user(f"voter{n}", f"voter{n}@example.com", "password123")
+                  for n in range(BUDGET_USERS)]
+        tokens = [users.issue_token(v) for v in voters]
+        db.session.commit()
+        info = {"ideas": ideas, "tokens": tokens, "voter_ids": [v.id for v in voters]}
+        db.engine.dispose()
+    return info
+
+
+@pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is not installed in this environment")
+def test_parallel_votes_never_exceed_the_budget(database_url, tmp_path):
+    """Each member votes for all ten ideas at once, twice over: exactly BUDGET votes stand each."""
+    info = _prepare_budget(database_url, tmp_path)
+    proc, base, log = _start_server(database_url, tmp_path, IDEA_VOTE_BUDGET=BUDGET)
+    try:
+        jobs = [(idea_id, token) for token in info["tokens"] for idea_id in info["ideas"]] * 2
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            results = list(pool.map(lambda job: _vote(base, job[0], job[1], 1), jobs))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+    statuses = {status for status, _ in results}
+    assert statuses <= {200, 409}, [r for r in results if r[0] not in (200, 409)][:3]
+    refusals = [body for status, body in results if status == 409]
+    assert refusals and all("vote_budget" in json.dumps(body) for body in refusals)
+
+    from community import create_app
+    from community.extensions import db
+    from community.models import Idea, IdeaVote
+
+    app = create_app(_config(database_url, tmp_path))
+    with app.app_context():
+        per_voter = dict(db.session.execute(
+            select(IdeaVote.user_id, func.count()).where(IdeaVote.user_id.in_(info["voter_ids"]))
+            .group_by(IdeaVote.user_id)).all())
+        counters = sum(db.session.execute(select(Idea.vote_count)).scalars())
+        rows = db.session.execute(select(func.count()).select_from(IdeaVote)).scalar_one()
+        db.engine.dispose()
+    assert per_voter == dict.fromkeys(info["voter_ids"], BUDGET)
+    assert counters == rows == BUDGET_USERS * BUDGET + BUDGET_IDEAS   # + the author's own votes
+    print(f"\n{database_url.split(':')[0]}: {len(jobs)} parallel votes by {BUDGET_USERS} members "
+          f"(budget {BUDGET}): {len(refusals)} refused, every member holds exactly {BUDGET}")

@@ -126,7 +126,8 @@ def test_product_view_and_export_by_role(role, allowed, as_role, client, make, d
     elif allowed:
         assert view.status_code == 200 and idea.title.encode() in view.data and b"<svg" in view.data
         assert export.status_code == 200 and export.mimetype == "text/csv"
-        assert export.data.decode().splitlines()[0] == "id,title,category,status,votes,votes_30d,created,url"
+        assert export.data.decode().splitlines()[0] == ("id,title,category,status,votes,votes_30d,customers,threads,"
+                                                        "tickets,contacts_90d,demand,created,url")
     else:
         assert view.status_code == 403 and export.status_code == 403
 

@@ -342,10 +342,11 @@ def test_export_csv(make, db):
     exchange.change_status(make.user(role="product"), b, "planned", "We plan this one soon.")
     db.session.commit()
     rows = list(csv.reader(io.StringIO(lists.export_csv())))
-    assert rows[0] == ["id", "title", "category", "status", "votes", "votes_30d", "created", "url"]
+    assert rows[0] == list(lists.CSV_COLUMNS)
     assert rows[1][:6] == [str(a.id), "'=HYPERLINK(evil) offline mode", "Mobile App", "new", "3", "1"]
-    assert rows[1][6] == a.created_at.strftime("%Y-%m-%d")
-    assert rows[1][7].endswith(f"/ideas/{a.id}/{a.slug}")
+    assert rows[1][6:11] == ["3", "0", "0", "0", "3"]   # author + 2 voters; no links
+    assert rows[1][11] == a.created_at.strftime("%Y-%m-%d")
+    assert rows[1][12].endswith(f"/ideas/{a.id}/{a.slug}")
     assert rows[2][:6] == [str(b.id), b.title, b.category.name, "planned", "1", "1"]
     only = list(csv.reader(io.StringIO(lists.export_csv(status="planned"))))
     assert [r[0] for r in only[1:]] == [str(b.id)]

@@ -21,8 +21,7 @@ Callers check ``permissions`` and commit.
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import delete, exists, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, exists, select
 
 from ...extensions import db
 from ...markup import render_markdown
@@ -44,7 +43,9 @@ from ..errors import Conflict, NotFound, ValidationError
 from ..forum import reputation
 from ..forum.threads import clean_body, clean_title, get_tags, parse_tags, slugify
 from ..moderation import audit
+from . import budget, loop
 from .history import final_target, record_change
+from .rows import insert_ignore as _insert_ignore
 
 #: Status → statuses it may move to.  ``duplicate`` only by ``merge``; ``new`` is only the start.
 TRANSITIONS = {
@@ -134,33 +135,11 @@ def create_idea(author: User, category: Category, title: str, body: str, tags=No
     idea.tags = get_tags(names)
     db.session.add(idea)
     db.session.flush()
-    set_vote(author, idea, 1, at=now)
+    if budget.votes_left(author) == 0:  # out of votes: the idea is posted, followed, not voted for
+        _insert_ignore(IdeaFollow, {"idea_id": idea.id, "user_id": author.id, "created_at": now})
+    else:
+        set_vote(author, idea, 1, at=now)
     return idea
-
-
-def _insert_ignore(model, values: dict) -> bool:
-    """Insert one row unless it violates a unique constraint; True if inserted.
-
-    ``ON CONFLICT DO NOTHING`` on SQLite and PostgreSQL (atomic, no exception,
-    no savepoint); a savepoint and ``IntegrityError`` elsewhere.
-    """
-    dialect = db.session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        stmt = dialect_insert(model).values(**values).on_conflict_do_nothing()
-        if dialect == "postgresql":
-            # With (implicit) RETURNING, psycopg reports rowcount -1: ask for the row instead.
-            return db.session.execute(stmt.returning(model.id)).first() is not None
-        return db.session.execute(stmt).rowcount == 1
-    try:
-        with db.session.begin_nested():
-            db.session.execute(insert(model).values(**values))
-    except IntegrityError:
-        return False
-    return True
 
 
 def _bump_votes(idea: Idea, delta: int) -> None:
@@ -183,7 +162,8 @@ def _bump_votes(idea: Idea, delta: int) -> None:
 def set_vote(voter: User, idea: Idea, value, *, at=None) -> int:
     """Set ``voter``'s vote to ``value`` (1 votes, 0 withdraws); returns the idea's vote count.
 
-    Idempotent: voting twice (even concurrently) counts once.
+    Idempotent: voting twice (even concurrently) counts once.  Under a vote
+    budget a vote beyond it is refused with 409 (``budget.py``).
     """
     if isinstance(value, bool) or value not in (0, 1):
         raise ValidationError("value must be 1 (vote) or 0 (withdraw).", field="value")
@@ -191,8 +171,10 @@ def set_vote(voter: User, idea: Idea, value, *, at=None) -> int:
         raise Conflict(f"This idea is {idea.status_label.lower()}: votes are closed.", code="idea_closed")
     source = f"idea:{idea.id}"
     if value == 1:
+        budget.lock_voter(voter.id)
         if _insert_ignore(IdeaVote, {"idea_id": idea.id, "user_id": voter.id, "created_at": at or utcnow()}):
             _bump_votes(idea, +1)
+            budget.check(voter.id)
             if voter.id != idea.author_id:
                 reputation.award(idea.author_id, "idea_upvoted", actor_id=voter.id, source=source)
             _insert_ignore(IdeaFollow, {"idea_id": idea.id, "user_id": voter.id, "created_at": utcnow()})
@@ -294,17 +276,8 @@ def change_status(actor: User, idea: Idea, status: str, response: str, *, at=Non
         message = f"Official response on “{idea.title}”"
     else:
         message = f"“{idea.title}” is now {STATUS_LABELS[status].lower()}"
-    _notify_followers(idea, message, actor)
+    closing = status != old and status in loop.CLOSING_STATUSES
+    if closing:
+        loop.reply_in_linked_threads(actor, idea, STATUS_LABELS[status], text)
+    loop.notify_people(idea, message, actor, linked=closing)
     return change
-
-
-def _notify_followers(idea: Idea, message: str, actor: User) -> int:
-    """Followers and voters of ``idea`` (each once), except the actor."""
-    people = set(db.session.execute(select(IdeaFollow.user_id).where(IdeaFollow.idea_id == idea.id)).scalars())
-    people |= set(db.session.execute(select(IdeaVote.user_id).where(IdeaVote.idea_id == idea.id)).scalars())
-    url = idea_url(idea) + "#response"
-    count = 0
-    for user_id in sorted(people):
-        if notifications.notify(user_id, "idea_status", message, url, actor_id=actor.id):
-            count += 1
-    return count

@@ -26,8 +26,10 @@ from ...extensions import db
 from ...models import Category, Idea, IdeaVote, Tag, idea_tags, utcnow
 from ...models.ideas import IDEA_STATUSES, OPEN_STATUSES
 from ...urls import idea_url
+from . import demand as demand_figures
 
-SORTS = {"top": "Top", "trending": "Trending", "new": "Newest", "updated": "Recently updated"}
+SORTS = {"top": "Top", "trending": "Trending", "demand": "Most demand", "new": "Newest",
+         "updated": "Recently updated"}
 #: Windows of the product view's "votes gained" columns, in days.
 WINDOWS = (7, 30, 90)
 SPARK_WEEKS = 12
@@ -67,8 +69,13 @@ def trending_scores(now: datetime | None = None):
 
 
 def ideas(*, sort: str = "top", status: str | None = None, category_id: int | None = None,
-          tag: str | None = None, include_duplicates: bool = False, now: datetime | None = None) -> Select:
-    """Ideas filtered and sorted; callers paginate.  Duplicates only when asked for by status."""
+          tag: str | None = None, include_duplicates: bool = False, now: datetime | None = None,
+          min_demand: int | None = None) -> Select:
+    """Ideas filtered and sorted; callers paginate.  Duplicates only when asked for by status.
+
+    ``sort="demand"`` orders by the demand score (``demand.py``), ``min_demand``
+    keeps ideas whose score is at least that.
+    """
     stmt = select(Idea).options(selectinload(Idea.author), selectinload(Idea.category),
                                 selectinload(Idea.tags), selectinload(Idea.response_by))
     if status:
@@ -80,7 +87,15 @@ def ideas(*, sort: str = "top", status: str | None = None, category_id: int | No
     if tag:
         stmt = stmt.where(Idea.id.in_(
             select(idea_tags.c.idea_id).join(Tag, Tag.id == idea_tags.c.tag_id).where(Tag.name == tag)))
-    if sort == "trending":
+    if sort == "demand" or min_demand:
+        customers, contacts, score = demand_figures.score_columns(now)
+        stmt = (stmt.outerjoin(customers, customers.c.idea_id == Idea.id)
+                .outerjoin(contacts, contacts.c.idea_id == Idea.id))
+        if min_demand:
+            stmt = stmt.where(score >= min_demand)
+    if sort == "demand":
+        stmt = stmt.order_by(score.desc(), Idea.vote_count.desc(), Idea.created_at.desc())
+    elif sort == "trending":
         scores = trending_scores(now)
         stmt = stmt.outerjoin(scores, scores.c.idea_id == Idea.id).order_by(
             func.coalesce(scores.c.score, 0.0).desc(), Idea.vote_count.desc(), Idea.created_at.desc())
@@ -103,8 +118,13 @@ def trending_map(idea_ids, now: datetime | None = None) -> dict[int, float]:
 
 
 def parse_filters(args) -> dict:
-    """``sort``, ``status``, ``category`` and ``tag`` from query arguments, unknown values dropped."""
+    """``sort``, ``status``, ``category``, ``tag`` and ``min_demand`` from query arguments,
+    unknown values dropped."""
     sort = args.get("sort", "top")
+    try:
+        min_demand = max(int(args.get("min_demand") or 0), 0) or None
+    except ValueError:
+        min_demand = None
     status = args.get("status") or None
     category = args.get("category")
     try:
@@ -113,7 +133,8 @@ def parse_filters(args) -> dict:
         category_id = None
     return {"sort": sort if sort in SORTS else "top",
             "status": status if status in IDEA_STATUSES else None,
-            "category_id": category_id, "tag": (args.get("tag") or "").strip().lower() or None}
+            "category_id": category_id, "tag": (args.get("tag") or "").strip().lower() or None,
+            "min_demand": min_demand}
 
 
 def status_counts(category_id: int | None = None) -> dict[str, int]:
@@ -185,28 +206,29 @@ def category_summary(now: datetime | None = None) -> list[dict]:
 
 # -- CSV export ------------------------------------------------------------------
 
-CSV_COLUMNS = ("id", "title", "category", "status", "votes", "votes_30d", "created", "url")
+CSV_COLUMNS = ("id", "title", "category", "status", "votes", "votes_30d", "customers", "threads", "tickets",
+               "contacts_90d", "demand", "created", "url")
 
 
-def export_csv(*, status: str | None = None, category_id: int | None = None) -> str:
-    """Top-voted first; ``votes_30d`` counts standing votes cast in the last 30 days."""
+def export_csv(*, status: str | None = None, category_id: int | None = None, sort: str = "top",
+               min_demand: int | None = None) -> str:
+    """Top-voted first (or by demand); ``votes_30d`` counts standing votes cast in the last 30 days;
+    the demand columns are defined in ``demand.py``."""
     now = utcnow()
-    recent = func.sum(case((IdeaVote.created_at >= now - timedelta(days=30), 1), else_=0))
-    recent_q = select(IdeaVote.idea_id, recent.label("n")).group_by(IdeaVote.idea_id).subquery()
-    stmt = (select(Idea, Category.name, func.coalesce(recent_q.c.n, 0))
-            .join(Category, Category.id == Idea.category_id)
-            .outerjoin(recent_q, recent_q.c.idea_id == Idea.id)
-            .order_by(Idea.vote_count.desc(), Idea.id))
-    if status:
-        stmt = stmt.where(Idea.status == status)
-    if category_id is not None:
-        stmt = stmt.where(Idea.category_id == category_id)
+    stmt = ideas(sort="demand" if sort == "demand" else "top", status=status, category_id=category_id,
+                 include_duplicates=True, now=now, min_demand=min_demand)
+    items = db.session.execute(stmt).scalars().all()
+    ids = [i.id for i in items]
+    recent = votes_gained(ids, now)
+    figures = demand_figures.demand_map(ids, now)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for idea, category_name, votes_30d in db.session.execute(stmt):
-        writer.writerow([idea.id, _csv_safe(idea.title), _csv_safe(category_name), idea.status,
-                         idea.vote_count, int(votes_30d), idea.created_at.strftime("%Y-%m-%d"),
+    for idea in items:
+        d = figures[idea.id]
+        writer.writerow([idea.id, _csv_safe(idea.title), _csv_safe(idea.category.name), idea.status,
+                         idea.vote_count, recent[idea.id][30], d["customers"], d["threads"], d["tickets"],
+                         d["contacts_90d"], d["demand"], idea.created_at.strftime("%Y-%m-%d"),
                          idea_url(idea, external=True)])
     return out.getvalue()
 

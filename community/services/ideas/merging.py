@@ -16,6 +16,7 @@ from .. import notifications
 from ..errors import Conflict, ValidationError
 from ..forum import reputation
 from ..moderation import audit
+from . import links
 from .history import final_target, record_change
 
 
@@ -23,7 +24,8 @@ def merge(actor: User, source: Idea, target: Idea, note: str | None = None) -> I
     """Merge duplicate ``source`` into ``target``; returns ``target`` with its new count.
 
     Voters of ``source`` who had not voted for ``target`` get a vote there
-    (keeping when they voted); nobody is counted twice.  Followers move too.
+    (keeping when they voted); nobody is counted twice.  Followers and linked
+    threads and tickets move too (each once on ``target``).
     ``source`` is closed as ``duplicate`` with a link to ``target``.
     """
     if source.id == target.id:
@@ -56,6 +58,7 @@ def merge(actor: User, source: Idea, target: Idea, note: str | None = None) -> I
             .where(IdeaFollow.idea_id == source.id, IdeaFollow.user_id.in_(new_followers))))
     db.session.execute(delete(IdeaFollow).where(IdeaFollow.idea_id == source.id)
                        .execution_options(synchronize_session=False))
+    links_moved = links.move_links(source, target)
     # Counters from the rows, both under the locks taken above.
     for idea in (source, target):
         db.session.execute(update(Idea).where(Idea.id == idea.id).values(
@@ -72,7 +75,8 @@ def merge(actor: User, source: Idea, target: Idea, note: str | None = None) -> I
     record_change(actor, source, old_status, "duplicate", text, merged_into_id=target.id)
     target.last_activity_at = utcnow()
     audit.record(actor, "idea.merge", "idea", source.id, before={"status": old_status},
-                 after={"status": "duplicate", "merged_into": target.id, "votes_moved": len(moved_voters)},
+                 after={"status": "duplicate", "merged_into": target.id, "votes_moved": len(moved_voters),
+                        "links_moved": links_moved},
                  note=note)
     db.session.flush()
     db.session.refresh(source)

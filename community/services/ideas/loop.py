@@ -1,0 +1,69 @@
+"""Closing the loop: when an idea is delivered or declined, the people who asked hear about it.
+
+Every linked thread (not deleted) gets the official response as an
+"Official response" reply from the product team member who set the status,
+and everyone behind the idea is notified once: followers, voters, authors of
+linked threads and requesters of linked tickets who have an account.
+Notifications go through ``services/notifications.notify``, where email
+hooks in; guests who wrote in without an account (only an email on the
+ticket) are not reachable in-app.  Runs inside ``exchange.change_status``'s
+transaction, so a failure leaves nothing half-done.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ...extensions import db
+from ...models import Idea, IdeaFollow, IdeaLink, IdeaVote, Thread, Ticket, User, utcnow
+from ...urls import idea_url
+from .. import notifications
+from ..forum import threads
+
+CLOSING_STATUSES = ("delivered", "declined")
+
+
+def linked_threads(idea: Idea) -> list[Thread]:
+    return list(db.session.execute(
+        select(Thread).join(IdeaLink, IdeaLink.thread_id == Thread.id)
+        .where(IdeaLink.idea_id == idea.id, Thread.deleted.is_(False)).order_by(Thread.id)).scalars())
+
+
+def reply_in_linked_threads(actor: User, idea: Idea, label: str, response: str) -> int:
+    """Post the official response in every linked thread; returns how many got it.
+
+    The reply is written as the product team's (``official=True``) and is not
+    subject to new-account posting limits (it is the answer to a status change,
+    not new content); the thread's author hears about it through ``notify_people``.
+    """
+    body = (f"**{label}: [{idea.title}]({idea_url(idea)})**, the idea this question asks for.\n\n"
+            f"{response}")
+    now = utcnow()
+    posted = 0
+    for thread in linked_threads(idea):
+        threads.add_reply(actor, thread, body, created_at=now, official=True, notify=False)
+        posted += 1
+    return posted
+
+
+def people_behind(idea: Idea, *, linked: bool) -> set[int]:
+    """Followers and voters; with ``linked``, also linked threads' authors and tickets' requesters."""
+    people = set(db.session.execute(select(IdeaFollow.user_id).where(IdeaFollow.idea_id == idea.id)).scalars())
+    people |= set(db.session.execute(select(IdeaVote.user_id).where(IdeaVote.idea_id == idea.id)).scalars())
+    if linked:
+        people |= set(db.session.execute(
+            select(Thread.author_id).join(IdeaLink, IdeaLink.thread_id == Thread.id)
+            .where(IdeaLink.idea_id == idea.id, Thread.deleted.is_(False))).scalars())
+        people |= set(db.session.execute(
+            select(Ticket.requester_id).join(IdeaLink, IdeaLink.ticket_id == Ticket.id)
+            .where(IdeaLink.idea_id == idea.id, Ticket.requester_id.is_not(None))).scalars())
+    return people
+
+
+def notify_people(idea: Idea, message: str, actor: User, *, linked: bool) -> int:
+    """Notify everyone behind ``idea`` once each (never the actor); returns how many."""
+    url = idea_url(idea) + "#response"
+    count = 0
+    for user_id in sorted(people_behind(idea, linked=linked)):
+        if notifications.notify(user_id, "idea_status", message, url, actor_id=actor.id):
+            count += 1
+    return count

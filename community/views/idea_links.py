@@ -1,0 +1,144 @@
+"""Linking threads and tickets to ideas from the idea page, the thread page and the ticket page.
+
+Moderators, agents, product people and admins only (``permissions.can_link_ideas``).
+Each form posts here, commits once and goes back where it came from.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request
+from flask_login import current_user, login_required
+
+from .. import permissions, urls
+from ..extensions import db
+from ..services.errors import NotFound, ServiceError, ValidationError
+from ..services.forum import threads
+from ..services.ideas import exchange, links
+from ..services.tickets import workflow
+from .util import safe_next
+
+bp = Blueprint("idea_links", __name__)
+
+
+@bp.app_template_global()
+def ideas_linked_to_thread(thread_id: int):
+    """For ``ideas/_thread_ideas.html``: the ideas a thread asks for, one query."""
+    return links.ideas_for_thread(thread_id)
+
+
+@bp.app_template_global()
+def ideas_linked_to_ticket(ticket_id: int):
+    """For the ticket page's "Feature request" panel, one query."""
+    return links.ideas_for_ticket(ticket_id)
+
+
+def link_offered(actor, idea_ref, *, thread=None, ticket=None, source: str) -> None:
+    """Escalating a thread or solving a ticket offers an idea field; link what it names.
+
+    Empty means "no idea"; the caller's transaction (and its rollback on error) covers it.
+    """
+    if not (idea_ref or "").strip() or not permissions.can_link_ideas(actor):
+        return
+    idea = idea_from_form(idea_ref)
+    if thread is not None:
+        links.link_thread(actor, idea, thread, source=source)
+    if ticket is not None:
+        links.link_ticket(actor, idea, ticket, source=source)
+
+
+@bp.app_template_global()
+def ideas_suggested_for(text: str, exclude_ids=()):
+    """Ideas a thread's or ticket's text may be asking for (staff panels)."""
+    return links.suggest_for_text(text, limit=5, exclude_ids=exclude_ids)
+
+
+def _require_linker() -> None:
+    if not permissions.can_link_ideas(current_user):
+        abort(403)
+
+
+def idea_from_form(value, field: str = "idea"):
+    """The idea a form names by number or link (400 naming the field when there is none)."""
+    idea_id = links.parse_ref(value, "idea", field=field)
+    try:
+        return exchange.get_idea(idea_id)
+    except NotFound:
+        raise ValidationError(f"There is no idea #{idea_id}.", field=field) from None
+
+
+def _done(default: str, message: str):
+    db.session.commit()
+    flash(message, "success")
+    return redirect(safe_next(default))
+
+
+def _failed(default: str, exc: ServiceError):
+    db.session.rollback()
+    flash(exc.message, "error")
+    return redirect(safe_next(default))
+
+
+@bp.post("/ideas/<int:idea_id>/links")
+@login_required
+def link(idea_id: int):
+    """The idea page's form: ``kind`` (thread or ticket) and ``target`` (number or link)."""
+    _require_linker()
+    idea = exchange.get_idea(idea_id)
+    back = urls.idea_url(idea) + "#links"
+    kind = request.form.get("kind", "thread")
+    try:
+        if kind not in ("thread", "ticket"):
+            raise ValidationError("Link a thread or a ticket.", field="kind")
+        target_id = links.parse_ref(request.form.get("target"), kind, field="target")
+        if kind == "thread":
+            _link, created = links.link_thread(current_user, idea, threads.get_thread(target_id))
+        else:
+            _link, created = links.link_ticket(current_user, idea, workflow.get_ticket(target_id))
+    except ServiceError as exc:
+        return _failed(back, exc)
+    return _done(back, f"{kind.capitalize()} #{target_id} linked." if created
+                 else f"{kind.capitalize()} #{target_id} was already linked.")
+
+
+@bp.post("/ideas/<int:idea_id>/links/<int:link_id>/delete")
+@login_required
+def unlink(idea_id: int, link_id: int):
+    _require_linker()
+    idea = exchange.get_idea(idea_id)
+    back = urls.idea_url(idea) + "#links"
+    try:
+        links.unlink(current_user, idea, link_id)
+    except ServiceError as exc:
+        return _failed(back, exc)
+    return _done(back, "Link removed.")
+
+
+@bp.post("/threads/<int:thread_id>/idea-link")
+@login_required
+def link_thread(thread_id: int):
+    """The thread page's "This asks for idea #…" form."""
+    _require_linker()
+    thread = threads.get_thread(thread_id)
+    back = urls.thread_url(thread)
+    try:
+        idea = idea_from_form(request.form.get("idea"))
+        _link, created = links.link_thread(current_user, idea, thread)
+    except ServiceError as exc:
+        return _failed(back, exc)
+    return _done(back, f"Linked to idea #{idea.id} “{idea.title}”." if created
+                 else f"Already linked to idea #{idea.id}.")
+
+
+@bp.post("/tickets/<int:ticket_id>/idea-link")
+@login_required
+def link_ticket(ticket_id: int):
+    """The ticket page's "Feature request" panel."""
+    _require_linker()
+    ticket = workflow.get_ticket(ticket_id)
+    back = f"/tickets/{ticket.id}"
+    try:
+        idea = idea_from_form(request.form.get("idea"))
+        _link, created = links.link_ticket(current_user, idea, ticket)
+    except ServiceError as exc:
+        return _failed(back, exc)
+    return _done(back, f"Ticket linked to idea #{idea.id} “{idea.title}”." if created
+                 else f"Already linked to idea #{idea.id}.")
