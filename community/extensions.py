@@ -1,4 +1,7 @@
 """Flask extensions, created unbound and initialised by the app factory."""
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -26,13 +29,18 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 # -- SQLite under concurrent writers -------------------------------------------
 
 def configure_sqlite_connections() -> None:
-    """WAL and a 30 s busy timeout on every SQLite connection.
+    """WAL, a 30 s busy timeout and writer-serializing transactions on SQLite.
 
     Several gunicorn workers (or threads) writing one SQLite file otherwise
     fail with "database is locked" instead of waiting their turn.  WAL lets
-    readers proceed while one writer writes.  ``power()`` is registered when
-    the SQLite build lacks its math functions (the trending sort uses it).
-    Other databases are left alone.  Idempotent: registers the listener once.
+    readers proceed while one writer writes.  A transaction that may write
+    (any request but GET/HEAD/OPTIONS, or code inside ``write_intent()``)
+    starts with ``BEGIN IMMEDIATE``: it takes the write lock before its first
+    read, so two writers never read the same state and both act on it (what
+    ``SELECT ... FOR UPDATE`` gives on PostgreSQL, where the services lock the
+    rows they change).  ``power()`` is registered when the SQLite build lacks
+    its math functions (the trending sort uses it).  Other databases are left
+    alone.  Idempotent: registers the listeners once.
     """
     import math
     import sqlite3
@@ -52,6 +60,7 @@ def configure_sqlite_connections() -> None:
     _sqlite_on_connect.power = _power
     _sqlite_on_connect.sqlite3 = sqlite3
     event.listen(Engine, "connect", _sqlite_on_connect)
+    event.listen(Engine, "begin", _sqlite_on_begin)
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
@@ -68,3 +77,35 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
             dbapi_connection.create_function("power", 2, _sqlite_on_connect.power, deterministic=True)
     finally:
         cursor.close()
+
+
+#: Set by ``write_intent()``: transactions begun meanwhile take SQLite's write lock at once.
+_WRITE_INTENT: ContextVar[bool] = ContextVar("sqlite_write_intent", default=False)
+
+
+@contextmanager
+def write_intent():
+    """Outside a request (CLI, workers), make SQLite transactions begun here writers from the start."""
+    token = _WRITE_INTENT.set(True)
+    try:
+        yield
+    finally:
+        _WRITE_INTENT.reset(token)
+
+
+def _wants_write_lock() -> bool:
+    if _WRITE_INTENT.get():
+        return True
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+def _sqlite_on_begin(conn) -> None:
+    """A writer's transaction takes the write lock first; others keep the driver's own
+    transactions (reads outside one, ``BEGIN`` before the first write), so that a reader
+    holds no snapshot that a later write of its own would find stale."""
+    if conn.dialect.name != "sqlite" or not _wants_write_lock():
+        return
+    if not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

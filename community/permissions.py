@@ -67,6 +67,15 @@ def can_view_hidden_posts(user) -> bool:
     return has_role(user, ESCALATORS)
 
 
+def can_view_post(user, post) -> bool:
+    """A hidden post exists only for staff and its author (its thread is checked apart)."""
+    if post.deleted:
+        return False
+    if post.hidden:
+        return can_view_hidden_posts(user) or (_authenticated(user) and user.id == post.author_id)
+    return True
+
+
 def can_create_thread(user) -> bool:
     return is_active_member(user)
 
@@ -96,6 +105,8 @@ def vote_refusal(user, post, value: int) -> str | None:
         return "Your account is suspended."
     if post.author_id == user.id:
         return "You cannot vote on your own post."
+    if post.hidden:
+        return "This post is hidden pending review: it cannot be voted on."
     if value == -1 and not has_privilege(user, "vote_down"):
         return f"Downvoting unlocks at {privilege_threshold('vote_down')} reputation."
     if value == 1 and not has_privilege(user, "vote_up"):

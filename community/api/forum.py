@@ -102,6 +102,8 @@ def vote(post_id: int):
     post = threads.get_post(post_id)
     _visible_thread(post.thread_id)
     user = api_user()
+    if not permissions.can_view_post(user, post):
+        raise NotFound("No such post.")
     refusal = permissions.vote_refusal(user, post, value)
     if refusal:
         raise PermissionDenied(refusal)

@@ -6,7 +6,8 @@ forget an endpoint.  Auth and role checks happen here too, before the view:
 
 - ``auth="public"``: no token needed (a token, if sent, is still read);
 - ``auth="token"``: a valid bearer token is required (401 otherwise);
-- ``roles=(...)``: the caller's role must be one of these (403 otherwise).
+- ``roles=(...)``: the caller's role must be one of these and the account not
+  suspended (403 otherwise).
 """
 from __future__ import annotations
 
@@ -62,6 +63,8 @@ def endpoint(rule: str, method: str, *, summary: str, auth: str = "token", roles
                 raise PermissionDenied("Your account is suspended.")
             if roles is not None and (user is None or user.role not in roles):
                 raise PermissionDenied(f"Only {', '.join(roles)} may do this.")
+            if roles is not None and user.is_suspended:  # staff pages refuse them too
+                raise PermissionDenied("Your account is suspended.")
             return view(*args, **kwargs)
 
         endpoint_name = f"{view.__module__.rsplit('.', 1)[-1]}_{view.__name__}"

@@ -29,8 +29,7 @@ def seed_sessions(days: int = 30, *, per_day: tuple[int, int] = (6, 22), rng_see
     if db.session.execute(select(func.count()).select_from(AskSession)).scalar():
         return 0
     threads = db.session.execute(
-        select(Thread.id, Thread.title).where(Thread.hidden.is_(False), Thread.deleted.is_(False),
-                                              Thread.merged_into_id.is_(None))).all()
+        select(Thread.id, Thread.title).where(Thread.visible)).all()
     if not threads:
         return 0
     rng = random.Random(rng_seed)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint, and_
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -95,9 +96,26 @@ class Thread(db.Model):
     def answered(self) -> bool:
         return self.reply_count > 0
 
-    @property
+    @hybrid_property
+    def live(self) -> bool:
+        """Still a thread of its own: not deleted, not merged away (staff see it even when hidden)."""
+        return not (self.deleted or self.merged_into_id)
+
+    @live.inplace.expression
+    @classmethod
+    def _live_expression(cls):
+        return and_(cls.deleted.is_(False), cls.merged_into_id.is_(None))
+
+    @hybrid_property
     def visible(self) -> bool:
+        """Shown to everyone: live and not hidden. The one rule for listings, counts, metrics and the index;
+        in a query, ``.where(Thread.visible)``."""
         return not (self.hidden or self.deleted or self.merged_into_id)
+
+    @visible.inplace.expression
+    @classmethod
+    def _visible_expression(cls):
+        return and_(cls.hidden.is_(False), cls.deleted.is_(False), cls.merged_into_id.is_(None))
 
 
 class Post(db.Model):
@@ -118,6 +136,8 @@ class Post(db.Model):
     body: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     score: Mapped[int] = mapped_column(default=0)
+    #: The score an import brought in, which no Vote row stands for: score = this + the votes.
+    imported_score: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[datetime | None]
     edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -129,9 +149,15 @@ class Post(db.Model):
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     edited_by: Mapped[User | None] = relationship(foreign_keys=[edited_by_id])
 
-    @property
+    @hybrid_property
     def visible(self) -> bool:
+        """Shown to everyone: neither hidden nor deleted (``.where(Post.visible)`` in a query)."""
         return not (self.hidden or self.deleted)
+
+    @visible.inplace.expression
+    @classmethod
+    def _visible_expression(cls):
+        return and_(cls.hidden.is_(False), cls.deleted.is_(False))
 
 
 class PostRevision(db.Model):

@@ -50,12 +50,12 @@ def _chunks(ids: Iterable[int], size: int = CHUNK) -> Iterator[list[int]]:
 
 def thread_document(thread: Thread, posts: list[Post]) -> dict | None:
     """The index document of one thread given its posts (any order), or ``None`` if not searchable."""
-    if thread.hidden or thread.deleted or thread.merged_into_id:
+    if not thread.visible:
         return None
     question = accepted = None
     others: list[str] = []
     for post in sorted(posts, key=lambda p: p.id):
-        if post.hidden or post.deleted:
+        if not post.visible:
             continue
         if post.id == thread.question_post_id or (post.is_question and question is None):
             question = post
@@ -104,8 +104,7 @@ def thread_documents(session: Session, ids: Iterable[int]) -> dict[str, dict | N
         ).scalars()}
         posts: dict[int, list[Post]] = defaultdict(list)
         for post in session.execute(
-            select(Post).where(Post.thread_id.in_(list(threads)), Post.hidden.is_(False),
-                               Post.deleted.is_(False))
+            select(Post).where(Post.thread_id.in_(list(threads)), Post.visible)
         ).scalars():
             posts[post.thread_id].append(post)
         for thread_id in chunk:
@@ -117,8 +116,7 @@ def thread_documents(session: Session, ids: Iterable[int]) -> dict[str, dict | N
 def all_thread_ids(session: Session) -> list[int]:
     """Ids of every thread that may be searchable (the document decides)."""
     return list(session.execute(
-        select(Thread.id).where(Thread.hidden.is_(False), Thread.deleted.is_(False),
-                                Thread.merged_into_id.is_(None)).order_by(Thread.id)
+        select(Thread.id).where(Thread.visible).order_by(Thread.id)
     ).scalars())
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
-from .. import urls
+from .. import permissions, urls
 from ..extensions import db
 from ..models import Article, AskEvent, Idea, Thread
 from ..services.deflection import ask_sessions
@@ -64,8 +65,8 @@ def open_suggestion(session_id: str, kind: str, target_id: int):
     session = session_from_arg(session_id)
     if kind == "thread":
         thread = db.session.get(Thread, target_id)
-        if thread is None:
-            abort(404)
+        if thread is None or not permissions.can_view_thread(current_user, thread):
+            abort(404)  # a hidden or deleted thread's title must not leak through its slug
         target = urls.thread_url(thread)
         if session is not None:
             target += "?" + urlencode({"from_suggestion": session.id, "via": _via()})

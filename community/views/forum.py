@@ -189,10 +189,18 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
-@bp.post("/posts/<int:post_id>/vote")
-def vote(post_id: int):
+def _viewable_post(post_id: int):
+    """The post if the visitor may see it and its thread (a hidden post: staff and its author)."""
     post = forum_threads.get_post(post_id)
     _viewable_thread(post.thread_id)
+    if not permissions.can_view_post(current_user, post):
+        abort(404)
+    return post
+
+
+@bp.post("/posts/<int:post_id>/vote")
+def vote(post_id: int):
+    post = _viewable_post(post_id)
     if not current_user.is_authenticated:
         # The arrows are shown to everyone; send visitors to log in and back to
         # the thread (not to this POST-only URL, which would answer 405).
@@ -204,8 +212,8 @@ def vote(post_id: int):
         value = int(request.form.get("value", ""))
     except ValueError:
         abort(400)
-    if value == votes.current_vote(current_user.id, post.id):
-        value = 0  # pressing the same arrow again withdraws the vote
+    # The page's pressed arrow sends 0: the request says the vote wanted, so
+    # sending it twice (a double click, a retry) changes nothing the second time.
     refusal = permissions.vote_refusal(current_user, post, value)
     if refusal:
         if _wants_json():
@@ -263,8 +271,7 @@ def edit(post_id: int):
 
 @bp.get("/posts/<int:post_id>/revisions")
 def revisions(post_id: int):
-    post = forum_threads.get_post(post_id)
-    _viewable_thread(post.thread_id)
+    post = _viewable_post(post_id)
     return render_template("forum/revisions.html", post=post, revisions=forum_threads.revisions(post.id))
 
 

@@ -92,8 +92,7 @@ def profile_stats(user: User) -> dict:
     ).scalar_one()
     answers = db.session.execute(
         select(func.count()).select_from(Post)
-        .where(Post.author_id == user.id, Post.is_question.is_(False), Post.deleted.is_(False),
-               Post.hidden.is_(False))
+        .where(Post.author_id == user.id, Post.is_question.is_(False), Post.visible)
     ).scalar_one()
     accepted = db.session.execute(
         select(func.count()).select_from(Thread).join(Post, Post.id == Thread.accepted_post_id)
@@ -108,7 +107,7 @@ def recent_posts(user: User, limit: int = 10):
     return list(db.session.execute(
         select(Post).options(selectinload(Post.thread))
         .join(Thread, Thread.id == Post.thread_id)
-        .where(Post.author_id == user.id, Post.deleted.is_(False), Post.hidden.is_(False),
+        .where(Post.author_id == user.id, Post.visible,
                Thread.deleted.is_(False), Thread.hidden.is_(False))
         .order_by(Post.created_at.desc()).limit(limit)
     ).scalars())

@@ -324,8 +324,7 @@ def community_health(start: date, end: date) -> dict:
     low, high = _bounds(start, end)
     rows = db.session.execute(
         select(Thread.created_at, Thread.first_reply_at, Thread.solved_at, Thread.accepted_post_id)
-        .where(Thread.created_at >= low, Thread.created_at < high, Thread.deleted.is_(False),
-               Thread.hidden.is_(False), Thread.merged_into_id.is_(None))
+        .where(Thread.created_at >= low, Thread.created_at < high, Thread.visible)
     ).all()
     days = _days(start, end)
     daily = {d.isoformat(): {"questions": 0, "answered": 0, "solved": 0} for d in days}

@@ -3,8 +3,9 @@
 Rules: the answer's author gets +15 and the asker +2, except that nobody
 earns anything for an answer the asker (or the accepting moderator) wrote.  When a moderator
 accepts on the asker's behalf, the +2 still goes to the asker.  Changing or
-withdrawing reverses exactly the rows of the previous accept.  Callers check
-``permissions.can_accept`` and commit.
+withdrawing reverses exactly the rows of the previous accept.  Race-safe:
+the thread row is locked and re-read first, so the same accept sent many
+times at once awards once.  Callers check ``permissions.can_accept`` and commit.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from ...extensions import db
 from ...models import Post, ReputationEvent, Thread, User, utcnow
 from ...urls import thread_url
 from .. import notifications
-from ..errors import ValidationError
+from ..errors import NotFound, ValidationError
+from ..locking import lock, lock_users
 from . import reputation
 
 ACCEPT_REASONS = ("answer_accepted", "accepted_answer")
@@ -22,12 +24,16 @@ def accept(actor: User, thread: Thread, post: Post | None) -> Thread:
     """Make ``post`` the accepted answer of ``thread`` (``None`` withdraws)."""
     if post is None:
         return withdraw_accept(actor, thread)
+    _lock(thread)
+    lock(Post, post.id)
     if post.thread_id != thread.id or post.is_question:
         raise ValidationError("Choose an answer in this thread.", field="post_id")
     if post.deleted or post.hidden:
         raise ValidationError("A hidden or deleted answer cannot be accepted.", field="post_id")
     if thread.accepted_post_id == post.id:
         return thread
+    previous = db.session.get(Post, thread.accepted_post_id) if thread.accepted_post_id else None
+    lock_users(thread.author_id, post.author_id, previous.author_id if previous else None)
     if thread.accepted_post_id is not None:
         _reverse_accept(thread, actor)
     thread.accepted_post_id = post.id
@@ -47,8 +53,12 @@ def accept(actor: User, thread: Thread, post: Post | None) -> Thread:
 
 
 def withdraw_accept(actor: User, thread: Thread) -> Thread:
+    """Withdraw the thread's accept (if any), reversing its rows."""
+    lock(Thread, thread.id)
     if thread.accepted_post_id is None:
         return thread
+    previous = db.session.get(Post, thread.accepted_post_id)
+    lock_users(thread.author_id, previous.author_id if previous else None)
     _reverse_accept(thread, actor)
     thread.accepted_post_id = None
     thread.solved_at = None
@@ -62,3 +72,8 @@ def _reverse_accept(thread: Thread, actor: User) -> None:
         ReputationEvent.reason.in_(ACCEPT_REASONS),
         actor_id=actor.id,
     )
+
+
+def _lock(thread: Thread) -> None:
+    if lock(Thread, thread.id) is None or thread.deleted:
+        raise NotFound("No such thread.")

@@ -177,12 +177,14 @@ def _write_batch(batch: list[ThreadIn], directory: _Directory, report: ImportRep
     for thread_id, (item, asked, answers, _category) in zip(thread_ids, plans):
         post_rows.append({"thread_id": thread_id, "author_id": directory.user_id(item.author),
                           "is_question": True, "body": item.body, "score": item.score,
+                          "imported_score": item.score,
                           "body_html": item.body_html if item.body_html is not None else render_body(item.body),
                           "created_at": asked})
         owners.append((thread_id, None))
         for answer, when in answers:
             post_rows.append({"thread_id": thread_id, "author_id": directory.user_id(answer.author),
                               "is_question": False, "body": answer.body, "score": answer.score,
+                              "imported_score": answer.score,
                               "body_html": answer.body_html if answer.body_html is not None
                               else render_body(answer.body),
                               "created_at": when})
@@ -211,11 +213,11 @@ def _write_batch(batch: list[ThreadIn], directory: _Directory, report: ImportRep
         for offset in range(len(answers) + 1):
             values = post_rows[cursor + offset]
             posts.append(SimpleNamespace(id=post_ids[cursor + offset], hidden=False, deleted=False,
-                                         is_question=values["is_question"], body_html=values["body_html"]))
+                                         visible=True, is_question=values["is_question"], body_html=values["body_html"]))
         cursor += len(answers) + 1
         link = links[thread_id]
         thread = SimpleNamespace(
-            id=thread_id, hidden=False, deleted=False, merged_into_id=None,
+            id=thread_id, hidden=False, deleted=False, merged_into_id=None, visible=True,
             question_post_id=link["question_post_id"], accepted_post_id=link["accepted_post_id"],
             category=category, category_id=category.id,
             tags=[SimpleNamespace(name=t) for t in sorted(item.tags)], **{

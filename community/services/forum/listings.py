@@ -32,9 +32,7 @@ def threads(*, category_id: int | None = None, tag: str | None = None, sort: str
     """
     stmt = select(Thread).options(
         selectinload(Thread.author), selectinload(Thread.category), selectinload(Thread.tags)
-    ).where(Thread.deleted.is_(False), Thread.merged_into_id.is_(None))
-    if not include_hidden:
-        stmt = stmt.where(Thread.hidden.is_(False))
+    ).where(Thread.live if include_hidden else Thread.visible)
     if category_id is not None:
         stmt = stmt.where(Thread.category_id == category_id)
     if author_id is not None:
@@ -72,7 +70,7 @@ def category_stats() -> dict[int, dict]:
     rows = db.session.execute(
         select(Thread.category_id, func.count(Thread.id),
                func.sum(case((Thread.accepted_post_id.is_not(None), 1), else_=0)))
-        .where(Thread.deleted.is_(False), Thread.hidden.is_(False), Thread.merged_into_id.is_(None))
+        .where(Thread.visible)
         .group_by(Thread.category_id)
     ).all()
     return {cid: {"threads": n, "solved": int(s or 0)} for cid, n, s in rows}

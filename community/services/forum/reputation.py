@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased
 
 from ...extensions import db
 from ...models import ReputationEvent, User, utcnow
+from ..locking import lock_users
 
 
 def points_for(reason: str) -> int:
@@ -29,12 +30,14 @@ def award(user_id: int, reason: str, *, points: int | None = None, actor_id=None
 
     Positive points of capped reasons are trimmed to what is left under the
     daily cap (possibly to 0; the row is still written so that its reversal
-    is exact).  Penalties are never capped.
+    is exact).  Penalties are never capped.  The user's row is locked before
+    the day's sum is read, so concurrent awards cannot both fill the same room.
     """
     requested = points_for(reason) if points is None else points
     cap_day = None
     granted = requested
     if reason in current_app.config["REPUTATION_CAPPED_REASONS"] and requested > 0:
+        lock_users(user_id)
         cap_day = utcnow().date()
         room = current_app.config["REPUTATION_DAILY_CAP"] - _gained_on(user_id, cap_day)
         granted = max(0, min(requested, room))

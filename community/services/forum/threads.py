@@ -29,6 +29,7 @@ from ...models import (
 from ...urls import thread_url
 from .. import notifications
 from ..errors import NotFound, ValidationError
+from ..locking import lock
 from ..moderation import spam
 from . import reputation
 
@@ -245,6 +246,9 @@ def delete_post(actor: User, post: Post) -> None:
     from .accepting import withdraw_accept  # local: accepting imports forum
 
     thread = post.thread
+    lock(Thread, thread.id)
+    if lock(Post, post.id) is None or post.deleted:
+        return  # already deleted (perhaps by a concurrent request)
     if post.is_question:
         thread.deleted = True
         for each in thread.posts:
@@ -254,7 +258,8 @@ def delete_post(actor: User, post: Post) -> None:
     if thread.accepted_post_id == post.id:
         withdraw_accept(actor, thread)
     post.deleted = True
-    thread.reply_count = Thread.reply_count - 1
+    if not post.hidden:  # a hidden answer already left reply_count
+        thread.reply_count = Thread.reply_count - 1
     reputation.reverse_where(reputation.ReputationEvent.post_id == post.id, actor_id=actor.id)
     db.session.flush()
 

@@ -3,8 +3,10 @@
 ``set_vote`` is idempotent: setting the value you already have changes
 nothing, 0 withdraws, the other value switches.  Every change first reverses
 the ledger rows of the previous value, then writes the new ones, so the
-ledger always reflects exactly the votes that stand.  Callers check
-``permissions.can_vote`` and commit.
+ledger always reflects exactly the votes that stand.  Race-safe: the
+thread, the post and the users whose reputation moves are locked first
+(``services/locking.py``), so the same vote sent many times at once is
+applied once.  Callers check ``permissions.vote_refusal`` and commit.
 """
 from __future__ import annotations
 
@@ -12,15 +14,9 @@ from sqlalchemy import select
 
 from ...extensions import db
 from ...models import Post, ReputationEvent, Thread, User, Vote, utcnow
-from ..errors import ValidationError
+from ..errors import NotFound, ValidationError
+from ..locking import lock, lock_users
 from . import reputation
-
-
-def current_vote(user_id: int, post_id: int) -> int:
-    value = db.session.execute(
-        select(Vote.value).where(Vote.user_id == user_id, Vote.post_id == post_id)
-    ).scalar()
-    return value or 0
 
 
 def votes_by_user(user_id: int, post_ids) -> dict[int, int]:
@@ -38,8 +34,13 @@ def set_vote(voter: User, post: Post, value) -> int:
     """Set ``voter``'s vote on ``post`` to ``value`` (1, -1 or 0); returns the post's score."""
     if value not in (1, -1, 0) or isinstance(value, bool):
         raise ValidationError("value must be 1, -1 or 0.", field="value")
+    lock(Thread, post.thread_id)
+    if lock(Post, post.id) is None or post.deleted:
+        raise NotFound("No such post.")
+    lock_users(post.author_id, voter.id)
     vote = db.session.execute(
         select(Vote).where(Vote.user_id == voter.id, Vote.post_id == post.id)
+        .execution_options(populate_existing=True)
     ).scalar()
     previous = vote.value if vote else 0
     if previous == value:

@@ -28,6 +28,7 @@ from sqlalchemy import update
 from ...extensions import db
 from ...models import Category, Flag, Post, Thread, utcnow
 from ..errors import Conflict, ValidationError
+from ..locking import lock
 from . import audit
 
 REASON_MAX = 300
@@ -56,6 +57,8 @@ def clean_reason(reason, *, required: bool = True, field: str = "reason") -> str
 
 
 def _require_live(thread: Thread) -> None:
+    """Lock and re-read the thread (concurrent moderators act one after the other), then check it."""
+    lock(Thread, thread.id)
     if thread.merged_into_id:
         raise Conflict("This thread was merged into another one; moderate that thread instead.")
     if thread.deleted:
@@ -168,7 +171,8 @@ def hide_post(actor, post: Post, reason: str, *, action: str = "post.hide") -> P
         from ..forum.accepting import withdraw_accept  # local: accepting imports forum
 
         withdraw_accept(actor or SimpleNamespace(id=None), thread)
-    thread.reply_count = Thread.reply_count - 1
+    if not post.deleted:  # a deleted answer already left reply_count
+        thread.reply_count = Thread.reply_count - 1
     _resolve_open_flags(actor, post, "hidden")
     after = post_state(post)
     if was_accepted:
@@ -186,7 +190,8 @@ def restore_post(actor, post: Post, *, note: str = "") -> Post:
     before = post_state(post)
     if not post.hidden or not _switch_hidden(post, False, None):
         return post
-    post.thread.reply_count = Thread.reply_count + 1
+    if not post.deleted:
+        post.thread.reply_count = Thread.reply_count + 1
     _resolve_open_flags(actor, post, "restored")
     audit.record(actor, "post.restore", "post", post.id, before=before, after=post_state(post),
                  note=note)

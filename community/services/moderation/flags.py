@@ -22,6 +22,7 @@ from ...extensions import db
 from ...models import FLAG_OUTCOMES, FLAG_REASONS, Flag, Post, Thread, utcnow
 from ...models.moderation import HIDING_REASONS
 from ..errors import Conflict, ValidationError
+from ..locking import lock
 from . import actions, audit
 
 REASON_LABELS = {
@@ -50,6 +51,8 @@ def flag_post(user, post: Post, reason, note="") -> Flag:
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
         raise ValidationError(f"The note must be at most {NOTE_MAX} characters.", field="note")
+    lock(Thread, post.thread_id)  # concurrent flags are counted one after the other
+    lock(Post, post.id)
     if open_flag(user, post.id) is not None:
         raise Conflict("You already flagged this post; a moderator will review it.", field="post_id")
     flag = Flag(post_id=post.id, thread_id=post.thread_id, user_id=user.id, reason=reason,

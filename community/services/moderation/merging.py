@@ -31,6 +31,7 @@ from ...extensions import db
 from ...markup import render_markdown
 from ...models import Flag, Notification, Post, PostRevision, Thread, utcnow
 from ..errors import Conflict, NotFound, ValidationError
+from ..locking import lock_many
 from . import audit
 
 
@@ -49,7 +50,10 @@ def parse_thread_ref(value) -> int:
 
 def merge(actor, source: Thread, target_id, *, note: str = "") -> Thread:
     """Merge ``source`` into the thread ``target_id``; returns the target."""
-    target = db.session.get(Thread, parse_thread_ref(target_id))
+    target_id = parse_thread_ref(target_id)
+    # Both threads locked (in id order) and re-read: a concurrent merge of the same pair waits.
+    lock_many(Thread, [source.id, target_id])
+    target = db.session.get(Thread, target_id)
     if target is None:
         raise NotFound("The thread to merge into does not exist.", field="target_id")
     if target.id == source.id:

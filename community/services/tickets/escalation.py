@@ -20,6 +20,7 @@ from ...models import AskEvent, Flag, Post, Thread, Ticket, User, utcnow
 from ...urls import thread_url
 from .. import notifications
 from ..errors import Conflict, ValidationError
+from ..locking import lock
 from ..moderation import audit, flags
 from . import workflow
 from .payloads import iso
@@ -49,8 +50,7 @@ def unresolved(*, sort: str = "age", page: int = 1, per_page: int = 20):
     flagged = exists().where(Flag.thread_id == Thread.id, Flag.reason == "needs_moderator",
                              Flag.resolved_at.is_(None))
     has_ticket = exists().where(Ticket.thread_id == Thread.id, Ticket.status != "closed")
-    where = [Thread.deleted.is_(False), Thread.hidden.is_(False), Thread.merged_into_id.is_(None),
-             ~has_ticket, or_(no_reply, no_accept, flagged)]
+    where = [Thread.visible, ~has_ticket, or_(no_reply, no_accept, flagged)]
     order = {"views": [Thread.view_count.desc()], "votes": [Thread.score.desc()]}.get(
         sort, [Thread.created_at.asc()])
     stmt = (select(Thread,
@@ -80,7 +80,7 @@ def snapshot(thread: Thread, ask_session_id: str | None) -> dict:
     """The thread as it is now: question, every visible reply, people, counts, queries."""
     posts = list(db.session.execute(
         select(Post).options(selectinload(Post.author))
-        .where(Post.thread_id == thread.id, Post.deleted.is_(False), Post.hidden.is_(False))
+        .where(Post.thread_id == thread.id, Post.visible)
         .order_by(Post.created_at, Post.id)
     ).scalars())
     question = next((p for p in posts if p.is_question), None)
@@ -108,6 +108,7 @@ def snapshot(thread: Thread, ask_session_id: str | None) -> dict:
 
 def escalate(thread: Thread, actor: User, priority: str = "normal", note: str | None = None) -> Ticket:
     """Open a ticket for ``thread``; 409 if it already has one that is not closed."""
+    lock(Thread, thread.id)  # concurrent escalations of one thread: the second sees the first's ticket
     if thread.deleted or thread.merged_into_id:
         raise ValidationError("This thread can no longer be escalated.", field="thread_id")
     note = (note or "").strip() or None

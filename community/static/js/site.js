@@ -81,7 +81,8 @@
         explain(form, "");
         form.querySelector(".score").textContent = result.data.score;
         form.querySelectorAll("button.vote").forEach(function (b) {
-          var on = String(result.data.vote) === b.value;
+          var on = String(result.data.vote) === b.dataset.vote;
+          b.value = on ? "0" : b.dataset.vote;  // pressing a pressed arrow withdraws
           b.classList.toggle("on", on);
           b.setAttribute("aria-pressed", on ? "true" : "false");
         });

@@ -1,0 +1,45 @@
+"""Row locks for writes that read state and then act on it.
+
+Two identical requests at once (a double-clicked accept, a script voting 8
+times) must change state once.  On PostgreSQL the services re-read the rows
+they are about to change with ``SELECT ... FOR UPDATE``; the second request
+waits for the first to commit, then sees its result.  On SQLite ``FOR UPDATE``
+is omitted by the dialect; there a writing request's transaction begins with
+``BEGIN IMMEDIATE`` (``extensions.configure_sqlite_connections``), which
+serializes writers for the whole transaction.
+
+Lock order, to keep PostgreSQL free of deadlocks: threads (by id), then
+posts, then users (by id).  Ideas lock their idea row first.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import User
+
+
+def lock(model, ident):
+    """Re-read one row under a row lock and refresh the session's object; None if gone."""
+    return db.session.execute(
+        select(model).where(model.id == ident).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def lock_many(model, idents) -> list:
+    """Lock several rows of one table, in id order; returns the refreshed objects."""
+    ids = sorted({i for i in idents if i is not None})
+    if not ids:
+        return []
+    return list(db.session.execute(
+        select(model).where(model.id.in_(ids)).order_by(model.id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalars())
+
+
+def lock_users(*user_ids) -> None:
+    """Lock the users whose reputation a write changes (the daily cap reads, then adds)."""
+    ids = sorted({i for i in user_ids if i is not None})
+    if ids:
+        db.session.execute(select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update())

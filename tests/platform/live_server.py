@@ -1,0 +1,144 @@
+"""A real multi-process server for tests: gunicorn over SQLite or a throwaway PostgreSQL database.
+
+Used by tests that must see what several worker processes do at once
+(concurrent writes, limits shared across workers).  The server binds a free
+port on 127.0.0.1 and is stopped by the context manager.
+"""
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+ROOT = Path(__file__).resolve().parents[2]
+PG_BASE = os.environ.get("INTEGRITY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def create_postgres_database(prefix: str) -> str | None:
+    """A fresh database with a unique name, or None when PostgreSQL does not answer."""
+    try:
+        import psycopg
+    except ImportError:
+        return None
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    try:
+        with psycopg.connect(PG_BASE, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except Exception:  # noqa: BLE001 - no server, no rights: the caller skips
+        return None
+    return "postgresql+psycopg://" + PG_BASE.split("://", 1)[1].rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def server_config(database_url: str, tmp_path: Path, **extra) -> dict:
+    config = {"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "instance"),
+              "SEARCH_INDEX_DIR": str(tmp_path / "index"), "SECRET_KEY": "live-server-test",
+              "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False,
+              "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
+    config.update(extra)
+    return config
+
+
+@contextmanager
+def gunicorn(config: dict, tmp_path: Path, *, workers: int = 4, threads: int = 2):
+    """Serve ``create_app(config)`` with gunicorn; yields the base URL."""
+    module = tmp_path / "live_server_app.py"
+    module.write_text("from community import create_app\n" f"app = create_app({config!r})\n")
+    port = free_port()
+    log_path = tmp_path / "gunicorn.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [str(GUNICORN), "--workers", str(workers), "--threads", str(threads),
+             "--bind", f"127.0.0.1:{port}", "--pythonpath", f"{tmp_path},{ROOT}",
+             "--timeout", "120", "live_server_app:app"],
+            stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_up(proc, base, log_path)
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def _wait_until_up(proc, base: str, log_path: Path) -> None:
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("gunicorn exited: " + log_path.read_text()[-3000:])
+        try:
+            urllib.request.urlopen(base + "/api/v1/categories", timeout=2)
+            return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.3)
+    raise RuntimeError("gunicorn did not start: " + log_path.read_text()[-3000:])
+
+
+class Client:
+    """One visitor: a bearer token for the API, or a cookie session for pages."""
+
+    def __init__(self, base: str, token: str | None = None):
+        self.base = base
+        self.token = token
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect)
+
+    def login(self, username: str, password: str = "password123") -> Client:
+        status, _ = self.form(f"/login", {"login": username, "password": password})
+        assert status == 302, f"login of {username} answered {status}"
+        return self
+
+    def api(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        data = json.dumps(body).encode() if body is not None else None
+        status, raw = self._send(urllib.request.Request(self.base + "/api/v1" + path, data=data,
+                                                        method=method, headers=headers))
+        try:
+            return status, json.loads(raw or b"{}")
+        except ValueError:
+            return status, {"raw": raw[:300].decode(errors="replace")}
+
+    def form(self, path: str, fields: dict) -> tuple[int, bytes]:
+        data = urllib.parse.urlencode(fields).encode()
+        return self._send(urllib.request.Request(self.base + path, data=data, method="POST"))
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        return self._send(urllib.request.Request(self.base + path))
+
+    def _send(self, request) -> tuple[int, bytes]:
+        try:
+            with self.opener.open(request, timeout=120) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None

@@ -1,0 +1,172 @@
+"""The same write sent many times at once changes state once, through gunicorn, on both databases.
+
+A site is prepared through the services, then served by gunicorn (4 worker
+processes × 2 threads).  Each write of the product is fired BURST times at
+the same moment by the same person (vote, page vote, flip, withdraw, page
+accept, change accept, unaccept, follow, idea vote, escalate, merge), plus
+three members flagging one post at once and 24 voters racing one author's
+daily cap.  No answer may be a 5xx; afterwards the exact expected state
+holds and ``integrity.find_drift()`` (what ``flask check`` runs) finds nothing.
+"""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.platform import live_server
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not live_server.GUNICORN.exists(), reason="gunicorn is not installed")]
+
+BURST = 12
+CAP_VOTERS = 24
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'concurrent.db'}"
+        return
+    url = live_server.create_postgres_database("integrity_conc")
+    if url is None:
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    try:
+        yield url
+    finally:
+        live_server.drop_postgres_database(url)
+
+
+def _prepare(config: dict) -> dict:
+    """Users, two threads to merge, answers, an idea; privileges earned through ledger rows."""
+    from community import create_app
+    from community.extensions import db
+    from community.services.accounts import users
+    from community.services.forum import reputation, threads
+    from community.services.ideas import exchange
+
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        make = lambda name, role="member": users.create_user(name, f"{name}@example.com", "password123", role)  # noqa: E731
+        people = {n: make(n) for n in ("asker", "answerer", "helper", "voter", "voter2", "member",
+                                       "earner", "flagger1", "flagger2", "flagger3")}
+        people["agent"], people["mod"] = make("agent", "agent"), make("mod", "moderator")
+        for name in ("voter", "flagger1", "flagger2", "flagger3"):   # enough for downvotes and flags
+            reputation.award(people[name].id, "idea_delivered", points=200, source="test:privileges")
+        category = threads.create_category("Billing", "")
+        body = "I tried the settings page but nothing changes at all."
+        t1 = threads.create_thread(people["asker"], category, "How do I change my billing email?", body)
+        t2 = threads.create_thread(people["helper"], category, "Where is the billing email setting?", body)
+        a1 = threads.add_reply(people["answerer"], t1, "Open Billing, then Contacts, and edit it.")
+        a2 = threads.add_reply(people["helper"], t1, "Ask the account owner to change it for you.")
+        threads.add_reply(people["answerer"], t2, "It is under Billing, Contacts.")
+        spam = threads.add_reply(people["helper"], t2, "Buy cheap followers at my site today.")
+        t3 = threads.create_thread(people["asker"], category, "A thread with many good answers here", body)
+        earned = [threads.add_reply(people["earner"], t3, f"Answer number {n} that helps.").id
+                  for n in range(CAP_VOTERS)]
+        idea = exchange.create_idea(people["asker"], category, "Offline mode for the mobile app",
+                                    "Let me read my notes without a connection, please.")
+        cappers = [make(f"cap{n}") for n in range(CAP_VOTERS)]
+        tokens = {n: users.issue_token(u) for n, u in people.items()}
+        cap_tokens = [users.issue_token(u) for u in cappers]
+        db.session.commit()
+        ids = {"t1": t1.id, "t2": t2.id, "a1": a1.id, "a2": a2.id, "spam": spam.id, "idea": idea.id,
+               "earned": earned, "users": {n: u.id for n, u in people.items()}}
+        db.engine.dispose()
+    return {"tokens": tokens, "cap_tokens": cap_tokens, **ids}
+
+
+def _burst(calls) -> list[int]:
+    """Run every call at the same moment (a barrier releases them together); their statuses."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait()
+        return call()[0]
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def _fire(base, site) -> dict[str, Counter]:
+    c = {n: live_server.Client(base, t) for n, t in site["tokens"].items()}
+    pages = {n: live_server.Client(base).login(n) for n in ("voter2", "asker", "member")}
+    a1, a2, t1 = site["a1"], site["a2"], site["t1"]
+    same = lambda call: _burst([call] * BURST)  # noqa: E731
+    statuses = {
+        "vote": same(lambda: c["voter"].api("POST", f"/posts/{a1}/vote", {"value": 1})),
+        "page vote": same(lambda: pages["voter2"].form(f"/posts/{a1}/vote", {"value": 1})),
+        "vote flip": same(lambda: c["voter"].api("POST", f"/posts/{a1}/vote", {"value": -1})),
+        "withdraw": same(lambda: c["voter"].api("POST", f"/posts/{a1}/vote", {"value": 0})),
+        "page accept": same(lambda: pages["asker"].form(f"/threads/{t1}/accept", {"post_id": a1})),
+        "change accept": same(lambda: c["asker"].api("POST", f"/threads/{t1}/accept", {"post_id": a2})),
+        "unaccept": same(lambda: c["asker"].api("POST", f"/threads/{t1}/accept", {"post_id": None})),
+        "accept again": same(lambda: c["asker"].api("POST", f"/threads/{t1}/accept", {"post_id": a1})),
+        "flag": _burst([lambda n=n: c[n].api("POST", f"/posts/{site['spam']}/flag", {"reason": "spam"})
+                        for n in ("flagger1", "flagger2", "flagger3") for _ in range(BURST // 3)]),
+        "follow": same(lambda: pages["member"].form(f"/ideas/{site['idea']}/follow", {})),
+        "idea vote": same(lambda: c["member"].api("POST", f"/ideas/{site['idea']}/vote", {"value": 1})),
+        "escalate": same(lambda: c["agent"].api("POST", f"/threads/{t1}/escalate", {"priority": "high"})),
+        "merge": same(lambda: c["mod"].api("POST", f"/threads/{site['t2']}/merge", {"target_id": t1})),
+    }
+    capped = [live_server.Client(base, t) for t in site["cap_tokens"]]
+    statuses["daily cap"] = _burst([
+        lambda v=v, p=p: v.api("POST", f"/posts/{p}/vote", {"value": 1})
+        for v, p in zip(capped, site["earned"])] * 2)
+    return {name: Counter(codes) for name, codes in statuses.items()}
+
+
+def test_every_write_sent_many_times_at_once_changes_state_once(database_url, tmp_path):
+    config = live_server.server_config(database_url, tmp_path)
+    site = _prepare(config)
+    with live_server.gunicorn(config, tmp_path) as base:
+        statuses = _fire(base, site)
+    print("\n" + database_url.split(":")[0] + " " + "; ".join(
+        f"{name}: {dict(codes)}" for name, codes in statuses.items()))
+    errors = {name: codes for name, codes in statuses.items() if any(s >= 500 for s in codes)}
+    assert not errors, errors
+    assert statuses["vote"] == Counter({200: BURST}) and statuses["page vote"] == Counter({302: BURST})
+    assert statuses["escalate"][201] == 1 and statuses["merge"][200] == 1
+    assert statuses["flag"][201] == 3
+    _check_state(config, site)
+
+
+def _check_state(config: dict, site: dict) -> None:
+    from community import create_app
+    from community.extensions import db
+    from community.models import (AuditEntry, Flag, IdeaFollow, Idea, Post, PostRevision, ReputationEvent,
+                                  Thread, Ticket, User)
+    from community.services.maintenance import integrity
+
+    app = create_app(config)
+    with app.app_context():
+        user = lambda name: db.session.get(User, site["users"][name])  # noqa: E731
+        count = lambda model, *where: db.session.execute(  # noqa: E731
+            select(func.count()).select_from(model).where(*where)).scalar_one()
+        try:
+            assert integrity.find_drift() == []
+            assert db.session.get(Post, site["a1"]).score == 1          # voter2's +1 stands
+            t1 = db.session.get(Thread, site["t1"])
+            assert t1.accepted_post_id == site["a1"]
+            # answerer: +10 (voter2) +15 (accepted once); asker +2 for accepting and +1 for the idea vote
+            assert user("answerer").reputation_points == 25
+            assert user("asker").reputation_points == 3
+            assert user("voter").reputation_points == 200                # the flip's −1 was refunded
+            assert user("earner").reputation_points == app.config["REPUTATION_DAILY_CAP"]
+            assert count(Flag, Flag.post_id == site["spam"]) == 3
+            assert db.session.get(Post, site["spam"]).hidden                # hidden once, at the 3rd flag
+            assert count(IdeaFollow, IdeaFollow.idea_id == site["idea"]) == 2   # the author and member
+            assert db.session.get(Idea, site["idea"]).vote_count == 2
+            assert count(Ticket, Ticket.thread_id == site["t1"]) == 1
+            assert count(AuditEntry, AuditEntry.action == "thread.escalate") == 1
+            assert db.session.get(Thread, site["t2"]).merged_into_id == site["t1"]
+            assert count(AuditEntry, AuditEntry.action == "thread.merge") == 1
+            assert count(PostRevision, PostRevision.reason.like("Merged from%")) == 1
+            assert count(ReputationEvent, ReputationEvent.reason == "answer_accepted") == 5  # 3 grants, 2 undone
+        finally:
+            db.session.remove()
+            db.engine.dispose()
