@@ -46,7 +46,8 @@ def main() -> None:
         for i in range(sessions):
             at = start + timedelta(seconds=rng.randrange(30 * 86400))
             s = ask_sessions.start_or_resume_session(visitor_id=f"{i:032x}", page="ask",
-                                                   user_agent="Mozilla/5.0 Chrome/124", now=at)
+                                                   address_key=f"bench-{i % 97}", now=at)
+            s.beacon_at = at
             db.session.commit()
             steps = [("shown", 0)]
             if rng.random() < 0.7:
@@ -63,7 +64,8 @@ def main() -> None:
                     ask_sessions.record_suggestions_shown(s.id, f"query {rng.randrange(500)}",
                                                         [f"thread:{rng.randrange(1, 301)}"], at=when)
                 elif kind == "opened":
-                    ask_sessions.record_opened(s.id, "thread", rng.randrange(1, 301), at=when)
+                    ask_sessions.record_event(s.id, "suggestion_opened", thread_id=rng.randrange(1, 301),
+                                              at=when)
                 elif kind == "confirmed":
                     ask_sessions.record_event(s.id, "confirmed", thread_id=1, at=when)
                 else:

@@ -102,9 +102,19 @@ class Defaults:
     #: An ask session ends after this many minutes without activity.
     DEFLECTION_SESSION_MINUTES = 30
     #: Share of ask sessions held out from suggestions (0 = no holdout).
-    DEFLECTION_HOLDOUT = 0
+    DEFLECTION_HOLDOUT = 0.05
+    #: Fewer holdout sessions than this in a range: "not enough data yet".
+    DEFLECTION_MIN_HOLDOUT = 100
+    #: A contact counts for the visitor's latest session started at most this many days before.
+    DEFLECTION_WINDOW_DAYS = 7
+    #: Anti-gaming (docs/metrics.md, "Numbers that hold").
+    DEFLECTION_EXCLUDE_AUTOMATED = True
+    DEFLECTION_MAX_CONFIRMATIONS_PER_ADDRESS_HOUR = 20
+    DEFLECTION_NEW_VISITOR_RATE_LIMIT = "20 per minute;120 per hour"
+    DEFLECTION_OPEN_RATE_LIMIT = "30 per minute;300 per hour"
+    DEFLECTION_CONFIRM_RATE_LIMIT = "5 per minute;30 per hour"
     DEFLECTION_HOLDOUT_SALT = "ask-holdout-v1"
-    #: User-agent substrings of bots (None = the built-in list in services/deflection_sessions.py).
+    #: User-agent substrings of bots (None = the built-in list in services/deflection/visitors.py).
     DEFLECTION_BOT_PATTERNS: list | None = None
     DEFLECTION_VISITOR_COOKIE = "community_visitor"
     CONTACT_RATE_LIMIT = "5 per 10 minutes;20 per day"

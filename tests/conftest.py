@@ -59,6 +59,9 @@ def app(tmp_path):
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": "localhost",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # Sessions land in an arm by a hash of a random id: tests that study the
+        # holdout set its share themselves, so that no other test depends on chance.
+        "DEFLECTION_HOLDOUT": 0,
     })
 
     with app.app_context():

@@ -1,14 +1,13 @@
 """Suggestions while typing (public) and the deflection metrics (staff)."""
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask_login import current_user
 
 from .. import permissions
 from ..extensions import db
 from ..permissions import METRICS_READERS
-from ..ratelimit import hit
-from ..services.deflection import ask_sessions, metrics, suggestions
+from ..services.deflection import ask_sessions, guards, metrics, suggestions
 from ..services.errors import PermissionDenied
 from .auth import api_user
 from .spec import endpoint, schema
@@ -39,7 +38,23 @@ METRICS_RESPONSE = schema("DeflectionMetrics", {
         "inferred_pending": {"type": "integer"},
         "deflection_rate": {"type": "number", "nullable": True},
         "deflection_rate_with_inferred": {"type": "number", "nullable": True},
-        "contacts_avoided": {"type": "integer"}, "estimated_savings": {"type": "number"},
+        "held_deflections": {"type": "integer"}, "failed_deflections": {"type": "integer"},
+        "contacts_avoided_correlational": {"type": "integer",
+                                           "description": "Confirmed + inferred deflections (not causal)."},
+        "estimated_savings": {"type": "number"}, "estimated_savings_confirmed": {"type": "number"},
+        "holdout_share": {"type": "number"}, "holdout_sessions": {"type": "integer"},
+        "holdout_contact_rate": {"type": "number", "nullable": True},
+        "suggestion_sessions": {"type": "integer"},
+        "suggestion_contact_rate": {"type": "number", "nullable": True},
+        "incremental_effect": {"type": "number", "nullable": True,
+                               "description": "Holdout contact rate − suggestions contact rate."},
+        "incremental_effect_ci95": {"type": "array", "items": {"type": "number"}, "nullable": True},
+        "contacts_avoided": {"type": "number", "nullable": True,
+                             "description": "Incremental effect × suggestion sessions (causal)."},
+        "contacts_avoided_ci95": {"type": "array", "items": {"type": "number"}, "nullable": True},
+        "savings_ci95": {"type": "array", "items": {"type": "number"}, "nullable": True},
+        "excluded_traffic": {"type": "object"},
+        "failed_sessions": {"type": "array", "items": {"type": "object"}},
         "cost_per_contact": {"type": "number"}, "currency": {"type": "string"},
         "health": {"type": "object"}, "daily": {"type": "array", "items": {"type": "object"}},
         "content_gaps": {"type": "array", "items": {"type": "object"}},
@@ -57,8 +72,7 @@ def _types() -> tuple[str, ...]:
 
 def _caller_session(session_id: str | None):
     user = api_user() or (current_user if current_user.is_authenticated else None)
-    visitor = request.cookies.get(current_app.config["DEFLECTION_VISITOR_COOKIE"])
-    return ask_sessions.owned_session(session_id, visitor_id=visitor, user_id=getattr(user, "id", None))
+    return ask_sessions.request_session(session_id, user=user)
 
 
 @endpoint("/suggest", "GET", summary="Existing answers for what a visitor is typing",
@@ -75,7 +89,12 @@ def _caller_session(session_id: str | None):
           description="Up to 5 threads, official knowledge-base articles and ideas, best first; solved threads carry a snippet of "
                       "their accepted answer. Rate limited (SUGGEST_RATE_LIMIT).")
 def suggest():
-    hit("SUGGEST_RATE_LIMIT", key=f"ip:{request.remote_addr}")
+    try:
+        suggestions.check_limit()
+    except guards.Refused as exc:
+        guards.count_refusal(exc.reason)
+        db.session.commit()
+        raise
     session = _caller_session(request.args.get("session"))
     results, holdout = suggestions.suggestions_for_session(session, request.args.get("q", ""),
                                                           types=_types())

@@ -14,13 +14,13 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import AskSession, Thread, utcnow
 from ..services.deflection import ask_sessions as rec
+from ..services.deflection.visitors import new_token
 
 #: Searches with no good answer in the demo content: they appear as content gaps.
 GAP_QUERIES = ["cancel my subscription and get a refund", "export all my data gdpr",
                "change the invoice company name", "dark mode on android", "api rate limit increase"]
 STOPWORDS = {"after", "with", "from", "what", "when", "where", "which", "that", "this", "there", "does",
              "have", "into", "your", "their", "about", "how", "cannot", "once"}
-AGENT = "Mozilla/5.0 (demo) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 
 
 def seed_sessions(days: int = 30, *, per_day: tuple[int, int] = (6, 22), rng_seed: int = 11,
@@ -48,9 +48,15 @@ def seed_sessions(days: int = 30, *, per_day: tuple[int, int] = (6, 22), rng_see
 
 
 def _one_session(rng: random.Random, start: datetime, threads) -> None:
-    session = rec.start_or_resume_session(visitor_id=rec.new_token(), page=rng.choice(("ask", "ask", "contact")),
-                                          user_agent=AGENT, now=start)
+    session = rec.start_or_resume_session(visitor_id=new_token(), page=rng.choice(("ask", "ask", "contact")),
+                                          address_key=f"demo-{rng.randrange(10 ** 6)}", now=start)
+    session.beacon_at = start  # a browser that ran the page
     at = start + timedelta(seconds=rng.randint(5, 40))
+    if session.arm == "holdout":  # shown nothing: contacts a little more often
+        if rng.random() < 0.55:
+            rec.record_event(session.id, rng.choice(("question_posted", "support_request")),
+                             at=at + timedelta(minutes=rng.randint(2, 12)))
+        return
     if rng.random() < 0.12:
         rec.record_suggestions_shown(session.id, rng.choice(GAP_QUERIES), [], at=at)
         if rng.random() < 0.6:
@@ -69,10 +75,12 @@ def _one_session(rng: random.Random, start: datetime, threads) -> None:
             rec.record_event(session.id, "question_posted", at=at + timedelta(minutes=rng.randint(3, 15)))
         return
     opened = at + timedelta(seconds=rng.randint(10, 90))
-    rec.record_opened(session.id, "thread", target_id, at=opened)
+    rec.record_event(session.id, "suggestion_opened", thread_id=target_id, at=opened)
     roll = rng.random()
     if roll < 0.38:
-        rec.record_confirmed(session.id, target_id, at=opened + timedelta(minutes=rng.randint(1, 6)))
+        confirmed = opened + timedelta(minutes=rng.randint(1, 6))
+        session.confirmed_at = confirmed
+        rec.record_event(session.id, "confirmed", thread_id=target_id, at=confirmed)
     elif roll < 0.6:
         rec.record_event(session.id, "still_need_help", thread_id=target_id, at=opened + timedelta(minutes=2))
         rec.record_event(session.id, rng.choice(("question_posted", "support_request")),

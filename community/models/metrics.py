@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from datetime import date
+
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -46,6 +48,13 @@ class AskSession(db.Model):
     #: What the visitor had typed when they left the form (no-JS preview, log-in detour),
     #: so that "I still need help" and logging in bring it back: {"title", "body", ...}.
     draft: Mapped[dict | None] = mapped_column(JSON)
+    #: Salted hash of the client address: the per-address caps read it; the address is not kept.
+    address_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: When the page's script first reported in (``POST /ask/beacon``): scripts that replay
+    #: URLs without running the page never set it (see docs/metrics.md, excluded traffic).
+    beacon_at: Mapped[datetime | None]
+    #: The session's one counted "This solved my problem" (set once, by a guarded UPDATE).
+    confirmed_at: Mapped[datetime | None]
 
     events: Mapped[list["AskEvent"]] = relationship(
         back_populates="session", order_by="AskEvent.id", cascade="all, delete-orphan"
@@ -75,3 +84,19 @@ class AskEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     session: Mapped[AskSession] = relationship(back_populates="events")
+
+
+class AskRefusal(db.Model):
+    """What the deflection guards refused or left out, counted per UTC day and reason.
+
+    Never silently dropped: ``/analytics`` reports these counts as refused traffic.
+    One row per (day, reason), incremented in place.
+    """
+
+    __tablename__ = "ask_refusals"
+    __table_args__ = (UniqueConstraint("day", "reason"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date]
+    reason: Mapped[str] = mapped_column(String(30))
+    count: Mapped[int] = mapped_column(default=0)

@@ -10,15 +10,16 @@ from flask_login import current_user, login_required
 
 from .. import permissions
 from ..models import utcnow
-from ..services.deflection import metrics
+from ..services.deflection import guards, metrics
 from ..services.errors import ValidationError
 from . import charts
 
 bp = Blueprint("analytics", __name__)
 
 CSV_COLUMNS = ("date", "sessions", "sessions_with_suggestions", "confirmed_deflections",
-               "inferred_deflections", "deflection_rate", "deflection_rate_with_inferred",
-               "sessions_with_question", "sessions_with_support_request",
+               "inferred_deflections", "held_deflections", "failed_deflections", "deflection_rate",
+               "deflection_rate_with_inferred", "sessions_with_question", "sessions_with_support_request",
+               "holdout_sessions", "suggestion_sessions", "holdout_contact_rate", "suggestion_contact_rate",
                "questions", "answered", "solved", "answered_rate", "solved_rate")
 
 
@@ -46,13 +47,17 @@ def dashboard():
                for n in (7, 30, 90, 365)]
     return render_template("analytics/dashboard.html", report=report, start=start, end=end,
                            error=error, charts=_charts(report["daily"]), presets=presets,
-                           csv_columns=CSV_COLUMNS), (400 if error else 200)
+                           csv_columns=CSV_COLUMNS, refusal_labels=guards.REFUSAL_REASONS), (400 if error else 200)
 
 
 def _charts(daily: list[dict]) -> dict:
     labels = [d["date"] for d in daily]
     col = lambda key: [d[key] for d in daily]  # noqa: E731
     return {
+        "arms": charts.line_chart(labels, [("Holdout (no suggestions)", col("holdout_contact_rate")),
+                                           ("With suggestions", col("suggestion_contact_rate"))],
+                                  percent=True, title="Share of ask sessions that contacted, by arm"),
+        "arms_legend": charts.legend(["Holdout (no suggestions)", "With suggestions"]),
         "sessions": charts.line_chart(labels, [("Ask sessions", col("sessions")),
                                                ("With suggestions", col("sessions_with_suggestions"))],
                                       title="Ask sessions per day"),
@@ -81,7 +86,7 @@ def _charts(daily: list[dict]) -> dict:
 @bp.get("/analytics/export.csv")
 @login_required
 def export_csv():
-    """The daily series of the range as CSV (one row per UTC day)."""
+    """Every figure of the page: the summary (``figure,value``), then one row per UTC day."""
     _allowed()
     try:
         start, end = metrics.parse_range(request.args.get("from"), request.args.get("to"))
@@ -90,12 +95,32 @@ def export_csv():
     report = metrics.deflection_report(start, end)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("figure", "value"))
+    writer.writerow(("generated_at", report["as_of"]))
+    for key, value in summary_rows(report):
+        writer.writerow((key, "" if value is None else value))
+    writer.writerow(())
     writer.writerow(CSV_COLUMNS)
     for day in report["daily"]:
         writer.writerow(["" if day[c] is None else day[c] for c in CSV_COLUMNS])
     filename = f"deflection-{start.isoformat()}-{end.isoformat()}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def summary_rows(report: dict, prefix: str = ""):
+    """Every scalar of the report, nested keys joined with dots (lists of two: ``_low``/``_high``)."""
+    for key, value in report.items():
+        if key in ("daily", "content_gaps", "top_threads", "failed_sessions", "as_of"):
+            continue
+        name = prefix + key
+        if isinstance(value, dict):
+            yield from summary_rows(value, name + ".")
+        elif key.endswith("_ci95"):  # [low, high], or null without enough data
+            yield name + "_low", value[0] if value else None
+            yield name + "_high", value[1] if value else None
+        elif value is None or isinstance(value, (int, float, str, bool)):
+            yield name, value
 
 
 @bp.app_template_filter("duration")
@@ -111,6 +136,12 @@ def duration(seconds) -> str:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+@bp.app_template_filter("signed")
+def signed(value) -> str:
+    """A count of contacts, rounded, with a minus sign for a negative one."""
+    return "—" if value is None else f"{round(value):,}"
 
 
 @bp.app_template_filter("pct")

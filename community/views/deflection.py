@@ -1,23 +1,23 @@
-"""Suggestion links and the thread prompt: "This solved my problem" / "I still need help".
+"""Suggestion links, the page beacon and the thread prompt ("This solved my problem" /
+"I still need help").  The rules live in ``services/deflection/confirming.py``.
 
 A suggestion link goes through ``/ask/open/...``, which records ``suggestion_opened``
-and forwards to the thread (or idea).  The thread page then shows the prompt, from
-``templates/deflection/_thread_prompt.html``, when ``?from_suggestion=SESSION`` names
-one of this visitor's sessions.
+and forwards to the thread (or idea), whose URL the server computes.  The thread page
+then shows the prompt, from ``templates/deflection/_thread_prompt.html``, when
+``?from_suggestion=SESSION`` names one of this visitor's sessions that opened it.
 """
 from __future__ import annotations
 
+from functools import wraps
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, request, url_for
-from flask_login import current_user
-from sqlalchemy import select
 
-from .. import permissions, urls
+from .. import urls
 from ..extensions import db
-from ..models import Article, AskEvent, Idea, Thread
-from ..services.deflection import ask_sessions
-from .ask_flow import session_from_arg, set_visitor_cookie
+from ..models import Article, Thread
+from ..services.deflection import ask_sessions, confirming, guards, visitors
+from ..services.errors import NotFound
 
 bp = Blueprint("deflection", __name__)
 
@@ -29,7 +29,24 @@ def _via() -> str:
     return via if via in PAGES else "ask"
 
 
-bp.after_app_request(set_visitor_cookie)
+bp.after_app_request(visitors.set_visitor_cookie)
+
+
+def counted(view):
+    """Keep the count of a refused request: roll back its writes, count, commit, re-raise."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except guards.Refused as exc:
+            db.session.rollback()
+            guards.count_refusal(exc.reason)
+            db.session.commit()
+            raise
+        except NotFound:
+            db.session.commit()  # keeps the refusal counted by the service; nothing else was written
+            raise
+    return wrapped
 
 
 @bp.before_app_request
@@ -37,21 +54,14 @@ def thread_prompt_context():
     """On a thread opened from a suggestion, tell the prompt partial which session it is."""
     if request.endpoint != "forum.thread" or not request.args.get("from_suggestion"):
         return
-    session = session_from_arg(request.args.get("from_suggestion"))
-    if session is None:
-        return
-    thread_id = (request.view_args or {}).get("thread_id")
-    kinds = set(db.session.execute(
-        select(AskEvent.kind).where(AskEvent.session_id == session.id, AskEvent.thread_id == thread_id,
-                                    AskEvent.kind.in_(("suggestion_opened", "confirmed")))).scalars())
-    if "suggestion_opened" not in kinds:
-        return
-    confirmed = "confirmed" in kinds
-    g.deflection_prompt = {"session_id": session.id, "via": _via(), "confirmed": confirmed,
-                           "back_url": url_for(PAGES[_via()])}
+    session = ask_sessions.request_session(request.args.get("from_suggestion"))
+    state = confirming.prompt_state(session, (request.view_args or {}).get("thread_id"))
+    if state is not None:
+        g.deflection_prompt = {**state, "via": _via(), "back_url": url_for(PAGES[_via()])}
 
 
 @bp.get("/ask/open/<session_id>/<kind>/<int:target_id>")
+@counted
 def open_suggestion(session_id: str, kind: str, target_id: int):
     """Record that a suggestion was opened, then go to it."""
     if kind == "article":
@@ -62,23 +72,21 @@ def open_suggestion(session_id: str, kind: str, target_id: int):
         return redirect(urls.article_url(article))
     if kind not in ("thread", "idea"):
         abort(404)
-    session = session_from_arg(session_id)
-    if kind == "thread":
-        thread = db.session.get(Thread, target_id)
-        if thread is None or not permissions.can_view_thread(current_user, thread):
-            abort(404)  # a hidden or deleted thread's title must not leak through its slug
-        target = urls.thread_url(thread)
-        if session is not None:
-            target += "?" + urlencode({"from_suggestion": session.id, "via": _via()})
-    else:
-        idea = db.session.get(Idea, target_id)
-        if idea is None:
-            abort(404)
-        target = urls.idea_url(idea)  # computed here: a client-supplied target would be an open redirect
-    if session is not None:
-        ask_sessions.record_opened(session.id, kind, target_id)
-        db.session.commit()
-    return redirect(target)
+    opened = confirming.open_suggestion(ask_sessions.request_session(session_id), kind, target_id,
+                                        via=_via())
+    db.session.commit()
+    return redirect(opened.url)
+
+
+@bp.post("/ask/beacon")
+def beacon():
+    """The Ask/Contact page's script reports in: the session is a browser running the page."""
+    session = ask_sessions.request_session(request.form.get("session"))
+    if session is None:
+        return jsonify({"ok": False}), 404
+    ask_sessions.record_beacon(session)
+    db.session.commit()
+    return jsonify({"ok": True})
 
 
 def _wants_json() -> bool:
@@ -86,27 +94,24 @@ def _wants_json() -> bool:
 
 
 @bp.post("/ask/confirm")
+@counted
 def confirm():
-    """"This solved my problem": recorded once per thread per session."""
-    session = session_from_arg(request.form.get("session"))
+    """"This solved my problem": counted once per session, for a thread it was shown and opened."""
+    session = ask_sessions.request_session(request.form.get("session"))
     thread_id = request.form.get("thread_id", type=int)
-    thread = db.session.get(Thread, thread_id) if thread_id else None
-    if thread is None:
-        abort(404)
-    opened = session is not None and db.session.execute(
-        select(AskEvent.id).where(AskEvent.session_id == session.id,
-                                  AskEvent.kind == "suggestion_opened",
-                                  AskEvent.thread_id == thread.id).limit(1)).first() is not None
-    if not opened:
-        if _wants_json():
-            return jsonify({"error": {"code": "not_found",
-                                      "message": "This thread was not opened from your search."}}), 404
+    try:
+        counted_now = confirming.confirm(session, thread_id)
+    except NotFound:
+        thread = db.session.get(Thread, thread_id) if thread_id else None
+        if _wants_json() or thread is None or not thread.visible:
+            raise
+        db.session.commit()
         flash("Thanks! This thread was not opened from your search, so nothing was recorded.", "info")
         return redirect(urls.thread_url(thread))
-    ask_sessions.record_confirmed(session.id, thread.id)
     db.session.commit()
+    thread = db.session.get(Thread, thread_id)
     if _wants_json():
-        return jsonify({"ok": True, "session": session.id, "thread_id": thread.id})
+        return jsonify({"ok": True, "counted": counted_now, "session": session.id, "thread_id": thread.id})
     flash("Glad it helped! Thanks for telling us: it helps others find this answer.", "success")
     return redirect(urls.thread_url(thread) + "?" + urlencode({"from_suggestion": session.id, "via": _via()}))
 
@@ -114,7 +119,7 @@ def confirm():
 @bp.post("/ask/still-need-help")
 def still_need_help():
     """Back to the form the visitor came from, with what they typed."""
-    session = session_from_arg(request.form.get("session"))
+    session = ask_sessions.request_session(request.form.get("session"))
     thread_id = request.form.get("thread_id", type=int)
     if session is not None:
         thread = db.session.get(Thread, thread_id) if thread_id else None

@@ -130,8 +130,12 @@ def _render_ask(form, session, *, error=None, suggestions=(), preview=False, sta
 
 
 def _ask_post():
+    """Post the question; one commit whatever happens.
+
+    The ask session is a fact of its own, kept even when the post fails: the
+    post's writes run in a savepoint that a ``ServiceError`` rolls back alone.
+    """
     session = ask_flow.form_session("ask")
-    db.session.commit()  # the session is a fact of its own, kept even if the post fails
     form = {"title": request.form.get("title", ""), "body": request.form.get("body", ""),
             "tags": request.form.get("tags", ""), "category_id": request.form.get("category_id", type=int)}
     if not current_user.is_authenticated:
@@ -140,27 +144,34 @@ def _ask_post():
         db.session.commit()
         flash("Log in or sign up to post your question. What you typed is kept.", "info")
         return redirect(url_for("auth.login", next=url_for("forum.ask")))
+    thread, page = None, None
     try:
-        forum_threads.clean_title(form["title"])
-        forum_threads.clean_body(form["body"])
-        forum_threads.parse_tags(form["tags"])
-        category = forum_threads.get_category(request.form.get("category_id"))
-        matches = ask_flow.needs_preview(session, "ask", form["title"])
-        if matches:
-            ask_sessions.save_draft(session, form)
-            db.session.commit()
-            return _render_ask(form, session, suggestions=matches, preview=True)
-        hit("POST_RATE_LIMIT")
-        thread = forum_threads.create_thread(current_user, category, form["title"], form["body"], form["tags"])
-        if session is not None:
-            ask_sessions.record_event(session.id, "question_posted", thread_id=thread.id)
-            session.draft = None
-        db.session.commit()
+        with db.session.begin_nested():
+            thread, page = _post_question(session, form)
     except ServiceError as exc:
-        db.session.rollback()
-        return _render_ask(form, session, error=exc, status=exc.status)
+        page = _render_ask(form, session, error=exc, status=exc.status)
+    db.session.commit()
+    if thread is None:
+        return page
     flash("Your question is posted. We will notify you when someone answers.", "success")
     return redirect(urls.thread_url(thread))
+
+
+def _post_question(session, form):
+    """``(thread, None)`` once posted, or ``(None, page)`` for the no-JS matches-first step."""
+    forum_threads.clean_title(form["title"])
+    forum_threads.clean_body(form["body"])
+    forum_threads.parse_tags(form["tags"])
+    category = forum_threads.get_category(request.form.get("category_id"))
+    matches = ask_flow.needs_preview(session, "ask", form["title"])
+    if matches:
+        if session is not None:
+            ask_sessions.save_draft(session, form)
+        return None, _render_ask(form, session, suggestions=matches, preview=True)
+    hit("POST_RATE_LIMIT")
+    thread = forum_threads.create_thread(current_user, category, form["title"], form["body"], form["tags"])
+    ask_sessions.record_question_posted(session, thread)
+    return thread, None
 
 
 @bp.post("/threads/<int:thread_id>/reply")

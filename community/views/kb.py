@@ -13,7 +13,7 @@ from ..services.errors import ServiceError
 from ..services.forum import listings, threads
 from ..services.kb import articles, feedback
 from ..services.kb import listings as kb_listings
-from .ask_flow import visitor_id
+from ..services.deflection.visitors import visitor_id
 from .util import paginate
 
 bp = Blueprint("kb", __name__)

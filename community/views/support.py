@@ -42,27 +42,35 @@ def _render(form, session, *, error=None, suggestions=(), preview=False, status=
 
 
 def _submit():
+    """Send the request; one commit (the session is kept when the request is refused)."""
     session = ask_flow.form_session("contact")
-    db.session.commit()  # the session is a fact of its own, kept even if the request fails
     form = {k: request.form.get(k, "") for k in ("subject", "body", "name", "email")}
+    ticket, page = None, None
     try:
-        contact_service.clean_request(form["subject"], form["body"], user=_user(), name=form["name"],
-                              email=form["email"])
-        matches = ask_flow.needs_preview(session, "contact", form["subject"])
-        if matches:
-            if session is not None:
-                ask_sessions.save_draft(session, form)
-            db.session.commit()
-            return _render(form, session, suggestions=matches, preview=True)
-        hit("CONTACT_RATE_LIMIT", key=f"ip:{request.remote_addr}")
-        ticket = contact_service.submit(subject=form["subject"], body=form["body"], user=_user(),
-                                name=form["name"], email=form["email"], session=session)
-        db.session.commit()
+        with db.session.begin_nested():
+            ticket, page = _send(session, form)
     except ServiceError as exc:
-        db.session.rollback()
-        return _render(form, session, error=exc, status=exc.status)
+        page = _render(form, session, error=exc, status=exc.status)
+    db.session.commit()
+    if ticket is None:
+        return page
     cookie_session["contact_ticket"] = ticket.id
     return redirect(url_for("support.sent"))
+
+
+def _send(session, form):
+    """``(ticket, None)`` once sent, or ``(None, page)`` for the no-JS matches-first step."""
+    contact_service.clean_request(form["subject"], form["body"], user=_user(), name=form["name"],
+                                  email=form["email"])
+    matches = ask_flow.needs_preview(session, "contact", form["subject"])
+    if matches:
+        if session is not None:
+            ask_sessions.save_draft(session, form)
+        return None, _render(form, session, suggestions=matches, preview=True)
+    hit("CONTACT_RATE_LIMIT", key=f"ip:{request.remote_addr}")
+    ticket = contact_service.submit(subject=form["subject"], body=form["body"], user=_user(),
+                                    name=form["name"], email=form["email"], session=session)
+    return ticket, None
 
 
 @bp.get("/contact/sent")

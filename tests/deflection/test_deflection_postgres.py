@@ -1,24 +1,23 @@
-"""The deflection metrics and recording on PostgreSQL (skips, saying why, without a server)."""
+"""The scripted flows on PostgreSQL, in a database of their own (skips, saying why, without a server).
+
+``TEST_DATABASE_URL=postgresql+psycopg://...`` runs every deflection test there too; this
+one runs on every suite run whenever a server answers.
+"""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from community import create_app
-from community.extensions import db
-from community.services.accounts import users
-from community.services.deflection import ask_sessions, metrics
-from community.services.forum import threads
+from tests.deflection.conftest import minutes, rules_app, running_site
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-UA = "Mozilla/5.0 (X11; Linux x86_64) Chrome/124.0"
 
 
 @pytest.fixture()
-def pg_app(tmp_path):
+def pg_site(tmp_path):
     try:
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -28,48 +27,38 @@ def pg_app(tmp_path):
     name = f"deflection_test_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path),
-                      "SQLALCHEMY_DATABASE_URI": PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}",
-                      "SEARCH_INDEX_DIR": str(tmp_path / "index"), "SECRET_KEY": "t",
-                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
     try:
-        with app.app_context():
-            db.create_all()
-            yield app
-            db.session.remove()
-            db.engine.dispose()
+        with running_site(rules_app(tmp_path, PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")) as site:
+            yield site
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
-def test_metrics_on_postgresql(pg_app):
-    t0 = datetime(2026, 3, 2, 9, 0)
-    at = lambda m: t0 + timedelta(minutes=m)  # noqa: E731
-    member = users.create_user("asker", "asker@example.com", "password123")
-    category = threads.create_category("Billing", "Invoices")
-    thread = threads.create_thread(member, category, "Where are my invoices kept?",
-                                 "I cannot find the invoices for last year anywhere.", created_at=at(0))
-    threads.add_reply(users.create_user("helper", "h@example.com", "password123"), thread,
-                    "Settings, then Billing.", created_at=at(60))
-    sessions = []
+def test_metrics_and_guards_on_postgresql(pg_site):
+    site = pg_site
+    thread = site.thread("Where are my invoices kept?", "I cannot find the invoices for last year anywhere.")
+    category = site.category()
     for i, post_after in enumerate((None, 29, 31)):
-        s = ask_sessions.start_or_resume_session(visitor_id=f"{i + 1:032x}", page="ask", user_agent=UA,
-                                               now=at(i * 100))
-        ask_sessions.record_suggestions_shown(s.id, "invoices", [f"thread:{thread.id}"], at=at(i * 100))
-        ask_sessions.record_opened(s.id, "thread", thread.id, at=at(i * 100 + 1))
+        site.at(minutes(i * 100))
+        visitor = site.visitor()
+        visitor.login(site.user())
+        sid = visitor.open_page()
+        assert [r["id"] for r in visitor.suggest(sid, "invoices")["results"]] == [thread.id]
+        site.at(minutes(i * 100 + 1))
+        visitor.open(sid, thread.id)
+        if i == 0:
+            site.at(minutes(3))
+            assert visitor.confirm(sid, thread.id).get_json()["counted"] is True
+            assert visitor.confirm(sid, thread.id).get_json()["counted"] is False
         if post_after is not None:
-            ask_sessions.record_event(s.id, "question_posted", at=at(i * 100 + 1 + post_after))
-        sessions.append(s)
-    ask_sessions.record_confirmed(sessions[0].id, thread.id, at=at(3))
-    db.session.commit()
-    assert not ask_sessions.record_suggestions_shown(sessions[0].id, "Invoices!", [], at=at(5))
-
-    report = metrics.deflection_report(date(2026, 3, 2), date(2026, 3, 2), now=datetime(2026, 3, 3))
+            site.at(minutes(i * 100 + 1 + post_after))
+            assert visitor.post_question(sid, category).status_code == 302
+    site.visitor(agent="curl/8.4").open_page(beacon=False)
+    report = site.report(now=datetime(2026, 3, 3))
     assert (report["sessions"], report["sessions_with_suggestions"]) == (3, 3)
     assert (report["confirmed_deflections"], report["inferred_deflections"]) == (1, 1)
     assert report["deflection_rate_with_inferred"] == round(2 / 3, 4)
-    assert report["health"]["questions"] == 1
-    assert report["health"]["median_time_to_first_reply_seconds"] == 3600
-    assert report["content_gaps"] == []
+    assert report["excluded_traffic"]["refused_by_reason"] == {"bot": 1, "confirm_repeat": 1}
+    assert report["health"]["questions"] == 3  # the thread and the two questions posted

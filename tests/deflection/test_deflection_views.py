@@ -180,6 +180,7 @@ def test_invalid_post_keeps_the_session_and_shows_the_error(client, login, make,
 
 def test_open_confirm_and_count(client, app, db, solved, make, token_for):
     sid = session_of(client.get("/ask", headers=UA).data.decode())
+    assert client.post("/ask/beacon", data={"session": sid}, headers=UA).get_json() == {"ok": True}
     client.get(f"/api/v1/suggest?q=reset+password&session={sid}", headers=UA)
     opened = client.get(f"/ask/open/{sid}/thread/{solved.id}?via=ask", headers=UA)
     assert opened.status_code == 302 and f"from_suggestion={sid}" in opened.location
@@ -234,19 +235,21 @@ def test_still_need_help_returns_to_the_form_with_the_query(client, db, solved):
     assert [e.kind for e in events(db, sid)][-1] == "still_need_help"
 
 
-def test_idea_suggestion_links_go_to_the_idea_not_to_a_client_supplied_target(client, db, make):
+def test_idea_links_go_where_the_server_says_and_only_existing_ideas_open(client, db, make):
     from community import urls
-    from community.services.ideas import exchange
+    from community.services.ideas.exchange import create_idea
 
-    idea = exchange.create_idea(make.user(), make.category(), "Dark mode for the mobile app",
-                                "The white screen is far too bright at night.")
+    idea = create_idea(make.user(), make.category(), "Dark mode for the mobile app",
+                       "Please add a dark theme to the mobile app for night use.")
     db.session.commit()
     sid = session_of(client.get("/ask", headers=UA).data.decode())
+    shown = client.get(f"/api/v1/suggest?q=dark+mode+mobile+app&session={sid}", headers=UA).get_json()
+    assert f"idea:{idea.id}" in {f"{r['type']}:{r['id']}" for r in shown["results"]}
     response = client.get(f"/ask/open/{sid}/idea/{idea.id}?to=https://evil.example/x", headers=UA)
     assert response.status_code == 302 and response.location == urls.idea_url(idea)
     response = client.get(f"/ask/open/{sid}/idea/{idea.id}?to=/%09/evil.example", headers=UA)
     assert response.status_code == 302 and response.location == urls.idea_url(idea)
-    assert client.get(f"/ask/open/{sid}/idea/{idea.id + 1}?to=/ideas/7", headers=UA).status_code == 404
+    assert client.get(f"/ask/open/{sid}/idea/99999?to=/ideas/7", headers=UA).status_code == 404
     assert [e.idea_id for e in events(db, sid, "suggestion_opened")] == [idea.id, idea.id]
 
 
@@ -324,11 +327,19 @@ def test_analytics_page_roles_and_csv(client, login, make):
     assert client.get("/analytics").status_code == 403
     login(make.user(role="product"))
     page = client.get("/analytics?from=2026-01-01&to=2026-01-07")
-    assert page.status_code == 200 and page.data.count(b"<svg viewBox=\"0 0 ") == 6  # the six charts
+    assert page.status_code == 200 and page.data.count(b"<svg viewBox=\"0 0 ") == 7  # both arms + six charts
     bad = client.get("/analytics?from=2026-02-01&to=2026-01-01")
     assert bad.status_code == 400 and b"on or before" in bad.data
     csv = client.get("/analytics/export.csv?from=2026-01-01&to=2026-01-03")
-    lines = csv.data.decode().strip().splitlines()
+    summary, daily = csv.data.decode().strip().split("\n\n")
+    lines = daily.splitlines()
     assert csv.mimetype == "text/csv" and len(lines) == 4
     assert lines[0].startswith("date,sessions,sessions_with_suggestions,confirmed_deflections")
     assert lines[1].startswith("2026-01-01,0,0,0,0")
+    figures = dict(line.split(",", 1) for line in summary.splitlines()[1:])
+    assert figures["generated_at"].endswith("Z") and figures["sessions"] == "0"
+    for key in ("inferred_pending", "estimated_savings_confirmed", "held_deflections", "failed_deflections",
+                "holdout_sessions", "suggestion_sessions", "contacts_avoided_ci95_low", "savings_ci95_high",
+                "health.median_time_to_first_reply_seconds", "health.p90_time_to_accepted_answer_seconds",
+                "excluded_traffic.refused"):
+        assert key in figures

@@ -75,6 +75,8 @@ def idea(make):
                                 "/\\evil.example", "javascript:alert(1)", "/ideas/999999"])
 def test_an_opened_idea_suggestion_goes_to_the_idea_whatever_to_says(client, db, idea, to):
     sid = re.search(r'data-ask-session="(\w*)"', client.get("/ask", headers=UA).data.decode()).group(1)
+    # Only a suggestion the session was shown is recorded as opened (docs/metrics.md).
+    client.get(f"/api/v1/suggest?q=dark+mode+mobile+app&session={sid}", headers=UA)
     response = client.get(f"/ask/open/{sid}/idea/{idea.id}", query_string={"to": to}, headers=UA)
     assert response.status_code == 302
     assert response.location == urls.idea_url(idea)

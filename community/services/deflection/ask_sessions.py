@@ -4,8 +4,8 @@ An *ask session* is one visit to the Ask page or the Contact-support page by one
 visitor (a long-lived cookie, plus the user when logged in).  Opening either page
 within ``DEFLECTION_SESSION_MINUTES`` (30) of the session's last activity continues it;
 later, a new session starts.  Each session is assigned once, by a salted hash of
-its id, to the ``suggestions`` or the ``holdout`` arm (``DEFLECTION_HOLDOUT`` share,
-0 by default: no holdout yet).  Known bots get no session at all.
+its id, to the ``suggestions`` or the ``holdout`` arm (``DEFLECTION_HOLDOUT`` share).
+Prefetches and bots get no session (counted as refused, ``guards.py``).
 
 Recording an event is one INSERT plus one UPDATE by primary key; nothing else
 happens on the request path.  Callers commit (views commit once).
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 import unicodedata
 from datetime import datetime, timedelta
 
@@ -25,45 +24,15 @@ from ...extensions import db
 from ...models import AskEvent, AskSession, utcnow
 from ...models.metrics import ASK_ARMS, ASK_EVENT_KINDS, ASK_PAGES
 from ..errors import ValidationError
+from . import guards, visitors
+from .visitors import new_token, valid_visitor_id
 
 SESSION_ID_RE = re.compile(r"^[0-9a-f]{32}$")
-VISITOR_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 QUERY_MAX = 200
-
-#: Substrings (case-insensitive) of user agents that are crawlers, link previewers or
-#: scripts, not customers.  Extend with ``DEFLECTION_BOT_PATTERNS`` in configuration.
-DEFAULT_BOT_PATTERNS = (
-    "bot", "crawl", "spider", "slurp", "mediapartners", "bingpreview", "facebookexternalhit",
-    "embedly", "quora link preview", "pinterest", "whatsapp", "skypeuripreview", "vkshare",
-    "w3c_validator", "curl/", "wget/", "python-requests", "python-urllib", "aiohttp",
-    "go-http-client", "java/", "okhttp", "libwww", "httpclient", "scrapy", "phantomjs",
-    "pingdom", "uptimerobot", "chrome-lighthouse", "ahrefs", "semrush", "duckduckgo-favicons",
-    "archive.org_bot", "feedfetcher", "google-read-aloud",
-)
-
-
-# -- small pure helpers ---------------------------------------------------------
-
-def new_token() -> str:
-    """32 hex characters (128 random bits): session ids and visitor ids."""
-    return secrets.token_hex(16)
-
-
-def valid_visitor_id(value: str | None) -> bool:
-    return bool(value) and bool(VISITOR_ID_RE.match(value))
 
 
 def valid_session_id(value: str | None) -> bool:
     return bool(value) and bool(SESSION_ID_RE.match(value))
-
-
-def is_bot(user_agent: str | None) -> bool:
-    """An empty user agent or one naming a known crawler, previewer or script."""
-    agent = (user_agent or "").strip().lower()
-    if not agent:
-        return True
-    patterns = current_app.config.get("DEFLECTION_BOT_PATTERNS") or DEFAULT_BOT_PATTERNS
-    return any(p.lower() in agent for p in patterns)
 
 
 def normalize_query(text: str | None) -> str:
@@ -101,17 +70,16 @@ def session_minutes() -> int:
 
 # -- sessions -----------------------------------------------------------------------
 
-def start_or_resume_session(*, visitor_id: str, page: str, user=None, user_agent: str | None = "",
-                            now: datetime | None = None) -> AskSession | None:
+def start_or_resume_session(*, visitor_id: str, page: str, user=None, address_key: str | None = None,
+                            now: datetime | None = None) -> AskSession:
     """The visitor's open ask session (active in the last 30 minutes), or a new one.
 
-    ``None`` for known bots: they are never counted.  The visitor is the cookie, or
-    the logged-in user on another device; logging in mid-session attaches the user.
+    The visitor is the cookie, or the logged-in user on another device; logging in
+    mid-session attaches the user.  Who may start a session at all is decided by
+    ``session_for_request`` (prefetches, bots and cookieless streams are refused there).
     """
     if page not in ASK_PAGES:
         raise ValueError(f"page must be one of {ASK_PAGES}")
-    if is_bot(user_agent):
-        return None
     if not valid_visitor_id(visitor_id):
         raise ValidationError("Invalid visitor id.", field="visitor")
     now = now or utcnow()
@@ -134,10 +102,48 @@ def start_or_resume_session(*, visitor_id: str, page: str, user=None, user_agent
         return session
     session_id = new_token()
     session = AskSession(id=session_id, visitor_id=visitor_id, user_id=user_id, page=page,
-                         arm=arm_for(session_id), started_at=now, last_activity_at=now)
+                         arm=arm_for(session_id), started_at=now, last_activity_at=now,
+                         address_key=address_key)
     db.session.add(session)
     db.session.flush()
     return session
+
+
+def session_for_request(page: str, user=None) -> AskSession | None:
+    """This request's ask session, or ``None`` (counted) when it is not a person's visit.
+
+    Refused: prefetches, bots and link previewers, and, while automated traffic is
+    excluded, cookieless page views from an address beyond
+    ``DEFLECTION_NEW_VISITOR_RATE_LIMIT``.  Decided before the arm is assigned, so
+    both arms are filtered by the same rule (intention to treat).
+    """
+    reason = visitors.refusal_reason()
+    address = visitors.address_key()
+    if reason is None and not visitors.has_cookie() and not visitors.user_id(user):
+        if not guards.new_visitor_allowed(address):
+            reason = "address_rate"
+    if reason is not None:
+        guards.count_refusal(reason)
+        return None
+    return start_or_resume_session(visitor_id=visitors.visitor_id(), page=page, user=user,
+                                   address_key=address)
+
+
+def request_session(session_id: str | None, user=None) -> AskSession | None:
+    """The session ``session_id`` if the requesting visitor (cookie) or user owns it."""
+    return owned_session(session_id, visitor_id=visitors.visitor_id(mint=False),
+                         user_id=visitors.user_id(user))
+
+
+def record_beacon(session: AskSession, *, at: datetime | None = None) -> None:
+    """The page's script ran for this session (first time kept) and the visitor is active."""
+    at = at or utcnow()
+    sessions = AskSession.__table__
+    db.session.execute(update(sessions).where(sessions.c.id == session.id, sessions.c.beacon_at.is_(None))
+                       .values(beacon_at=at))
+    db.session.execute(update(sessions).where(sessions.c.id == session.id,
+                                              sessions.c.last_activity_at < at)
+                       .values(last_activity_at=at))
 
 
 def owned_session(session_id: str | None, *, visitor_id: str | None, user_id: int | None = None) -> AskSession | None:
@@ -236,24 +242,29 @@ def record_suggestions_shown(session_id: str, query: str, result_ids, *, at: dat
     return True
 
 
-def record_opened(session_id: str, target_type: str, target_id: int, *, at: datetime | None = None) -> None:
-    if target_type not in ("thread", "idea"):
-        raise ValidationError("Unknown suggestion type.", field="type")
-    record_event(session_id, "suggestion_opened", at=at,
-                 thread_id=target_id if target_type == "thread" else None,
-                 idea_id=target_id if target_type == "idea" else None)
+def record_question_posted(session: AskSession | None, thread) -> None:
+    """The session ended in a new community question (a contact)."""
+    if session is not None:
+        record_event(session.id, "question_posted", thread_id=thread.id)
+        session.draft = None
 
 
-def record_confirmed(session_id: str, thread_id: int, *, at: datetime | None = None) -> bool:
-    """"This solved my problem" on ``thread_id``; once per thread per session."""
-    already = db.session.execute(
-        select(AskEvent.id).where(AskEvent.session_id == session_id, AskEvent.kind == "confirmed",
-                                  AskEvent.thread_id == thread_id).limit(1)
-    ).first()
-    if already:
-        return False
-    record_event(session_id, "confirmed", thread_id=thread_id, at=at)
-    return True
+def record_support_request(session: AskSession | None, ticket) -> None:
+    """The session ended in a support request (a contact)."""
+    if session is not None:
+        record_event(session.id, "support_request", ticket_id=ticket.id)
+        session.draft = None
+
+
+def suggested_keys(session_id: str) -> set[str]:
+    """Every ``thread:12`` / ``idea:3`` the session was shown."""
+    keys: set[str] = set()
+    for ids in db.session.execute(
+        select(AskEvent.result_ids).where(AskEvent.session_id == session_id,
+                                          AskEvent.kind == "suggestions_shown")
+    ).scalars():
+        keys.update(str(i) for i in ids or ())
+    return keys
 
 
 def result_key(item: dict) -> str:
@@ -262,8 +273,8 @@ def result_key(item: dict) -> str:
 
 
 __all__ = [
-    "ASK_ARMS", "arm_for", "clean_query", "is_bot", "last_query", "new_token", "normalize_query",
-    "owned_session", "record_confirmed", "record_event", "record_opened",
-    "record_suggestions_shown", "result_key", "save_draft", "session_queries",
-    "start_or_resume_session", "valid_session_id", "valid_visitor_id",
+    "ASK_ARMS", "arm_for", "clean_query", "last_query", "normalize_query", "owned_session",
+    "record_beacon", "record_event", "record_question_posted", "record_suggestions_shown",
+    "record_support_request", "request_session", "result_key", "save_draft", "session_for_request",
+    "session_queries", "start_or_resume_session", "suggested_keys", "valid_session_id",
 ]

@@ -37,7 +37,10 @@ def accept(actor: User, thread: Thread, post: Post | None) -> Thread:
     if thread.accepted_post_id is not None:
         _reverse_accept(thread, actor)
     thread.accepted_post_id = post.id
-    thread.solved_at = utcnow()
+    # ``solved_at`` is the first acceptance: switching to another answer does not move
+    # it; withdrawing clears it (docs/metrics.md, "time to accepted answer").
+    if thread.solved_at is None:
+        thread.solved_at = utcnow()
     # Nobody earns anything for accepting their own answer: not the asker,
     # and not a moderator accepting an answer they wrote on someone's thread.
     if post.author_id not in (thread.author_id, actor.id):

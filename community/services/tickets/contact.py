@@ -65,9 +65,7 @@ def submit(*, subject: str | None, body: str | None, user: User | None = None,
                          requester=user, requester_name=fields["name"],
                          requester_email=fields["email"],
                          ask_session_id=session.id if session is not None else None, context=context)
-    if session is not None:
-        ask_sessions.record_event(session.id, "support_request", ticket_id=ticket.id)
-        session.draft = None
+    ask_sessions.record_support_request(session, ticket)
     return ticket
 
 

@@ -78,7 +78,26 @@
     panel.hidden = false;
   }
 
+  // Tell the server that a browser runs this page (both arms alike, before anything the
+  // arm changes): scripts that replay URLs never send it (docs/metrics.md, excluded traffic).
+  // Sent again at most every 5 minutes while the visitor types, so the session stays open.
+  function beacon(form) {
+    var session = form.getAttribute("data-ask-session");
+    var url = form.getAttribute("data-beacon-url");
+    if (!session || !url || !window.fetch) { return; }
+    var body = new FormData();
+    body.append("session", session);
+    fetch(url, { method: "POST", body: body, credentials: "same-origin",
+                 headers: { "Accept": "application/json", "X-CSRFToken": window.communityCsrfToken || "" } })
+      .catch(function () { /* best effort */ });
+  }
+
   function setupForm(form) {
+    beacon(form);
+    var lastBeacon = Date.now();
+    form.addEventListener("input", function () {
+      if (Date.now() - lastBeacon > 5 * 60 * 1000) { lastBeacon = Date.now(); beacon(form); }
+    });
     var jsField = form.querySelector('input[name="js"]');
     if (jsField) { jsField.value = "1"; }
     restoreDraft(form);

@@ -1,0 +1,175 @@
+"""Numbers that hold: every gaming attempt of issue 19, through HTTP, refused or excluded and counted.
+
+Each test scripts the attack, then reads the exact figures of the report.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from community.extensions import db
+from community.models import AskEvent, AskSession
+from community.services.moderation import actions
+from tests.deflection.conftest import minutes
+
+
+@pytest.fixture()
+def answer(site):
+    thread = site.thread("How do I reset my password on the mobile app?",
+                         "The reset link in the app does nothing when I tap it.")
+    return thread
+
+
+def sessions() -> int:
+    return db.session.execute(select(func.count()).select_from(AskSession)).scalar_one()
+
+
+def refused(report, reason):
+    return report["excluded_traffic"]["refused_by_reason"].get(reason, 0)
+
+
+def test_the_loop_of_issue_19_counts_nothing(site, answer):
+    """GET /ask?title=, /ask/open, POST /ask/confirm, 200 times from one address, Chrome agent."""
+    statuses = []
+    for i in range(200):
+        bot = site.visitor(address="203.0.113.9")  # a fresh cookie jar each time
+        sid = bot.open_page("/ask?title=reset+password", beacon=False)
+        statuses.append(bot.open(sid or "0" * 32, answer.id).status_code)
+        statuses.append(bot.confirm(sid or "0" * 32, answer.id).status_code)
+    r = site.report(now=minutes(60))
+    assert r["confirmed_deflections"] == 0 and r["inferred_deflections"] == 0
+    # 20 new visitors a minute may start sessions from one address; the rest are refused and counted.
+    assert sessions() == 20 and refused(r, "address_rate") == 180
+    # The 20 sessions never ran the page's script: excluded, and reported as such.
+    assert r["excluded_traffic"]["excluded_by_reason"] == {"no_script": 20}
+    assert r["sessions"] == 0
+    # Opens and confirms beyond the per-address limits are 429s, counted.
+    assert statuses.count(429) > 0
+    assert refused(r, "open_limit") + refused(r, "confirm_limit") == statuses.count(429)
+
+
+def test_prefetches_and_link_previews_make_no_session(site):
+    visitor = site.visitor()
+    assert visitor.open_page("/ask", beacon=False, **{"Sec-Purpose": "prefetch"}) == ""
+    assert visitor.open_page("/ask", beacon=False, Purpose="prefetch") == ""
+    assert visitor.open_page("/support/contact", beacon=False, **{"Sec-Purpose": "prefetch;prerender"}) == ""
+    for agent in ("Slackbot-LinkExpanding 1.0", "facebookexternalhit/1.1", "WhatsApp/2.23",
+                  "Mozilla/5.0 (compatible; Discordbot/2.0)", "TelegramBot (like TwitterBot)", ""):
+        assert site.visitor(agent=agent).open_page("/ask", beacon=False) == ""
+    r = site.report()
+    assert sessions() == 0
+    assert refused(r, "prefetch") == 3 and refused(r, "bot") == 6
+
+
+def test_server_side_suggestions_are_recorded_only_under_the_suggest_limit(site, answer):
+    site.app.config["SUGGEST_RATE_LIMIT"] = "3 per minute"
+    visitor = site.visitor()
+    sid = visitor.open_page()
+    for q in ("reset password", "reset password app", "password app", "mobile password"):
+        visitor.get(f"/ask?title={q.replace(' ', '+')}")
+    shown = db.session.execute(select(AskEvent.query).where(AskEvent.session_id == sid,
+                                                            AskEvent.kind == "suggestions_shown")).scalars().all()
+    assert shown == ["reset password", "reset password app", "password app"]
+    assert visitor.get(f"/api/v1/suggest?q=reset&session={sid}").status_code == 429
+    assert refused(site.report(), "suggest_limit") == 2
+
+
+def test_confirm_only_a_visible_thread_suggested_and_opened_in_the_session(site, answer):
+    other = site.thread("Invoices do not download as a PDF file")
+    visitor = site.visitor()
+    sid = visitor.open_page()
+    assert [r["id"] for r in visitor.suggest(sid, "reset password mobile")["results"]] == [answer.id]
+    assert visitor.confirm(sid, answer.id).status_code == 404           # suggested, not opened
+    assert visitor.open(sid, other.id).status_code == 302               # opened, never suggested:
+    assert visitor.confirm(sid, other.id).status_code == 404            # forwarded, not recorded
+    assert visitor.confirm(sid, 999999).status_code == 404              # no such thread
+    assert visitor.open(sid, 999999).status_code == 404
+    assert visitor.get(f"/ask/open/{sid}/idea/4242").status_code == 404  # no such idea
+    assert visitor.open(sid, answer.id).status_code == 302
+    opened = db.session.execute(select(AskEvent.thread_id).where(
+        AskEvent.session_id == sid, AskEvent.kind == "suggestion_opened")).scalars().all()
+    assert opened == [answer.id]
+    r = site.report(now=minutes(10))
+    assert refused(r, "confirm_invalid") == 3 and refused(r, "open_invalid") == 3
+
+
+def test_a_hidden_thread_cannot_be_confirmed_nor_ranked(site, answer):
+    visitor = site.visitor()
+    sid = visitor.open_page()
+    visitor.suggest(sid, "reset password mobile")
+    visitor.open(sid, answer.id)
+    moderator = site.user(role="moderator")
+    actions.hide_thread(moderator, answer, reason="spam")
+    db.session.commit()
+    assert visitor.confirm(sid, answer.id).status_code == 404
+    r = site.report(now=minutes(60))
+    assert r["confirmed_deflections"] == 0 and r["top_threads"] == []
+    assert r["inferred_deflections"] == 1  # the visitor did leave; the thread gets no credit
+    assert refused(r, "confirm_invalid") == 1
+
+
+def test_one_confirmation_per_session(site, answer):
+    other = site.thread("Reset the password of a shared family account")
+    visitor = site.visitor()
+    sid = visitor.open_page()
+    ids = {r["id"] for r in visitor.suggest(sid, "reset password")["results"]}
+    assert ids == {answer.id, other.id}
+    visitor.open(sid, answer.id)
+    visitor.open(sid, other.id)
+    first = visitor.confirm(sid, answer.id)
+    again = visitor.confirm(sid, answer.id)
+    second = visitor.confirm(sid, other.id)
+    assert [first.get_json()["counted"], again.get_json()["counted"], second.get_json()["counted"]] == [
+        True, False, False]
+    r = site.report(now=minutes(60))
+    assert r["confirmed_deflections"] == 1 and refused(r, "confirm_repeat") == 2
+    assert [(t["thread_id"], t["confirmed"]) for t in r["top_threads"]] == [(answer.id, 1)]
+
+
+def test_confirm_and_open_are_rate_limited_per_visitor(site, answer):
+    site.app.config["DEFLECTION_CONFIRM_RATE_LIMIT"] = "2 per minute"
+    site.app.config["DEFLECTION_OPEN_RATE_LIMIT"] = "3 per minute"
+    visitor = site.visitor()
+    sid = visitor.open_page()
+    visitor.suggest(sid, "reset password")
+    assert [visitor.open(sid, answer.id).status_code for _ in range(4)] == [302, 302, 302, 429]
+    assert [visitor.confirm(sid, answer.id).status_code for _ in range(3)] == [200, 200, 429]
+    r = site.report(now=minutes(60))
+    assert refused(r, "open_limit") == 1 and refused(r, "confirm_limit") == 1 and r["confirmed_deflections"] == 1
+
+
+def test_at_most_20_confirmations_an_hour_count_from_one_address(site, answer):
+    site.app.config["DEFLECTION_MAX_CONFIRMATIONS_PER_ADDRESS_HOUR"] = 20
+    for i in range(25):
+        site.at(minutes(2 * i))  # under the new-visitor and per-address rate limits
+        visitor = site.visitor(address="198.51.100.7")
+        sid = visitor.open_page()
+        visitor.suggest(sid, "reset password")
+        visitor.open(sid, answer.id)
+        assert visitor.confirm(sid, answer.id).status_code == 200
+    r = site.report(now=minutes(120))
+    # all 25 between 09:00 and 09:48, one clock hour: the first 20 count, 5 are excluded
+    assert r["confirmed_deflections"] == 20
+    assert r["excluded_traffic"]["excluded_by_reason"] == {"address_cap": 5}
+    site.at(minutes(62))  # 10:02, a new hour: one more counts
+    visitor = site.visitor(address="198.51.100.7")
+    sid = visitor.open_page()
+    visitor.suggest(sid, "reset password")
+    visitor.open(sid, answer.id)
+    visitor.confirm(sid, answer.id)
+    assert site.report(now=minutes(120))["confirmed_deflections"] == 21
+
+
+def test_the_exclusion_can_be_turned_off_for_a_rig_of_scripted_visitors(site, answer):
+    site.app.config["DEFLECTION_EXCLUDE_AUTOMATED"] = False
+    for i in range(3):
+        visitor = site.visitor(address="192.0.2.1")
+        sid = visitor.open_page(beacon=False)
+        visitor.suggest(sid, "reset password")
+        visitor.open(sid, answer.id)
+        visitor.confirm(sid, answer.id)
+    r = site.report(now=minutes(60))
+    assert r["confirmed_deflections"] == 3 and r["excluded_traffic"]["excluded_sessions"] == 0
+    site.app.config["DEFLECTION_EXCLUDE_AUTOMATED"] = True
+    r = site.report(now=minutes(60))
+    assert r["confirmed_deflections"] == 0 and r["excluded_traffic"]["excluded_by_reason"] == {"no_script": 3}
