@@ -82,7 +82,10 @@ class Defaults:
     REDIS_URL: str | None = None
     RATELIMIT_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
-    REGISTER_RATE_LIMIT = "5 per hour"
+    # Successful sign-ups per address (an office shares one), and failed attempts
+    # (a taken name, mistyped passwords), which are slowed down on their own.
+    REGISTER_RATE_LIMIT = "10 per hour;50 per day"
+    REGISTER_FAILURE_RATE_LIMIT = "10 per 10 minutes"
     POST_RATE_LIMIT = "20 per minute;200 per hour"
     VOTE_RATE_LIMIT = "60 per minute"
     SUGGEST_RATE_LIMIT = "120 per minute"

@@ -39,13 +39,44 @@ def _ugc_rel(attrs, new=False):
     return attrs
 
 
+#: Images are shown only from this site's own uploads; a remote image becomes a link,
+#: so that no reader's browser fetches a third party's tracking pixel.
+LOCAL_IMAGE_PREFIX = "/uploads/"
+
+
+class RemoteImagesAsLinks(bleach.html5lib_shim.Filter):
+    """After sanitizing: ``<img src="https://elsewhere/x.png" alt="x">`` → a link named after the image."""
+
+    def __iter__(self):
+        in_link = 0
+        for token in super().__iter__():
+            if token.get("name") == "a" and token["type"] in ("StartTag", "EndTag"):
+                in_link += 1 if token["type"] == "StartTag" else -1
+            if token["type"] not in ("EmptyTag", "StartTag") or token["name"] != "img":
+                yield token
+                continue
+            attrs = token["data"]
+            src = attrs.get((None, "src"), "")
+            if src.startswith(LOCAL_IMAGE_PREFIX) and not src.startswith(LOCAL_IMAGE_PREFIX + "/"):
+                yield token
+                continue
+            label = "Image: " + (attrs.get((None, "alt")) or attrs.get((None, "title")) or "external")
+            if not src or in_link:  # a link in a link is no HTML: the outer link stays
+                yield {"type": "Characters", "data": f"[{label}]"}
+                continue
+            yield {"type": "StartTag", "name": "a", "data": {(None, "href"): src, (None, "rel"): "nofollow ugc",
+                                                              (None, "title"): "Opens an image on another site"}}
+            yield {"type": "Characters", "data": f"{label} ↗"}
+            yield {"type": "EndTag", "name": "a"}
+
+
 _cleaner = bleach.Cleaner(
     tags=ALLOWED_TAGS,
     attributes=ALLOWED_ATTRIBUTES,
     protocols=ALLOWED_PROTOCOLS,
     strip=True,
     strip_comments=True,
-    filters=[partial(LinkifyFilter, callbacks=[_ugc_rel], skip_tags=["pre", "code"])],
+    filters=[RemoteImagesAsLinks, partial(LinkifyFilter, callbacks=[_ugc_rel], skip_tags=["pre", "code"])],
 )
 
 

@@ -188,6 +188,12 @@ def can_view_own_ticket(user, ticket) -> bool:
     return _authenticated(user) and ticket.requester_id is not None and ticket.requester_id == user.id
 
 
+def can_reply_own_ticket(user, ticket) -> bool:
+    """The requester writes back to support on their ticket until it is closed (suspended or not:
+    a suspended customer may still need support)."""
+    return can_view_own_ticket(user, ticket) and ticket.status != "closed"
+
+
 def can_assign_ticket_to(user) -> bool:
     """Who may be a ticket's assignee."""
     return user is not None and user.role in AGENTS and not user.is_suspended

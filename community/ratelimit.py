@@ -26,7 +26,7 @@ def identity() -> str:
     return f"ip:{request.remote_addr or 'unknown'}"
 
 
-def hit(config_key: str, key: str | None = None) -> None:
+def hit(config_key: str, key: str | None = None, message: str | None = None) -> None:
     """Count one hit against the limits in ``config[config_key]``; 429 when exceeded."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return
@@ -36,7 +36,24 @@ def hit(config_key: str, key: str | None = None) -> None:
     strategy = _strategy()
     for item in parse_many(spec):
         if not strategy.hit(item, config_key, key or identity()):
-            raise RateLimited(f"Too many attempts: the limit is {item}. Please wait and try again.")
+            raise RateLimited(message or f"Too many attempts: the limit is {item}. Please wait and try again.")
+
+
+def check(config_key: str, key: str | None = None, message: str | None = None) -> None:
+    """429 if the limits in ``config[config_key]`` are already used up, without counting a hit.
+
+    For limits counted only on some outcomes (failed sign-ups): check first,
+    ``hit`` once the outcome is known.
+    """
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    spec = current_app.config.get(config_key)
+    if not spec:
+        return
+    strategy = _strategy()
+    for item in parse_many(spec):
+        if not strategy.test(item, config_key, key or identity()):
+            raise RateLimited(message or f"Too many attempts: the limit is {item}. Please wait and try again.")
 
 
 def _strategy():

@@ -1,22 +1,20 @@
 """HTML views: blueprints, template helpers and error pages."""
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
 
 from .. import permissions
-from ..extensions import db
 from ..markup import safe
-from ..search.errors import SearchUnavailable
-from ..services.errors import ServiceError, Unavailable
 
 
 def init_app(app: Flask) -> None:
     from . import (
         analytics,
         auth,
+        chrome,
         deflection,
+        errors,
         forum,
         idea_links,
         ideas,
@@ -46,38 +44,8 @@ def init_app(app: Flask) -> None:
         unread = unread_count(current_user.id) if current_user.is_authenticated else 0
         return {"unread_notifications": unread, "site_name": app.config["SITE_NAME"]}
 
-    @app.errorhandler(ServiceError)
-    def service_error_page(exc: ServiceError):
-        db.session.rollback()
-        if request.accept_mimetypes.best == "application/json":
-            # The page's own scripts (voting) ask for JSON; an HTML error page
-            # would make them fall back to posting the form a second time.
-            from ..api.errors import error_response
-
-            return error_response(exc.status, exc.code, exc.message, exc.field)
-        return render_template("error.html", status=exc.status, message=exc.message), exc.status
-
-    @app.errorhandler(SearchUnavailable)
-    def search_unavailable(exc: SearchUnavailable):
-        # A failed search is an error page (503), never a page of "no results".
-        error = Unavailable("Search is temporarily unavailable; try again shortly.", code="search_unavailable")
-        if request.path.startswith("/api/"):
-            from ..api.errors import error_response
-
-            db.session.rollback()
-            return error_response(error.status, error.code, error.message)
-        return service_error_page(error)
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        db.session.rollback()
-        if request.path.startswith("/api/"):
-            from ..api.errors import json_http_error
-
-            return json_http_error(exc)
-        if exc.code and exc.code < 400:
-            return exc
-        return render_template("error.html", status=exc.code, message=exc.description), exc.code
+    chrome.init_app(app)
+    errors.init_app(app)
 
 
 def _plural(count, singular: str, plural: str | None = None) -> str:

@@ -5,9 +5,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db
-from ..ratelimit import hit
+from ..ratelimit import check, hit
 from ..services.accounts import users
-from ..services.errors import RateLimited, ServiceError, ValidationError
+from ..services.errors import Conflict, RateLimited, ServiceError, ValidationError
 from .util import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -21,11 +21,7 @@ def register():
     if request.method == "POST":
         form = {k: request.form.get(k, "") for k in ("username", "email")}
         try:
-            hit("REGISTER_RATE_LIMIT", key=f"ip:{request.remote_addr}")
-            if request.form.get("password") != request.form.get("password2"):
-                raise ValidationError("The two passwords do not match.", field="password2")
-            user = users.create_user(form["username"], form["email"], request.form.get("password", ""))
-            db.session.commit()
+            user = _sign_up(form)
         except ServiceError as exc:
             db.session.rollback()
             errors[exc.field or "form"] = exc.message
@@ -35,6 +31,29 @@ def register():
         flash(f"Welcome, {user.username}! Ask your first question or help someone else.", "success")
         return redirect(safe_next(url_for("main.home")))
     return render_template("auth/register.html", form=form, errors=errors)
+
+
+_TOO_MANY_FAILURES = ("Too many failed sign-up attempts from your network in the last few minutes. "
+                      "Wait 10 minutes, then try again.")
+_TOO_MANY_SIGNUPS = "Many accounts were created from your network today. Please try again later."
+
+
+def _sign_up(form: dict):
+    """Create and commit the account; only a success counts toward the address's sign-up limit,
+    failures count toward a limit of their own that slows guessing down."""
+    address = f"ip:{request.remote_addr}"
+    check("REGISTER_FAILURE_RATE_LIMIT", key=address, message=_TOO_MANY_FAILURES)
+    try:
+        if request.form.get("password") != request.form.get("password2"):
+            raise ValidationError("The two passwords do not match.", field="password2")
+        user = users.create_user(form["username"], form["email"], request.form.get("password", ""))
+    except (ValidationError, Conflict):
+        db.session.rollback()
+        hit("REGISTER_FAILURE_RATE_LIMIT", key=address, message=_TOO_MANY_FAILURES)
+        raise
+    hit("REGISTER_RATE_LIMIT", key=address, message=_TOO_MANY_SIGNUPS)  # before commit: refused means nothing kept
+    db.session.commit()
+    return user
 
 
 @bp.route("/login", methods=["GET", "POST"])

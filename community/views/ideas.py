@@ -108,8 +108,8 @@ def _source_thread():
 def _idea_or_404(idea_id: int):
     try:
         return exchange.get_idea(idea_id)
-    except ServiceError:
-        abort(404)
+    except ServiceError as exc:
+        abort(404, description=exc.message)
 
 
 @bp.get("/ideas/<int:idea_id>")

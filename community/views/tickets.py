@@ -15,9 +15,10 @@ from ..extensions import db
 from ..markup import render_markdown, safe
 from ..models import Thread
 from ..models.tickets import TICKET_PRIORITIES, TICKET_STATUSES
-from ..services.errors import ServiceError
+from ..ratelimit import hit
+from ..services.errors import Conflict, ServiceError
 from ..services.forum import listings, threads
-from ..services.tickets import escalation, payloads, webhooks, workflow
+from ..services.tickets import customer, escalation, payloads, webhooks, workflow
 from ..services.tickets import queue as tickets_queue
 from .idea_links import link_offered
 from .util import safe_referrer
@@ -232,11 +233,38 @@ def mine():
     return render_template("tickets/mine.html", tickets=tickets_queue.for_requester(current_user.id))
 
 
+def _own_ticket(ticket_id: int):
+    ticket = workflow.get_ticket(ticket_id)
+    if not permissions.can_view_own_ticket(current_user, ticket):
+        abort(404, description="No such ticket among yours.")
+    return ticket
+
+
+def _render_my_ticket(ticket, *, error=None, body="", status=200):
+    return render_template("tickets/my_ticket.html", ticket=ticket, error=error, body=body,
+                           events=payloads.timeline(ticket, public_only=True)), status
+
+
 @bp.get("/my/tickets/<int:ticket_id>")
 @login_required
 def my_ticket(ticket_id: int):
-    ticket = workflow.get_ticket(ticket_id)
-    if not permissions.can_view_own_ticket(current_user, ticket):
-        abort(404)
-    return render_template("tickets/my_ticket.html", ticket=ticket,
-                           events=payloads.timeline(ticket, public_only=True))
+    return _render_my_ticket(_own_ticket(ticket_id))
+
+
+@bp.post("/my/tickets/<int:ticket_id>/reply")
+@login_required
+def my_ticket_reply(ticket_id: int):
+    """The customer writes back; a pending or solved ticket goes back to the agents as open."""
+    ticket = _own_ticket(ticket_id)
+    body = request.form.get("body", "")
+    try:
+        if not permissions.can_reply_own_ticket(current_user, ticket):
+            raise Conflict(f"This ticket is closed. Contact support again and mention ticket #{ticket.id}.")
+        hit("POST_RATE_LIMIT")
+        customer.reply(current_user, ticket, body)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        return _render_my_ticket(ticket, error=exc, body=body, status=exc.status)
+    flash("Your reply is sent to our support team.", "success")
+    return redirect(url_for("tickets.my_ticket", ticket_id=ticket.id) + "#reply")

@@ -86,7 +86,8 @@ def test_markdown_features_survive_sanitizing():
     for fragment in ("<h1>Title</h1>", "<em>em</em>", "<strong>strong</strong>", "<code>code</code>",
                      "&lt;b&gt;x&lt;/b&gt;", "<li>a</li>", "<table>", "<td>1</td>", "<blockquote>"):
         assert fragment in html, fragment
-    assert render_markdown("![chart](https://example.com/c.png)") == '<p><img alt="chart" src="https://example.com/c.png"></p>'
+    # Images from this site's uploads stay images; remote ones become links (tests/pages/test_remote_images.py).
+    assert render_markdown("![chart](/uploads/c0ffee.png)") == '<p><img alt="chart" src="/uploads/c0ffee.png"></p>'
 
 
 def test_mentions_are_found_but_not_in_emails():

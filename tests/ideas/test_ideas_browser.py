@@ -117,6 +117,7 @@ def test_customer_posts_and_votes_product_answers(live_app):
             _shoot(page, "customer-idea")
 
             # The product team sets a status with an official response.
+            page.click(".user-menu summary")      # log out is in the user menu
             page.click("form[action='/logout'] button")
             _login(page, base, "petra", "petra-pass-123")
             page.goto(idea_url)
@@ -133,6 +134,7 @@ def test_customer_posts_and_votes_product_answers(live_app):
             _shoot(page, "product-view")
 
             # The customer sees the response, in the list and in their notifications.
+            page.click(".user-menu summary")      # log out is in the user menu
             page.click("form[action='/logout'] button")
             _login(page, base, "carol", "carol-pass-123")
             page.goto(f"{base}/ideas")

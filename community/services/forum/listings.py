@@ -16,10 +16,20 @@ SORTS = {
     "solved": "Solved",
 }
 
+# The all-questions page keeps the order and the filter apart, so that
+# "most votes among the unsolved" is one URL.
+ORDERS = {"activity": "Latest activity", "newest": "Newest", "votes": "Most votes"}
+STATUSES = {"all": "All", "unanswered": "Unanswered", "unsolved": "Unsolved", "solved": "Solved"}
+
 
 def threads(*, category_id: int | None = None, tag: str | None = None, sort: str = "activity",
-            author_id: int | None = None, include_hidden: bool = False) -> Select:
-    """Visible threads, filtered and sorted; pinned threads first in category listings."""
+            author_id: int | None = None, include_hidden: bool = False,
+            status: str | None = None) -> Select:
+    """Visible threads, filtered and sorted; pinned threads first in category listings.
+
+    ``sort`` is one of ``SORTS`` (which mixes orders and filters, as the
+    category tabs do); ``status`` (``STATUSES``) filters on its own.
+    """
     stmt = select(Thread).options(
         selectinload(Thread.author), selectinload(Thread.category), selectinload(Thread.tags)
     ).where(Thread.live if include_hidden else Thread.visible)
@@ -30,12 +40,8 @@ def threads(*, category_id: int | None = None, tag: str | None = None, sort: str
     if tag:
         stmt = stmt.join(thread_tags, thread_tags.c.thread_id == Thread.id).join(
             Tag, Tag.id == thread_tags.c.tag_id).where(Tag.name == tag)
-    if sort == "unanswered":
-        stmt = stmt.where(Thread.reply_count == 0)
-    elif sort == "unsolved":
-        stmt = stmt.where(Thread.accepted_post_id.is_(None))
-    elif sort == "solved":
-        stmt = stmt.where(Thread.accepted_post_id.is_not(None))
+    for condition in {sort, status} & {"unanswered", "unsolved", "solved"}:
+        stmt = stmt.where(_STATUS_CONDITIONS[condition]())
     order = {
         "newest": [Thread.created_at.desc()],
         "votes": [Thread.score.desc(), Thread.last_activity_at.desc()],
@@ -44,6 +50,13 @@ def threads(*, category_id: int | None = None, tag: str | None = None, sort: str
     if category_id is not None and sort == "activity":
         order = [Thread.pinned.desc(), *order]
     return stmt.order_by(*order, Thread.id.desc())
+
+
+_STATUS_CONDITIONS = {
+    "unanswered": lambda: Thread.reply_count == 0,
+    "unsolved": lambda: Thread.accepted_post_id.is_(None),
+    "solved": lambda: Thread.accepted_post_id.is_not(None),
+}
 
 
 def categories() -> list[Category]:

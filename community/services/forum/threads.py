@@ -33,7 +33,8 @@ from ..locking import lock
 from ..moderation import spam
 from . import reputation
 
-TAG_RE = re.compile(r"^[a-z0-9][a-z0-9+#.\-]*$")
+# Letters of any script and digits, then also + # . - (c++, c#, node.js); a leading dot for .net.
+TAG_RE = re.compile(r"^\.?[^\W_](?:[^\W_]|[+#.\-])*$")
 
 
 def slugify(text: str, max_length: int = 80) -> str:
@@ -81,7 +82,7 @@ def parse_tags(raw) -> list[str]:
         raise ValidationError("Tags must be a list of strings.", field="tags")
     tags: list[str] = []
     for item in items:
-        name = item.strip().lower().lstrip("#")
+        name = unicodedata.normalize("NFC", item.strip().lower().lstrip("#"))
         if not name or name in tags:
             continue
         if len(name) > current_app.config["TAG_MAX_LENGTH"]:
@@ -90,7 +91,8 @@ def parse_tags(raw) -> list[str]:
                 field="tags")
         if not TAG_RE.match(name):
             raise ValidationError(
-                f"The tag “{name[:40]}” may only contain letters, digits and + # . -", field="tags")
+                f"The tag “{name[:40]}” may only contain letters, digits and + # . - "
+                "and must start with a letter, a digit or a dot (like .net).", field="tags")
         tags.append(name)
     if len(tags) > current_app.config["MAX_TAGS"]:
         raise ValidationError(f"Use at most {current_app.config['MAX_TAGS']} tags.", field="tags")

@@ -14,9 +14,13 @@
       .then(function (response) { return response.json().then(function (data) { return { ok: response.ok, data: data }; }); })
       .then(function (result) {
         if (button) { button.disabled = false; }
-        if (!result.ok) { window.alert(result.data.error ? result.data.error.message : "Could not vote."); return; }
+        var message = result.ok ? "" : (result.data.error ? result.data.error.message : "Could not vote.");
+        if (window.communityExplain) { window.communityExplain(form, message); }
+        if (!result.ok) { return; }
         var n = result.data.votes;
         form.querySelector("[data-vote-count]").textContent = n.toLocaleString();
+        // Every other place on the page that shows this idea's total (the sidebar).
+        document.querySelectorAll("[data-vote-total]").forEach(function (el) { el.textContent = n.toLocaleString(); });
         var label = form.querySelector(".idea-count-label");
         if (label) { label.textContent = n === 1 ? "vote" : "votes"; }
         if (button) {
