@@ -87,7 +87,16 @@ def _idea_changed(mapper, connection, target) -> None:
         _collect(object_session(target), f"idea:{target.merged_into_id}")
 
 
+def _in_savepoint(session: Session) -> bool:
+    """Whether the transaction ending is a savepoint: the outer one still holds the rows and the lock."""
+    return session.in_nested_transaction()
+
+
 def _after_commit(session: Session) -> None:
+    # SQLAlchemy fires after_commit when a savepoint is released too; indexing then would
+    # read uncommitted rows elsewhere (and on SQLite wait on the lock this session holds).
+    if _in_savepoint(session):
+        return
     keys = session.info.pop(PENDING, None)
     if not keys or not has_app_context():
         return
@@ -101,7 +110,8 @@ def _after_commit(session: Session) -> None:
 
 
 def _discard(session: Session, *args) -> None:
-    session.info.pop(PENDING, None)
+    if not _in_savepoint(session):  # keys of the outer transaction stay; extra keys only re-read rows
+        session.info.pop(PENDING, None)
 
 
 def install() -> None:

@@ -32,6 +32,28 @@ def test_rollback_indexes_nothing(make, db):
     assert search.suggest("rolled back question") == []
 
 
+def test_a_thread_written_in_a_savepoint_is_indexed_when_the_outer_transaction_commits(make, db):
+    """Releasing a savepoint is no commit: indexing then would read rows no other connection sees."""
+    user, category = make.user(), make.category()
+    with db.session.begin_nested():
+        thread = forum_threads.create_thread(user, category, "Scanner jams on duplex pages",
+                                             "The duplex unit jams on every second page.")
+    assert search.suggest("scanner duplex jams") == []
+    db.session.commit()
+    assert keys(search.suggest("scanner duplex jams")) == [("thread", thread.id)]
+
+
+def test_a_rolled_back_savepoint_keeps_the_outer_transaction_s_changes_for_the_index(make, db):
+    user, category = make.user(), make.category()
+    kept = forum_threads.create_thread(user, category, "Toner smears on glossy paper",
+                                       "Glossy paper comes out smeared with toner.")
+    savepoint = db.session.begin_nested()
+    forum_threads.create_thread(user, category, "Abandoned draft about toner", "This one is rolled back.")
+    savepoint.rollback()
+    db.session.commit()
+    assert keys(search.suggest("toner smears glossy")) == [("thread", kept.id)]
+
+
 def test_edit_title_and_body_reindexes(make, db):
     thread = make.thread(title="Original wording about scanners")
     forum_threads.edit_post(thread.author, thread.question_post, "Now it is about the fax machine dialing out.",
