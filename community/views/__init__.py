@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         deflection,
         errors,
         forum,
+        health,
         idea_links,
         ideas,
         kb,
@@ -28,7 +29,7 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
-                   support, analytics, kb):
+                   support, analytics, kb, health):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions, has_endpoint=lambda name: name in app.view_functions)
