@@ -110,6 +110,8 @@ class Defaults:
     # Search.
     SEARCH_BACKEND = "whoosh"
     SEARCH_INDEX_DIR: str | None = None
+    #: `flask search learn` reads the ask sessions of this many last days (docs/search.md).
+    SEARCH_LEARN_DAYS = 730
 
     # Deflection.
     DEFLECTION_INFERRED_MINUTES = 30

@@ -12,6 +12,7 @@ from .forum import (
     thread_tags,
 )
 from .ideas import Idea, IdeaComment, IdeaFollow, IdeaLink, IdeaStatusChange, IdeaVote, idea_tags
+from .learning import EVIDENCE_SOURCES, SearchEvidence
 from .kb import ARTICLE_STATES, Article, ArticleFeedback, ArticleRevision, article_tags
 from .metrics import AskEvent, AskRefusal, AskSession, DeflectionCredit
 from .moderation import FLAG_OUTCOMES, FLAG_REASONS, Flag
@@ -25,5 +26,5 @@ __all__ = [
     "PostRevision", "ROLES", "ReputationEvent", "STAFF_ROLES", "Tag", "Thread", "ThreadView",
     "Ticket", "TicketEvent", "User", "Vote", "WebhookAttempt", "thread_tags", "utcnow",
     "ARTICLE_STATES", "Article", "ArticleFeedback", "ArticleRevision", "article_tags",
-    "Idea", "IdeaComment", "IdeaFollow", "IdeaLink", "IdeaStatusChange", "IdeaVote", "idea_tags",
+    "EVIDENCE_SOURCES", "SearchEvidence", "Idea", "IdeaComment", "IdeaFollow", "IdeaLink", "IdeaStatusChange", "IdeaVote", "idea_tags",
 ]
