@@ -90,6 +90,13 @@ class Defaults:
     VOTE_RATE_LIMIT = "60 per minute"
     SUGGEST_RATE_LIMIT = "120 per minute"
 
+    # Accounts (docs/accounts.md).
+    PASSWORD_MIN_LENGTH = 8
+    #: Wrong current passwords on the settings pages, per member.
+    PASSWORD_CHANGE_RATE_LIMIT = "10 per hour"
+    #: How long the link that confirms a new email address works.
+    EMAIL_CHANGE_MAX_AGE_HOURS = 24
+
     # Search.
     SEARCH_BACKEND = "whoosh"
     SEARCH_INDEX_DIR: str | None = None
