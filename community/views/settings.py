@@ -10,6 +10,7 @@ from ..models import User
 from ..ratelimit import check, hit
 from ..services.accounts import settings
 from ..services.errors import PermissionDenied, RateLimited, ServiceError
+from .actions import commit, commit_and_redirect
 
 bp = Blueprint("settings", __name__)
 
@@ -22,9 +23,8 @@ def _page(template: str, section: str, status: int = 200, **context):
 
 
 def _failed(exc: ServiceError, template: str, section: str, **context):
-    db.session.rollback()
-    status = exc.status if exc.status in (400, 404, 409, 429) else 400
-    return _page(template, section, status, error=exc, **context)
+    """The form again, with the refusal beside its field (the outcome was rolled back)."""
+    return _page(template, section, exc.status, error=exc, **context)
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -35,11 +35,9 @@ def profile():
         if not permissions.can_edit_profile(current_user):
             return _page("profile.html", "profile", 403, form=form, error=PermissionDenied(
                 "Your account is suspended: your public profile cannot be changed until it ends."))
-        try:
-            settings.update_profile(current_user, **form)
-        except ServiceError as exc:
-            return _failed(exc, "profile.html", "profile", form=form)
-        db.session.commit()
+        outcome = commit(lambda: settings.update_profile(current_user, **form))
+        if outcome.error:
+            return _failed(outcome.error, "profile.html", "profile", form=form)
         flash("Your profile is saved.", "success")
         return redirect(url_for("settings.profile"))
     return _page("profile.html", "profile", form={
@@ -65,15 +63,16 @@ def _count_wrong_password(exc: ServiceError) -> None:
 @login_required
 def password():
     if request.method == "POST":
-        try:
+        def change():
             _guard_current_password()
-            user = settings.change_password(current_user, request.form.get("current", ""),
+            return settings.change_password(current_user, request.form.get("current", ""),
                                             request.form.get("new", ""), request.form.get("confirm", ""))
-        except ServiceError as exc:
-            _count_wrong_password(exc)
-            return _failed(exc, "password.html", "password")
-        db.session.commit()
-        stay_signed_in(user)
+
+        outcome = commit(change)
+        if outcome.error:
+            _count_wrong_password(outcome.error)
+            return _failed(outcome.error, "password.html", "password")
+        stay_signed_in(outcome.value)
         flash("Your password is changed. Every other browser and device is signed out.", "success")
         return redirect(url_for("settings.password"))
     return _page("password.html", "password")
@@ -94,14 +93,15 @@ def stay_signed_in(user: User) -> None:
 def email():
     if request.method == "POST":
         address = request.form.get("email", "")
-        try:
+        def ask():
             _guard_current_password()
-            sent_to = settings.request_email_change(current_user, request.form.get("password", ""), address)
-        except ServiceError as exc:
-            _count_wrong_password(exc)
-            return _failed(exc, "email.html", "email", form={"email": address})
-        db.session.commit()
-        flash(f"We sent a link to {sent_to}. Your address changes when you open it.", "success")
+            return settings.request_email_change(current_user, request.form.get("password", ""), address)
+
+        outcome = commit(ask)
+        if outcome.error:
+            _count_wrong_password(outcome.error)
+            return _failed(outcome.error, "email.html", "email", form={"email": address})
+        flash(f"We are sending a link to {outcome.value}. Your address changes when you open it.", "success")
         return redirect(url_for("settings.email"))
     return _page("email.html", "email", form={"email": ""})
 
@@ -115,13 +115,10 @@ def confirm_email(token: str):
     except ServiceError as exc:
         return render_template("settings/confirm_email.html", error=exc), 400
     if request.method == "POST":
-        try:
-            user = settings.confirm_email_change(token)
-        except ServiceError as exc:
-            db.session.rollback()
-            return render_template("settings/confirm_email.html", error=exc), exc.status
-        db.session.commit()
-        flash(f"Your email address is now {user.email}.", "success")
+        outcome = commit(lambda: settings.confirm_email_change(token))
+        if outcome.error:
+            return render_template("settings/confirm_email.html", error=outcome.error), outcome.status
+        flash(f"Your email address is now {outcome.value.email}.", "success")
         return redirect(url_for("settings.email") if current_user.is_authenticated else url_for("auth.login"))
     return render_template("settings/confirm_email.html", user=user, new_email=new_email, token=token)
 
@@ -131,11 +128,10 @@ def confirm_email(token: str):
 def tokens():
     created = None
     if request.method == "POST":
-        try:
-            created = settings.create_token(current_user, request.form.get("name", ""))
-        except ServiceError as exc:
-            return _failed(exc, "tokens.html", "tokens", tokens=_live_tokens())
-        db.session.commit()
+        outcome = commit(lambda: settings.create_token(current_user, request.form.get("name", "")))
+        if outcome.error:
+            return _failed(outcome.error, "tokens.html", "tokens", tokens=_live_tokens())
+        created = outcome.value
     return _page("tokens.html", "tokens", tokens=_live_tokens(), created=created)
 
 
@@ -146,10 +142,11 @@ def _live_tokens():
 @bp.post("/settings/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_token(token_id: int):
-    token = settings.revoke_token(current_user, token_id)
-    db.session.commit()
-    flash(f"The token “{token.name}” is revoked; programs using it are refused from now on.", "success")
-    return redirect(url_for("settings.tokens"))
+    token = settings.own_token(current_user, token_id)   # someone else's: 404 (the app's error page)
+    return commit_and_redirect(
+        lambda: settings.revoke_token(token).name,
+        success=lambda name: f"The token “{name}” is revoked; programs using it are refused from now on.",
+        back=url_for("settings.tokens"))
 
 
 @bp.get("/account")

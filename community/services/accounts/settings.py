@@ -183,12 +183,17 @@ def create_token(user: User, name: str) -> str:
     return issue_token(user, name)
 
 
-def revoke_token(user: User, token_id: int) -> ApiToken:
-    """Revoke one of the user's own tokens; someone else's or an unknown id is ``NotFound``.
-    Revoking twice is answered with the token as it is (idempotent)."""
+def own_token(user: User, token_id: int) -> ApiToken:
+    """One of the user's own tokens; someone else's or an unknown id is ``NotFound``."""
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         raise NotFound("No such token.")
+    return token
+
+
+def revoke_token(token: ApiToken) -> ApiToken:
+    """Revoke a token (the caller checked it is the member's own, ``own_token``).
+    Revoking twice is answered with the token as it is (idempotent)."""
     db.session.execute(update(ApiToken).where(ApiToken.id == token.id, ApiToken.revoked_at.is_(None))
                        .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
     db.session.refresh(token)
