@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from email.utils import make_msgid
 
-from flask import current_app, render_template
+from flask import current_app
 
 from ...extensions import db
 from ...models import OutboxMessage
@@ -17,14 +17,20 @@ SUBJECTS = {
 }
 
 
+def _template(path: str):
+    """A mail template without the page's context processors (no request, no signed-in user here);
+    ``.html`` is autoescaped, ``.txt`` is not (Flask's rule by extension)."""
+    return current_app.jinja_env.get_template(path)
+
+
 def render(name: str, **context) -> dict:
     """Subject, plain-text and HTML parts of one mail."""
     site = current_app.config["SITE_NAME"]
     context = {"site": site, **context}
     return {
         "subject": SUBJECTS[name].format(**context),
-        "text": render_template(f"mail/{name}.txt", **context),
-        "html": render_template(f"mail/{name}.html", **context),
+        "text": _template(f"mail/{name}.txt").render(**context),
+        "html": _template(f"mail/{name}.html").render(**context),
     }
 
 
