@@ -20,7 +20,7 @@ from .. import permissions, urls
 from ..extensions import db
 from ..models import Category, Post
 from ..ratelimit import hit
-from ..services.deflection import ask_sessions
+from ..services.deflection import ask_sessions, credit
 from ..services.errors import NotAuthenticated, PermissionDenied
 from ..services.ideas import links as idea_links
 from ..services.kb import articles
@@ -82,7 +82,8 @@ def render_thread_page(thread, *, order: str = "votes", reply_body: str = "", st
     return render_template("forum/thread.html", thread=thread, question=question,
                            accepted=accepted, answers=answers, my_votes=my_votes, order=order,
                            reply_body=reply_body, promoted_article=articles.article_for_thread(thread.id),
-                           linked_ideas=idea_links.ideas_for_thread(thread.id)), status
+                           linked_ideas=idea_links.ideas_for_thread(thread.id),
+                           helped=credit.helped_by_thread(thread.id)), status
 
 
 def _refusal() -> str:
