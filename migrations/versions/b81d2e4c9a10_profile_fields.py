@@ -1,7 +1,7 @@
 """profile fields: display name, location, website
 
 Revision ID: b81d2e4c9a10
-Revises: 2f737b781c72
+Revises: 4d96d0b1561e
 Create Date: 2026-12-01 13:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'b81d2e4c9a10'
-down_revision = '2f737b781c72'
+down_revision = '4d96d0b1561e'
 branch_labels = None
 depends_on = None
 
