@@ -43,7 +43,22 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: None: Secure when PREFERRED_URL_SCHEME is "https" (set True/False to decide yourself).
+    SESSION_COOKIE_SECURE: bool | None = None
+    REMEMBER_COOKIE_SECURE: bool | None = None
     PREFERRED_URL_SCHEME = "http"
+    #: With PREFERRED_URL_SCHEME "https", responses carry HSTS for this long (0: no HSTS header).
+    HSTS_SECONDS = 31536000
+    #: Behind a load balancer or reverse proxy: how many proxies set each X-Forwarded-* header
+    #: (werkzeug's ProxyFix).  0 trusts none: the header is ignored, as it must be when clients
+    #: can reach the app servers directly.
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
+    PROXY_FIX_X_HOST = 0
+    PROXY_FIX_X_PORT = 0
+    PROXY_FIX_X_PREFIX = 0
+    #: Log one line per request (logger ``community.request``: request id, status, time taken).
+    REQUEST_LOG = True
 
     #: werkzeug's password hash method; ``None`` is werkzeug's (strong) default.
     #: Tests set a cheap one, since they create hundreds of accounts.
@@ -237,6 +252,10 @@ def load_config(app, overrides: dict | None) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _persistent_secret(instance)
     _check_vote_budget(app.config.get("IDEA_VOTE_BUDGET"))
+    https = app.config.get("PREFERRED_URL_SCHEME") == "https"
+    for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if app.config.get(key) is None:  # not set: Secure exactly when the site is served over https
+            app.config[key] = https
 
 
 def _check_vote_budget(value) -> None:

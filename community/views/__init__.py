@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         deflection,
         errors,
         forum,
+        health,
         idea_links,
         ideas,
         kb,
@@ -29,7 +30,7 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
-                   support, analytics, kb, settings):
+                   support, analytics, kb, health, settings):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions)

@@ -247,5 +247,10 @@ IDEA_LINKS = {
     "DELETE /api/v1/ideas/<int:idea_id>/links/<int:link_id>": Rule(LINKERS),
 }
 
+PRODUCTION = {
+    # load balancers poll it unauthenticated; it says only which check failed
+    "GET /healthz": Rule(EVERYONE),
+}
+
 RULES: dict[str, Rule] = {**FORUM, **ACCOUNTS, **DEFLECTION, **IDEAS, **MODERATION, **TICKETS, **API, **KB,
-                          **IDEA_LINKS}
+                          **IDEA_LINKS, **PRODUCTION}
