@@ -83,6 +83,8 @@ def stay_signed_in(user: User) -> None:
     keeping its "remember me" cookie if it had one (renewed with the new id)."""
     from flask import current_app
 
+    if hasattr(user, "_get_current_object"):   # current_user itself: flask-login needs the real object
+        user = user._get_current_object()
     remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies \
         or session.get("_remember") == "set"
     login_user(user, remember=remembered)
