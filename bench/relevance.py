@@ -19,6 +19,10 @@ of their text) is replayed as confirmed deflections (one distinct visitor each, 
 query's words voting for its relevant threads, through ``services.learning.evidence``),
 and every system is measured on the *other* queries only, before and after the replay;
 ``--learned-boost`` lists the weights of the ``learned`` field to compare.
+
+``--duplicates PostLinks.xml`` replays the Stack Exchange duplicate links (``LinkTypeId`` 3)
+as closed duplicates (the duplicate's title votes for the original) before measuring; no
+dev query is used for that, so every query is measured.
 """
 from __future__ import annotations
 
@@ -84,6 +88,8 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="list queries whose first relevant hit is not in the top 5")
     parser.add_argument("--learn", type=float, default=0.0, metavar="SHARE",
                         help="replay this share of the queries as confirmed deflections; measure on the rest")
+    parser.add_argument("--duplicates", type=Path, metavar="POSTLINKS_XML",
+                        help="replay Stack Exchange duplicate links as closed duplicates first")
     parser.add_argument("--learned-boost", type=lambda v: [float(x) for x in v.split(",")],
                         default=[schema.FIELD_BOOSTS["learned"]], help="weights of the learned field to compare")
     args = parser.parse_args()
@@ -130,6 +136,27 @@ def main() -> None:
 
         rows: dict[str, dict[str, list]] = {}
         latencies, misses = [], []
+        if args.duplicates:
+            measure("suggest (tuned)", queries if not args.learn else [], rows)
+            pairs = _duplicate_links(args.duplicates)
+            by_external = {external: thread_id for thread_id, external in ids.items()}
+            titles = {r.external_id: r.title for r in records}
+            now = utcnow()
+            replayed = 0
+            for duplicate, original in pairs:
+                if f"se:{duplicate}" in by_external and f"se:{original}" in by_external:
+                    evidence.vote(by_external[f"se:{original}"], f"duplicate:{duplicate}", "duplicate",
+                                  titles[f"se:{duplicate}"], now)
+                    replayed += 1
+            db.session.commit()
+            print(f"duplicates: {replayed} of {len(pairs)} duplicate links replayed as closed duplicates")
+            if not args.learn:
+                state = app.extensions["search"]
+                for weight in args.learned_boost:
+                    schema.FIELD_BOOSTS["learned"] = weight
+                    state._suggest_cache.clear()
+                    measure(f"+ duplicates x{weight:g}", queries, rows, latencies)
+                baseline_rows(queries, rows)
         if args.learn:
             train = [q for q in queries if _share(q["query"]) < args.learn]
             test = [q for q in queries if _share(q["query"]) >= args.learn]
@@ -150,7 +177,7 @@ def main() -> None:
                 state._suggest_cache.clear()
                 measure(f"+ learned x{weight:g}", test, rows, latencies)
             baseline_rows(test, rows)
-        else:
+        elif not args.duplicates:
             measure("suggest (tuned)", queries, rows, latencies, misses if args.misses else None)
             baseline_rows(queries, rows)
 
@@ -171,6 +198,14 @@ def main() -> None:
           f"p95 {latencies[int(len(latencies) * 0.95) - 1]:.1f} ms")
     for query, relevant, got in misses:
         print(f"MISS {query!r}: want {relevant}, got {got}")
+
+
+def _duplicate_links(path: Path) -> list[tuple[str, str]]:
+    """``(duplicate post id, original post id)`` of a Stack Exchange ``PostLinks.xml``."""
+    import xml.etree.ElementTree as ET
+
+    return [(row.get("PostId"), row.get("RelatedPostId")) for row in ET.parse(path).getroot()
+            if row.get("LinkTypeId") == "3"]
 
 
 def _share(text: str) -> float:

@@ -34,7 +34,7 @@ def status():
 @click.option("--days", type=int, default=None,
               help="Ask sessions of this many last days (default SEARCH_LEARN_DAYS, 730).")
 def learn(days):
-    """Rebuild learned evidence from the ask events, then re-index the threads it changed.
+    """Rebuild learned evidence from the ask events and closed duplicates, then re-index what changed.
 
     Run it regularly (cron, hourly or daily): suggestions opened and followed by no
     contact become evidence only once their window has elapsed, and re-indexing
@@ -44,6 +44,9 @@ def learn(days):
     from ..services.learning import evidence
 
     rebuilt = evidence.rebuild_from_events(days=days)
+    duplicates = evidence.rebuild_duplicates()
     db.session.commit()
-    search_service.touch(*(f"thread:{thread_id}" for thread_id in sorted(rebuilt.threads)))
-    click.echo(f"Learned {rebuilt.votes:,} votes; re-indexed {len(rebuilt.threads):,} threads.")
+    threads = rebuilt.threads | duplicates.threads
+    search_service.touch(*(f"thread:{thread_id}" for thread_id in sorted(threads)))
+    click.echo(f"Learned {rebuilt.votes:,} votes from ask sessions and {duplicates.votes:,} from closed "
+               f"duplicates; re-indexed {len(threads):,} threads.")

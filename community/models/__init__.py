@@ -3,6 +3,7 @@ from .audit import AuditEntry
 from .base import utcnow
 from .forum import (
     Category,
+    DuplicateLink,
     Post,
     PostRevision,
     Tag,
@@ -22,7 +23,7 @@ from .tickets import Ticket, TicketEvent, WebhookAttempt
 from .user import ROLES, STAFF_ROLES, ApiToken, User
 
 __all__ = [
-    "ApiToken", "AskEvent", "AskRefusal", "AuditEntry", "AskSession", "DeflectionCredit", "Category", "FLAG_OUTCOMES", "FLAG_REASONS", "Flag", "Notification", "OutboxMessage", "Post",
+    "ApiToken", "AskEvent", "AskRefusal", "AuditEntry", "AskSession", "DeflectionCredit", "Category", "DuplicateLink", "FLAG_OUTCOMES", "FLAG_REASONS", "Flag", "Notification", "OutboxMessage", "Post",
     "PostRevision", "ROLES", "ReputationEvent", "STAFF_ROLES", "Tag", "Thread", "ThreadView",
     "Ticket", "TicketEvent", "User", "Vote", "WebhookAttempt", "thread_tags", "utcnow",
     "ARTICLE_STATES", "Article", "ArticleFeedback", "ArticleRevision", "article_tags",

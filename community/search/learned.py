@@ -7,8 +7,9 @@ script can push a thread up by itself:
 
 - each voter counts once per thread (the table's unique key);
 - only the ``LEARN_CAP`` most recent votes of a thread are read;
-- a vote decays with age: it is written ``round(LEARN_COPIES * 0.5 ** (age / half-life))``
-  times (fresh: twice; after one half-life: once; after ~2.3 half-lives: not at all).
+- a visitor's vote decays with age: it is written ``round(LEARN_COPIES * 0.5 ** (age / half-life))``
+  times (fresh: twice; after one half-life: once; after ~2.3 half-lives: not at all); a closed
+  duplicate (a moderator's or the asker's judgment, not a click) does not decay.
 
 The field is rebuilt whenever the thread is re-indexed (``flask search learn`` re-indexes
 every thread whose evidence changed, and so applies the decay).
@@ -45,12 +46,13 @@ def learned_texts(session: Session, thread_ids: Iterable[int], now: datetime | N
         return {}
     now = now or utcnow()
     votes: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
-    for thread_id, words, created_at in session.execute(
-            select(SearchEvidence.thread_id, SearchEvidence.words, SearchEvidence.created_at)
+    for thread_id, words, created_at, source in session.execute(
+            select(SearchEvidence.thread_id, SearchEvidence.words, SearchEvidence.created_at,
+                   SearchEvidence.source)
             .where(SearchEvidence.thread_id.in_(ids))
             .order_by(SearchEvidence.thread_id, SearchEvidence.created_at.desc(), SearchEvidence.id.desc())):
         if len(votes[thread_id]) < LEARN_CAP:
-            votes[thread_id].append((created_at, words))
+            votes[thread_id].append((now if source == "duplicate" else created_at, words))
     out = {}
     for thread_id, rows in votes.items():
         parts = [words for created_at, words in rows for _ in range(copies(created_at, now))]

@@ -24,7 +24,7 @@ from ..services.deflection import ask_sessions, credit
 from ..services.errors import NotAuthenticated, PermissionDenied
 from ..services.ideas import links as idea_links
 from ..services.kb import articles
-from ..services.forum import accepting, listings, votes
+from ..services.forum import accepting, duplicates, listings, related, votes
 from ..services.forum import threads as forum_threads
 from . import ask_flow
 from .actions import commit, commit_keeping_facts, error_json, wants_json
@@ -64,7 +64,11 @@ def thread(thread_id: int, slug: str | None = None):
                                 **request.args), 301)
     # Count the view first: committing afterwards would expire the loaded
     # posts and make the template reload each one (an N+1).
-    if forum_threads.record_view(thread, _viewer_key()):
+    counted = forum_threads.record_view(thread, _viewer_key())
+    duplicate = duplicates.banner(thread)
+    if duplicate and forum_threads.record_view(duplicate["original"], _viewer_key()):
+        counted = True  # a reader of the duplicate is a reader of the original too
+    if counted:
         db.session.commit()
     return render_thread_page(thread, order="date" if request.args.get("order") == "date" else "votes")
 
@@ -83,7 +87,10 @@ def render_thread_page(thread, *, order: str = "votes", reply_body: str = "", st
                            accepted=accepted, answers=answers, my_votes=my_votes, order=order,
                            reply_body=reply_body, promoted_article=articles.article_for_thread(thread.id),
                            linked_ideas=idea_links.ideas_for_thread(thread.id),
-                           helped=credit.helped_by_thread(thread.id)), status
+                           helped=credit.helped_by_thread(thread.id), duplicate=duplicates.banner(thread),
+                           can_close_duplicate=permissions.can_close_as_duplicate(current_user, thread)
+                           and duplicates.link_of(thread.id) is None,
+                           related=related.related_threads(thread)), status
 
 
 def _refusal() -> str:
@@ -253,6 +260,23 @@ def accept(thread_id: int):
     db.session.commit()
     flash("Answer accepted: this thread is now solved." if post else "Accept withdrawn.", "success")
     return redirect(urls.thread_url(thread, post.id if post else None))
+
+
+@bp.post("/threads/<int:thread_id>/duplicate")
+def close_as_duplicate(thread_id: int):
+    """Close the question as a duplicate of the one given in ``original`` (a number or an address)."""
+    thread, moved = _viewable_thread(thread_id)
+    if moved or not permissions.can_close_as_duplicate(current_user, thread):
+        abort(403)
+    outcome = commit(lambda: duplicates.close_as_duplicate(current_user, thread, request.form.get("original", ""),
+                                                           note=request.form.get("note", "")[:500]))
+    if outcome.error:
+        if wants_json():
+            return error_json(outcome.error)
+        flash(outcome.error.message, "error")
+        return render_thread_page(thread, status=outcome.error.status)
+    flash("Closed as a duplicate: readers are sent on to the original question.", "success")
+    return redirect(urls.thread_url(thread))
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])

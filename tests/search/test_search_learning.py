@@ -114,7 +114,7 @@ def test_holdout_sessions_teach_nothing(tmp_path):
         assert visitor.confirm(sid, receipts.id).status_code == 404
         site.at(minutes(24 * 60))
         result = app.test_cli_runner().invoke(args=["search", "learn"])
-        assert result.output.strip() == "Learned 0 votes; re-indexed 0 threads."
+        assert result.output.strip() == "Learned 0 votes from ask sessions and 0 from closed duplicates; re-indexed 0 threads."
         assert votes() == [] and ranking(site) == before
         # ... and even a confirmation recorded for a holdout session would not be learned.
         session = db.session.get(AskSession, sid)
@@ -149,17 +149,17 @@ def test_an_opened_suggestion_with_no_contact_is_learned_by_the_command_after_it
     assert contacting.contact(sid).status_code == 302
     runner = site.app.test_cli_runner()
     site.at(minutes(20))  # inside the 30-minute window: pending, nothing learned yet
-    assert runner.invoke(args=["search", "learn"]).output.strip() == "Learned 0 votes; re-indexed 0 threads."
+    assert runner.invoke(args=["search", "learn"]).output.strip() == "Learned 0 votes from ask sessions and 0 from closed duplicates; re-indexed 0 threads."
     site.at(minutes(45))
-    assert runner.invoke(args=["search", "learn"]).output.strip() == "Learned 1 votes; re-indexed 1 threads."
+    assert runner.invoke(args=["search", "learn"]).output.strip() == "Learned 1 votes from ask sessions and 0 from closed duplicates; re-indexed 1 threads."
     assert [(t, source, words) for t, _v, source, words in votes()] == [(pdf.id, "opened", QUERY)]
     after = dict(ranking(site))
     assert after[pdf.id] > before[pdf.id] and after[receipts.id] == before[receipts.id]
     # Rebuilding again gives the same rows (derived data), and a hidden thread loses its votes.
-    assert runner.invoke(args=["search", "learn"]).output.strip() == "Learned 1 votes; re-indexed 1 threads."
+    assert runner.invoke(args=["search", "learn"]).output.strip() == "Learned 1 votes from ask sessions and 0 from closed duplicates; re-indexed 1 threads."
     pdf.hidden = True
     db.session.commit()
-    assert runner.invoke(args=["search", "learn"]).output.strip() == "Learned 0 votes; re-indexed 1 threads."
+    assert runner.invoke(args=["search", "learn"]).output.strip() == "Learned 0 votes from ask sessions and 0 from closed duplicates; re-indexed 1 threads."
     assert votes() == []
 
 
@@ -178,3 +178,29 @@ def test_a_contact_after_a_confirmation_takes_its_vote_back(site, threads):
 def test_old_votes_decay_then_expire():
     now = T0
     assert [learned.copies(now - timedelta(days=d), now) for d in (0, 100, 180, 300, 420)] == [2, 1, 1, 1, 0]
+
+
+def test_suggest_api_limit_and_staff_explain(site, threads):
+    receipts, pdf = threads
+    confirm(site, site.visitor(), pdf, 0)
+    visitor = site.visitor()
+    assert visitor.get(f"/api/v1/suggest?q={QUERY}&limit=11").status_code == 400
+    assert visitor.get(f"/api/v1/suggest?q={QUERY}&limit=x").get_json()["error"]["code"] == "validation_error"
+    assert len(visitor.get(f"/api/v1/suggest?q={QUERY}&limit=1").get_json()["results"]) == 1
+    assert visitor.get(f"/api/v1/suggest?q={QUERY}&explain=1").status_code == 403
+    member = site.visitor()
+    member.login(site.user())
+    assert member.get(f"/api/v1/suggest?q={QUERY}&explain=1").status_code == 403
+    staff = site.visitor()
+    staff.login(site.user(role="moderator"))
+    ranking(site)  # rebuilt: on two threads, the deleted copies of re-indexed ones would make "pdf" look common
+    body = staff.get(f"/api/v1/suggest?q={QUERY}&type=thread&explain=1").get_json()
+    by_id = {r["id"]: r["explain"] for r in body["results"]}
+    assert by_id[receipts.id] == {"matched": [
+        {"field": "question", "term": "bill", "weight": 1.2}, {"field": "question", "term": "receipt", "weight": 1.2},
+        {"field": "title", "term": "bill", "weight": 3.0}, {"field": "title", "term": "receipt", "weight": 3.0}],
+        "learned": None}
+    assert by_id[pdf.id]["learned"] == {"votes": 1, "counted": 1, "by_source": {"confirmed": 1},
+                                        "recent_words": [QUERY], "weight": 0.3}
+    assert {"field": "learned", "term": "receipt", "weight": 0.3} in by_id[pdf.id]["matched"]
+    assert {"field": "title", "term": "pdf", "weight": 3.0} in by_id[pdf.id]["matched"]

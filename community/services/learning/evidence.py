@@ -25,7 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
-from ...models import EVIDENCE_SOURCES, AskEvent, AskSession, SearchEvidence, Thread, utcnow
+from ...models import EVIDENCE_SOURCES, AskEvent, AskSession, DuplicateLink, SearchEvidence, Thread, utcnow
 
 #: Sources rebuilt from the ask events (duplicates come from the forum, not from events).
 EVENT_SOURCES = ("confirmed", "opened")
@@ -107,6 +107,31 @@ def forget_sessions(session_ids) -> int:
     for row in rows:
         db.session.delete(row)
     return len(rows)
+
+
+def duplicate_voter(thread_id: int) -> str:
+    return f"duplicate:{thread_id}"
+
+
+def record_duplicate(duplicate: Thread, original: Thread, at: datetime) -> bool:
+    """A question closed as a duplicate: its title is a way of asking for the original."""
+    if not (duplicate.visible and original.visible):
+        return False
+    return vote(original.id, duplicate_voter(duplicate.id), "duplicate", duplicate.title, at)
+
+
+def rebuild_duplicates() -> Rebuilt:
+    """Replace the duplicate-made votes with those the duplicate links support (both threads visible)."""
+    touched = set(db.session.execute(select(SearchEvidence.thread_id).where(
+        SearchEvidence.source == "duplicate").distinct()).scalars())
+    db.session.execute(delete(SearchEvidence).where(SearchEvidence.source == "duplicate"))
+    written = 0
+    for link in db.session.execute(select(DuplicateLink).order_by(DuplicateLink.id)).scalars():
+        duplicate = db.session.get(Thread, link.thread_id)
+        if duplicate is not None and record_duplicate(duplicate, link.original, link.created_at):
+            written += 1
+            touched.add(link.original_id)
+    return Rebuilt(written, touched)
 
 
 @dataclass
