@@ -180,8 +180,11 @@ class Defaults:
     #: An article is listed for review under this helpful rate once it has this many answers...
     KB_REVIEW_HELPFUL_BELOW = 0.5
     KB_REVIEW_MIN_VOTES = 5
-    #: ...or when it was not updated for this many days.
+    #: ...or when it was not updated for this many days...
     KB_REVIEW_AFTER_DAYS = 365
+    #: ...or when, of the last 90 days' ask sessions that opened it from a suggestion (at least
+    #: KB_REVIEW_MIN_VOTES), this share or more went on to contact support or post a question.
+    KB_REVIEW_CONTACT_ABOVE = 0.5
 
     # Demo content.
     SEED_DEMO = False

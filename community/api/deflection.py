@@ -63,6 +63,11 @@ METRICS_RESPONSE = schema("DeflectionMetrics", {
         "by_category": {"type": "array", "items": {"type": "object"},
                         "description": "Deflections by the category of the thread they credit."},
         "by_tag": {"type": "array", "items": {"type": "object"}},
+        "by_content_type": {"type": "object", "description": "Deflections crediting a thread or an article: "
+                                                             "confirmed, inferred, held, failed."},
+        "top_articles": {"type": "array", "items": {"type": "object"}},
+        "failing_articles": {"type": "array", "items": {"type": "object"},
+                             "description": "Articles whose readers most often contacted support afterwards."},
         "previous_period": {"type": "object",
                             "description": "The same figures for the period of the same length just "
                                            "before, and `change` (this period − that one)."},

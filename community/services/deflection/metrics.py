@@ -78,11 +78,12 @@ def load_sessions(low: datetime, high: datetime) -> list[SessionFacts]:
     }
     rows = db.session.execute(
         select(AskEvent.session_id, AskEvent.kind, AskEvent.created_at, AskEvent.thread_id,
-               AskEvent.idea_id, AskEvent.result_count)
+               AskEvent.idea_id, AskEvent.result_count, AskEvent.article_id)
         .join(AskSession, AskSession.id == AskEvent.session_id).where(*in_range)
     )
     for row in rows:
-        facts[row.session_id].add(row.kind, row.created_at, row.thread_id, row.idea_id, row.result_count)
+        facts[row.session_id].add(row.kind, row.created_at, row.thread_id, row.idea_id, row.result_count,
+                                  row.article_id)
     return list(facts.values())
 
 
@@ -191,6 +192,8 @@ def deflection_report(start: date, end: date, *, now: datetime | None = None,
                                           exclude={f.id for f, o in outcomes if o.excluded}),
         "top_threads": top_deflecting_threads(counted, limit=threads_limit),
         **breakdowns.by_category_and_tag(counted),
+        "by_content_type": breakdowns.by_content_type(counted),
+        **breakdowns.articles_that_deflect(counted, limit=threads_limit),
     }
     report.update(breakdowns.rollups(report["daily"]))
     if compare:
@@ -267,7 +270,8 @@ def failed_sessions(counted, *, limit: int = 50) -> list[dict]:
             queries[session_id].append(query)
     return [{"session": f.id, "started_at": f.started_at.replace(microsecond=0).isoformat() + "Z",
              "kind": "confirmed" if o.confirmed else "inferred", "queries": queries[f.id],
-             "opened_threads": sorted({t for _, t, _ in f.opens if t is not None})}
+             "opened_threads": sorted({t for _, t, _, _ in f.opens if t is not None}),
+             "opened_articles": sorted({a for _, _, _, a in f.opens if a is not None})}
             for f, o in failed]
 
 
