@@ -27,6 +27,7 @@ from ..services.kb import articles
 from ..services.forum import accepting, duplicates, listings, related, votes
 from ..services.forum import threads as forum_threads
 from . import ask_flow
+from . import deflection as deflection_views
 from .actions import commit, commit_keeping_facts, error_json, wants_json
 from .util import paginate, sort_arg
 
@@ -87,7 +88,9 @@ def render_thread_page(thread, *, order: str = "votes", reply_body: str = "", st
                            accepted=accepted, answers=answers, my_votes=my_votes, order=order,
                            reply_body=reply_body, promoted_article=articles.article_for_thread(thread.id),
                            linked_ideas=idea_links.ideas_for_thread(thread.id),
-                           helped=credit.helped_by_thread(thread.id), duplicate=duplicates.banner(thread),
+                           helped=credit.helped_by_thread(thread.id),
+                           prompt=deflection_views.prompt_for("thread", thread.id),
+                           duplicate=duplicates.banner(thread),
                            can_close_duplicate=permissions.can_close_as_duplicate(current_user, thread)
                            and duplicates.link_of(thread.id) is None,
                            related=related.related_threads(thread)), status
