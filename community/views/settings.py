@@ -19,7 +19,7 @@ SECTIONS = (("profile", "Profile", "settings.profile"), ("password", "Password",
 
 
 def _page(template: str, section: str, status: int = 200, **context):
-    return render_template(f"settings/{template}", sections=SECTIONS, section=section, **context), status
+    return render_template(f"settings/{template}", sections=SECTIONS, settings_section=section, **context), status
 
 
 def _failed(exc: ServiceError, template: str, section: str, **context):
