@@ -15,13 +15,22 @@ from .ideas import Idea, IdeaComment, IdeaFollow, IdeaLink, IdeaStatusChange, Id
 from .kb import ARTICLE_STATES, Article, ArticleFeedback, ArticleRevision, article_tags
 from .metrics import AskEvent, AskRefusal, AskSession, DeflectionCredit
 from .moderation import FLAG_OUTCOMES, FLAG_REASONS, Flag
-from .notifications import Notification, OutboxMessage
+from .notifications import (
+    EMAIL_CHOICES,
+    EMAIL_KIND_OF,
+    EMAIL_KINDS,
+    WATCH_LEVELS,
+    Notification,
+    NotificationPreference,
+    OutboxMessage,
+    ThreadSubscription,
+)
 from .reputation import ReputationEvent
 from .tickets import Ticket, TicketEvent, WebhookAttempt
 from .user import ROLES, STAFF_ROLES, ApiToken, PasswordReset, User
 
 __all__ = [
-    "ApiToken", "AskEvent", "AskRefusal", "AuditEntry", "AskSession", "DeflectionCredit", "Category", "FLAG_OUTCOMES", "FLAG_REASONS", "Flag", "Notification", "OutboxMessage", "PasswordReset", "Post",
+    "ApiToken", "AskEvent", "AskRefusal", "AuditEntry", "AskSession", "DeflectionCredit", "Category", "FLAG_OUTCOMES", "FLAG_REASONS", "Flag", "Notification", "NotificationPreference", "ThreadSubscription", "OutboxMessage", "PasswordReset", "Post",
     "PostRevision", "ROLES", "ReputationEvent", "STAFF_ROLES", "Tag", "Thread", "ThreadView",
     "Ticket", "TicketEvent", "User", "Vote", "WebhookAttempt", "thread_tags", "utcnow",
     "ARTICLE_STATES", "Article", "ArticleFeedback", "ArticleRevision", "article_tags",

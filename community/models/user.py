@@ -37,6 +37,8 @@ class User(UserMixin, db.Model):
     suspension_reason: Mapped[str | None] = mapped_column(String(500))
     #: Bumped on password change so that remembered sessions die with it.
     session_version: Mapped[int] = mapped_column(default=1)
+    #: When the last daily digest was built for the user (``flask mail digest``).
+    digest_sent_at: Mapped[datetime | None]
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

@@ -15,6 +15,8 @@ SUBJECTS = {
     "email_change_confirm": "Confirm your new email address for {site}",
     "email_change_notice": "Your {site} email address is being changed",
     "password_reset": "Reset your {site} password",
+    "notification": "{subject}",
+    "digest": "Your {site} digest: {count} new",
 }
 
 
