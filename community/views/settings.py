@@ -205,5 +205,6 @@ def unsubscribe(token: str):
         outcome = commit(lambda: preferences.unsubscribe(token))
         if outcome.error:
             return render_template("settings/unsubscribe.html", error=outcome.error), outcome.status
-        return render_template("settings/unsubscribe.html", done=True, label=preferences.LABELS[kind])
-    return render_template("settings/unsubscribe.html", label=preferences.LABELS[kind], token=token, user=user)
+        return render_template("settings/unsubscribe.html", done=True, label=preferences.UNSUBSCRIBE_LABELS[kind])
+    return render_template("settings/unsubscribe.html", label=preferences.UNSUBSCRIBE_LABELS[kind], token=token,
+                           user=user)

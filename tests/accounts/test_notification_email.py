@@ -118,3 +118,35 @@ def test_one_click_unsubscribe_from_a_real_mail_needs_no_login(app, db, make, sm
     make.reply(thread, author=helper, body="One more answer for you.")
     assert len(_emails(db, "asker@example.com")) == 1
     assert stranger.post(path[:-4] + "abcd").status_code == 400            # forged
+
+
+def test_the_daily_digest_lists_what_is_new_once_and_nothing_when_nothing_is(app, db, make, smtp):
+    from datetime import timedelta
+
+    from freezegun import freeze_time
+
+    from community.models import utcnow
+    from community.services.mail import digest
+
+    asker, helper, carol = make.user("asker"), make.user("helper"), make.user("carol")
+    thread = make.thread(author=asker, title="Export to CSV fails silently")
+    make.reply(thread, author=helper, body="Try the Export button; @carol knows more.")
+    make.reply(thread, author=asker, body="Thanks, that worked for me.")   # helper: "watching"
+    outbox.send_due()
+    smtp.inbox.raw.clear()
+    later = utcnow() + timedelta(hours=1)
+    with freeze_time(later):
+        assert digest.build() == {"digests": 2, "items": 2}          # carol (mention), helper (watching)
+        assert app.test_cli_runner().invoke(args=["mail", "digest"]).output.startswith("queued 0 digests")
+        outbox.send_due()
+    by_to = {m["To"]: m for m in smtp.inbox.messages}
+    assert set(by_to) == {"carol@example.com", "helper@example.com"}   # not the asker: replies came at once
+    text = by_to["carol@example.com"].get_body(("plain",)).get_content()
+    assert "helper mentioned you in “Export to CSV fails silently”" in text and f"/threads/{thread.id}/" in text
+    assert by_to["helper@example.com"]["Subject"] == "Your Support Community digest: 1 new"
+    # Its unsubscribe link turns off the kinds that were in the digest, nothing else.
+    raw = [r.decode() for r in smtp.inbox.raw if b"To: carol@example.com" in r][0]
+    url = re.search(r"^List-Unsubscribe: <(http://[^>]+)>\r$", raw, re.M).group(1)
+    assert app.test_client().post(url[url.index("/unsubscribe/"):]).status_code == 200
+    assert preferences.choices(carol.id) == {"reply": "immediately", "accepted": "immediately",
+                                             "mention": "never", "watching": "never"}

@@ -30,6 +30,9 @@ LABELS = {
     "mention": "Someone mentioned me (@username)",
     "watching": "New posts in threads I watch",
 }
+#: The unsubscribe link of the digest turns off every kind that is in the digest.
+DIGEST = "digest"
+UNSUBSCRIBE_LABELS = {**LABELS, DIGEST: "The daily digest"}
 
 
 def email_choice(user_id: int, kind: str) -> str:
@@ -124,13 +127,18 @@ def read_unsubscribe(token: str) -> tuple[User, str]:
     except BadSignature:
         raise ValidationError("This unsubscribe link is not valid.", field="token") from None
     user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
-    if user is None or data.get("k") not in EMAIL_KINDS:
+    if user is None or (data.get("k") not in EMAIL_KINDS and data.get("k") != DIGEST):
         raise ValidationError("This unsubscribe link is not valid.", field="token")
     return user, data["k"]
 
 
 def unsubscribe(token: str) -> tuple[User, str]:
-    """Turn the token's kind of mail off (idempotent)."""
+    """Turn the token's kind of mail off (idempotent); the digest's turns off every digest kind."""
     user, kind = read_unsubscribe(token)
-    set_choice(user.id, kind, "never")
+    if kind == DIGEST:
+        for each, choice in choices(user.id).items():
+            if choice == "digest":
+                set_choice(user.id, each, "never")
+    else:
+        set_choice(user.id, kind, "never")
     return user, kind
