@@ -17,6 +17,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .config import load_config
 
     load_config(app, config)
+    from . import request_guards
+
+    request_guards.init_app(app)  # before any route: the bounded <int:> converter
     _init_extensions(app)
 
     from . import api, cli, views

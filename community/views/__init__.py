@@ -31,7 +31,10 @@ def init_app(app: Flask) -> None:
                    support, analytics, kb):
         app.register_blueprint(module.bp)
 
-    app.jinja_env.globals.update(perm=permissions, has_endpoint=lambda name: name in app.view_functions)
+    from .util import url_for_args
+
+    app.jinja_env.globals.update(perm=permissions, has_endpoint=lambda name: name in app.view_functions,
+                                 url_for_args=url_for_args)
     app.jinja_env.filters["safe_html"] = safe
     app.jinja_env.filters["ago"] = _ago
     app.jinja_env.filters["number"] = lambda n: f"{n:,}"

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from ...extensions import db
 from ...models import AskEvent, AskRefusal, AskSession, Thread, utcnow
 from ...models.metrics import CONTACT_KINDS
+from .. import inputs
 from ..errors import ValidationError
 from . import gaps, health, holdout
 from .outcomes import Outcome, SessionFacts, classify, mark_exclusions
@@ -45,12 +46,7 @@ def parse_range(raw_from: str | None, raw_to: str | None, *, today: date | None 
 
 
 def _parse_day(raw: str, name: str) -> date:
-    try:
-        if len(raw) != 10:
-            raise ValueError
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationError(f"“{name}” must be a date written YYYY-MM-DD.", field=name) from None
+    return inputs.parse_day(raw, name)
 
 
 def bounds(start: date, end: date) -> tuple[datetime, datetime]:
