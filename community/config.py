@@ -22,10 +22,12 @@ REPUTATION_POINTS = {
     "idea_upvoted": 1,
     "idea_delivered": 25,
     "answer_promoted": 10,
+    #: A confirmed deflection that held, to the accepted answer's author (docs/metrics.md).
+    "deflection_helped": 2,
 }
 
 #: Reasons whose positive points count toward the daily cap.
-REPUTATION_CAPPED_REASONS = ["question_upvoted", "answer_upvoted", "idea_upvoted"]
+REPUTATION_CAPPED_REASONS = ["question_upvoted", "answer_upvoted", "idea_upvoted", "deflection_helped"]
 
 
 class Defaults:

@@ -33,8 +33,7 @@ def init_app(app: Flask) -> None:
 
     from .util import url_for_args
 
-    app.jinja_env.globals.update(perm=permissions, has_endpoint=lambda name: name in app.view_functions,
-                                 url_for_args=url_for_args)
+    app.jinja_env.globals.update(perm=permissions, url_for_args=url_for_args)
     app.jinja_env.filters["safe_html"] = safe
     app.jinja_env.filters["ago"] = _ago
     app.jinja_env.filters["number"] = lambda n: f"{n:,}"

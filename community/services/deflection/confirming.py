@@ -18,7 +18,7 @@ from ... import urls
 from ...extensions import db
 from ...models import AskEvent, AskSession, Idea, Thread, utcnow
 from ..errors import NotFound
-from . import guards, visitors
+from . import credit, guards, visitors
 from .ask_sessions import record_event, suggested_keys
 
 
@@ -114,4 +114,5 @@ def confirm(session: AskSession | None, thread_id: int | None, *, at: datetime |
         return False
     record_event(session.id, "confirmed", thread_id=thread.id, at=at)
     db.session.refresh(session, ["confirmed_at"])
+    credit.credit_confirmation(session, thread, at)
     return True
