@@ -43,7 +43,22 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: None: Secure when PREFERRED_URL_SCHEME is "https" (set True/False to decide yourself).
+    SESSION_COOKIE_SECURE: bool | None = None
+    REMEMBER_COOKIE_SECURE: bool | None = None
     PREFERRED_URL_SCHEME = "http"
+    #: With PREFERRED_URL_SCHEME "https", responses carry HSTS for this long (0: no HSTS header).
+    HSTS_SECONDS = 31536000
+    #: Behind a load balancer or reverse proxy: how many proxies set each X-Forwarded-* header
+    #: (werkzeug's ProxyFix).  0 trusts none: the header is ignored, as it must be when clients
+    #: can reach the app servers directly.
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
+    PROXY_FIX_X_HOST = 0
+    PROXY_FIX_X_PORT = 0
+    PROXY_FIX_X_PREFIX = 0
+    #: Log one line per request (logger ``community.request``: request id, status, time taken).
+    REQUEST_LOG = True
 
     #: werkzeug's password hash method; ``None`` is werkzeug's (strong) default.
     #: Tests set a cheap one, since they create hundreds of accounts.
@@ -92,6 +107,36 @@ class Defaults:
     VOTE_RATE_LIMIT = "60 per minute"
     SUGGEST_RATE_LIMIT = "120 per minute"
 
+    # Accounts (docs/accounts.md).
+    PASSWORD_MIN_LENGTH = 8
+    #: Wrong current passwords on the settings pages, per member.
+    PASSWORD_CHANGE_RATE_LIMIT = "10 per hour"
+    #: How long the link that confirms a new email address works.
+    EMAIL_CHANGE_MAX_AGE_HOURS = 24
+
+    # Mail (community/mail.py; docs/accounts.md, "Mail").
+    #: "smtp" (the default when MAIL_SERVER is set), "file" (.eml files under MAIL_FILE_DIR, the
+    #: default without a server) or "log".
+    MAIL_BACKEND: str | None = None
+    MAIL_SERVER: str | None = None
+    #: None = 25 (465 with MAIL_USE_SSL).
+    MAIL_PORT: int | None = None
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    #: The From header, e.g. "Support Community <community@example.com>".
+    MAIL_FROM: str | None = None
+    #: Where the file backend writes; None = instance/mail/.
+    MAIL_FILE_DIR: str | None = None
+    MAIL_TIMEOUT_SECONDS = 10
+    MAIL_MAX_ATTEMPTS = 8
+    #: Retry delays: base * 2**(attempt-1), capped (30 s, 1 min, 2 min, ... 1 h).
+    MAIL_BACKOFF_SECONDS = 30.0
+    MAIL_BACKOFF_MAX_SECONDS = 3600.0
+    #: A claim older than this is considered abandoned (the worker died) and retaken.
+    MAIL_CLAIM_TIMEOUT_SECONDS = 300
+
     # Search.
     SEARCH_BACKEND = "whoosh"
     SEARCH_INDEX_DIR: str | None = None
@@ -135,8 +180,11 @@ class Defaults:
     #: An article is listed for review under this helpful rate once it has this many answers...
     KB_REVIEW_HELPFUL_BELOW = 0.5
     KB_REVIEW_MIN_VOTES = 5
-    #: ...or when it was not updated for this many days.
+    #: ...or when it was not updated for this many days...
     KB_REVIEW_AFTER_DAYS = 365
+    #: ...or when, of the last 90 days' ask sessions that opened it from a suggestion (at least
+    #: KB_REVIEW_MIN_VOTES), this share or more went on to contact support or post a question.
+    KB_REVIEW_CONTACT_ABOVE = 0.5
 
     # Demo content.
     SEED_DEMO = False
@@ -207,6 +255,10 @@ def load_config(app, overrides: dict | None) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _persistent_secret(instance)
     _check_vote_budget(app.config.get("IDEA_VOTE_BUDGET"))
+    https = app.config.get("PREFERRED_URL_SCHEME") == "https"
+    for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if app.config.get(key) is None:  # not set: Secure exactly when the site is served over https
+            app.config[key] = https
 
 
 def _check_vote_budget(value) -> None:

@@ -16,19 +16,21 @@ def init_app(app: Flask) -> None:
         deflection,
         errors,
         forum,
+        health,
         idea_links,
         ideas,
         kb,
         main,
         moderation,
         search,
+        settings,
         support,
         tickets,
         users,
     )
 
     for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
-                   support, analytics, kb):
+                   support, analytics, kb, health, settings):
         app.register_blueprint(module.bp)
 
     from .util import url_for_args

@@ -19,7 +19,7 @@ from ...models import AskEvent, AskRefusal, AskSession, Thread, utcnow
 from ...models.metrics import CONTACT_KINDS
 from .. import inputs
 from ..errors import ValidationError
-from . import gaps, health, holdout
+from . import breakdowns, gaps, health, holdout
 from .outcomes import Outcome, SessionFacts, classify, mark_exclusions
 
 MAX_RANGE_DAYS = 3660
@@ -74,11 +74,12 @@ def load_sessions(low: datetime, high: datetime) -> list[SessionFacts]:
     }
     rows = db.session.execute(
         select(AskEvent.session_id, AskEvent.kind, AskEvent.created_at, AskEvent.thread_id,
-               AskEvent.idea_id, AskEvent.result_count)
+               AskEvent.idea_id, AskEvent.result_count, AskEvent.article_id)
         .join(AskSession, AskSession.id == AskEvent.session_id).where(*in_range)
     )
     for row in rows:
-        facts[row.session_id].add(row.kind, row.created_at, row.thread_id, row.idea_id, row.result_count)
+        facts[row.session_id].add(row.kind, row.created_at, row.thread_id, row.idea_id, row.result_count,
+                                  row.article_id)
     return list(facts.values())
 
 
@@ -144,8 +145,9 @@ def classify_range(low: datetime, high: datetime, *, now: datetime, conf: dict):
 
 
 def deflection_report(start: date, end: date, *, now: datetime | None = None,
-                      gaps_limit: int = 20, threads_limit: int = 10) -> dict:
-    """Every deflection figure for sessions started in [start, end], with health beside it."""
+                      gaps_limit: int = 20, threads_limit: int = 10, compare: bool = True) -> dict:
+    """Every deflection figure for sessions started in [start, end], with health beside it,
+    its breakdowns and roll-ups, and (``compare``) the previous period of the same length."""
     now = now or utcnow()
     conf = settings()
     low, high = bounds(start, end)
@@ -159,7 +161,7 @@ def deflection_report(start: date, end: date, *, now: datetime | None = None,
     cost = conf["cost"]
     excluded = Counter(o.excluded for _, o in outcomes if o.excluded)
     refused = refusals(start, end)
-    return {
+    report = {
         "from": start.isoformat(), "to": end.isoformat(),
         "as_of": now.replace(microsecond=0).isoformat() + "Z",
         **totals,
@@ -185,7 +187,16 @@ def deflection_report(start: date, end: date, *, now: datetime | None = None,
         "content_gaps": gaps.content_gaps(low, high, limit=gaps_limit,
                                           exclude={f.id for f, o in outcomes if o.excluded}),
         "top_threads": top_deflecting_threads(counted, limit=threads_limit),
+        **breakdowns.by_category_and_tag(counted),
+        "by_content_type": breakdowns.by_content_type(counted),
+        **breakdowns.articles_that_deflect(counted, limit=threads_limit),
     }
+    report.update(breakdowns.rollups(report["daily"]))
+    if compare:
+        previous = deflection_report(*breakdowns.previous_range(start, end), now=now, gaps_limit=0,
+                                     threads_limit=0, compare=False)
+        report["previous_period"] = breakdowns.comparison(report, previous)
+    return report
 
 
 def daily_series(days, counted, outcomes, contacted, health_days) -> list[dict]:
@@ -208,6 +219,7 @@ def daily_series(days, counted, outcomes, contacted, health_days) -> list[dict]:
             "deflection_rate_with_inferred": health.rate(
                 counts["confirmed_deflections"] + counts["inferred_deflections"], counts["sessions_with_suggestions"]),
             "holdout_sessions": arm.holdout_sessions, "suggestion_sessions": arm.suggestion_sessions,
+            "holdout_contacts": arm.holdout_contacts, "suggestion_contacts": arm.suggestion_contacts,
             "holdout_contact_rate": health.rate(arm.holdout_contacts, arm.holdout_sessions),
             "suggestion_contact_rate": health.rate(arm.suggestion_contacts, arm.suggestion_sessions),
             **health_days[day.isoformat()],
@@ -254,7 +266,8 @@ def failed_sessions(counted, *, limit: int = 50) -> list[dict]:
             queries[session_id].append(query)
     return [{"session": f.id, "started_at": f.started_at.replace(microsecond=0).isoformat() + "Z",
              "kind": "confirmed" if o.confirmed else "inferred", "queries": queries[f.id],
-             "opened_threads": sorted({t for _, t, _ in f.opens if t is not None})}
+             "opened_threads": sorted({t for _, t, _, _ in f.opens if t is not None}),
+             "opened_articles": sorted({a for _, _, _, a in f.opens if a is not None})}
             for f, o in failed]
 
 
