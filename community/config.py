@@ -186,6 +186,9 @@ class Defaults:
     #: KB_REVIEW_MIN_VOTES), this share or more went on to contact support or post a question.
     KB_REVIEW_CONTACT_ABOVE = 0.5
 
+    #: The time zone whose days the analytics count by (an IANA name; docs/metrics.md).
+    REPORT_TIME_ZONE = "UTC"
+
     # Demo content.
     SEED_DEMO = False
 
@@ -255,6 +258,7 @@ def load_config(app, overrides: dict | None) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _persistent_secret(instance)
     _check_vote_budget(app.config.get("IDEA_VOTE_BUDGET"))
+    _check_time_zone(app.config.get("REPORT_TIME_ZONE"))
     https = app.config.get("PREFERRED_URL_SCHEME") == "https"
     for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
         if app.config.get(key) is None:  # not set: Secure exactly when the site is served over https
@@ -267,6 +271,17 @@ def _check_vote_budget(value) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"IDEA_VOTE_BUDGET must be a positive whole number or unset, not {value!r}.")
+
+
+def _check_time_zone(name) -> None:
+    """Refuse to start with a reporting time zone the system does not know."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"REPORT_TIME_ZONE must be an IANA time zone such as 'UTC' or "
+                         f"'Europe/Paris', not {name!r}.") from None
 
 
 def _persistent_secret(instance: Path) -> str:

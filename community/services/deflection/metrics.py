@@ -2,14 +2,15 @@
 
 Nothing here is stored: every figure is derived from the raw rows each time, with
 the definitions of ``docs/metrics.md`` (the tests check exactly these).  A session
-belongs to a date range by the UTC day it started; its whole event history up to
+belongs to a date range by the day it started in ``REPORT_TIME_ZONE`` (UTC by default); its whole event history up to
 ``now`` is used to classify it.  The rules themselves live in ``outcomes.py``
 (one session), ``holdout.py`` (the two arms), ``health.py`` and ``gaps.py``.
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -29,11 +30,11 @@ MAX_RANGE_DAYS = 3660
 
 def parse_range(raw_from: str | None, raw_to: str | None, *, today: date | None = None,
                 default_days: int = 30) -> tuple[date, date]:
-    """``from``/``to`` as inclusive UTC days (YYYY-MM-DD); the last 30 days by default.
+    """``from``/``to`` as inclusive days (YYYY-MM-DD) of the reporting time zone; the last 30 days by default.
 
     A range ends at the present: a ``to`` after today is today.
     """
-    today = today or utcnow().date()
+    today = today or local_day(utcnow())
     end = min(_parse_day(raw_to, "to"), today) if raw_to else today
     start = _parse_day(raw_from, "from") if raw_from else end - timedelta(days=default_days - 1)
     if start > today:
@@ -49,9 +50,25 @@ def _parse_day(raw: str, name: str) -> date:
     return inputs.parse_day(raw, name)
 
 
+def report_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("REPORT_TIME_ZONE") or "UTC")
+
+
+def local_day(moment: datetime) -> date:
+    """The reporting time zone's day of a stored (naive UTC) moment."""
+    return moment.replace(tzinfo=timezone.utc).astimezone(report_zone()).date()
+
+
+def _utc_midnight(day: date) -> datetime:
+    """The naive UTC moment at which ``day`` starts in the reporting time zone."""
+    local = datetime.combine(day, time.min, tzinfo=report_zone())
+    return local.astimezone(timezone.utc).replace(tzinfo=None)
+
+
 def bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00, day after end 00:00): inclusive UTC days as a half-open interval."""
-    return datetime.combine(start, time.min), datetime.combine(end + timedelta(days=1), time.min)
+    """[start 00:00, day after end 00:00) in the reporting time zone (UTC by default), as naive
+    UTC moments: inclusive days as a half-open interval."""
+    return _utc_midnight(start), _utc_midnight(end + timedelta(days=1))
 
 
 def days_between(start: date, end: date) -> list[date]:
@@ -155,7 +172,7 @@ def deflection_report(start: date, end: date, *, now: datetime | None = None,
     counted = [(f, o) for f, o in outcomes if not o.excluded]
     totals = count(counted)
     days = days_between(start, end)
-    health_report = health.community_health(low, min(high, now), days)
+    health_report = health.community_health(low, min(high, now), days, day_of=local_day)
     health_days = health_report.pop("daily")
     avoided = totals["confirmed_deflections"] + totals["inferred_deflections"]
     cost = conf["cost"]
@@ -164,6 +181,7 @@ def deflection_report(start: date, end: date, *, now: datetime | None = None,
     report = {
         "from": start.isoformat(), "to": end.isoformat(),
         "as_of": now.replace(microsecond=0).isoformat() + "Z",
+        "time_zone": str(report_zone()),
         **totals,
         "deflection_rate": health.rate(totals["confirmed_deflections"], totals["sessions_with_suggestions"]),
         "deflection_rate_with_inferred": health.rate(avoided, totals["sessions_with_suggestions"]),
@@ -200,13 +218,13 @@ def deflection_report(start: date, end: date, *, now: datetime | None = None,
 
 
 def daily_series(days, counted, outcomes, contacted, health_days) -> list[dict]:
-    """One row per UTC day: the deflection counts, both arms' contact rates, health."""
+    """One row per day (reporting time zone): the deflection counts, both arms' contact rates, health."""
     by_day = {d: [] for d in days}
     arms = {d: holdout.ArmCounts() for d in days}
     for facts, outcome in counted:
-        by_day[facts.started_at.date()].append((facts, outcome))
+        by_day[local_day(facts.started_at)].append((facts, outcome))
     for facts, _ in outcomes:
-        arms[facts.started_at.date()].add(facts.arm, facts.id in contacted)
+        arms[local_day(facts.started_at)].add(facts.arm, facts.id in contacted)
     series = []
     for day in days:
         counts, arm = count(by_day[day]), arms[day]
