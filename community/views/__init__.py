@@ -33,9 +33,7 @@ def init_app(app: Flask) -> None:
                    support, analytics, kb, health, settings):
         app.register_blueprint(module.bp)
 
-    from .util import url_for_args
-
-    app.jinja_env.globals.update(perm=permissions, url_for_args=url_for_args)
+    app.jinja_env.globals.update(perm=permissions)
     app.jinja_env.filters["safe_html"] = safe
     app.jinja_env.filters["ago"] = _ago
     app.jinja_env.filters["number"] = lambda n: f"{n:,}"
