@@ -266,14 +266,22 @@ def _hostile_requests(key: str, rule, values: dict, slug: str):
                       "thread_id=2&idea_id=1&ticket_id=1&slug=x&_external=1&_anchor=x", "q=%ED%A0%80"):
             yield method, f"{plain}?{query}", {}
         return
-    body = {k: _fill(v, values) for k, v in (rule.body or {}).items()}
-    big = {k: (int(BIG) if isinstance(v, int) or (isinstance(v, str) and v.isdigit()) else v) for k, v in body.items()}
-    nul = {k: (v + "\x00" if isinstance(v, str) else v) for k, v in body.items()}
+    def fresh() -> dict:  # file fields are a new file object each time (see _fill)
+        return {k: _fill(v, values) for k, v in (rule.body or {}).items()}
+
+    def big() -> dict:
+        return {k: (int(BIG) if isinstance(v, int) or (isinstance(v, str) and v.isdigit()) else v)
+                for k, v in fresh().items()}
+
+    def nul() -> dict:
+        return {k: (v + "\x00" if isinstance(v, str) else v) for k, v in fresh().items()}
+
     if api:
-        for data in (json.dumps(big), json.dumps(nul), "[" * 1000 + "]" * 1000, '{"body": "\\ud800"}'):
+        for data in (json.dumps(big()), json.dumps(nul()), "[" * 1000 + "]" * 1000, '{"body": "\\ud800"}'):
             yield method, plain, {"data": data, "headers": {**rule.headers, "Content-Type": "application/json"}}
     else:
-        for data in (big, nul, "&".join(f"{k}=%ED%A0%80" for k in body) or "x=%ED%A0%80"):
+        texts = [k for k, v in (rule.body or {}).items() if not isinstance(v, bytes)]
+        for data in (big(), nul(), "&".join(f"{k}=%ED%A0%80" for k in texts) or "x=%ED%A0%80"):
             yield method, plain, {"data": data, "headers": rule.headers,
                                   **({"content_type": "application/x-www-form-urlencoded"}
                                      if isinstance(data, str) else {})}
