@@ -107,6 +107,36 @@ class Defaults:
     VOTE_RATE_LIMIT = "60 per minute"
     SUGGEST_RATE_LIMIT = "120 per minute"
 
+    # Accounts (docs/accounts.md).
+    PASSWORD_MIN_LENGTH = 8
+    #: Wrong current passwords on the settings pages, per member.
+    PASSWORD_CHANGE_RATE_LIMIT = "10 per hour"
+    #: How long the link that confirms a new email address works.
+    EMAIL_CHANGE_MAX_AGE_HOURS = 24
+
+    # Mail (community/mail.py; docs/accounts.md, "Mail").
+    #: "smtp" (the default when MAIL_SERVER is set), "file" (.eml files under MAIL_FILE_DIR, the
+    #: default without a server) or "log".
+    MAIL_BACKEND: str | None = None
+    MAIL_SERVER: str | None = None
+    #: None = 25 (465 with MAIL_USE_SSL).
+    MAIL_PORT: int | None = None
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    #: The From header, e.g. "Support Community <community@example.com>".
+    MAIL_FROM: str | None = None
+    #: Where the file backend writes; None = instance/mail/.
+    MAIL_FILE_DIR: str | None = None
+    MAIL_TIMEOUT_SECONDS = 10
+    MAIL_MAX_ATTEMPTS = 8
+    #: Retry delays: base * 2**(attempt-1), capped (30 s, 1 min, 2 min, ... 1 h).
+    MAIL_BACKOFF_SECONDS = 30.0
+    MAIL_BACKOFF_MAX_SECONDS = 3600.0
+    #: A claim older than this is considered abandoned (the worker died) and retaken.
+    MAIL_CLAIM_TIMEOUT_SECONDS = 300
+
     # Search.
     SEARCH_BACKEND = "whoosh"
     SEARCH_INDEX_DIR: str | None = None

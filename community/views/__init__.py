@@ -23,13 +23,14 @@ def init_app(app: Flask) -> None:
         main,
         moderation,
         search,
+        settings,
         support,
         tickets,
         users,
     )
 
     for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
-                   support, analytics, kb, health):
+                   support, analytics, kb, health, settings):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions)

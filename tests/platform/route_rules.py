@@ -90,6 +90,22 @@ ACCOUNTS = {
     "GET /notifications": Rule(SIGNED_IN),
     "POST /notifications/read": Rule(SIGNED_IN, {}),
     "GET /notifications/<int:notification_id>": Rule(frozenset({"member"}), refused_to="/notifications"),
+    "GET /settings": Rule(SIGNED_IN),
+    "POST /settings": Rule(ACTIVE, {"display_name": "Pat Doe", "about": "I run *billing*.",
+                                    "location": "Lyon", "website": "https://pat.example.com"}),
+    "GET /settings/password": Rule(SIGNED_IN),
+    "POST /settings/password": Rule(SIGNED_IN, {"current": "password123", "new": "a fresh long secret",
+                                                "confirm": "a fresh long secret"}),
+    "GET /settings/email": Rule(SIGNED_IN),
+    "POST /settings/email": Rule(SIGNED_IN, {"email": "moved@example.com", "password": "password123"}),
+    # The signed link is the credential (no sign-in needed); a forged one ("x") is a 400 for everyone.
+    "GET /settings/email/confirm/<token>": Rule(EVERYONE, path={"token": "x"}),
+    "POST /settings/email/confirm/<token>": Rule(EVERYONE, {}, path={"token": "x"}),
+    "GET /settings/tokens": Rule(SIGNED_IN),
+    "POST /settings/tokens": Rule(SIGNED_IN, {"name": "Invoice export script"}),
+    "POST /settings/tokens/<int:token_id>/revoke": Rule(frozenset({"member"}), {}),
+    "GET /account": Rule(EVERYONE),     # a redirect to /settings (which asks anonymous visitors to log in)
+    "GET /password": Rule(EVERYONE),
 }
 
 DEFLECTION = {

@@ -14,8 +14,11 @@ from urllib.parse import urlparse
 
 import pytest
 
-from community.models import OutboxMessage, utcnow
+from sqlalchemy import select
+
+from community.models import ApiToken, OutboxMessage, utcnow
 from community.services import notifications
+from community.services.accounts import users
 from community.services.forum import accepting
 from community.services.ideas import links
 from community.services.kb import articles
@@ -80,6 +83,10 @@ class Scene:
         self.article = articles.create_article(people["agent"], self.category, f"Help article {make.n}",
                                                "How to export every invoice as a PDF.", state="published")
         self.link, _ = links.link_thread(people["agent"], self.idea, self.other_thread)
+        users.issue_token(member, f"scene {make.n}")
+        db.session.flush()
+        self.api_token = db.session.execute(select(ApiToken).where(ApiToken.user_id == member.id)
+                                            .order_by(ApiToken.id.desc())).scalars().first()
         db.session.commit()
 
     def values(self) -> dict:
@@ -89,7 +96,8 @@ class Scene:
                 "notification_id": self.notification.id, "message_id": self.message.id,
                 "category_id": self.category.id, "username": self.target.username,
                 "tag": "billing", "session_id": "x", "kind": "thread", "target_id": self.thread.id,
-                "solved_thread_id": self.solved_thread.id, "article_id": self.article.id, "link_id": self.link.id}
+                "solved_thread_id": self.solved_thread.id, "article_id": self.article.id, "link_id": self.link.id,
+                "token_id": self.api_token.id}
 
     def slug_for(self, key: str) -> str:
         if key.startswith("GET /categories/"):

@@ -18,7 +18,7 @@ from ...extensions import db
 from ...models import AskEvent, AskRefusal, AskSession, Thread, utcnow
 from ...models.metrics import CONTACT_KINDS
 from ..errors import ValidationError
-from . import gaps, health, holdout
+from . import breakdowns, gaps, health, holdout
 from .outcomes import Outcome, SessionFacts, classify, mark_exclusions
 
 MAX_RANGE_DAYS = 3660
@@ -148,8 +148,9 @@ def classify_range(low: datetime, high: datetime, *, now: datetime, conf: dict):
 
 
 def deflection_report(start: date, end: date, *, now: datetime | None = None,
-                      gaps_limit: int = 20, threads_limit: int = 10) -> dict:
-    """Every deflection figure for sessions started in [start, end], with health beside it."""
+                      gaps_limit: int = 20, threads_limit: int = 10, compare: bool = True) -> dict:
+    """Every deflection figure for sessions started in [start, end], with health beside it,
+    its breakdowns and roll-ups, and (``compare``) the previous period of the same length."""
     now = now or utcnow()
     conf = settings()
     low, high = bounds(start, end)
@@ -163,7 +164,7 @@ def deflection_report(start: date, end: date, *, now: datetime | None = None,
     cost = conf["cost"]
     excluded = Counter(o.excluded for _, o in outcomes if o.excluded)
     refused = refusals(start, end)
-    return {
+    report = {
         "from": start.isoformat(), "to": end.isoformat(),
         "as_of": now.replace(microsecond=0).isoformat() + "Z",
         **totals,
@@ -189,7 +190,14 @@ def deflection_report(start: date, end: date, *, now: datetime | None = None,
         "content_gaps": gaps.content_gaps(low, high, limit=gaps_limit,
                                           exclude={f.id for f, o in outcomes if o.excluded}),
         "top_threads": top_deflecting_threads(counted, limit=threads_limit),
+        **breakdowns.by_category_and_tag(counted),
     }
+    report.update(breakdowns.rollups(report["daily"]))
+    if compare:
+        previous = deflection_report(*breakdowns.previous_range(start, end), now=now, gaps_limit=0,
+                                     threads_limit=0, compare=False)
+        report["previous_period"] = breakdowns.comparison(report, previous)
+    return report
 
 
 def daily_series(days, counted, outcomes, contacted, health_days) -> list[dict]:
@@ -212,6 +220,7 @@ def daily_series(days, counted, outcomes, contacted, health_days) -> list[dict]:
             "deflection_rate_with_inferred": health.rate(
                 counts["confirmed_deflections"] + counts["inferred_deflections"], counts["sessions_with_suggestions"]),
             "holdout_sessions": arm.holdout_sessions, "suggestion_sessions": arm.suggestion_sessions,
+            "holdout_contacts": arm.holdout_contacts, "suggestion_contacts": arm.suggestion_contacts,
             "holdout_contact_rate": health.rate(arm.holdout_contacts, arm.holdout_sessions),
             "suggestion_contact_rate": health.rate(arm.suggestion_contacts, arm.suggestion_sessions),
             **health_days[day.isoformat()],
