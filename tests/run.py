@@ -1,4 +1,4 @@
-"""Run the test suite as CI does: on SQLite, then on PostgreSQL with Redis.
+"""Run the test suite twice: on SQLite, then on PostgreSQL with Redis (CI runs pass 1 alone for now).
 
     .venv/bin/python tests/run.py [PYTEST ARGS...]
 
