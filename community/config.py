@@ -104,6 +104,8 @@ class Defaults:
     REGISTER_RATE_LIMIT = "10 per hour;50 per day"
     REGISTER_FAILURE_RATE_LIMIT = "10 per 10 minutes"
     POST_RATE_LIMIT = "20 per minute;200 per hour"
+    UPLOAD_RATE_LIMIT = "10 per minute;60 per hour"
+    PREVIEW_RATE_LIMIT = "60 per minute;600 per hour"
     VOTE_RATE_LIMIT = "60 per minute"
     SUGGEST_RATE_LIMIT = "120 per minute"
 
@@ -180,8 +182,25 @@ class Defaults:
     #: An article is listed for review under this helpful rate once it has this many answers...
     KB_REVIEW_HELPFUL_BELOW = 0.5
     KB_REVIEW_MIN_VOTES = 5
-    #: ...or when it was not updated for this many days.
+    #: ...or when it was not updated for this many days...
     KB_REVIEW_AFTER_DAYS = 365
+    #: ...or when, of the last 90 days' ask sessions that opened it from a suggestion (at least
+    #: KB_REVIEW_MIN_VOTES), this share or more went on to contact support or post a question.
+    KB_REVIEW_CONTACT_ABOVE = 0.5
+
+    # Image uploads (docs/uploads.md).
+    #: Where uploaded images are stored (default: instance/uploads).
+    UPLOAD_DIR: str | None = None
+    UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+    #: No request body may be larger (413): an upload and its form fields, with room to spare.
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    #: Larger images are refused before decoding (a decompression bomb is a small file).
+    UPLOAD_MAX_PIXELS = 40_000_000
+    #: Stored images are scaled down to fit this many pixels on their longer side.
+    UPLOAD_MAX_SIDE = 2000
+
+    #: The time zone whose days the analytics count by (an IANA name; docs/metrics.md).
+    REPORT_TIME_ZONE = "UTC"
 
     # Demo content.
     SEED_DEMO = False
@@ -247,11 +266,14 @@ def load_config(app, overrides: dict | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'community.db'}"
+    if not app.config.get("UPLOAD_DIR"):
+        app.config["UPLOAD_DIR"] = str(instance / "uploads")
     if not app.config.get("SEARCH_INDEX_DIR"):
         app.config["SEARCH_INDEX_DIR"] = str(instance / "search-index")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _persistent_secret(instance)
     _check_vote_budget(app.config.get("IDEA_VOTE_BUDGET"))
+    _check_time_zone(app.config.get("REPORT_TIME_ZONE"))
     https = app.config.get("PREFERRED_URL_SCHEME") == "https"
     for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
         if app.config.get(key) is None:  # not set: Secure exactly when the site is served over https
@@ -264,6 +286,17 @@ def _check_vote_budget(value) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"IDEA_VOTE_BUDGET must be a positive whole number or unset, not {value!r}.")
+
+
+def _check_time_zone(name) -> None:
+    """Refuse to start with a reporting time zone the system does not know."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"REPORT_TIME_ZONE must be an IANA time zone such as 'UTC' or "
+                         f"'Europe/Paris', not {name!r}.") from None
 
 
 def _persistent_secret(instance: Path) -> str:

@@ -21,7 +21,7 @@ ASK_ARMS = ("suggestions", "holdout")
 CONTACT_KINDS = ("question_posted", "support_request")
 ASK_EVENT_KINDS = (
     "suggestions_shown",   # query + result ids shown to the visitor
-    "suggestion_opened",   # visitor opened a suggested thread/idea
+    "suggestion_opened",   # visitor opened a suggested thread, article or idea
     "confirmed",           # "This solved my problem"
     "still_need_help",     # "I still need help" (back to the form)
     "question_posted",     # the session ended in a new thread
@@ -80,6 +80,8 @@ class AskEvent(db.Model):
     result_count: Mapped[int | None]
     thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="SET NULL"))
     idea_id: Mapped[int | None]
+    #: A knowledge-base article opened or confirmed (counted like a thread: docs/metrics.md).
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     ticket_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -119,7 +119,7 @@ def summary_rows(report: dict, prefix: str = ""):
     """Every scalar of the report, nested keys joined with dots (lists of two: ``_low``/``_high``)."""
     for key, value in report.items():
         if key in ("daily", "weekly", "monthly", "by_category", "by_tag", "content_gaps", "top_threads",
-                   "failed_sessions", "as_of"):
+                   "top_articles", "failing_articles", "failed_sessions", "as_of"):
             continue
         name = prefix + key
         if isinstance(value, dict):

@@ -359,3 +359,23 @@ def test_breakdowns_roll_ups_and_the_previous_period(site, flow):
     assert (previous["from"], previous["to"], previous["confirmed_deflections"]) == ("2026-02-28", "2026-03-01", 1)
     assert previous["change"]["confirmed_deflections"] == 2 and previous["change"]["held_deflections"] == 1
     assert previous["change"]["deflection_rate"] == 0.0
+
+
+def test_days_are_those_of_the_reporting_time_zone(site, flow):
+    """09:00 UTC on 2 March and 02:00 UTC on 3 March are both 2 March in New York (UTC−5)."""
+    for at in (minutes(0), minutes(17 * 60)):            # 2026-03-02 09:00 and 2026-03-03 02:00 UTC
+        visitor, sid = flow.visit(at)
+        flow.shown(visitor, sid, at)
+    utc = report(site, minutes(24 * 60), date(2026, 3, 2), date(2026, 3, 2))
+    assert (utc["time_zone"], utc["sessions"]) == ("UTC", 1)
+    site.app.config["REPORT_TIME_ZONE"] = "America/New_York"
+    local = report(site, minutes(24 * 60), date(2026, 3, 2), date(2026, 3, 2))
+    assert (local["time_zone"], local["sessions"], local["daily"][0]["sessions"]) == ("America/New_York", 2, 2)
+    assert report(site, minutes(24 * 60), date(2026, 3, 3), date(2026, 3, 3))["sessions"] == 0
+
+
+def test_an_unknown_reporting_time_zone_stops_the_app_with_a_clear_error(tmp_path):
+    from community import create_app
+
+    with pytest.raises(ValueError, match="REPORT_TIME_ZONE must be an IANA time zone"):
+        create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "REPORT_TIME_ZONE": "Mars/Olympus"})

@@ -202,14 +202,14 @@ def session_queries(session_id: str) -> list[str]:
 # -- events -------------------------------------------------------------------------
 
 def record_event(session_id: str, kind: str, *, query: str | None = None, result_ids=None,
-                 thread_id: int | None = None, idea_id: int | None = None,
+                 thread_id: int | None = None, idea_id: int | None = None, article_id: int | None = None,
                  ticket_id: int | None = None, at: datetime | None = None) -> None:
     """Append one event and mark the session active: one INSERT, one UPDATE by key."""
     if kind not in ASK_EVENT_KINDS:
         raise ValueError(f"kind must be one of {ASK_EVENT_KINDS}")
     at = at or utcnow()
     values = dict(session_id=session_id, kind=kind, thread_id=thread_id, idea_id=idea_id,
-                  ticket_id=ticket_id, created_at=at)
+                  article_id=article_id, ticket_id=ticket_id, created_at=at)
     if kind == "suggestions_shown":
         ids = [str(r) for r in (result_ids or [])][:20]
         values.update(query=clean_query(query)[:500], normalized_query=normalize_query(query),

@@ -1,4 +1,5 @@
-"""The report cut other ways: by category and tag, by week and month, against the previous period.
+"""The report cut other ways: by category and tag, by content type (thread or article), by week
+and month, against the previous period.
 
 A deflection belongs to the category and tags of the thread it credits (the confirmed
 thread, or the last thread opened); only visible threads are broken down.  Weekly
@@ -13,7 +14,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from ...extensions import db
-from ...models import Category, Tag, Thread, thread_tags
+from ... import urls
+from ...models import Article, Category, Tag, Thread, thread_tags
 from . import health
 
 #: Daily counts that roll up by summing.
@@ -102,3 +104,43 @@ def _rolled(start: str, c: Counter) -> dict:
             "suggestion_contact_rate": health.rate(c["suggestion_contacts"], c["suggestion_sessions"]),
             "answered_rate": health.rate(c["answered"], c["questions"]),
             "solved_rate": health.rate(c["solved"], c["questions"])}
+
+
+def by_content_type(counted) -> dict:
+    """Deflections by what they credit: a community thread or an official article."""
+    kinds = {"thread": Counter(), "article": Counter()}
+    for _, outcome in counted:
+        if not outcome.deflected:
+            continue
+        kind = "article" if outcome.credited_article_id else "thread" if outcome.credited_thread_id else None
+        if kind is None:
+            continue
+        bucket = kinds[kind]
+        bucket["confirmed"] += outcome.confirmed
+        bucket["inferred"] += outcome.inferred
+        bucket["held"] += not outcome.failed
+        bucket["failed"] += outcome.failed
+    return {kind: {key: int(c[key]) for key in ("confirmed", "inferred", "held", "failed")}
+            for kind, c in kinds.items()}
+
+
+def articles_that_deflect(counted, *, limit: int = 10) -> dict:
+    """``{"top_articles": [...], "failing_articles": [...]}``: published articles credited with
+    deflections, most first, and those whose readers most often contacted support afterwards."""
+    tally = defaultdict(Counter)
+    for _, outcome in counted:
+        if outcome.deflected and outcome.credited_article_id:
+            c = tally[outcome.credited_article_id]
+            c["confirmed"] += outcome.confirmed
+            c["inferred"] += outcome.inferred
+            c["failed"] += outcome.failed
+    if not tally:
+        return {"top_articles": [], "failing_articles": []}
+    articles = {a.id: a for a in db.session.execute(
+        select(Article).where(Article.id.in_(list(tally)), Article.state == "published")).scalars()}
+    rows = [{"article_id": a, "title": articles[a].title, "url": urls.article_url(articles[a]),
+             "confirmed": tally[a]["confirmed"], "inferred": tally[a]["inferred"], "failed": tally[a]["failed"],
+             "total": tally[a]["confirmed"] + tally[a]["inferred"]} for a in articles]
+    top = sorted(rows, key=lambda r: (-r["total"], -r["confirmed"], r["article_id"]))[:limit]
+    failing = sorted((r for r in rows if r["failed"]), key=lambda r: (-r["failed"], r["article_id"]))[:limit]
+    return {"top_articles": top, "failing_articles": failing}

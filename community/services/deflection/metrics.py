@@ -2,14 +2,15 @@
 
 Nothing here is stored: every figure is derived from the raw rows each time, with
 the definitions of ``docs/metrics.md`` (the tests check exactly these).  A session
-belongs to a date range by the UTC day it started; its whole event history up to
+belongs to a date range by the day it started in ``REPORT_TIME_ZONE`` (UTC by default); its whole event history up to
 ``now`` is used to classify it.  The rules themselves live in ``outcomes.py``
 (one session), ``holdout.py`` (the two arms), ``health.py`` and ``gaps.py``.
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -28,11 +29,11 @@ MAX_RANGE_DAYS = 3660
 
 def parse_range(raw_from: str | None, raw_to: str | None, *, today: date | None = None,
                 default_days: int = 30) -> tuple[date, date]:
-    """``from``/``to`` as inclusive UTC days (YYYY-MM-DD); the last 30 days by default.
+    """``from``/``to`` as inclusive days (YYYY-MM-DD) of the reporting time zone; the last 30 days by default.
 
     A range ends at the present: a ``to`` after today is today.
     """
-    today = today or utcnow().date()
+    today = today or local_day(utcnow())
     end = min(_parse_day(raw_to, "to"), today) if raw_to else today
     start = _parse_day(raw_from, "from") if raw_from else end - timedelta(days=default_days - 1)
     if start > today:
@@ -53,9 +54,25 @@ def _parse_day(raw: str, name: str) -> date:
         raise ValidationError(f"“{name}” must be a date written YYYY-MM-DD.", field=name) from None
 
 
+def report_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("REPORT_TIME_ZONE") or "UTC")
+
+
+def local_day(moment: datetime) -> date:
+    """The reporting time zone's day of a stored (naive UTC) moment."""
+    return moment.replace(tzinfo=timezone.utc).astimezone(report_zone()).date()
+
+
+def _utc_midnight(day: date) -> datetime:
+    """The naive UTC moment at which ``day`` starts in the reporting time zone."""
+    local = datetime.combine(day, time.min, tzinfo=report_zone())
+    return local.astimezone(timezone.utc).replace(tzinfo=None)
+
+
 def bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00, day after end 00:00): inclusive UTC days as a half-open interval."""
-    return datetime.combine(start, time.min), datetime.combine(end + timedelta(days=1), time.min)
+    """[start 00:00, day after end 00:00) in the reporting time zone (UTC by default), as naive
+    UTC moments: inclusive days as a half-open interval."""
+    return _utc_midnight(start), _utc_midnight(end + timedelta(days=1))
 
 
 def days_between(start: date, end: date) -> list[date]:
@@ -78,11 +95,12 @@ def load_sessions(low: datetime, high: datetime) -> list[SessionFacts]:
     }
     rows = db.session.execute(
         select(AskEvent.session_id, AskEvent.kind, AskEvent.created_at, AskEvent.thread_id,
-               AskEvent.idea_id, AskEvent.result_count)
+               AskEvent.idea_id, AskEvent.result_count, AskEvent.article_id)
         .join(AskSession, AskSession.id == AskEvent.session_id).where(*in_range)
     )
     for row in rows:
-        facts[row.session_id].add(row.kind, row.created_at, row.thread_id, row.idea_id, row.result_count)
+        facts[row.session_id].add(row.kind, row.created_at, row.thread_id, row.idea_id, row.result_count,
+                                  row.article_id)
     return list(facts.values())
 
 
@@ -158,7 +176,7 @@ def deflection_report(start: date, end: date, *, now: datetime | None = None,
     counted = [(f, o) for f, o in outcomes if not o.excluded]
     totals = count(counted)
     days = days_between(start, end)
-    health_report = health.community_health(low, min(high, now), days)
+    health_report = health.community_health(low, min(high, now), days, day_of=local_day)
     health_days = health_report.pop("daily")
     avoided = totals["confirmed_deflections"] + totals["inferred_deflections"]
     cost = conf["cost"]
@@ -167,6 +185,7 @@ def deflection_report(start: date, end: date, *, now: datetime | None = None,
     report = {
         "from": start.isoformat(), "to": end.isoformat(),
         "as_of": now.replace(microsecond=0).isoformat() + "Z",
+        "time_zone": str(report_zone()),
         **totals,
         "deflection_rate": health.rate(totals["confirmed_deflections"], totals["sessions_with_suggestions"]),
         "deflection_rate_with_inferred": health.rate(avoided, totals["sessions_with_suggestions"]),
@@ -191,6 +210,8 @@ def deflection_report(start: date, end: date, *, now: datetime | None = None,
                                           exclude={f.id for f, o in outcomes if o.excluded}),
         "top_threads": top_deflecting_threads(counted, limit=threads_limit),
         **breakdowns.by_category_and_tag(counted),
+        "by_content_type": breakdowns.by_content_type(counted),
+        **breakdowns.articles_that_deflect(counted, limit=threads_limit),
     }
     report.update(breakdowns.rollups(report["daily"]))
     if compare:
@@ -201,13 +222,13 @@ def deflection_report(start: date, end: date, *, now: datetime | None = None,
 
 
 def daily_series(days, counted, outcomes, contacted, health_days) -> list[dict]:
-    """One row per UTC day: the deflection counts, both arms' contact rates, health."""
+    """One row per day (reporting time zone): the deflection counts, both arms' contact rates, health."""
     by_day = {d: [] for d in days}
     arms = {d: holdout.ArmCounts() for d in days}
     for facts, outcome in counted:
-        by_day[facts.started_at.date()].append((facts, outcome))
+        by_day[local_day(facts.started_at)].append((facts, outcome))
     for facts, _ in outcomes:
-        arms[facts.started_at.date()].add(facts.arm, facts.id in contacted)
+        arms[local_day(facts.started_at)].add(facts.arm, facts.id in contacted)
     series = []
     for day in days:
         counts, arm = count(by_day[day]), arms[day]
@@ -267,7 +288,8 @@ def failed_sessions(counted, *, limit: int = 50) -> list[dict]:
             queries[session_id].append(query)
     return [{"session": f.id, "started_at": f.started_at.replace(microsecond=0).isoformat() + "Z",
              "kind": "confirmed" if o.confirmed else "inferred", "queries": queries[f.id],
-             "opened_threads": sorted({t for _, t, _ in f.opens if t is not None})}
+             "opened_threads": sorted({t for _, t, _, _ in f.opens if t is not None}),
+             "opened_articles": sorted({a for _, _, _, a in f.opens if a is not None})}
             for f, o in failed]
 
 
