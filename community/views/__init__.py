@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         auth,
         chrome,
         deflection,
+        editor,
         errors,
         forum,
         health,
@@ -26,11 +27,12 @@ def init_app(app: Flask) -> None:
         settings,
         support,
         tickets,
+        uploads,
         users,
     )
 
     for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
-                   support, analytics, kb, health, settings):
+                   support, analytics, kb, health, settings, uploads, editor):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions)
