@@ -1,31 +1,9 @@
-"""JSON errors for the API: ``{"error": {"code", "message", "field"}}``."""
+"""The API blueprint's handler: a ServiceError rolls back and answers the JSON envelope."""
 from __future__ import annotations
 
-from flask import jsonify
-from werkzeug.exceptions import HTTPException
-
 from ..extensions import db
+from ..json_errors import error_response
 from ..services.errors import ServiceError
-
-
-def error_response(status: int, code: str, message: str, field: str | None = None):
-    body = {"error": {"code": code, "message": message}}
-    if field:
-        body["error"]["field"] = field
-    response = jsonify(body)
-    response.status_code = status
-    return response
-
-
-CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-         405: "method_not_allowed", 409: "conflict", 413: "too_large",
-         415: "unsupported_media_type", 429: "rate_limited"}
-
-
-def json_http_error(exc: HTTPException):
-    """A werkzeug HTTP error (404 route, 405, 429 ...) in the API's JSON shape."""
-    message = exc.description or exc.name
-    return error_response(exc.code or 500, CODES.get(exc.code, "error"), message)
 
 
 def register_error_handlers(bp) -> None:

@@ -31,7 +31,7 @@ def init_app(app: Flask) -> None:
                    support, analytics, kb):
         app.register_blueprint(module.bp)
 
-    app.jinja_env.globals.update(perm=permissions, has_endpoint=lambda name: name in app.view_functions)
+    app.jinja_env.globals.update(perm=permissions)
     app.jinja_env.filters["safe_html"] = safe
     app.jinja_env.filters["ago"] = _ago
     app.jinja_env.filters["number"] = lambda n: f"{n:,}"

@@ -44,7 +44,7 @@ def _fmt(value: float | None, percent: bool) -> str:
 
 
 def _frame(labels: list[str], top: float, percent: bool, title: str) -> list[str]:
-    plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
+    plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
     parts = [f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" '
              f'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="13">']
     for i in range(5):

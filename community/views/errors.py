@@ -1,11 +1,12 @@
 """One styled error page for every status: what happened, in words, and a way back."""
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template, request, url_for
+from flask import Flask, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from ..extensions import db
+from ..json_errors import error_response, json_http_error
 from ..search.errors import SearchUnavailable
 from ..services.errors import ServiceError, Unavailable
 from .util import safe_referrer
@@ -68,7 +69,7 @@ def _ways_on(status: int) -> list[tuple[str, str]]:
     browse = _NOT_FOUND.get(request.blueprint or "")
     if status == 404 and browse:
         links.append((url_for(browse[1]), browse[2]))
-    if status in (404, 410) and "search.search" in current_app.view_functions:
+    if status in (404, 410):
         links.append((url_for("search.search"), "Search the community"))
     links.append((url_for("main.home"), "Community home"))
     return links
@@ -88,8 +89,6 @@ def init_app(app: Flask) -> None:
         if request.accept_mimetypes.best == "application/json":
             # The page's own scripts (voting) ask for JSON; an HTML error page
             # would make them fall back to posting the form a second time.
-            from ..api.errors import error_response
-
             return error_response(exc.status, exc.code, exc.message, exc.field)
         return render_error(exc.status, exc.message)
 
@@ -98,8 +97,6 @@ def init_app(app: Flask) -> None:
         # A failed search is an error page (503), never a page of "no results".
         error = Unavailable("Search is temporarily unavailable; try again shortly.", code="search_unavailable")
         if request.path.startswith("/api/"):
-            from ..api.errors import error_response
-
             db.session.rollback()
             return error_response(error.status, error.code, error.message)
         return service_error_page(error)
@@ -108,8 +105,6 @@ def init_app(app: Flask) -> None:
     def http_error(exc: HTTPException):
         db.session.rollback()
         if request.path.startswith("/api/"):
-            from ..api.errors import json_http_error
-
             return json_http_error(exc)
         if exc.code and exc.code < 400:
             return exc

@@ -21,11 +21,13 @@ from ..extensions import db
 from ..models import Category, Post
 from ..ratelimit import hit
 from ..services.deflection import ask_sessions
-from ..services.errors import ServiceError
+from ..services.errors import NotAuthenticated, PermissionDenied
+from ..services.ideas import links as idea_links
 from ..services.kb import articles
 from ..services.forum import accepting, listings, votes
 from ..services.forum import threads as forum_threads
 from . import ask_flow
+from .actions import commit, commit_keeping_facts, error_json, wants_json
 from .util import paginate, sort_arg
 
 bp = Blueprint("forum", __name__)
@@ -64,7 +66,12 @@ def thread(thread_id: int, slug: str | None = None):
     # posts and make the template reload each one (an N+1).
     if forum_threads.record_view(thread, _viewer_key()):
         db.session.commit()
-    order = "date" if request.args.get("order") == "date" else "votes"
+    return render_thread_page(thread, order="date" if request.args.get("order") == "date" else "votes")
+
+
+def render_thread_page(thread, *, order: str = "votes", reply_body: str = "", status: int = 200):
+    """The thread page, the one way it is drawn (also beside a refused answer): staff see
+    hidden posts, authors their own, everyone their own votes."""
     question, accepted, answers = listings.thread_posts(
         thread, order=order, include_hidden=permissions.can_view_hidden_posts(current_user),
         viewer_id=current_user.id if current_user.is_authenticated else None)
@@ -74,7 +81,8 @@ def thread(thread_id: int, slug: str | None = None):
         my_votes = votes.votes_by_user(current_user.id, ids)
     return render_template("forum/thread.html", thread=thread, question=question,
                            accepted=accepted, answers=answers, my_votes=my_votes, order=order,
-                           promoted_article=articles.article_for_thread(thread.id))
+                           reply_body=reply_body, promoted_article=articles.article_for_thread(thread.id),
+                           linked_ideas=idea_links.ideas_for_thread(thread.id)), status
 
 
 def _refusal() -> str:
@@ -144,13 +152,10 @@ def _ask_post():
         db.session.commit()
         flash("Log in or sign up to post your question. What you typed is kept.", "info")
         return redirect(url_for("auth.login", next=url_for("forum.ask")))
-    thread, page = None, None
-    try:
-        with db.session.begin_nested():
-            thread, page = _post_question(session, form)
-    except ServiceError as exc:
-        page = _render_ask(form, session, error=exc, status=exc.status)
-    db.session.commit()
+    outcome = commit_keeping_facts(lambda: _post_question(session, form))
+    if outcome.error:
+        return _render_ask(form, session, error=outcome.error, status=outcome.status)
+    thread, page = outcome.value
     if thread is None:
         return page
     flash("Your question is posted. We will notify you when someone answers.", "success")
@@ -181,23 +186,17 @@ def reply(thread_id: int):
     if moved or not permissions.can_reply(current_user, thread):
         abort(403, description="This thread is locked: no new answers." if thread.locked else _refusal())
     body = request.form.get("body", "")
-    try:
+
+    def post_reply():
         hit("POST_RATE_LIMIT")
-        post = forum_threads.add_reply(current_user, thread, body)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        question, accepted, answers = listings.thread_posts(thread)
-        return render_template("forum/thread.html", thread=thread, question=question,
-                               accepted=accepted, answers=answers, my_votes={}, order="votes",
-                               reply_body=body, promoted_article=articles.article_for_thread(thread.id)), exc.status
+        return forum_threads.add_reply(current_user, thread, body)
+
+    outcome = commit(post_reply)
+    if outcome.error:
+        flash(outcome.error.message, "error")
+        return render_thread_page(thread, reply_body=body, status=outcome.status)
     flash("Your answer is posted.", "success")
-    return redirect(urls.thread_url(thread, post.id))
-
-
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json"
+    return redirect(urls.thread_url(thread, outcome.value.id))
 
 
 def _viewable_post(post_id: int):
@@ -215,8 +214,8 @@ def vote(post_id: int):
     if not current_user.is_authenticated:
         # The arrows are shown to everyone; send visitors to log in and back to
         # the thread (not to this POST-only URL, which would answer 405).
-        if _wants_json():
-            return jsonify({"error": {"code": "unauthorized", "message": "Log in to vote."}}), 401
+        if wants_json():
+            return error_json(NotAuthenticated("Log in to vote."))
         flash("Log in to vote.", "info")
         return redirect(url_for("auth.login", next=urls.thread_url(post.thread, post.id)))
     try:
@@ -227,14 +226,14 @@ def vote(post_id: int):
     # sending it twice (a double click, a retry) changes nothing the second time.
     refusal = permissions.vote_refusal(current_user, post, value)
     if refusal:
-        if _wants_json():
-            return jsonify({"error": {"code": "forbidden", "message": refusal}}), 403
+        if wants_json():
+            return error_json(PermissionDenied(refusal))
         flash(refusal, "error")
         return redirect(urls.thread_url(post.thread, post.id))
     hit("VOTE_RATE_LIMIT")
     score = votes.set_vote(current_user, post, value)
     db.session.commit()
-    if _wants_json():
+    if wants_json():
         return jsonify({"post_id": post.id, "score": score, "vote": value})
     return redirect(urls.thread_url(post.thread, post.id))
 
@@ -267,14 +266,11 @@ def edit(post_id: int):
             "reason": ""}
     if request.method == "POST":
         form = {k: request.form.get(k, "") for k in ("body", "title", "tags", "reason")}
-        try:
-            forum_threads.edit_post(current_user, post, form["body"],
-                            title=form["title"] if post.is_question else None,
-                            tags=form["tags"] if post.is_question else None, reason=form["reason"])
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            return render_template("forum/edit.html", post=post, form=form, error=exc), exc.status
+        outcome = commit(lambda: forum_threads.edit_post(
+            current_user, post, form["body"], title=form["title"] if post.is_question else None,
+            tags=form["tags"] if post.is_question else None, reason=form["reason"]))
+        if outcome.error:
+            return render_template("forum/edit.html", post=post, form=form, error=outcome.error), outcome.status
         flash("Your edit is saved; the previous version is kept in the history.", "success")
         return redirect(urls.thread_url(thread, post.id))
     return render_template("forum/edit.html", post=post, form=form, error=None)
@@ -310,12 +306,10 @@ def new_category():
         abort(403)
     form = {k: request.form.get(k, "") for k in ("name", "description")}
     if request.method == "POST":
-        try:
-            category = forum_threads.create_category(form["name"], form["description"])
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            return render_template("forum/category_new.html", form=form, error=exc), exc.status
+        outcome = commit(lambda: forum_threads.create_category(form["name"], form["description"]))
+        if outcome.error:
+            return render_template("forum/category_new.html", form=form, error=outcome.error), outcome.status
+        category = outcome.value
         flash(f"Category “{category.name}” created.", "success")
         return redirect(url_for("forum.category", slug=category.slug))
     return render_template("forum/category_new.html", form=form, error=None)

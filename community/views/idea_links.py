@@ -5,30 +5,17 @@ Each form posts here, commits once and goes back where it came from.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request
+from flask import Blueprint, abort, request
 from flask_login import current_user, login_required
 
 from .. import permissions, urls
-from ..extensions import db
-from ..services.errors import NotFound, ServiceError, ValidationError
+from ..services.errors import NotFound, ValidationError
 from ..services.forum import threads
 from ..services.ideas import exchange, links
 from ..services.tickets import workflow
-from .util import safe_next
+from .actions import commit_and_redirect
 
 bp = Blueprint("idea_links", __name__)
-
-
-@bp.app_template_global()
-def ideas_linked_to_thread(thread_id: int):
-    """For ``ideas/_thread_ideas.html``: the ideas a thread asks for, one query."""
-    return links.ideas_for_thread(thread_id)
-
-
-@bp.app_template_global()
-def ideas_linked_to_ticket(ticket_id: int):
-    """For the ticket page's "Feature request" panel, one query."""
-    return links.ideas_for_ticket(ticket_id)
 
 
 def link_offered(actor, idea_ref, *, thread=None, ticket=None, source: str) -> None:
@@ -65,18 +52,6 @@ def idea_from_form(value, field: str = "idea"):
         raise ValidationError(f"There is no idea #{idea_id}.", field=field) from None
 
 
-def _done(default: str, message: str):
-    db.session.commit()
-    flash(message, "success")
-    return redirect(safe_next(default))
-
-
-def _failed(default: str, exc: ServiceError):
-    db.session.rollback()
-    flash(exc.message, "error")
-    return redirect(safe_next(default))
-
-
 @bp.post("/ideas/<int:idea_id>/links")
 @login_required
 def link(idea_id: int):
@@ -85,7 +60,8 @@ def link(idea_id: int):
     idea = exchange.get_idea(idea_id)
     back = urls.idea_url(idea) + "#links"
     kind = request.form.get("kind", "thread")
-    try:
+
+    def link_target():
         if kind not in ("thread", "ticket"):
             raise ValidationError("Link a thread or a ticket.", field="kind")
         target_id = links.parse_ref(request.form.get("target"), kind, field="target")
@@ -93,10 +69,10 @@ def link(idea_id: int):
             _link, created = links.link_thread(current_user, idea, threads.get_thread(target_id))
         else:
             _link, created = links.link_ticket(current_user, idea, workflow.get_ticket(target_id))
-    except ServiceError as exc:
-        return _failed(back, exc)
-    return _done(back, f"{kind.capitalize()} #{target_id} linked." if created
-                 else f"{kind.capitalize()} #{target_id} was already linked.")
+        return (f"{kind.capitalize()} #{target_id} linked." if created
+                else f"{kind.capitalize()} #{target_id} was already linked.")
+
+    return commit_and_redirect(link_target, success=lambda message: message, back=back)
 
 
 @bp.post("/ideas/<int:idea_id>/links/<int:link_id>/delete")
@@ -105,11 +81,7 @@ def unlink(idea_id: int, link_id: int):
     _require_linker()
     idea = exchange.get_idea(idea_id)
     back = urls.idea_url(idea) + "#links"
-    try:
-        links.unlink(current_user, idea, link_id)
-    except ServiceError as exc:
-        return _failed(back, exc)
-    return _done(back, "Link removed.")
+    return commit_and_redirect(lambda: links.unlink(current_user, idea, link_id), success="Link removed.", back=back)
 
 
 @bp.post("/threads/<int:thread_id>/idea-link")
@@ -119,13 +91,13 @@ def link_thread(thread_id: int):
     _require_linker()
     thread = threads.get_thread(thread_id)
     back = urls.thread_url(thread)
-    try:
+
+    def link_idea():
         idea = idea_from_form(request.form.get("idea"))
         _link, created = links.link_thread(current_user, idea, thread)
-    except ServiceError as exc:
-        return _failed(back, exc)
-    return _done(back, f"Linked to idea #{idea.id} “{idea.title}”." if created
-                 else f"Already linked to idea #{idea.id}.")
+        return f"Linked to idea #{idea.id} “{idea.title}”." if created else f"Already linked to idea #{idea.id}."
+
+    return commit_and_redirect(link_idea, success=lambda message: message, back=back)
 
 
 @bp.post("/tickets/<int:ticket_id>/idea-link")
@@ -135,10 +107,11 @@ def link_ticket(ticket_id: int):
     _require_linker()
     ticket = workflow.get_ticket(ticket_id)
     back = f"/tickets/{ticket.id}"
-    try:
+
+    def link_idea():
         idea = idea_from_form(request.form.get("idea"))
         _link, created = links.link_ticket(current_user, idea, ticket)
-    except ServiceError as exc:
-        return _failed(back, exc)
-    return _done(back, f"Ticket linked to idea #{idea.id} “{idea.title}”." if created
-                 else f"Already linked to idea #{idea.id}.")
+        return (f"Ticket linked to idea #{idea.id} “{idea.title}”." if created
+                else f"Already linked to idea #{idea.id}.")
+
+    return commit_and_redirect(link_idea, success=lambda message: message, back=back)

@@ -19,17 +19,14 @@ from .. import permissions, urls
 from ..extensions import db
 from ..models.ideas import IDEA_STATUSES, STATUS_LABELS
 from ..ratelimit import hit
-from ..services.errors import ServiceError
+from ..services.errors import NotFound, ValidationError
 from ..services.forum import listings, threads
 from ..services.ideas import budget, demand, exchange, links, lists, merging
 from ..services.ideas import history as ideas_history
+from .actions import commit, error_json, wants_json
 from .util import paginate, safe_next
 
 bp = Blueprint("ideas", __name__)
-
-
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json"
 
 
 def _page_context(filters: dict) -> dict:
@@ -71,17 +68,18 @@ def new():
                     body=f"Asked in the community: {urls.thread_url(thread, external=True)}")
     error = None
     if request.method == "POST":
-        try:
+
+        def post_idea():
             hit("POST_RATE_LIMIT")
             category = threads.get_category(request.form.get("category_id"))
             idea = exchange.create_idea(current_user, category, form["title"], form["body"], form["tags"])
             if thread is not None and permissions.can_link_ideas(current_user):
                 links.link_thread(current_user, idea, thread, source="idea_form")
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc
-        else:
+            return idea
+
+        outcome = commit(post_idea)
+        error, idea = outcome.error, outcome.value
+        if not error:
             if exchange.has_voted(current_user, idea):
                 flash("Your idea is posted and your vote counted. Share it so others can vote.", "success")
             else:
@@ -100,7 +98,7 @@ def _source_thread():
         return None
     try:
         thread = threads.get_thread(thread_id)
-    except ServiceError:
+    except NotFound:
         return None
     return thread if permissions.can_view_thread(current_user, thread) and not thread.deleted else None
 
@@ -108,7 +106,7 @@ def _source_thread():
 def _idea_or_404(idea_id: int):
     try:
         return exchange.get_idea(idea_id)
-    except ServiceError as exc:
+    except NotFound as exc:
         abort(404, description=exc.message)
 
 
@@ -135,19 +133,21 @@ def show(idea_id: int, slug: str | None = None, *, error=None, status_form=None,
 def vote(idea_id: int):
     """The vote button toggles; JSON for the script, a redirect without it."""
     idea = _idea_or_404(idea_id)
-    try:
-        if not permissions.can_post_idea(current_user):
-            abort(403)
+    if not permissions.can_post_idea(current_user):
+        abort(403)
+
+    def toggle():
         hit("VOTE_RATE_LIMIT")
-        votes, voted = exchange.toggle_vote(current_user, idea)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        if _wants_json():
-            return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.status
-        flash(exc.message, "error")
+        return exchange.toggle_vote(current_user, idea)
+
+    outcome = commit(toggle)
+    if outcome.error:
+        if wants_json():
+            return error_json(outcome.error)
+        flash(outcome.error.message, "error")
         return redirect(safe_next(urls.idea_url(idea)))
-    if _wants_json():
+    votes, voted = outcome.value
+    if wants_json():
         return jsonify({"idea_id": idea.id, "votes": votes, "voted": voted})
     flash("Vote counted: you will hear when its status changes." if voted else "Vote withdrawn.", "success")
     return redirect(safe_next(urls.idea_url(idea)))
@@ -160,15 +160,16 @@ def comment(idea_id: int):
     if not permissions.can_post_idea(current_user):
         abort(403)
     body = request.form.get("body", "")
-    try:
+
+    def post_comment():
         hit("POST_RATE_LIMIT")
-        new = exchange.add_comment(current_user, idea, body)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return show(idea.id, idea.slug, error=exc, comment_body=body)
+        return exchange.add_comment(current_user, idea, body)
+
+    outcome = commit(post_comment)
+    if outcome.error:
+        return show(idea.id, idea.slug, error=outcome.error, comment_body=body)
     flash("Comment posted.", "success")
-    return redirect(urls.idea_url(idea) + f"#comment-{new.id}")
+    return redirect(urls.idea_url(idea) + f"#comment-{outcome.value.id}")
 
 
 @bp.post("/ideas/<int:idea_id>/follow")
@@ -195,12 +196,9 @@ def status(idea_id: int):
     if not permissions.can_manage_ideas(current_user):
         abort(403)
     form = {"status": request.form.get("status", ""), "response": request.form.get("response", "")}
-    try:
-        exchange.change_status(current_user, idea, form["status"], form["response"])
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return show(idea.id, idea.slug, error=exc, status_form=form)
+    outcome = commit(lambda: exchange.change_status(current_user, idea, form["status"], form["response"]))
+    if outcome.error:
+        return show(idea.id, idea.slug, error=outcome.error, status_form=form)
     flash(f"Status set to {STATUS_LABELS[form['status']]}; followers and voters are notified.", "success")
     return redirect(urls.idea_url(idea) + "#response")
 
@@ -212,19 +210,20 @@ def merge(idea_id: int):
     if not permissions.can_merge_ideas(current_user):
         abort(403)
     form = {"into": request.form.get("into", ""), "note": request.form.get("note", "")}
-    try:
+
+    def merge_into():
         target_id = merging.parse_idea_ref(form["into"])
         try:
             target = exchange.get_idea(target_id)
-        except ServiceError:
-            from ..services.errors import ValidationError
-
+        except NotFound:
             raise ValidationError(f"There is no idea #{target_id}.", field="into") from None
         merging.merge(current_user, idea, target, form["note"])
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return show(idea.id, idea.slug, error=exc, status_form=form)
+        return target
+
+    outcome = commit(merge_into)
+    if outcome.error:
+        return show(idea.id, idea.slug, error=outcome.error, status_form=form)
+    target = outcome.value
     flash(f"Merged into #{target.id}: its votes now count there, each voter once.", "success")
     return redirect(urls.idea_url(target))
 

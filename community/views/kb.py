@@ -6,14 +6,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 
 from .. import permissions, urls
-from ..extensions import db
 from ..models import ARTICLE_STATES
 from ..ratelimit import hit
-from ..services.errors import ServiceError
 from ..services.forum import listings, threads
 from ..services.kb import articles, feedback
 from ..services.kb import listings as kb_listings
 from ..services.deflection.visitors import visitor_id
+from .actions import commit
 from .util import paginate
 
 bp = Blueprint("kb", __name__)
@@ -67,16 +66,17 @@ def give_feedback(article_id: int):
     if choice not in ("yes", "no"):
         flash("Choose yes or no.", "error")
         return redirect(article_url(article))
-    try:
+
+    def record():
         hit("ARTICLE_FEEDBACK_RATE_LIMIT")
-        counted = feedback.record(article, feedback.voter_key(current_user, visitor_id()), choice == "yes",
-                                  request.form.get("reason"), user=current_user)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        return feedback.record(article, feedback.voter_key(current_user, visitor_id()), choice == "yes",
+                               request.form.get("reason"), user=current_user)
+
+    outcome = commit(record)
+    if outcome.error:
+        flash(outcome.error.message, "error")
         return redirect(article_url(article))
-    flash("Thanks for telling us." if counted else "You already told us about this article.", "success")
+    flash("Thanks for telling us." if outcome.value else "You already told us about this article.", "success")
     return redirect(article_url(article) + "#feedback")
 
 
@@ -94,15 +94,11 @@ def new():
         abort(403)
     form, error = _form_from_request(), None
     if request.method == "POST":
-        try:
-            category = threads.get_category(form["category_id"])
-            article = articles.create_article(current_user, category, form["title"], form["body"], form["tags"],
-                                              state=form["state"], reason=form["reason"] or "Created")
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc
-        else:
+        outcome = commit(lambda: articles.create_article(
+            current_user, threads.get_category(form["category_id"]), form["title"], form["body"], form["tags"],
+            state=form["state"], reason=form["reason"] or "Created"))
+        error, article = outcome.error, outcome.value
+        if not error:
             flash("Article saved." if article.state == "draft" else "Article published.", "success")
             return redirect(article_url(article))
     return render_template("kb/form.html", form=form, error=error, categories=listings.categories(),
@@ -119,16 +115,15 @@ def edit(article_id: int):
                "category_id": article.category_id, "state": article.state, "reason": ""}
     form, error = _form_from_request(current), None
     if request.method == "POST":
-        try:
+
+        def update():
             category = threads.get_category(form["category_id"])
             articles.update_article(current_user, article, title=form["title"], body=form["body"],
                                     tags=form["tags"], category=category, reason=form["reason"])
             articles.set_state(current_user, article, form["state"])
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc
-        else:
+
+        error = commit(update).error
+        if not error:
             flash("Article updated.", "success")
             return redirect(article_url(article))
     return render_template("kb/form.html", form=form, error=error, categories=listings.categories(),
@@ -147,15 +142,11 @@ def promote(thread_id: int):
         return redirect(article_url(existing))
     form, error = _form_from_request(articles.promotion_draft(thread)), None
     if request.method == "POST":
-        try:
-            category = threads.get_category(form["category_id"])
-            article = articles.promote(current_user, thread, title=form["title"], body=form["body"],
-                                       tags=form["tags"], category=category, state=form["state"])
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            error = exc
-        else:
+        outcome = commit(lambda: articles.promote(
+            current_user, thread, title=form["title"], body=form["body"], tags=form["tags"],
+            category=threads.get_category(form["category_id"]), state=form["state"]))
+        error, article = outcome.error, outcome.value
+        if not error:
             flash("The thread is now an article; its answerer was credited.", "success")
             return redirect(article_url(article))
     return render_template("kb/form.html", form=form, error=error, categories=listings.categories(),

@@ -22,14 +22,14 @@ from flask import (
 from flask_login import current_user, login_required
 
 from .. import permissions, urls
-from ..extensions import db
 from ..models import FLAG_REASONS, utcnow
 from ..services.accounts import users
 from ..services.errors import ServiceError
 from ..services.forum import listings, threads
 from ..services.moderation import actions as moderation_actions
 from ..services.moderation import audit_log, flags, merging, suspensions
-from .util import paginate, safe_next
+from .actions import commit, commit_and_redirect
+from .util import paginate
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 
@@ -90,23 +90,6 @@ def _require_moderator() -> None:
         abort(403)
 
 
-def _back(default: str):
-    return redirect(safe_next(default))
-
-
-def _run(action, success: str, default: str):
-    """Call ``action()``, commit, flash; on a ServiceError roll back and flash its message."""
-    try:
-        action()
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _back(default)
-    flash(success, "success")
-    return _back(default)
-
-
 def _live_thread(thread_id: int):
     thread = threads.get_thread(thread_id)
     if thread.merged_into_id or thread.deleted:
@@ -140,8 +123,8 @@ def resolve(post_id: int):
     post = threads.get_post(post_id)
     outcome = request.form.get("outcome", "")
     label = flags.OUTCOME_LABELS.get(outcome, outcome).lower()
-    return _run(lambda: flags.resolve(current_user, post, outcome, request.form.get("note", "")),
-                f"Flags resolved: {label}.", url_for("moderation.queue"))
+    return commit_and_redirect(lambda: flags.resolve(current_user, post, outcome, request.form.get("note", "")),
+                               success=f"Flags resolved: {label}.", back=url_for("moderation.queue"))
 
 
 # -- flags from members --------------------------------------------------------------
@@ -158,9 +141,9 @@ def flag(post_id: int):
     refusal = permissions.flag_refusal(current_user, post)
     if refusal:
         abort(403, description=refusal)
-    return _run(lambda: flags.flag_post(current_user, post, request.form.get("reason"),
-                                        request.form.get("note", "")),
-                "Thanks: your flag was sent to the moderators.", back)
+    return commit_and_redirect(lambda: flags.flag_post(current_user, post, request.form.get("reason"),
+                                                       request.form.get("note", "")),
+                               success="Thanks: your flag was sent to the moderators.", back=back)
 
 
 # -- thread tools ----------------------------------------------------------------------
@@ -171,9 +154,9 @@ def lock(thread_id: int):
     _require_moderator()
     thread = _live_thread(thread_id)
     locked = request.form.get("locked", "1") == "1"
-    return _run(lambda: moderation_actions.set_locked(current_user, thread, locked),
-                "Thread locked: only moderators can answer." if locked else "Thread unlocked.",
-                urls.thread_url(thread))
+    return commit_and_redirect(lambda: moderation_actions.set_locked(current_user, thread, locked),
+                               success="Thread locked: only moderators can answer." if locked else "Thread unlocked.",
+                               back=urls.thread_url(thread))
 
 
 @bp.post("/threads/<int:thread_id>/pin")
@@ -182,9 +165,9 @@ def pin(thread_id: int):
     _require_moderator()
     thread = _live_thread(thread_id)
     pinned = request.form.get("pinned", "1") == "1"
-    return _run(lambda: moderation_actions.set_pinned(current_user, thread, pinned),
-                "Thread pinned to the top of its category." if pinned else "Thread unpinned.",
-                urls.thread_url(thread))
+    return commit_and_redirect(lambda: moderation_actions.set_pinned(current_user, thread, pinned),
+                               success="Thread pinned to the top of its category." if pinned else "Thread unpinned.",
+                               back=urls.thread_url(thread))
 
 
 @bp.post("/threads/<int:thread_id>/move")
@@ -192,8 +175,8 @@ def pin(thread_id: int):
 def move(thread_id: int):
     _require_moderator()
     thread = _live_thread(thread_id)
-    return _run(lambda: moderation_actions.move(current_user, thread, request.form.get("category_id")),
-                "Thread moved.", urls.thread_url(thread))
+    return commit_and_redirect(lambda: moderation_actions.move(current_user, thread, request.form.get("category_id")),
+                               success="Thread moved.", back=urls.thread_url(thread))
 
 
 @bp.post("/threads/<int:thread_id>/merge")
@@ -201,16 +184,13 @@ def move(thread_id: int):
 def merge(thread_id: int):
     _require_moderator()
     thread = _live_thread(thread_id)
-    try:
-        target = merging.merge(current_user, thread, request.form.get("target", ""),
-                                        note=request.form.get("note", ""))
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    outcome = commit(lambda: merging.merge(current_user, thread, request.form.get("target", ""),
+                                           note=request.form.get("note", "")))
+    if outcome.error:
+        flash(outcome.error.message, "error")
         return redirect(urls.thread_url(thread))
     flash(f"Merged “{thread.title}” into this thread; its address now leads here.", "success")
-    return redirect(urls.thread_url(target))
+    return redirect(urls.thread_url(outcome.value))
 
 
 @bp.post("/threads/<int:thread_id>/hide")
@@ -218,8 +198,8 @@ def merge(thread_id: int):
 def hide_thread(thread_id: int):
     _require_moderator()
     thread = _live_thread(thread_id)
-    return _run(lambda: moderation_actions.hide_thread(current_user, thread, request.form.get("reason")),
-                "Thread hidden: only staff (and its author) can see it.", urls.thread_url(thread))
+    return commit_and_redirect(lambda: moderation_actions.hide_thread(current_user, thread, request.form.get("reason")),
+                               success="Thread hidden: only staff (and its author) can see it.", back=urls.thread_url(thread))
 
 
 @bp.post("/threads/<int:thread_id>/restore")
@@ -227,8 +207,8 @@ def hide_thread(thread_id: int):
 def restore_thread(thread_id: int):
     _require_moderator()
     thread = _live_thread(thread_id)
-    return _run(lambda: moderation_actions.restore_thread(current_user, thread, note=request.form.get("note", "")),
-                "Thread restored: everyone can see it again.", urls.thread_url(thread))
+    return commit_and_redirect(lambda: moderation_actions.restore_thread(current_user, thread, note=request.form.get("note", "")),
+                               success="Thread restored: everyone can see it again.", back=urls.thread_url(thread))
 
 
 # -- post tools ------------------------------------------------------------------------
@@ -238,8 +218,8 @@ def restore_thread(thread_id: int):
 def hide_post(post_id: int):
     _require_moderator()
     post = threads.get_post(post_id)
-    return _run(lambda: moderation_actions.hide_post(current_user, post, request.form.get("reason")),
-                "Post hidden: only staff can see it.", urls.thread_url(post.thread, post.id))
+    return commit_and_redirect(lambda: moderation_actions.hide_post(current_user, post, request.form.get("reason")),
+                               success="Post hidden: only staff can see it.", back=urls.thread_url(post.thread, post.id))
 
 
 @bp.post("/posts/<int:post_id>/restore")
@@ -247,8 +227,8 @@ def hide_post(post_id: int):
 def restore_post(post_id: int):
     _require_moderator()
     post = threads.get_post(post_id)
-    return _run(lambda: moderation_actions.restore_post(current_user, post, note=request.form.get("note", "")),
-                "Post restored.", urls.thread_url(post.thread, post.id))
+    return commit_and_redirect(lambda: moderation_actions.restore_post(current_user, post, note=request.form.get("note", "")),
+                               success="Post restored.", back=urls.thread_url(post.thread, post.id))
 
 
 # -- suspensions ------------------------------------------------------------------------
@@ -260,9 +240,9 @@ def suspend(username: str):
     if not permissions.can_suspend(current_user, target):
         abort(403)
     profile = url_for("users.profile", username=target.username)
-    return _run(lambda: suspensions.suspend(current_user, target, request.form.get("reason"),
-                                            request.form.get("until")),
-                f"{target.username} is suspended.", profile)
+    return commit_and_redirect(lambda: suspensions.suspend(current_user, target, request.form.get("reason"),
+                                                           request.form.get("until")),
+                               success=f"{target.username} is suspended.", back=profile)
 
 
 @bp.post("/users/<username>/reinstate")
@@ -272,8 +252,8 @@ def reinstate(username: str):
     if not permissions.can_suspend(current_user, target):
         abort(403)
     profile = url_for("users.profile", username=target.username)
-    return _run(lambda: suspensions.reinstate(current_user, target, request.form.get("note", "")),
-                f"{target.username} is reinstated.", profile)
+    return commit_and_redirect(lambda: suspensions.reinstate(current_user, target, request.form.get("note", "")),
+                               success=f"{target.username} is reinstated.", back=profile)
 
 
 # -- the audit log ----------------------------------------------------------------------

@@ -9,9 +9,9 @@ from ..extensions import db
 from ..models import Ticket
 from ..ratelimit import hit
 from ..services.deflection import ask_sessions
-from ..services.errors import ServiceError
 from ..services.tickets import contact as contact_service
 from . import ask_flow
+from .actions import commit_keeping_facts
 
 bp = Blueprint("support", __name__, url_prefix="/support")
 
@@ -45,13 +45,10 @@ def _submit():
     """Send the request; one commit (the session is kept when the request is refused)."""
     session = ask_flow.form_session("contact")
     form = {k: request.form.get(k, "") for k in ("subject", "body", "name", "email")}
-    ticket, page = None, None
-    try:
-        with db.session.begin_nested():
-            ticket, page = _send(session, form)
-    except ServiceError as exc:
-        page = _render(form, session, error=exc, status=exc.status)
-    db.session.commit()
+    outcome = commit_keeping_facts(lambda: _send(session, form))
+    if outcome.error:
+        return _render(form, session, error=outcome.error, status=outcome.status)
+    ticket, page = outcome.value
     if ticket is None:
         return page
     cookie_session["contact_ticket"] = ticket.id

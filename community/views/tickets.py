@@ -20,6 +20,8 @@ from ..services.errors import Conflict, ServiceError
 from ..services.forum import listings, threads
 from ..services.tickets import customer, escalation, payloads, webhooks, workflow
 from ..services.tickets import queue as tickets_queue
+from ..services.ideas import links as idea_links
+from .actions import commit
 from .idea_links import link_offered
 from .util import safe_referrer
 
@@ -105,21 +107,20 @@ def _render_ticket(ticket, error=None, form=None, status=200):
         priorities=TICKET_PRIORITIES, agents=tickets_queue.agents(),
         official_posts=[e for e in official if e.kind == "reply" and e.post_id],
         thread=db.session.get(Thread, ticket.thread_id) if ticket.thread_id else None,
+        linked_ideas=idea_links.ideas_for_ticket(ticket.id),
+        thread_ideas=idea_links.ideas_for_thread(ticket.thread_id) if ticket.thread_id else [],
     ), status
 
 
 def _apply(ticket, action, message: str, back_to_queue: bool = False, form=None):
     """Run a ticket action, commit once, or show the ticket page with the error."""
-    try:
-        result = action()
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
+    outcome = commit(action)
+    if outcome.error:
         if back_to_queue:
-            flash(exc.message, "error")
+            flash(outcome.error.message, "error")
             return redirect(url_for("tickets.queue"))
-        return _render_ticket(ticket, error=exc, form=form, status=exc.status)
-    if result == []:  # update() with nothing different
+        return _render_ticket(ticket, error=outcome.error, form=form, status=outcome.status)
+    if outcome.value == []:  # update() with nothing different
         flash("Nothing changed.", "info")
     else:
         flash(message, "success")
@@ -189,15 +190,18 @@ def unresolved():
 def escalate(thread_id: int):
     _require(permissions.can_escalate)
     thread = threads.get_thread(thread_id)
-    try:
+
+    def escalate_with_idea():
         ticket = escalation.escalate(thread, current_user, request.form.get("priority") or "normal",
                                      request.form.get("note"))
         link_offered(current_user, request.form.get("idea"), thread=thread, ticket=ticket, source="escalation")
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+        return ticket
+
+    outcome = commit(escalate_with_idea)
+    if outcome.error:
+        flash(outcome.error.message, "error")
         return redirect(safe_referrer(urls.thread_url(thread)))
+    ticket = outcome.value
     flash(f"Escalated to support as ticket #{ticket.id}.", "success")
     if permissions.can_view_tickets(current_user):
         return redirect(url_for("tickets.show", ticket_id=ticket.id))
@@ -257,14 +261,15 @@ def my_ticket_reply(ticket_id: int):
     """The customer writes back; a pending or solved ticket goes back to the agents as open."""
     ticket = _own_ticket(ticket_id)
     body = request.form.get("body", "")
-    try:
+
+    def reply():
         if not permissions.can_reply_own_ticket(current_user, ticket):
             raise Conflict(f"This ticket is closed. Contact support again and mention ticket #{ticket.id}.")
         hit("POST_RATE_LIMIT")
         customer.reply(current_user, ticket, body)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return _render_my_ticket(ticket, error=exc, body=body, status=exc.status)
+
+    outcome = commit(reply)
+    if outcome.error:
+        return _render_my_ticket(ticket, error=outcome.error, body=body, status=outcome.status)
     flash("Your reply is sent to our support team.", "success")
     return redirect(url_for("tickets.my_ticket", ticket_id=ticket.id) + "#reply")
