@@ -129,6 +129,11 @@ def bulk_writer(timeout: float = 300.0) -> Iterator[BulkIndexer]:
     so what the database already committed is searchable."""
     config = current_app.config
     state = current_app.extensions["search"]
+    if getattr(state, "in_transaction", False):
+        from .postgres import PostgresBulkIndexer
+
+        yield PostgresBulkIndexer(state)
+        return
     procs = min(int(config.get("SEARCH_IMPORT_PROCS") or 1), os.cpu_count() or 1)
     options = {"procs": procs, "multisegment": True, "batchsize": 200} if procs > 1 else {}
     if procs > 1:

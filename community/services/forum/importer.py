@@ -315,8 +315,12 @@ def import_records(records: Iterable[tuple[int, ThreadIn | str]], *, commit: Cal
             fresh, read, rendered = pending.pop()
             if fresh:
                 docs = _write_batch(fresh, rendered(), directory, report)
-                commit()
-                report.indexed += index.add(docs)
+                if getattr(index, "in_transaction", False):  # PostgreSQL: the documents commit with the rows
+                    report.indexed += index.add(docs)
+                    commit()
+                else:
+                    commit()
+                    report.indexed += index.add(docs)
             if progress:
                 progress(read)
 
