@@ -113,7 +113,7 @@ class SearchState:
     def _query(terms: list[str], searcher):
         terms = querying.prune(terms, searcher)
         _rare, common = querying.split_common(terms, searcher)
-        return querying.build(terms, common=common)
+        return querying.build_two_stage(terms, common=common)
 
     def reading(self, priors: bool, work: Callable):
         """``work(searcher)`` with this thread's searcher; on any failure once more with a new one.

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from . import documents, presenting
 from . import query as querying
-from .analysis import WORD_RE
+from .analysis import WORD_RE, normalize
 from .errors import SearchUnavailable
 from .results import SearchResults
 
@@ -138,21 +138,38 @@ def words(text_: str | None) -> list[str]:
     return list(seen)
 
 
-def tsquery(words_: list[str], *, prefix: bool) -> tuple[str, str, dict] | None:
-    """SQL for the OR of the words' stems, SQL for the last word as a title-word prefix (or
-    ``NULL``) when ``prefix``, and their parameters.  Words are parameters, never tsquery syntax."""
+def tsquery(words_: list[str], *, prefix: bool, df: Callable[[str], int] | None = None,
+            common_df: float = float("inf")) -> tuple[str, str, str, dict] | None:
+    """SQL for (the OR of the words' stems: what ranks; what selects documents; the last word
+    as a title-word prefix or ``NULL``) and their parameters.  Words are parameters, never
+    tsquery syntax.
+
+    Common words (``df(word) > common_df``) rank but do not select, as Lucene's
+    common-terms query and the Whoosh backend do; when every word is common, the
+    three rarest must all be there.  Otherwise one "the"-like word would make
+    PostgreSQL rank most of the table.
+    """
     if not words_:
         return None
     parts, params = [], {}
     for n, word in enumerate(words_):
         params[f"w{n}"] = word
         parts.append(f"plainto_tsquery('{CONFIG}', :w{n})")
+    select_sql = " || ".join(parts)
+    if df is not None:
+        counts = [df(word) for word in words_]
+        rare = [part for part, count in zip(parts, counts) if count <= common_df]
+        if rare and len(rare) < len(parts):
+            select_sql = " || ".join(rare)
+        elif not rare:
+            rarest = [part for _count, part in sorted(zip(counts, parts))[:3]]
+            select_sql = " && ".join(f"({part})" for part in rarest)
     last = _PREFIX_RE.sub("", words_[-1])
     prefix_sql = "NULL::tsquery"
     if prefix and len(last) >= 3:
         params["prefix"] = last + ":*"
         prefix_sql = f"to_tsquery('{PREFIX_CONFIG}', :prefix)"
-    return " || ".join(parts), prefix_sql, params
+    return " || ".join(parts), select_sql, prefix_sql, params
 
 
 class PostgresSearch:
@@ -164,6 +181,30 @@ class PostgresSearch:
     def __init__(self, app: Flask):
         self.app = app
         self.paused = False
+        #: (loaded at, documents, {lexeme: documents containing it}), per process.
+        self._stats: tuple[float, int, dict[str, int]] | None = None
+        self.stats_seconds = float(app.config.get("SEARCH_PG_STATS_SECONDS") or 600)
+
+    def _document_frequencies(self) -> tuple[int, dict[str, int]]:
+        """Documents and each lexeme's document count (``ts_stat``), refreshed every
+        ``SEARCH_PG_STATS_SECONDS``; a word newer than the snapshot counts as rare, which it is."""
+        import time
+
+        now = time.monotonic()
+        if self._stats is None or now - self._stats[0] > self.stats_seconds:
+            rows = self._read(f"SELECT word, ndoc FROM ts_stat('SELECT vector FROM {TABLE}')", {})
+            total = self._read(f"SELECT count(*) AS n FROM {TABLE}", {})[0]["n"]
+            self._stats = (now, total, {row["word"]: row["ndoc"] for row in rows})
+        return self._stats[1], self._stats[2]
+
+    def _tsquery(self, text_: str | None, *, prefix: bool):
+        found = words(text_)
+        if not found:
+            return None
+        total, frequencies = self._document_frequencies()
+        limit = max(querying.COMMON_RATIO * total, querying.COMMON_MIN_DF)
+        return tsquery(found, prefix=prefix, common_df=limit,
+                       df=lambda word: frequencies.get(normalize(word), 0))
 
     # -- schema ---------------------------------------------------------------
 
@@ -282,17 +323,17 @@ class PostgresSearch:
         types = tuple(t for t in (types or ()) if t in documents.SEARCH_TYPES)
         if limit <= 0 or not types:
             return []
-        built = tsquery(words(text_), prefix=True)
+        built = self._tsquery(text_, prefix=True)
         if built is None:
             return []
-        q, p, params = built
+        q, sel, p, params = built
         params.update(types=list(types), limit=max(limit, SUGGEST_CANDIDATES))
         # The half-typed last word matches title words it begins (ranked a little, below whole words).
         rows = self._read(
             f"SELECT {', '.join(STORED)}, (ts_rank_cd('{RANK_WEIGHTS}', vector, q, {RANK_NORMALIZATION})"
             f" + {PREFIX_WEIGHT} * coalesce(ts_rank_cd(title_words, p), 0)) * prior AS rank"
-            f" FROM {TABLE}, (SELECT {q} AS q, {p} AS p) AS query"
-            " WHERE (vector @@ q OR (p IS NOT NULL AND title_words @@ p))"
+            f" FROM {TABLE}, (SELECT {q} AS q, {sel} AS sel, {p} AS p) AS query"
+            " WHERE (vector @@ sel OR (p IS NOT NULL AND title_words @@ p))"
             " AND type = ANY(CAST(:types AS text[])) ORDER BY rank DESC, key LIMIT :limit",
             params)
         terms = querying.analyze(text_)
@@ -303,11 +344,11 @@ class PostgresSearch:
         page = max(1, int(page or 1))
         per_page = min(max(1, int(per_page or 20)), 100)
         result = SearchResults(query=text_ or "", page=page, per_page=per_page)
-        built = tsquery(words(text_), prefix=False)
+        built = self._tsquery(text_, prefix=False)
         if built is None:
             return result
-        q, _p, params = built
-        where = ["vector @@ q"]
+        q, sel, _p, params = built
+        where = ["vector @@ sel"]
         if category_id not in (None, ""):
             try:
                 params["category_id"] = int(category_id)
@@ -329,13 +370,13 @@ class PostgresSearch:
         params.update(limit=per_page, offset=(page - 1) * per_page)
         rows = self._read(
             f"SELECT {', '.join(STORED)}, ts_rank_cd('{RANK_WEIGHTS}', vector, q, {RANK_NORMALIZATION}) * prior"
-            f" AS rank, count(*) OVER () AS total FROM {TABLE}, ({'SELECT ' + q + ' AS q'}) AS query"
+            f" AS rank, count(*) OVER () AS total FROM {TABLE}, (SELECT {q} AS q, {sel} AS sel) AS query"
             f" WHERE {' AND '.join(where)} ORDER BY rank DESC, key LIMIT :limit OFFSET :offset", params)
         if rows:
             result.total = rows[0]["total"]
         elif page > 1:
             result.total = self._read(
-                f"SELECT count(*) AS n FROM {TABLE}, ({'SELECT ' + q + ' AS q'}) AS query"
+                f"SELECT count(*) AS n FROM {TABLE}, (SELECT {q} AS q, {sel} AS sel) AS query"
                 f" WHERE {' AND '.join(where)}", params)[0]["n"]
         terms = querying.analyze(text_)
         result.results = [presenting.page_hit(dict(row), row["rank"], terms) for row in rows]
