@@ -17,6 +17,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .config import load_config
 
     load_config(app, config)
+    from . import request_log
+
+    request_log.init_app(app)  # first: its timer starts before, and its log line ends after, every other hook
     _init_extensions(app)
 
     from . import api, cli, views

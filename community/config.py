@@ -22,10 +22,12 @@ REPUTATION_POINTS = {
     "idea_upvoted": 1,
     "idea_delivered": 25,
     "answer_promoted": 10,
+    #: A confirmed deflection that held, to the accepted answer's author (docs/metrics.md).
+    "deflection_helped": 2,
 }
 
 #: Reasons whose positive points count toward the daily cap.
-REPUTATION_CAPPED_REASONS = ["question_upvoted", "answer_upvoted", "idea_upvoted"]
+REPUTATION_CAPPED_REASONS = ["question_upvoted", "answer_upvoted", "idea_upvoted", "deflection_helped"]
 
 
 class Defaults:
@@ -41,7 +43,22 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: None: Secure when PREFERRED_URL_SCHEME is "https" (set True/False to decide yourself).
+    SESSION_COOKIE_SECURE: bool | None = None
+    REMEMBER_COOKIE_SECURE: bool | None = None
     PREFERRED_URL_SCHEME = "http"
+    #: With PREFERRED_URL_SCHEME "https", responses carry HSTS for this long (0: no HSTS header).
+    HSTS_SECONDS = 31536000
+    #: Behind a load balancer or reverse proxy: how many proxies set each X-Forwarded-* header
+    #: (werkzeug's ProxyFix).  0 trusts none: the header is ignored, as it must be when clients
+    #: can reach the app servers directly.
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
+    PROXY_FIX_X_HOST = 0
+    PROXY_FIX_X_PORT = 0
+    PROXY_FIX_X_PREFIX = 0
+    #: Log one line per request (logger ``community.request``: request id, status, time taken).
+    REQUEST_LOG = True
 
     #: werkzeug's password hash method; ``None`` is werkzeug's (strong) default.
     #: Tests set a cheap one, since they create hundreds of accounts.
@@ -87,8 +104,39 @@ class Defaults:
     REGISTER_RATE_LIMIT = "10 per hour;50 per day"
     REGISTER_FAILURE_RATE_LIMIT = "10 per 10 minutes"
     POST_RATE_LIMIT = "20 per minute;200 per hour"
+    UPLOAD_RATE_LIMIT = "10 per minute;60 per hour"
     VOTE_RATE_LIMIT = "60 per minute"
     SUGGEST_RATE_LIMIT = "120 per minute"
+
+    # Accounts (docs/accounts.md).
+    PASSWORD_MIN_LENGTH = 8
+    #: Wrong current passwords on the settings pages, per member.
+    PASSWORD_CHANGE_RATE_LIMIT = "10 per hour"
+    #: How long the link that confirms a new email address works.
+    EMAIL_CHANGE_MAX_AGE_HOURS = 24
+
+    # Mail (community/mail.py; docs/accounts.md, "Mail").
+    #: "smtp" (the default when MAIL_SERVER is set), "file" (.eml files under MAIL_FILE_DIR, the
+    #: default without a server) or "log".
+    MAIL_BACKEND: str | None = None
+    MAIL_SERVER: str | None = None
+    #: None = 25 (465 with MAIL_USE_SSL).
+    MAIL_PORT: int | None = None
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    #: The From header, e.g. "Support Community <community@example.com>".
+    MAIL_FROM: str | None = None
+    #: Where the file backend writes; None = instance/mail/.
+    MAIL_FILE_DIR: str | None = None
+    MAIL_TIMEOUT_SECONDS = 10
+    MAIL_MAX_ATTEMPTS = 8
+    #: Retry delays: base * 2**(attempt-1), capped (30 s, 1 min, 2 min, ... 1 h).
+    MAIL_BACKOFF_SECONDS = 30.0
+    MAIL_BACKOFF_MAX_SECONDS = 3600.0
+    #: A claim older than this is considered abandoned (the worker died) and retaken.
+    MAIL_CLAIM_TIMEOUT_SECONDS = 300
 
     # Search.
     SEARCH_BACKEND = "whoosh"
@@ -143,8 +191,25 @@ class Defaults:
     #: An article is listed for review under this helpful rate once it has this many answers...
     KB_REVIEW_HELPFUL_BELOW = 0.5
     KB_REVIEW_MIN_VOTES = 5
-    #: ...or when it was not updated for this many days.
+    #: ...or when it was not updated for this many days...
     KB_REVIEW_AFTER_DAYS = 365
+    #: ...or when, of the last 90 days' ask sessions that opened it from a suggestion (at least
+    #: KB_REVIEW_MIN_VOTES), this share or more went on to contact support or post a question.
+    KB_REVIEW_CONTACT_ABOVE = 0.5
+
+    # Image uploads (docs/uploads.md).
+    #: Where uploaded images are stored (default: instance/uploads).
+    UPLOAD_DIR: str | None = None
+    UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+    #: No request body may be larger (413): an upload and its form fields, with room to spare.
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    #: Larger images are refused before decoding (a decompression bomb is a small file).
+    UPLOAD_MAX_PIXELS = 40_000_000
+    #: Stored images are scaled down to fit this many pixels on their longer side.
+    UPLOAD_MAX_SIDE = 2000
+
+    #: The time zone whose days the analytics count by (an IANA name; docs/metrics.md).
+    REPORT_TIME_ZONE = "UTC"
 
     # Demo content.
     SEED_DEMO = False
@@ -210,11 +275,18 @@ def load_config(app, overrides: dict | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'community.db'}"
+    if not app.config.get("UPLOAD_DIR"):
+        app.config["UPLOAD_DIR"] = str(instance / "uploads")
     if not app.config.get("SEARCH_INDEX_DIR"):
         app.config["SEARCH_INDEX_DIR"] = str(instance / "search-index")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _persistent_secret(instance)
     _check_vote_budget(app.config.get("IDEA_VOTE_BUDGET"))
+    _check_time_zone(app.config.get("REPORT_TIME_ZONE"))
+    https = app.config.get("PREFERRED_URL_SCHEME") == "https"
+    for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if app.config.get(key) is None:  # not set: Secure exactly when the site is served over https
+            app.config[key] = https
 
 
 def _check_vote_budget(value) -> None:
@@ -223,6 +295,17 @@ def _check_vote_budget(value) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"IDEA_VOTE_BUDGET must be a positive whole number or unset, not {value!r}.")
+
+
+def _check_time_zone(name) -> None:
+    """Refuse to start with a reporting time zone the system does not know."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"REPORT_TIME_ZONE must be an IANA time zone such as 'UTC' or "
+                         f"'Europe/Paris', not {name!r}.") from None
 
 
 def _persistent_secret(instance: Path) -> str:

@@ -268,3 +268,9 @@ def can_promote_thread(user, thread) -> bool:
     """Turn a visible, solved thread into an article."""
     return can_write_articles(user) and thread.solved and thread.visible
 
+
+
+def can_edit_profile(user) -> bool:
+    """The public profile (about, website) is content others read: not while suspended.
+    A suspended member can still change their password, email address and tokens."""
+    return is_active_member(user)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import g, request
 
+from ..extensions import db
 from ..services.accounts.users import user_for_token
 from ..services.errors import NotAuthenticated
 
@@ -24,6 +25,7 @@ def load_token_user():
         user = user_for_token(token.strip())
         if user is None:
             raise NotAuthenticated("That token is not valid (unknown or revoked).")
+        db.session.commit()  # the token's "last used" time, apart from the request's own writes
     g.api_user = user
     return user
 

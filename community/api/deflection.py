@@ -33,6 +33,7 @@ METRICS_RESPONSE = schema("DeflectionMetrics", {
                    "sessions with suggestions.",
     "properties": {
         "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
+        "time_zone": {"type": "string", "description": "REPORT_TIME_ZONE: the days are this zone's."},
         "sessions": {"type": "integer"}, "sessions_with_suggestions": {"type": "integer"},
         "confirmed_deflections": {"type": "integer"}, "inferred_deflections": {"type": "integer"},
         "inferred_pending": {"type": "integer"},
@@ -57,6 +58,20 @@ METRICS_RESPONSE = schema("DeflectionMetrics", {
         "failed_sessions": {"type": "array", "items": {"type": "object"}},
         "cost_per_contact": {"type": "number"}, "currency": {"type": "string"},
         "health": {"type": "object"}, "daily": {"type": "array", "items": {"type": "object"}},
+        "weekly": {"type": "array", "items": {"type": "object"},
+                   "description": "ISO weeks (from Monday): the daily counts summed, rates from the sums."},
+        "monthly": {"type": "array", "items": {"type": "object"}},
+        "by_category": {"type": "array", "items": {"type": "object"},
+                        "description": "Deflections by the category of the thread they credit."},
+        "by_tag": {"type": "array", "items": {"type": "object"}},
+        "by_content_type": {"type": "object", "description": "Deflections crediting a thread or an article: "
+                                                             "confirmed, inferred, held, failed."},
+        "top_articles": {"type": "array", "items": {"type": "object"}},
+        "failing_articles": {"type": "array", "items": {"type": "object"},
+                             "description": "Articles whose readers most often contacted support afterwards."},
+        "previous_period": {"type": "object",
+                            "description": "The same figures for the period of the same length just "
+                                           "before, and `change` (this period − that one)."},
         "content_gaps": {"type": "array", "items": {"type": "object"}},
         "top_threads": {"type": "array", "items": {"type": "object"}},
     },
@@ -117,11 +132,13 @@ def _result_json(item: dict) -> dict:
           params=[
               {"name": "from", "in": "query", "required": False,
                "schema": {"type": "string", "format": "date"},
-               "description": "First UTC day (YYYY-MM-DD), inclusive; default 29 days before `to`."},
+               "description": "First day (YYYY-MM-DD) in REPORT_TIME_ZONE (UTC by default), inclusive; "
+                              "default 29 days before `to`."},
               {"name": "to", "in": "query", "required": False,
                "schema": {"type": "string", "format": "date"},
-               "description": "Last UTC day (YYYY-MM-DD), inclusive; default today."}],
-          description="Sessions are counted on the UTC day they started. See docs/metrics.md.")
+               "description": "Last day (YYYY-MM-DD), inclusive; default today."}],
+          description="Sessions are counted on the day they started in REPORT_TIME_ZONE (UTC by "
+                      "default; `time_zone` in the answer). See docs/metrics.md.")
 def deflection_metrics():
     if not permissions.can_view_metrics(api_user()):
         raise PermissionDenied("Your account may not read metrics.")

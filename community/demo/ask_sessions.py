@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import AskSession, Thread, utcnow
 from ..services.deflection import ask_sessions as rec
+from ..services.deflection import credit
 from ..services.deflection.visitors import new_token
 
 #: Searches with no good answer in the demo content: they appear as content gaps.
@@ -81,6 +82,7 @@ def _one_session(rng: random.Random, start: datetime, threads) -> None:
         confirmed = opened + timedelta(minutes=rng.randint(1, 6))
         session.confirmed_at = confirmed
         rec.record_event(session.id, "confirmed", thread_id=target_id, at=confirmed)
+        credit.credit_confirmation(session, db.session.get(Thread, target_id), confirmed)
     elif roll < 0.6:
         rec.record_event(session.id, "still_need_help", thread_id=target_id, at=opened + timedelta(minutes=2))
         rec.record_event(session.id, rng.choice(("question_posted", "support_request")),

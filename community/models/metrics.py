@@ -21,7 +21,7 @@ ASK_ARMS = ("suggestions", "holdout")
 CONTACT_KINDS = ("question_posted", "support_request")
 ASK_EVENT_KINDS = (
     "suggestions_shown",   # query + result ids shown to the visitor
-    "suggestion_opened",   # visitor opened a suggested thread/idea
+    "suggestion_opened",   # visitor opened a suggested thread, article or idea
     "confirmed",           # "This solved my problem"
     "still_need_help",     # "I still need help" (back to the form)
     "question_posted",     # the session ended in a new thread
@@ -80,6 +80,8 @@ class AskEvent(db.Model):
     result_count: Mapped[int | None]
     thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="SET NULL"))
     idea_id: Mapped[int | None]
+    #: A knowledge-base article opened or confirmed (counted like a thread: docs/metrics.md).
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     ticket_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -100,3 +102,32 @@ class AskRefusal(db.Model):
     day: Mapped[date]
     reason: Mapped[str] = mapped_column(String(30))
     count: Mapped[int] = mapped_column(default=0)
+
+
+class DeflectionCredit(db.Model):
+    """A confirmed deflection credited to the thread that solved it and its accepted answer.
+
+    One per ask session (the unique key makes ten confirmations sent at once credit
+    once).  ``failed_at`` is set when the same visitor contacts support or posts a
+    question within the attribution window after the confirmation; the answer
+    author's bonus (``deflection_helped`` in the ledger, ``source="deflection:<session>"``)
+    is then reversed.  "Helped N customers" counts credits that did not fail.
+    """
+
+    __tablename__ = "deflection_credits"
+    __table_args__ = (
+        Index("ix_deflection_credits_thread", "thread_id", "failed_at"),
+        Index("ix_deflection_credits_author", "author_id", "created_at"),
+        Index("ix_deflection_credits_visitor", "visitor_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("ask_sessions.id", ondelete="CASCADE"), unique=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    #: The accepted answer when the visitor confirmed (None: the thread had none; no bonus).
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    visitor_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    failed_at: Mapped[datetime | None]

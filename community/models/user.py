@@ -24,8 +24,13 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20), default="member")
     #: Sum of the user's reputation ledger; the shown total is derived from it.
     reputation_points: Mapped[int] = mapped_column(default=0)
+    #: Shown beside the username where set (profile, settings); the username stays the handle.
+    display_name: Mapped[str | None] = mapped_column(String(80))
     about: Mapped[str] = mapped_column(Text, default="")
     about_html: Mapped[str] = mapped_column(Text, default="")
+    location: Mapped[str | None] = mapped_column(String(100))
+    #: An http(s) URL, linked with rel="nofollow ugc".
+    website: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None]
     suspended_until: Mapped[datetime | None]

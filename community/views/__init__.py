@@ -16,19 +16,22 @@ def init_app(app: Flask) -> None:
         deflection,
         errors,
         forum,
+        health,
         idea_links,
         ideas,
         kb,
         main,
         moderation,
         search,
+        settings,
         support,
         tickets,
+        uploads,
         users,
     )
 
     for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
-                   support, analytics, kb):
+                   support, analytics, kb, health, settings, uploads):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions)

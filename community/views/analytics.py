@@ -103,6 +103,13 @@ def export_csv():
     writer.writerow(CSV_COLUMNS)
     for day in report["daily"]:
         writer.writerow(["" if day[c] is None else day[c] for c in CSV_COLUMNS])
+    for section in ("weekly", "monthly", "by_category", "by_tag"):
+        rows = report[section]
+        if rows:
+            writer.writerow(())
+            writer.writerow([section, *list(rows[0])[1:]])
+            for row in rows:
+                writer.writerow(["" if v is None else v for v in row.values()])
     filename = f"deflection-{start.isoformat()}-{end.isoformat()}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
@@ -111,7 +118,8 @@ def export_csv():
 def summary_rows(report: dict, prefix: str = ""):
     """Every scalar of the report, nested keys joined with dots (lists of two: ``_low``/``_high``)."""
     for key, value in report.items():
-        if key in ("daily", "content_gaps", "top_threads", "failed_sessions", "as_of"):
+        if key in ("daily", "weekly", "monthly", "by_category", "by_tag", "content_gaps", "top_threads",
+                   "top_articles", "failing_articles", "failed_sessions", "as_of"):
             continue
         name = prefix + key
         if isinstance(value, dict):
@@ -142,6 +150,15 @@ def duration(seconds) -> str:
 def signed(value) -> str:
     """A count of contacts, rounded, with a minus sign for a negative one."""
     return "—" if value is None else f"{round(value):,}"
+
+
+@bp.app_template_filter("delta")
+def delta(value) -> str:
+    """A change against the previous period: "+3", "−2", "±0"."""
+    if value is None:
+        return "—"
+    value = round(value)
+    return "±0" if value == 0 else (f"+{value:,}" if value > 0 else f"−{-value:,}")
 
 
 @bp.app_template_filter("pct")

@@ -46,7 +46,7 @@ def _sign_up(form: dict):
     try:
         if request.form.get("password") != request.form.get("password2"):
             raise ValidationError("The two passwords do not match.", field="password2")
-        user = users.create_user(form["username"], form["email"], request.form.get("password", ""))
+        user = users.register(form["username"], form["email"], request.form.get("password", ""))
     except (ValidationError, Conflict):
         db.session.rollback()
         hit("REGISTER_FAILURE_RATE_LIMIT", key=address, message=_TOO_MANY_FAILURES)

@@ -19,6 +19,7 @@ _SECTIONS = {
     "users.directory": "people",
     "users.profile": "people",
     "users": "account",
+    "settings": "settings",
     "support": "support",
     "tickets.mine": "my-tickets",
     "tickets.my_ticket": "my-tickets",

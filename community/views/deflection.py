@@ -2,22 +2,24 @@
 "I still need help").  The rules live in ``services/deflection/confirming.py``.
 
 A suggestion link goes through ``/ask/open/...``, which records ``suggestion_opened``
-and forwards to the thread (or idea), whose URL the server computes.  The thread page
-then shows the prompt, from ``templates/deflection/_thread_prompt.html``, when
-``?from_suggestion=SESSION`` names one of this visitor's sessions that opened it.
+and forwards to the thread, article (or idea), whose URL the server computes.  The
+thread and article pages then show the prompt (``templates/deflection/_prompt.html``,
+state from :func:`prompt_for`) when ``?from_suggestion=SESSION`` names one of this
+visitor's sessions that opened it.
 """
 from __future__ import annotations
 
 from functools import wraps
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
 
 from .. import urls
 from ..extensions import db
 from ..models import Article, Thread
 from ..services.deflection import ask_sessions, confirming, guards, visitors
 from ..services.errors import NotFound
+from .actions import wants_json
 
 bp = Blueprint("deflection", __name__)
 
@@ -49,28 +51,21 @@ def counted(view):
     return wrapped
 
 
-@bp.before_app_request
-def thread_prompt_context():
-    """On a thread opened from a suggestion, tell the prompt partial which session it is."""
-    if request.endpoint != "forum.thread" or not request.args.get("from_suggestion"):
-        return
+def prompt_for(kind: str, target_id: int) -> dict | None:
+    """The "Did this solve your problem?" prompt of a thread or article page opened from a
+    suggestion of this visitor's session (``?from_suggestion=``), else None."""
+    if not request.args.get("from_suggestion"):
+        return None
     session = ask_sessions.request_session(request.args.get("from_suggestion"))
-    state = confirming.prompt_state(session, (request.view_args or {}).get("thread_id"))
-    if state is not None:
-        g.deflection_prompt = {**state, "via": _via(), "back_url": url_for(PAGES[_via()])}
+    state = confirming.prompt_state(session, kind, target_id)
+    return {**state, "via": _via()} if state is not None else None
 
 
 @bp.get("/ask/open/<session_id>/<kind>/<int:target_id>")
 @counted
 def open_suggestion(session_id: str, kind: str, target_id: int):
     """Record that a suggestion was opened, then go to it."""
-    if kind == "article":
-        # Articles are not yet counted as deflections (see docs/kb.md): go to the published article.
-        article = db.session.get(Article, target_id)
-        if article is None or article.state != "published":
-            abort(404)
-        return redirect(urls.article_url(article))
-    if kind not in ("thread", "idea"):
+    if kind not in ("thread", "article", "idea"):
         abort(404)
     opened = confirming.open_suggestion(ask_sessions.request_session(session_id), kind, target_id,
                                         via=_via())
@@ -89,31 +84,38 @@ def beacon():
     return jsonify({"ok": True})
 
 
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json"
-
-
 @bp.post("/ask/confirm")
 @counted
 def confirm():
     """"This solved my problem": counted once per session, for a thread it was shown and opened."""
     session = ask_sessions.request_session(request.form.get("session"))
     thread_id = request.form.get("thread_id", type=int)
+    article_id = None if thread_id else request.form.get("article_id", type=int)
     try:
-        counted_now = confirming.confirm(session, thread_id)
+        counted_now = confirming.confirm(session, thread_id, article_id=article_id)
     except NotFound:
-        thread = db.session.get(Thread, thread_id) if thread_id else None
-        if _wants_json() or thread is None or not thread.visible:
+        url = _page_of(thread_id, article_id)
+        if wants_json() or url is None:
             raise
         db.session.commit()
-        flash("Thanks! This thread was not opened from your search, so nothing was recorded.", "info")
-        return redirect(urls.thread_url(thread))
+        flash("Thanks! This page was not opened from your search, so nothing was recorded.", "info")
+        return redirect(url)
     db.session.commit()
-    thread = db.session.get(Thread, thread_id)
-    if _wants_json():
-        return jsonify({"ok": True, "counted": counted_now, "session": session.id, "thread_id": thread.id})
+    if wants_json():
+        target = {"thread_id": thread_id} if thread_id else {"article_id": article_id}
+        return jsonify({"ok": True, "counted": counted_now, "session": session.id, **target})
     flash("Glad it helped! Thanks for telling us: it helps others find this answer.", "success")
-    return redirect(urls.thread_url(thread) + "?" + urlencode({"from_suggestion": session.id, "via": _via()}))
+    return redirect(_page_of(thread_id, article_id) + "?" + urlencode({"from_suggestion": session.id,
+                                                                      "via": _via()}))
+
+
+def _page_of(thread_id: int | None, article_id: int | None) -> str | None:
+    """The thread's or published article's URL (computed here, never taken from the client)."""
+    if thread_id:
+        thread = db.session.get(Thread, thread_id)
+        return urls.thread_url(thread) if thread is not None and thread.visible else None
+    article = db.session.get(Article, article_id) if article_id else None
+    return urls.article_url(article) if article is not None and article.published else None
 
 
 @bp.post("/ask/still-need-help")
@@ -121,8 +123,11 @@ def still_need_help():
     """Back to the form the visitor came from, with what they typed."""
     session = ask_sessions.request_session(request.form.get("session"))
     thread_id = request.form.get("thread_id", type=int)
+    article_id = request.form.get("article_id", type=int)
     if session is not None:
         thread = db.session.get(Thread, thread_id) if thread_id else None
-        ask_sessions.record_event(session.id, "still_need_help", thread_id=thread.id if thread else None)
+        article = db.session.get(Article, article_id) if article_id and not thread else None
+        ask_sessions.record_event(session.id, "still_need_help", thread_id=thread.id if thread else None,
+                                  article_id=article.id if article else None)
         db.session.commit()
     return redirect(url_for(PAGES[_via()], resume=1))

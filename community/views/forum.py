@@ -20,13 +20,14 @@ from .. import permissions, urls
 from ..extensions import db
 from ..models import Category, Post
 from ..ratelimit import hit
-from ..services.deflection import ask_sessions
+from ..services.deflection import ask_sessions, credit
 from ..services.errors import NotAuthenticated, PermissionDenied
 from ..services.ideas import links as idea_links
 from ..services.kb import articles
 from ..services.forum import accepting, listings, votes
 from ..services.forum import threads as forum_threads
 from . import ask_flow
+from . import deflection as deflection_views
 from .actions import commit, commit_keeping_facts, error_json, wants_json
 from .util import paginate, sort_arg
 
@@ -82,7 +83,9 @@ def render_thread_page(thread, *, order: str = "votes", reply_body: str = "", st
     return render_template("forum/thread.html", thread=thread, question=question,
                            accepted=accepted, answers=answers, my_votes=my_votes, order=order,
                            reply_body=reply_body, promoted_article=articles.article_for_thread(thread.id),
-                           linked_ideas=idea_links.ideas_for_thread(thread.id)), status
+                           linked_ideas=idea_links.ideas_for_thread(thread.id),
+                           helped=credit.helped_by_thread(thread.id),
+                           prompt=deflection_views.prompt_for("thread", thread.id)), status
 
 
 def _refusal() -> str:

@@ -12,6 +12,7 @@ from ..services.forum import listings, threads
 from ..services.kb import articles, feedback
 from ..services.kb import listings as kb_listings
 from ..services.deflection.visitors import visitor_id
+from . import deflection as deflection_views
 from .actions import commit
 from .util import paginate
 
@@ -52,7 +53,8 @@ def article(article_id: int, slug: str | None = None):
     staff = permissions.can_write_articles(current_user)
     return render_template("kb/article.html", article=article, answer=feedback.answer_of(article, voter),
                            staff=staff, revisions=articles.revisions(article) if staff else [],
-                           reasons=feedback.reasons(article) if staff else [])
+                           reasons=feedback.reasons(article) if staff else [],
+                           prompt=deflection_views.prompt_for("article", article.id) if article.published else None)
 
 
 @bp.post("/kb/<int:article_id>/feedback")

@@ -6,9 +6,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import User
+from ..models import User, utcnow
 from ..services import notifications
 from ..services.accounts import users
+from ..services.deflection import credit
 from ..services.forum import listings, reputation
 from .util import paginate, safe_next
 
@@ -17,9 +18,19 @@ bp = Blueprint("users", __name__)
 
 @bp.get("/users")
 def directory():
-    pagination = paginate(select(User).order_by(User.reputation_points.desc(), User.id))
-    return render_template("users/directory.html", pagination=pagination,
+    """Members by reputation, or (``?sort=helped``) by customers their answers helped."""
+    sort = "helped" if request.args.get("sort") == "helped" else "reputation"
+    stmt = (credit.members_by_helped() if sort == "helped"
+            else select(User).order_by(User.reputation_points.desc(), User.id))
+    pagination = paginate(stmt)
+    return render_template("users/directory.html", pagination=pagination, sort=sort,
+                           helped=credit.helped_counts(u.id for u in pagination.items),
                            rank_for=reputation.rank_for)
+
+
+def month_start():
+    """The first instant of this UTC month ("this month" on profiles)."""
+    return utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 @bp.get("/users/<username>")
@@ -32,6 +43,8 @@ def profile(username: str):
         next_rank=reputation.next_rank(user.reputation), questions=questions,
         recent=users.recent_posts(user), ledger=reputation.history(user.id, 20),
         is_self=current_user.is_authenticated and current_user.id == user.id,
+        helped_all=credit.helped_by_author(user.id),
+        helped_month=credit.helped_by_author(user.id, since=month_start()),
     )
 
 

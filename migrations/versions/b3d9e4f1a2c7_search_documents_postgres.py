@@ -1,7 +1,7 @@
 """search documents for the PostgreSQL search backend (nothing on SQLite)
 
 Revision ID: b3d9e4f1a2c7
-Revises: 2f737b781c72
+Revises: 111df290acbd
 Create Date: 2026-12-01 13:55:00
 
 ``SEARCH_BACKEND=postgres`` keeps one row per searchable thread, article and
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision = 'b3d9e4f1a2c7'
-down_revision = '2f737b781c72'
+down_revision = '111df290acbd'
 branch_labels = None
 depends_on = None
 

@@ -316,3 +316,66 @@ def test_demo_sessions_cli_fills_the_analytics_once(app, make, db):
     assert r["sessions"] > 0 and r["confirmed_deflections"] > 0
     assert r["excluded_traffic"]["excluded_sessions"] == 0
     assert db.session.execute(select(AskEvent.id).limit(1)).first() is not None
+
+
+def test_breakdowns_roll_ups_and_the_previous_period(site, flow):
+    """Per category and tag of the credited thread; ISO weeks and months; the period just before."""
+    from community.extensions import db as _db
+    from community.services.forum import threads as forum_threads
+
+    tagged = forum_threads.create_thread(site.user(), flow.t1.category, "Export my notes to a PDF file",
+                                         "Exporting notes to PDF gives an empty file.", "export pdf")
+    _db.session.commit()
+    flow.t3 = tagged
+
+    def deflect(at, thread, query):
+        visitor, sid = flow.visit(at)
+        site.at(at)
+        assert visitor.suggest(sid, query)["results"]
+        flow.opened(visitor, sid, at, thread)
+        flow.confirmed(visitor, sid, at, thread)
+        return visitor
+
+    day = 24 * 60
+    deflect(minutes(-day), "t2", "invoices pdf download")            # Sunday 1 March: the previous period
+    deflect(minutes(0), "t1", "reset password mobile")                # Monday 2 March
+    deflect(minutes(10), "t3", "export notes pdf")
+    failed = deflect(minutes(day), "t1", "reset password mobile")      # Tuesday 3 March, then writes to support
+    site.at(minutes(day + 60))                                        # a new session: 30 minutes idle
+    flow.support(failed, failed.open_page("/support/contact"), minutes(day + 61))
+
+    r = report(site, minutes(3 * day), date(2026, 3, 2), date(2026, 3, 3))
+    assert (r["confirmed_deflections"], r["held_deflections"], r["failed_deflections"]) == (3, 2, 1)
+    assert r["by_category"] == [
+        {"category": flow.t1.category.name, "deflections": 3, "confirmed": 3, "inferred": 0, "held": 2, "failed": 1}]
+    assert r["by_tag"] == [
+        {"tag": "export", "deflections": 1, "confirmed": 1, "inferred": 0, "held": 1, "failed": 0},
+        {"tag": "pdf", "deflections": 1, "confirmed": 1, "inferred": 0, "held": 1, "failed": 0}]
+    assert [(w["period_start"], w["confirmed_deflections"], w["sessions"]) for w in r["weekly"]] == [
+        ("2026-03-02", 3, 4)]   # the support visit is a session of its own
+    assert [(m["period_start"], m["held_deflections"], m["deflection_rate"]) for m in r["monthly"]] == [
+        ("2026-03-01", 2, 1.0)]
+    previous = r["previous_period"]
+    assert (previous["from"], previous["to"], previous["confirmed_deflections"]) == ("2026-02-28", "2026-03-01", 1)
+    assert previous["change"]["confirmed_deflections"] == 2 and previous["change"]["held_deflections"] == 1
+    assert previous["change"]["deflection_rate"] == 0.0
+
+
+def test_days_are_those_of_the_reporting_time_zone(site, flow):
+    """09:00 UTC on 2 March and 02:00 UTC on 3 March are both 2 March in New York (UTC−5)."""
+    for at in (minutes(0), minutes(17 * 60)):            # 2026-03-02 09:00 and 2026-03-03 02:00 UTC
+        visitor, sid = flow.visit(at)
+        flow.shown(visitor, sid, at)
+    utc = report(site, minutes(24 * 60), date(2026, 3, 2), date(2026, 3, 2))
+    assert (utc["time_zone"], utc["sessions"]) == ("UTC", 1)
+    site.app.config["REPORT_TIME_ZONE"] = "America/New_York"
+    local = report(site, minutes(24 * 60), date(2026, 3, 2), date(2026, 3, 2))
+    assert (local["time_zone"], local["sessions"], local["daily"][0]["sessions"]) == ("America/New_York", 2, 2)
+    assert report(site, minutes(24 * 60), date(2026, 3, 3), date(2026, 3, 3))["sessions"] == 0
+
+
+def test_an_unknown_reporting_time_zone_stops_the_app_with_a_clear_error(tmp_path):
+    from community import create_app
+
+    with pytest.raises(ValueError, match="REPORT_TIME_ZONE must be an IANA time zone"):
+        create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "REPORT_TIME_ZONE": "Mars/Olympus"})

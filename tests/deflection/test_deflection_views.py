@@ -331,8 +331,11 @@ def test_analytics_page_roles_and_csv(client, login, make):
     bad = client.get("/analytics?from=2026-02-01&to=2026-01-01")
     assert bad.status_code == 400 and b"on or before" in bad.data
     csv = client.get("/analytics/export.csv?from=2026-01-01&to=2026-01-03")
-    summary, daily = csv.data.decode().strip().split("\n\n")
+    summary, daily, weekly, monthly = csv.data.decode().strip().split("\n\n")
     lines = daily.splitlines()
+    assert weekly.splitlines()[0].startswith("weekly,sessions,sessions_with_suggestions")
+    assert [line.split(",")[0] for line in weekly.splitlines()[1:]] == ["2025-12-29"]   # the ISO week's Monday
+    assert [line.split(",")[0] for line in monthly.splitlines()[1:]] == ["2026-01-01"]
     assert csv.mimetype == "text/csv" and len(lines) == 4
     assert lines[0].startswith("date,sessions,sessions_with_suggestions,confirmed_deflections")
     assert lines[1].startswith("2026-01-01,0,0,0,0")
@@ -341,5 +344,5 @@ def test_analytics_page_roles_and_csv(client, login, make):
     for key in ("inferred_pending", "estimated_savings_confirmed", "held_deflections", "failed_deflections",
                 "holdout_sessions", "suggestion_sessions", "contacts_avoided_ci95_low", "savings_ci95_high",
                 "health.median_time_to_first_reply_seconds", "health.p90_time_to_accepted_answer_seconds",
-                "excluded_traffic.refused"):
+                "excluded_traffic.refused", "previous_period.from", "previous_period.change.held_deflections"):
         assert key in figures

@@ -101,9 +101,11 @@ def _wait_until_up(proc, base: str, log_path: Path) -> None:
 class Client:
     """One visitor: a bearer token for the API, or a cookie session for pages."""
 
-    def __init__(self, base: str, token: str | None = None):
+    def __init__(self, base: str, token: str | None = None, headers: dict | None = None):
         self.base = base
         self.token = token
+        #: Sent with every request (a browser's User-Agent, Accept ...).
+        self.headers = dict(headers or {})
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect)
 
@@ -132,6 +134,8 @@ class Client:
         return self._send(urllib.request.Request(self.base + path))
 
     def _send(self, request) -> tuple[int, bytes]:
+        for name, value in self.headers.items():
+            request.add_header(name, value)
         try:
             with self.opener.open(request, timeout=120) as resp:
                 return resp.status, resp.read()

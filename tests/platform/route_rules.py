@@ -49,6 +49,18 @@ class Rule:
     refused_to: str | None = None
 
 
+def _tiny_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+TINY_PNG = _tiny_png()
+
 ANSWER = {"body": "Open Settings, then Advanced, and switch it on."}
 QUESTION = {"title": "How do I export my invoices?", "body": "I looked under Billing and found nothing."}
 
@@ -56,6 +68,8 @@ FORUM = {
     "GET /": Rule(EVERYONE),
     "GET /questions": Rule(EVERYONE),
     "GET /favicon.ico": Rule(EVERYONE),
+    "POST /uploads": Rule(ACTIVE, {"file": TINY_PNG}),
+    "GET /uploads/<name>": Rule(EVERYONE),
     "GET /categories/<slug>": Rule(EVERYONE),
     "GET /threads/<int:thread_id>": Rule(EVERYONE),
     "GET /threads/<int:thread_id>/<slug>": Rule(EVERYONE),
@@ -90,6 +104,22 @@ ACCOUNTS = {
     "GET /notifications": Rule(SIGNED_IN),
     "POST /notifications/read": Rule(SIGNED_IN, {}),
     "GET /notifications/<int:notification_id>": Rule(frozenset({"member"}), refused_to="/notifications"),
+    "GET /settings": Rule(SIGNED_IN),
+    "POST /settings": Rule(ACTIVE, {"display_name": "Pat Doe", "about": "I run *billing*.",
+                                    "location": "Lyon", "website": "https://pat.example.com"}),
+    "GET /settings/password": Rule(SIGNED_IN),
+    "POST /settings/password": Rule(SIGNED_IN, {"current": "password123", "new": "a fresh long secret",
+                                                "confirm": "a fresh long secret"}),
+    "GET /settings/email": Rule(SIGNED_IN),
+    "POST /settings/email": Rule(SIGNED_IN, {"email": "moved@example.com", "password": "password123"}),
+    # The signed link is the credential (no sign-in needed); a forged one ("x") is a 400 for everyone.
+    "GET /settings/email/confirm/<token>": Rule(EVERYONE, path={"token": "x"}),
+    "POST /settings/email/confirm/<token>": Rule(EVERYONE, {}, path={"token": "x"}),
+    "GET /settings/tokens": Rule(SIGNED_IN),
+    "POST /settings/tokens": Rule(SIGNED_IN, {"name": "Invoice export script"}),
+    "POST /settings/tokens/<int:token_id>/revoke": Rule(frozenset({"member"}), {}),
+    "GET /account": Rule(EVERYONE),     # a redirect to /settings (which asks anonymous visitors to log in)
+    "GET /password": Rule(EVERYONE),
 }
 
 DEFLECTION = {
@@ -231,5 +261,10 @@ IDEA_LINKS = {
     "DELETE /api/v1/ideas/<int:idea_id>/links/<int:link_id>": Rule(LINKERS),
 }
 
+PRODUCTION = {
+    # load balancers poll it unauthenticated; it says only which check failed
+    "GET /healthz": Rule(EVERYONE),
+}
+
 RULES: dict[str, Rule] = {**FORUM, **ACCOUNTS, **DEFLECTION, **IDEAS, **MODERATION, **TICKETS, **API, **KB,
-                          **IDEA_LINKS}
+                          **IDEA_LINKS, **PRODUCTION}

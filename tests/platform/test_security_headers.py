@@ -18,7 +18,9 @@ def test_templates_have_no_inline_scripts_handlers_or_styles():
 
     root = Path(__file__).resolve().parents[2] / "community"
     offenders = []
-    for path in list((root / "templates").rglob("*.html")) + list((root / "views").glob("*.py")):
+    # Mail (templates/mail/) is read in mail clients, which need inline styles and never see the CSP.
+    pages = [p for p in (root / "templates").rglob("*.html") if "mail" not in p.relative_to(root / "templates").parts[:1]]
+    for path in pages + list((root / "views").glob("*.py")):
         text = path.read_text()
         if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text) or re.search(r"\son[a-z]+=\"", text) \
                 or re.search(r"\sstyle=[\"']|<style", text):

@@ -14,6 +14,7 @@ import pytest
 
 from community import create_app, search
 from community.extensions import db as _db
+from tests.conftest import stamp_migrations_head
 
 BOTH = {"test_search_index", "test_search_query", "test_search_page", "test_postgres_backend"}
 PG_URL = os.environ.get("TEST_SEARCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/search_test")
@@ -70,6 +71,7 @@ def app(tmp_path, search_backend):
             _db.drop_all()
         _db.create_all()
         search.create_schema()
+        stamp_migrations_head(app)
         yield app
         _db.session.remove()
         search.drop_schema()

@@ -114,6 +114,8 @@ def test_migration_creates_the_table_and_its_index_only_on_postgresql(app, db):
 
     search.drop_schema()
     db.drop_all()
+    db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    db.session.commit()
     db.session.remove()
     flask_migrate.upgrade()
     try:

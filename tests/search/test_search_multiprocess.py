@@ -49,9 +49,12 @@ def gunicorn(tmp_path, config, workers=3):
     port = free_port()
     env = {**os.environ, "INSTANCE_PATH": str(tmp_path),
            **{k: json.dumps(v) if not isinstance(v, str) else v for k, v in config.items()}}
+    # A file, not a pipe: the server logs every request, and a pipe read only at the end fills up.
+    log_path = tmp_path / "gunicorn.log"
+    log = open(log_path, "w")
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "60",
-         "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+         "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
@@ -66,7 +69,9 @@ def gunicorn(tmp_path, config, workers=3):
         yield base
     finally:
         server.terminate()
-        output = server.communicate(timeout=20)[0].decode(errors="replace")
+        server.wait(timeout=20)
+        log.close()
+        output = log_path.read_text(errors="replace")
     assert "LockError" not in output and "Traceback" not in output, output[-3000:]
 
 

@@ -10,7 +10,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from flask import g
 from sqlalchemy import select
 from tests.tickets.test_tickets_webhooks import Receiver
 
@@ -46,11 +45,6 @@ def app(tmp_path):
         "SEARCH_INDEX_DIR": str(tmp_path / "index"), "SECRET_KEY": "test",
         "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False, "SERVER_NAME": "localhost",
     })
-
-    @app.before_request
-    def _reset():
-        for key in ("api_user", "_login_user"):
-            g.pop(key, None)
 
     with app.app_context():
         _db.drop_all()

@@ -6,7 +6,7 @@ import re
 import secrets
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ...extensions import db
@@ -37,6 +37,14 @@ def create_user(username: str, email: str, password: str, role: str = "member") 
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def register(username: str, email: str, password: str) -> User:
+    """Sign-up: the whole password policy (``passwords.validate``), then ``create_user``."""
+    from . import passwords
+
+    passwords.validate(password, username=username, email=email)
+    return create_user(username, email, password)
 
 
 def hash_password(password: str) -> str:
@@ -75,12 +83,22 @@ def issue_token(user: User, name: str = "cli") -> str:
     return token
 
 
+#: A token's ``last_used_at`` is written at most this often (a busy client does not write on every call).
+TOKEN_TOUCH_SECONDS = 60
+
+
 def user_for_token(token: str) -> User | None:
+    """The owner of a live token.  Records its use (at most once a minute); the caller commits."""
     row = db.session.execute(
         select(ApiToken).where(ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None))
     ).scalar()
     if row is None:
         return None
+    now = utcnow()
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS:
+        db.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now)
+                           .execution_options(synchronize_session=False))
+        row.last_used_at = now
     return row.user
 
 

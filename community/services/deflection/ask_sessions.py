@@ -24,7 +24,7 @@ from ...extensions import db
 from ...models import AskEvent, AskSession, utcnow
 from ...models.metrics import ASK_ARMS, ASK_EVENT_KINDS, ASK_PAGES
 from ..errors import ValidationError
-from . import guards, visitors
+from . import credit, guards, visitors
 from .visitors import new_token, valid_visitor_id
 
 SESSION_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -202,14 +202,14 @@ def session_queries(session_id: str) -> list[str]:
 # -- events -------------------------------------------------------------------------
 
 def record_event(session_id: str, kind: str, *, query: str | None = None, result_ids=None,
-                 thread_id: int | None = None, idea_id: int | None = None,
+                 thread_id: int | None = None, idea_id: int | None = None, article_id: int | None = None,
                  ticket_id: int | None = None, at: datetime | None = None) -> None:
     """Append one event and mark the session active: one INSERT, one UPDATE by key."""
     if kind not in ASK_EVENT_KINDS:
         raise ValueError(f"kind must be one of {ASK_EVENT_KINDS}")
     at = at or utcnow()
     values = dict(session_id=session_id, kind=kind, thread_id=thread_id, idea_id=idea_id,
-                  ticket_id=ticket_id, created_at=at)
+                  article_id=article_id, ticket_id=ticket_id, created_at=at)
     if kind == "suggestions_shown":
         ids = [str(r) for r in (result_ids or [])][:20]
         values.update(query=clean_query(query)[:500], normalized_query=normalize_query(query),
@@ -245,15 +245,19 @@ def record_suggestions_shown(session_id: str, query: str, result_ids, *, at: dat
 def record_question_posted(session: AskSession | None, thread) -> None:
     """The session ended in a new community question (a contact)."""
     if session is not None:
-        record_event(session.id, "question_posted", thread_id=thread.id)
+        at = utcnow()
+        record_event(session.id, "question_posted", thread_id=thread.id, at=at)
         session.draft = None
+        credit.fail_after_contact(session, at)
 
 
 def record_support_request(session: AskSession | None, ticket) -> None:
     """The session ended in a support request (a contact)."""
     if session is not None:
-        record_event(session.id, "support_request", ticket_id=ticket.id)
+        at = utcnow()
+        record_event(session.id, "support_request", ticket_id=ticket.id, at=at)
         session.draft = None
+        credit.fail_after_contact(session, at)
 
 
 def suggested_keys(session_id: str) -> set[str]:

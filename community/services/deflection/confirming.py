@@ -1,8 +1,9 @@
 """Opening a suggestion and "This solved my problem": the rules that make a confirmation count.
 
-A confirmation counts only for a *visible* thread that was *suggested in that session*
-and *opened from it*, and only once per session (the first; a guarded UPDATE makes
-the same request sent ten times at once count once).  Ideas are never confirmed.
+A confirmation counts only for a *visible* thread or a *published* knowledge-base
+article that was *suggested in that session* and *opened from it*, and only once per
+session (the first; a guarded UPDATE makes the same request sent ten times at once
+count once).  Ideas are never confirmed.
 Everything refused is counted (``guards.count_refusal``), never silently dropped.
 Callers commit.
 """
@@ -16,9 +17,9 @@ from sqlalchemy import select, update
 
 from ... import urls
 from ...extensions import db
-from ...models import AskEvent, AskSession, Idea, Thread, utcnow
+from ...models import Article, AskEvent, AskSession, Idea, Thread, utcnow
 from ..errors import NotFound
-from . import guards, visitors
+from . import credit, guards, visitors
 from .ask_sessions import record_event, suggested_keys
 
 
@@ -33,18 +34,26 @@ def _visible_thread(thread_id: int) -> Thread | None:
     return thread if thread is not None and thread.visible else None
 
 
+def _published_article(article_id: int) -> Article | None:
+    article = db.session.get(Article, article_id)
+    return article if article is not None and article.published else None
+
+
 def _visible_idea(idea_id: int) -> Idea | None:
     """An idea that exists (a merged one forwards to where it went)."""
     return db.session.get(Idea, idea_id)
 
 
+_TARGETS = {"thread": _visible_thread, "article": _published_article, "idea": _visible_idea}
+_URLS = {"thread": urls.thread_url, "article": urls.article_url, "idea": urls.idea_url}
+
+
 def open_target(kind: str, target_id: int):
-    """The visible thread or idea, else ``NotFound`` (counted as ``open_invalid``)."""
-    target = _visible_thread(target_id) if kind == "thread" else (
-        _visible_idea(target_id) if kind == "idea" else None)
+    """The visible thread, published article or idea, else ``NotFound`` (counted as ``open_invalid``)."""
+    target = _TARGETS[kind](target_id) if kind in _TARGETS else None
     if target is None:
         guards.count_refusal("open_invalid")
-        raise NotFound("No such thread or idea.")
+        raise NotFound("No such thread, article or idea.")
     return target
 
 
@@ -58,52 +67,51 @@ def open_suggestion(session: AskSession | None, kind: str, target_id: int, *, vi
     guards.limit("DEFLECTION_OPEN_RATE_LIMIT", "open_limit",
                  visitor=visitors.visitor_id(mint=False), address=visitors.address_key())
     target = open_target(kind, target_id)
-    if kind == "thread":
-        url = urls.thread_url(target)
-    else:
-        url = urls.idea_url(target)
+    url = _URLS[kind](target)
     if session is None:
         return Opened(url, False)
     if f"{kind}:{target_id}" not in suggested_keys(session.id):
         guards.count_refusal("open_invalid")
         return Opened(url, False)
-    record_event(session.id, "suggestion_opened", at=at,
-                 thread_id=target_id if kind == "thread" else None,
-                 idea_id=target_id if kind == "idea" else None)
-    if kind == "thread":
+    record_event(session.id, "suggestion_opened", at=at, **{f"{kind}_id": target_id})
+    if kind != "idea":
         url += "?" + urlencode({"from_suggestion": session.id, "via": via})
     return Opened(url, True)
 
 
-def opened_from_session(session: AskSession, thread_id: int) -> bool:
-    """The session opened ``thread_id`` through one of its own suggestions."""
+def opened_from_session(session: AskSession, kind: str, target_id: int) -> bool:
+    """The session opened this thread or article through one of its own suggestions."""
+    column = AskEvent.thread_id if kind == "thread" else AskEvent.article_id
     return db.session.execute(
         select(AskEvent.id).where(AskEvent.session_id == session.id,
                                   AskEvent.kind == "suggestion_opened",
-                                  AskEvent.thread_id == thread_id).limit(1)).first() is not None
+                                  column == target_id).limit(1)).first() is not None
 
 
-def prompt_state(session: AskSession | None, thread_id: int) -> dict | None:
-    """What the thread page's prompt shows: ``None`` unless opened from this session."""
-    if session is None or not opened_from_session(session, thread_id):
+def prompt_state(session: AskSession | None, kind: str, target_id: int) -> dict | None:
+    """What the thread or article page's prompt shows: ``None`` unless opened from this session."""
+    if session is None or not opened_from_session(session, kind, target_id):
         return None
-    return {"session_id": session.id, "confirmed": session.confirmed_at is not None}
+    return {"session_id": session.id, "confirmed": session.confirmed_at is not None,
+            "kind": kind, "target_id": target_id}
 
 
-def confirm(session: AskSession | None, thread_id: int | None, *, at: datetime | None = None) -> bool:
+def confirm(session: AskSession | None, thread_id: int | None, *, article_id: int | None = None,
+            at: datetime | None = None) -> bool:
     """"This solved my problem": ``True`` when it counted, ``False`` for a repeat.
 
-    ``NotFound`` (counted ``confirm_invalid``) unless the thread is visible, was
-    suggested in the session and opened from it; rate limited per visitor and
-    per address (``DEFLECTION_CONFIRM_RATE_LIMIT``).
+    ``NotFound`` (counted ``confirm_invalid``) unless the thread is visible (or the
+    article published), was suggested in the session and opened from it; rate limited
+    per visitor and per address (``DEFLECTION_CONFIRM_RATE_LIMIT``).
     """
     guards.limit("DEFLECTION_CONFIRM_RATE_LIMIT", "confirm_limit",
                  visitor=visitors.visitor_id(mint=False), address=visitors.address_key())
-    thread = _visible_thread(thread_id) if thread_id else None
-    if (session is None or thread is None or f"thread:{thread.id}" not in suggested_keys(session.id)
-            or not opened_from_session(session, thread.id)):
+    kind, target_id = ("thread", thread_id) if thread_id else ("article", article_id)
+    target = _TARGETS[kind](target_id) if target_id else None
+    if (session is None or target is None or f"{kind}:{target.id}" not in suggested_keys(session.id)
+            or not opened_from_session(session, kind, target.id)):
         guards.count_refusal("confirm_invalid")
-        raise NotFound("This thread was not opened from your search.")
+        raise NotFound(f"This {kind} was not opened from your search.")
     at = at or utcnow()
     sessions = AskSession.__table__
     won = db.session.execute(
@@ -112,6 +120,8 @@ def confirm(session: AskSession | None, thread_id: int | None, *, at: datetime |
     if not won:
         guards.count_refusal("confirm_repeat")
         return False
-    record_event(session.id, "confirmed", thread_id=thread.id, at=at)
+    record_event(session.id, "confirmed", at=at, **{f"{kind}_id": target.id})
     db.session.refresh(session, ["confirmed_at"])
+    if kind == "thread":  # an official article credits no member
+        credit.credit_confirmation(session, target, at)
     return True

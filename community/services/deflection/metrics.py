@@ -2,14 +2,15 @@
 
 Nothing here is stored: every figure is derived from the raw rows each time, with
 the definitions of ``docs/metrics.md`` (the tests check exactly these).  A session
-belongs to a date range by the UTC day it started; its whole event history up to
+belongs to a date range by the day it started in ``REPORT_TIME_ZONE`` (UTC by default); its whole event history up to
 ``now`` is used to classify it.  The rules themselves live in ``outcomes.py``
 (one session), ``holdout.py`` (the two arms), ``health.py`` and ``gaps.py``.
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -18,7 +19,7 @@ from ...extensions import db
 from ...models import AskEvent, AskRefusal, AskSession, Thread, utcnow
 from ...models.metrics import CONTACT_KINDS
 from ..errors import ValidationError
-from . import gaps, health, holdout
+from . import breakdowns, gaps, health, holdout
 from .outcomes import Outcome, SessionFacts, classify, mark_exclusions
 
 MAX_RANGE_DAYS = 3660
@@ -28,11 +29,11 @@ MAX_RANGE_DAYS = 3660
 
 def parse_range(raw_from: str | None, raw_to: str | None, *, today: date | None = None,
                 default_days: int = 30) -> tuple[date, date]:
-    """``from``/``to`` as inclusive UTC days (YYYY-MM-DD); the last 30 days by default.
+    """``from``/``to`` as inclusive days (YYYY-MM-DD) of the reporting time zone; the last 30 days by default.
 
     A range ends at the present: a ``to`` after today is today.
     """
-    today = today or utcnow().date()
+    today = today or local_day(utcnow())
     end = min(_parse_day(raw_to, "to"), today) if raw_to else today
     start = _parse_day(raw_from, "from") if raw_from else end - timedelta(days=default_days - 1)
     if start > today:
@@ -53,9 +54,25 @@ def _parse_day(raw: str, name: str) -> date:
         raise ValidationError(f"“{name}” must be a date written YYYY-MM-DD.", field=name) from None
 
 
+def report_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("REPORT_TIME_ZONE") or "UTC")
+
+
+def local_day(moment: datetime) -> date:
+    """The reporting time zone's day of a stored (naive UTC) moment."""
+    return moment.replace(tzinfo=timezone.utc).astimezone(report_zone()).date()
+
+
+def _utc_midnight(day: date) -> datetime:
+    """The naive UTC moment at which ``day`` starts in the reporting time zone."""
+    local = datetime.combine(day, time.min, tzinfo=report_zone())
+    return local.astimezone(timezone.utc).replace(tzinfo=None)
+
+
 def bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00, day after end 00:00): inclusive UTC days as a half-open interval."""
-    return datetime.combine(start, time.min), datetime.combine(end + timedelta(days=1), time.min)
+    """[start 00:00, day after end 00:00) in the reporting time zone (UTC by default), as naive
+    UTC moments: inclusive days as a half-open interval."""
+    return _utc_midnight(start), _utc_midnight(end + timedelta(days=1))
 
 
 def days_between(start: date, end: date) -> list[date]:
@@ -78,11 +95,12 @@ def load_sessions(low: datetime, high: datetime) -> list[SessionFacts]:
     }
     rows = db.session.execute(
         select(AskEvent.session_id, AskEvent.kind, AskEvent.created_at, AskEvent.thread_id,
-               AskEvent.idea_id, AskEvent.result_count)
+               AskEvent.idea_id, AskEvent.result_count, AskEvent.article_id)
         .join(AskSession, AskSession.id == AskEvent.session_id).where(*in_range)
     )
     for row in rows:
-        facts[row.session_id].add(row.kind, row.created_at, row.thread_id, row.idea_id, row.result_count)
+        facts[row.session_id].add(row.kind, row.created_at, row.thread_id, row.idea_id, row.result_count,
+                                  row.article_id)
     return list(facts.values())
 
 
@@ -148,8 +166,9 @@ def classify_range(low: datetime, high: datetime, *, now: datetime, conf: dict):
 
 
 def deflection_report(start: date, end: date, *, now: datetime | None = None,
-                      gaps_limit: int = 20, threads_limit: int = 10) -> dict:
-    """Every deflection figure for sessions started in [start, end], with health beside it."""
+                      gaps_limit: int = 20, threads_limit: int = 10, compare: bool = True) -> dict:
+    """Every deflection figure for sessions started in [start, end], with health beside it,
+    its breakdowns and roll-ups, and (``compare``) the previous period of the same length."""
     now = now or utcnow()
     conf = settings()
     low, high = bounds(start, end)
@@ -157,15 +176,16 @@ def deflection_report(start: date, end: date, *, now: datetime | None = None,
     counted = [(f, o) for f, o in outcomes if not o.excluded]
     totals = count(counted)
     days = days_between(start, end)
-    health_report = health.community_health(low, min(high, now), days)
+    health_report = health.community_health(low, min(high, now), days, day_of=local_day)
     health_days = health_report.pop("daily")
     avoided = totals["confirmed_deflections"] + totals["inferred_deflections"]
     cost = conf["cost"]
     excluded = Counter(o.excluded for _, o in outcomes if o.excluded)
     refused = refusals(start, end)
-    return {
+    report = {
         "from": start.isoformat(), "to": end.isoformat(),
         "as_of": now.replace(microsecond=0).isoformat() + "Z",
+        "time_zone": str(report_zone()),
         **totals,
         "deflection_rate": health.rate(totals["confirmed_deflections"], totals["sessions_with_suggestions"]),
         "deflection_rate_with_inferred": health.rate(avoided, totals["sessions_with_suggestions"]),
@@ -189,17 +209,26 @@ def deflection_report(start: date, end: date, *, now: datetime | None = None,
         "content_gaps": gaps.content_gaps(low, high, limit=gaps_limit,
                                           exclude={f.id for f, o in outcomes if o.excluded}),
         "top_threads": top_deflecting_threads(counted, limit=threads_limit),
+        **breakdowns.by_category_and_tag(counted),
+        "by_content_type": breakdowns.by_content_type(counted),
+        **breakdowns.articles_that_deflect(counted, limit=threads_limit),
     }
+    report.update(breakdowns.rollups(report["daily"]))
+    if compare:
+        previous = deflection_report(*breakdowns.previous_range(start, end), now=now, gaps_limit=0,
+                                     threads_limit=0, compare=False)
+        report["previous_period"] = breakdowns.comparison(report, previous)
+    return report
 
 
 def daily_series(days, counted, outcomes, contacted, health_days) -> list[dict]:
-    """One row per UTC day: the deflection counts, both arms' contact rates, health."""
+    """One row per day (reporting time zone): the deflection counts, both arms' contact rates, health."""
     by_day = {d: [] for d in days}
     arms = {d: holdout.ArmCounts() for d in days}
     for facts, outcome in counted:
-        by_day[facts.started_at.date()].append((facts, outcome))
+        by_day[local_day(facts.started_at)].append((facts, outcome))
     for facts, _ in outcomes:
-        arms[facts.started_at.date()].add(facts.arm, facts.id in contacted)
+        arms[local_day(facts.started_at)].add(facts.arm, facts.id in contacted)
     series = []
     for day in days:
         counts, arm = count(by_day[day]), arms[day]
@@ -212,6 +241,7 @@ def daily_series(days, counted, outcomes, contacted, health_days) -> list[dict]:
             "deflection_rate_with_inferred": health.rate(
                 counts["confirmed_deflections"] + counts["inferred_deflections"], counts["sessions_with_suggestions"]),
             "holdout_sessions": arm.holdout_sessions, "suggestion_sessions": arm.suggestion_sessions,
+            "holdout_contacts": arm.holdout_contacts, "suggestion_contacts": arm.suggestion_contacts,
             "holdout_contact_rate": health.rate(arm.holdout_contacts, arm.holdout_sessions),
             "suggestion_contact_rate": health.rate(arm.suggestion_contacts, arm.suggestion_sessions),
             **health_days[day.isoformat()],
@@ -258,7 +288,8 @@ def failed_sessions(counted, *, limit: int = 50) -> list[dict]:
             queries[session_id].append(query)
     return [{"session": f.id, "started_at": f.started_at.replace(microsecond=0).isoformat() + "Z",
              "kind": "confirmed" if o.confirmed else "inferred", "queries": queries[f.id],
-             "opened_threads": sorted({t for _, t, _ in f.opens if t is not None})}
+             "opened_threads": sorted({t for _, t, _, _ in f.opens if t is not None}),
+             "opened_articles": sorted({a for _, _, _, a in f.opens if a is not None})}
             for f, o in failed]
 
 

@@ -25,18 +25,19 @@ class SessionFacts:
     address_key: str | None = None
     beacon_at: datetime | None = None
     shown_with_results: bool = False
-    opens: list = field(default_factory=list)       # (at, thread_id, idea_id)
-    confirms: list = field(default_factory=list)    # (at, thread_id)
+    opens: list = field(default_factory=list)       # (at, thread_id, idea_id, article_id)
+    confirms: list = field(default_factory=list)    # (at, thread_id, article_id)
     contacts: list = field(default_factory=list)    # (at, kind)
     still_need_help: bool = False
 
-    def add(self, kind: str, at: datetime, thread_id=None, idea_id=None, result_count=None) -> None:
+    def add(self, kind: str, at: datetime, thread_id=None, idea_id=None, result_count=None,
+            article_id=None) -> None:
         if kind == "suggestions_shown" and (result_count or 0) > 0:
             self.shown_with_results = True
         elif kind == "suggestion_opened":
-            self.opens.append((at, thread_id, idea_id))
+            self.opens.append((at, thread_id, idea_id, article_id))
         elif kind == "confirmed":
-            self.confirms.append((at, thread_id))
+            self.confirms.append((at, thread_id, article_id))
         elif kind in CONTACT_KINDS:
             self.contacts.append((at, kind))
         elif kind == "still_need_help":
@@ -50,6 +51,8 @@ class Outcome:
     inferred: bool = False
     pending: bool = False
     credited_thread_id: int | None = None
+    #: Or the knowledge-base article credited (a deflection credits one thread or one article).
+    credited_article_id: int | None = None
     #: When the deflection happened: the confirmation, or the last opening (inferred).
     at: datetime | None = None
     #: Why it does not count, when automated-looking ("no_script", "address_cap").
@@ -71,16 +74,16 @@ def classify(facts: SessionFacts, *, now: datetime, window: timedelta) -> Outcom
       and no contact between the first opening and ``window`` after the last one,
       that window having fully elapsed by ``now`` (until then the session is *pending*).
     Confirmed and inferred are disjoint by construction.  Credit goes to the confirmed
-    thread, or the last *thread* opened (an idea is never credited).
+    thread or article, or the last *thread or article* opened (an idea is never credited).
     """
     outcome = Outcome(with_suggestions=facts.shown_with_results)
     if not facts.shown_with_results:
         return outcome
     if facts.confirms:
-        first_at, thread_id = min(facts.confirms, key=lambda c: c[0])
+        first_at, thread_id, article_id = min(facts.confirms, key=lambda c: c[0])
         if not any(at >= first_at for at, _ in facts.contacts):
             outcome.confirmed = True
-            outcome.credited_thread_id = thread_id
+            outcome.credited_thread_id, outcome.credited_article_id = thread_id, article_id
             outcome.at = first_at
         return outcome
     if not facts.opens:
@@ -95,8 +98,10 @@ def classify(facts: SessionFacts, *, now: datetime, window: timedelta) -> Outcom
         return outcome
     outcome.inferred = True
     outcome.at = last_open
-    threads = [thread_id for _, thread_id, _ in opens if thread_id is not None]
-    outcome.credited_thread_id = threads[-1] if threads else None
+    credited = [(thread_id, article_id) for _, thread_id, _, article_id in opens
+                if thread_id is not None or article_id is not None]
+    if credited:
+        outcome.credited_thread_id, outcome.credited_article_id = credited[-1]
     return outcome
 
 

@@ -1,0 +1,46 @@
+"""Mail rendered from ``templates/mail/<name>.txt`` and ``.html`` and queued in the outbox."""
+from __future__ import annotations
+
+from email.utils import make_msgid
+
+from flask import current_app
+
+from ...extensions import db
+from ...models import OutboxMessage
+
+CHANNEL = "email"
+
+#: Subject lines by template; formatted with the template's context.
+SUBJECTS = {
+    "email_change_confirm": "Confirm your new email address for {site}",
+    "email_change_notice": "Your {site} email address is being changed",
+}
+
+
+def _template(path: str):
+    """A mail template without the page's context processors (no request, no signed-in user here);
+    ``.html`` is autoescaped, ``.txt`` is not (Flask's rule by extension)."""
+    return current_app.jinja_env.get_template(path)
+
+
+def render(name: str, **context) -> dict:
+    """Subject, plain-text and HTML parts of one mail."""
+    site = current_app.config["SITE_NAME"]
+    context = {"site": site, **context}
+    return {
+        "subject": SUBJECTS[name].format(**context),
+        "text": _template(f"mail/{name}.txt").render(**context),
+        "html": _template(f"mail/{name}.html").render(**context),
+    }
+
+
+def queue(name: str, *, to: str, user=None, headers: dict | None = None, **context) -> OutboxMessage:
+    """Render and queue one mail in the caller's transaction (nothing is sent here)."""
+    parts = render(name, user=user, **context)
+    domain = (current_app.config.get("MAIL_FROM") or "community@localhost").rpartition("@")[2].strip(">") \
+        or "localhost"
+    message = OutboxMessage(channel=CHANNEL, payload={
+        "template": name, "to": to, "user_id": getattr(user, "id", None),
+        "message_id": make_msgid(domain=domain), "headers": headers or {}, **parts})
+    db.session.add(message)
+    return message

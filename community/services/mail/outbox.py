@@ -1,0 +1,135 @@
+"""The mail worker: claim due outbox rows atomically, send them, retry with backoff.
+
+A row is claimed with a conditional UPDATE (``claimed_by IS NULL`` or a claim
+older than ``MAIL_CLAIM_TIMEOUT_SECONDS``), committed before sending, so two
+workers never hold one row.  After a send the row is marked sent in a commit
+whose UPDATE is conditional on the claim still being this worker's.  A failure
+waits ``MAIL_BACKOFF_SECONDS * 2**(attempts-1)`` (capped) and after
+``MAIL_MAX_ATTEMPTS`` the row is marked failed, kept with its error for admins.
+A worker that dies between the SMTP hand-off and its commit leaves the claim to
+expire, and that one message may go out twice: at-least-once, the only
+guarantee SMTP allows.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from ... import mail
+from ...extensions import db, write_intent
+from ...models import OutboxMessage, utcnow
+from .messages import CHANNEL
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{time.monotonic_ns() % 100000}"
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Delay after ``attempts`` failed tries: base * 2**(attempts-1), capped."""
+    cfg = current_app.config
+    return min(float(cfg["MAIL_BACKOFF_SECONDS"]) * (2 ** max(attempts - 1, 0)),
+               float(cfg["MAIL_BACKOFF_MAX_SECONDS"]))
+
+
+def _due(now):
+    stale = now - timedelta(seconds=current_app.config["MAIL_CLAIM_TIMEOUT_SECONDS"])
+    return [OutboxMessage.channel == CHANNEL, OutboxMessage.sent_at.is_(None),
+            OutboxMessage.failed_at.is_(None), OutboxMessage.available_at <= now,
+            or_(OutboxMessage.claimed_by.is_(None), OutboxMessage.claimed_at < stale)]
+
+
+def claim_next(worker: str) -> OutboxMessage | None:
+    """Take one due row for ``worker`` and commit the claim; None when nothing is due."""
+    for _ in range(10):   # another worker may win a candidate: try the next
+        now = utcnow()
+        with write_intent():
+            candidate = db.session.execute(
+                select(OutboxMessage.id).where(*_due(now))
+                .order_by(OutboxMessage.available_at, OutboxMessage.id).limit(1)
+            ).scalar()
+            if candidate is None:
+                db.session.rollback()
+                return None
+            won = db.session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == candidate, *_due(now))
+                .values(claimed_by=worker, claimed_at=now)
+                .execution_options(synchronize_session=False)).rowcount
+            db.session.commit()
+        if won == 1:
+            return db.session.get(OutboxMessage, candidate)
+    return None
+
+
+def send_one(message: OutboxMessage, worker: str) -> str:
+    """Send one claimed row; returns ``sent``, ``retry``, ``failed`` or ``lost`` (claim taken over)."""
+    payload = dict(message.payload)
+    error = None
+    try:
+        mail.send(mail.build(payload))
+    except mail.MailError as exc:
+        error = str(exc)[:1000]
+    except (KeyError, TypeError, ValueError) as exc:   # a malformed row: no retry will fix it
+        error = f"unusable message: {type(exc).__name__}: {exc}"[:1000]
+        return _finish(message, worker, error, give_up=True)
+    return _finish(message, worker, error)
+
+
+def _finish(message: OutboxMessage, worker: str, error: str | None, give_up: bool = False) -> str:
+    now = utcnow()
+    attempts = message.attempts + 1
+    values = {"attempts": attempts, "claimed_by": None, "claimed_at": None, "last_error": error}
+    if error is None:
+        values["sent_at"], outcome = now, "sent"
+    elif give_up or attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        values["failed_at"], outcome = now, "failed"
+    else:
+        values["available_at"], outcome = now + timedelta(seconds=backoff_seconds(attempts)), "retry"
+    with write_intent():
+        changed = db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == worker)
+            .values(**values).execution_options(synchronize_session=False)).rowcount
+        db.session.commit()
+    return outcome if changed == 1 else "lost"
+
+
+def send_due(worker: str | None = None, *, limit: int = 500) -> dict:
+    """Send what is due now (at most ``limit``); returns counts by outcome."""
+    worker = worker or worker_name()
+    counts = {"sent": 0, "retry": 0, "failed": 0, "lost": 0}
+    for _ in range(limit):
+        message = claim_next(worker)
+        if message is None:
+            break
+        counts[send_one(message, worker)] += 1
+    return counts
+
+
+def next_due_in() -> float | None:
+    """Seconds until the next pending mail is due (the ``--loop`` worker's sleep)."""
+    soonest = db.session.execute(
+        select(OutboxMessage.available_at).where(
+            OutboxMessage.channel == CHANNEL, OutboxMessage.sent_at.is_(None),
+            OutboxMessage.failed_at.is_(None)).order_by(OutboxMessage.available_at).limit(1)).scalar()
+    db.session.rollback()
+    return None if soonest is None else max((soonest - utcnow()).total_seconds(), 0.0)
+
+
+def failed(limit: int = 100):
+    """Mail that kept failing, newest first, with its last error (for admins)."""
+    return list(db.session.execute(
+        select(OutboxMessage).where(OutboxMessage.channel == CHANNEL, OutboxMessage.failed_at.is_not(None))
+        .order_by(OutboxMessage.id.desc()).limit(limit)).scalars())
+
+
+def pending_count() -> int:
+    from sqlalchemy import func
+
+    return db.session.execute(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.channel == CHANNEL, OutboxMessage.sent_at.is_(None),
+        OutboxMessage.failed_at.is_(None))).scalar_one()

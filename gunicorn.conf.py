@@ -1,0 +1,45 @@
+"""gunicorn settings for the community site: ``gunicorn wsgi:app`` reads this file from the
+working directory.  Every value can be changed by an environment variable (below) or on the
+command line (``-w 8`` beats ``WEB_CONCURRENCY``, which beats the default).
+
+Workers are processes (sync, one request each at a time): 2 per core + 1, at most 12, is
+gunicorn's own advice for an app that waits on its database.  Requests slower than
+``timeout`` are killed and logged (the worker is restarted); ``max_requests`` recycles
+workers now and then so a slow leak cannot grow without end.
+"""
+import multiprocessing
+import os
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+workers = _int("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2 + 1, 12))
+threads = _int("GUNICORN_THREADS", 1)
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync" if threads == 1 else "gthread")
+
+# A request slower than this is killed (the worker restarts); a restart lets running requests end.
+timeout = _int("GUNICORN_TIMEOUT", 30)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+# Behind a load balancer that keeps connections open: longer than ours is idle, shorter than its.
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# Heartbeat files in memory rather than on a disk that may stall (containers).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# X-Forwarded-Proto etc. are honoured by the app (PROXY_FIX_* settings), not by gunicorn.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# The app logs one line per request itself (logger "community.request", to stderr: request id,
+# method, path, status, ms, user, client address; REQUEST_LOG=false turns it off).  gunicorn's
+# access log is off by default so that a request is not logged twice; GUNICORN_ACCESSLOG=- (or a
+# path) turns it on, in this format: the request id (X-Request-ID, sent or made by the app) and
+# the time taken in microseconds.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+errorlog = os.environ.get("GUNICORN_ERRORLOG", "-")
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+access_log_format = ('%(h)s "%(r)s" %(s)s %(B)s %(D)sus request_id=%({x-request-id}o)s '
+                     '"%(f)s" "%(a)s"')

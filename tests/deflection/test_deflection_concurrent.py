@@ -1,0 +1,109 @@
+""""This solved my problem" sent ten times at once, through gunicorn: one confirmation, one credit, one bonus.
+
+A visitor's session is driven through the real pages (ask page, beacon, suggest,
+open), then the same confirmation is fired BURST times at the same moment from
+that browser against 4 worker processes.  No answer may be a 5xx; exactly one
+counts, and the ledger holds exactly one ``deflection_helped`` row.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.deflection.conftest import CHROME
+from tests.platform import live_server
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not live_server.GUNICORN.exists(), reason="gunicorn is not installed")]
+
+BURST = 10
+
+
+def _prepare(config: dict) -> dict:
+    from community import create_app
+    from community.extensions import db
+    from community.services.accounts import users
+    from community.services.forum import accepting, threads
+
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        asker = users.create_user("asker", "asker@example.com", "password123")
+        helper = users.create_user("helper", "helper@example.com", "password123")
+        category = threads.create_category("Billing", "")
+        thread = threads.create_thread(asker, category, "How do I download my invoices as PDF?",
+                                       "The download button on the invoices page gives an empty page.")
+        answer = threads.add_reply(helper, thread, "Use the PDF button beside each invoice, not the page's.")
+        accepting.accept(asker, thread, answer)
+        db.session.commit()
+        ids = {"thread": thread.id, "helper": helper.id}
+        db.engine.dispose()
+    return ids
+
+
+def _burst(call, times: int) -> list[int]:
+    barrier = threading.Barrier(times)
+
+    def run(_):
+        barrier.wait()
+        return call()[0]
+
+    with ThreadPoolExecutor(max_workers=times) as pool:
+        return list(pool.map(run, range(times)))
+
+
+def _state(config: dict, site: dict) -> dict:
+    from community import create_app
+    from community.extensions import db
+    from community.models import AskEvent, DeflectionCredit, ReputationEvent
+
+    app = create_app(config)
+    with app.app_context():
+        count = lambda stmt: db.session.execute(stmt).scalar_one()  # noqa: E731
+        state = {
+            "confirmed events": count(select(func.count()).select_from(AskEvent).where(AskEvent.kind == "confirmed")),
+            "credits": count(select(func.count()).select_from(DeflectionCredit)),
+            "bonus rows": count(select(func.count()).select_from(ReputationEvent).where(
+                ReputationEvent.reason == "deflection_helped", ReputationEvent.user_id == site["helper"])),
+        }
+        db.engine.dispose()
+    return state
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'confirm.db'}"
+        return
+    url = live_server.create_postgres_database("deflection_conc")
+    if url is None:
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    try:
+        yield url
+    finally:
+        live_server.drop_postgres_database(url)
+
+
+def test_ten_confirmations_at_once_count_once(database_url, tmp_path):
+    config = live_server.server_config(database_url, tmp_path, DEFLECTION_HOLDOUT=0)
+    site = _prepare(config)
+    with live_server.gunicorn(config, tmp_path) as base:
+        browser = live_server.Client(base, headers={"User-Agent": CHROME})
+        status, page = browser.get("/ask")
+        assert status == 200
+        sid = re.search(rb'data-ask-session="(\w+)"', page).group(1).decode()
+        assert browser.form("/ask/beacon", {"session": sid})[0] == 200
+        status, body = browser.get(f"/api/v1/suggest?q=download+invoices+pdf&session={sid}&type=thread")
+        assert status == 200 and f"/threads/{site['thread']}/".encode() in body
+        assert browser.get(f"/ask/open/{sid}/thread/{site['thread']}?via=ask")[0] == 302
+        browser.headers["Accept"] = "application/json"
+        statuses = Counter(_burst(lambda: browser.form("/ask/confirm", {"session": sid,
+                                                                         "thread_id": site["thread"]}), BURST))
+    assert not [s for s in statuses if s >= 500], statuses
+    assert sum(statuses.values()) == BURST and set(statuses) <= {200, 429}, statuses
+    assert _state(config, site) == {"confirmed events": 1, "credits": 1, "bonus rows": 1}

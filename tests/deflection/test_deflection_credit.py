@@ -1,0 +1,167 @@
+"""Credit where it is due: "Helped N customers" and the answer author's bonus, through HTTP.
+
+A counted confirmation credits the thread and its accepted answer's author (+2,
+``deflection_helped`` in the ledger); a contact by the same visitor within the
+attribution window fails it and reverses the bonus; the author's own sessions and
+excluded (script-less) confirmations earn nothing.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from community.extensions import db
+from community.models import DeflectionCredit, ReputationEvent, User
+from community.services.forum import accepting
+from community.services.forum import threads as forum_threads
+from tests.deflection.conftest import minutes
+from tests.deflection.test_deflection_metrics import Flow
+
+DAY = 24 * 60
+
+
+class Credited(Flow):
+    """The flow's threads, where t1 has an accepted answer by ``helper``."""
+
+    def __init__(self, site):
+        super().__init__(site)
+        self.helper = site.user("helper")
+        answer = forum_threads.add_reply(self.helper, self.t1, "Update the app, then request a new link.")
+        accepting.accept(self.t1.author, self.t1, answer)
+        db.session.commit()
+        self.answer_id = answer.id
+
+    def deflect(self, at, *, visitor=None, member=False, beacon=True):
+        self.site.at(minutes(at))
+        if visitor is None:
+            visitor = self.site.visitor()
+            if member:
+                visitor.login(member if isinstance(member, User) else self.site.user())
+        sid = visitor.open_page("/ask", beacon=beacon)
+        self.shown(visitor, sid, minutes(at + 1))
+        self.opened(visitor, sid, minutes(at + 2))
+        self.confirmed(visitor, sid, minutes(at + 3))
+        return visitor, sid
+
+
+def bonus_rows(user_id):
+    return db.session.execute(
+        select(ReputationEvent.points, ReputationEvent.reversal_of_id)
+        .where(ReputationEvent.user_id == user_id, ReputationEvent.reason == "deflection_helped")
+        .order_by(ReputationEvent.id)).all()
+
+
+def reputation(user_id):
+    db.session.expire_all()
+    return db.session.get(User, user_id).reputation
+
+
+def test_a_confirmation_credits_the_thread_and_the_accepted_answer_s_author(site):
+    flow = Credited(site)
+    before = reputation(flow.helper.id)
+    visitor, _sid = flow.deflect(0)
+    assert bonus_rows(flow.helper.id) == [(2, None)]
+    assert reputation(flow.helper.id) == before + 2
+    credit = db.session.execute(select(DeflectionCredit)).scalar_one()
+    assert (credit.thread_id, credit.post_id, credit.author_id, credit.failed_at) == (
+        flow.t1.id, flow.answer_id, flow.helper.id, None)
+
+    page = visitor.get(f"/threads/{flow.t1.id}/{flow.t1.slug}").get_data(as_text=True)
+    assert "Helped 1 customer without a support contact" in page
+    profile = visitor.get("/users/helper").get_data(as_text=True)
+    assert "<strong>1</strong> customer helped without a support contact" in profile
+    assert "(1 this month)" in profile
+    ranking = visitor.get("/users?sort=helped").get_data(as_text=True)
+    assert ranking.index(">helper</a>") < ranking.index(f">{flow.t1.author.username}</a>")
+
+
+def test_a_thread_without_an_accepted_answer_is_credited_without_a_bonus(site):
+    flow = Credited(site)
+    visitor = site.visitor()
+    site.at(minutes(0))
+    sid = visitor.open_page("/ask")
+    flow.shown(visitor, sid, minutes(1), thread="t2")
+    flow.opened(visitor, sid, minutes(2), thread="t2")
+    flow.confirmed(visitor, sid, minutes(3), thread="t2")
+    credit = db.session.execute(select(DeflectionCredit)).scalar_one()
+    assert (credit.thread_id, credit.post_id, credit.author_id) == (flow.t2.id, None, None)
+    assert db.session.execute(select(ReputationEvent).where(
+        ReputationEvent.reason == "deflection_helped")).first() is None
+
+
+def test_a_contact_within_the_window_fails_the_credit_and_reverses_the_bonus(site):
+    flow = Credited(site)
+    before = reputation(flow.helper.id)
+    visitor, _ = flow.deflect(0)
+    late_visitor, _ = flow.deflect(10)
+    assert reputation(flow.helper.id) == before + 4
+    # The first visitor writes to support 6 days later (inside the 7-day window) ...
+    site.at(minutes(6 * DAY))
+    sid = visitor.open_page("/support/contact")
+    flow.support(visitor, sid, minutes(6 * DAY + 1))
+    # ... the second only after 8 days: that deflection held.
+    site.at(minutes(8 * DAY))
+    sid = late_visitor.open_page("/support/contact")
+    flow.support(late_visitor, sid, minutes(8 * DAY + 1))
+
+    assert reputation(flow.helper.id) == before + 2
+    rows = bonus_rows(flow.helper.id)
+    assert [points for points, _ in rows] == [2, 2, -2]
+    failed = db.session.execute(select(DeflectionCredit).where(DeflectionCredit.failed_at.is_not(None))).scalars().all()
+    assert [c.created_at for c in failed] == [minutes(3)]
+    page = late_visitor.get(f"/threads/{flow.t1.id}/{flow.t1.slug}").get_data(as_text=True)
+    assert "Helped 1 customer without a support contact" in page
+
+
+def test_a_question_posted_afterwards_fails_it_too_and_only_once(site):
+    flow = Credited(site)
+    visitor, sid = flow.deflect(0, member=True)  # posting a question needs an account
+    flow.question(visitor, sid, minutes(5))
+    site.at(minutes(40))
+    sid2 = visitor.open_page("/ask")
+    flow.question(visitor, sid2, minutes(41))
+    assert [points for points, _ in bonus_rows(flow.helper.id)] == [2, -2]
+
+
+def test_the_author_s_own_sessions_earn_no_bonus(site):
+    flow = Credited(site)
+    before = reputation(flow.helper.id)
+    # Signed in as the author ...
+    flow.deflect(0, member=flow.helper)
+    # ... and later signed out in the same browser (the visitor cookie the author used).
+    author_browser = site.visitor()
+    author_browser.login(flow.helper)
+    site.at(minutes(100))
+    author_browser.open_page("/ask")
+    author_browser.post("/logout")
+    flow.deflect(200, visitor=author_browser)
+    assert bonus_rows(flow.helper.id) == []
+    assert reputation(flow.helper.id) == before
+    assert db.session.execute(select(DeflectionCredit.author_id)).scalars().all() == [flow.helper.id] * 2
+
+
+def test_a_confirmation_without_the_page_script_credits_nothing(site):
+    flow = Credited(site)
+    flow.deflect(0, beacon=False)
+    assert db.session.execute(select(DeflectionCredit)).first() is None
+    assert bonus_rows(flow.helper.id) == []
+
+
+def test_the_bonus_stays_under_the_daily_cap(site):
+    flow = Credited(site)
+    site.app.config["REPUTATION_DAILY_CAP"] = 3
+    for n in range(3):
+        flow.deflect(n * 10)
+    assert [points for points, _ in bonus_rows(flow.helper.id)] == [2, 1, 0]
+
+
+def test_the_window_is_the_configured_attribution_window(site):
+    flow = Credited(site)
+    site.app.config["DEFLECTION_WINDOW_DAYS"] = 1
+    visitor, _ = flow.deflect(0)
+    site.at(minutes(2 * DAY))
+    sid = visitor.open_page("/support/contact")
+    flow.support(visitor, sid, minutes(2 * DAY + 1))
+    assert [points for points, _ in bonus_rows(flow.helper.id)] == [2]
+    assert timedelta(days=1) < minutes(2 * DAY + 1) - minutes(3)
