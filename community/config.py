@@ -105,6 +105,7 @@ class Defaults:
     REGISTER_FAILURE_RATE_LIMIT = "10 per 10 minutes"
     POST_RATE_LIMIT = "20 per minute;200 per hour"
     UPLOAD_RATE_LIMIT = "10 per minute;60 per hour"
+    PREVIEW_RATE_LIMIT = "60 per minute;600 per hour"
     VOTE_RATE_LIMIT = "60 per minute"
     SUGGEST_RATE_LIMIT = "120 per minute"
 

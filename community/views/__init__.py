@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         auth,
         chrome,
         deflection,
+        editor,
         errors,
         forum,
         health,
@@ -31,7 +32,7 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
-                   support, analytics, kb, health, settings, uploads):
+                   support, analytics, kb, health, settings, uploads, editor):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions)

@@ -70,6 +70,7 @@ FORUM = {
     "GET /favicon.ico": Rule(EVERYONE),
     "POST /uploads": Rule(ACTIVE, {"file": TINY_PNG}),
     "GET /uploads/<name>": Rule(EVERYONE),
+    "POST /preview": Rule(SIGNED_IN, {"body": "**Bold** and `code`."}),
     "GET /categories/<slug>": Rule(EVERYONE),
     "GET /threads/<int:thread_id>": Rule(EVERYONE),
     "GET /threads/<int:thread_id>/<slug>": Rule(EVERYONE),

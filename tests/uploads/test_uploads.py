@@ -123,3 +123,18 @@ def test_an_uploaded_image_shows_in_a_post_and_a_remote_one_does_not(client, mem
     page = client.get(f"/threads/{thread.id}/{thread.slug}").get_data(as_text=True)
     assert f'<img alt="error" src="{url}">' in page or f'src="{url}"' in page
     assert 'src="https://tracker.example/p.gif"' not in page
+
+
+def test_preview_is_what_the_saved_post_would_show(client, member, app):
+    response = client.post("/preview", data={"body": "**Bold** <script>alert(1)</script> [x](javascript:alert(1))"},
+                           headers={"Accept": "application/json"})
+    assert response.status_code == 200
+    html = response.get_json()["html"]
+    assert "<strong>Bold</strong>" in html and "<script>" not in html and "javascript:" not in html
+    app.config["BODY_MAX_LENGTH"] = 10
+    too_long = client.post("/preview", data={"body": "x" * 11}, headers={"Accept": "application/json"})
+    assert too_long.status_code == 400 and too_long.get_json()["error"]["field"] == "body"
+
+
+def test_preview_needs_an_account(client):
+    assert client.post("/preview", data={"body": "hi"}).status_code in (302, 401)

@@ -1,4 +1,5 @@
-"""A member adds a screenshot to an answer in Chromium (button and paste), at desktop and phone widths."""
+"""The editor in Chromium: toolbar, server preview, a draft kept across a reload, and a screenshot
+added to an answer, at desktop and phone widths."""
 from __future__ import annotations
 
 import io
@@ -22,6 +23,15 @@ def test_add_an_image_to_an_answer_and_see_it_in_the_thread(tmp_path):
         login(page, base, "alice", "alice-demo-pass")
         page.goto(base + "/questions")
         page.click(".thread-row a >> nth=0")
+        page.fill("#reply-body", "")
+        page.click(".editor-toolbar button[aria-label=Bold]")
+        page.keyboard.type("sync stops")
+        page.click(".editor-toolbar button[aria-label=Preview]")
+        page.wait_for_selector(".editor-preview strong:has-text('sync stops')")
+        page.click(".editor-toolbar button[aria-label=Preview]")       # back to writing
+        page.wait_for_timeout(600)                                       # the draft is saved after a pause
+        page.reload()
+        assert page.input_value("#reply-body") == "**sync stops**"        # kept in this browser
         page.fill("#reply-body", "This is the dialog I get when the sync stops: ")
         page.set_input_files(".upload-bar input[type=file]", str(picture))
         page.wait_for_selector(".upload-status:has-text('Image added.')")
