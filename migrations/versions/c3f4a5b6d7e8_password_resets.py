@@ -1,7 +1,7 @@
 """password resets
 
 Revision ID: c3f4a5b6d7e8
-Revises: 111df290acbd
+Revises: b3d9e4f1a2c7
 Create Date: 2026-12-01 14:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'c3f4a5b6d7e8'
-down_revision = '111df290acbd'
+down_revision = 'b3d9e4f1a2c7'
 branch_labels = None
 depends_on = None
 
