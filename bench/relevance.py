@@ -92,14 +92,26 @@ def main() -> None:
                         help="replay Stack Exchange duplicate links as closed duplicates first")
     parser.add_argument("--learned-boost", type=lambda v: [float(x) for x in v.split(",")],
                         default=[schema.FIELD_BOOSTS["learned"]], help="weights of the learned field to compare")
+    parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh")
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/search_relevance",
+                        help="an empty database the benchmark may fill and drop (postgres backend)")
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="relevance-"))
-    app = create_app({"INSTANCE_PATH": str(root), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{root / 'bench.db'}",
+    uri = args.pg_url if args.backend == "postgres" else f"sqlite:///{root / 'bench.db'}"
+    if args.backend == "postgres":
+        import psycopg
+
+        base, _, name = args.pg_url.replace("postgresql+psycopg", "postgresql").rpartition("/")
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    app = create_app({"INSTANCE_PATH": str(root), "SQLALCHEMY_DATABASE_URI": uri, "SEARCH_BACKEND": args.backend,
                       "SEARCH_INDEX_DIR": str(root / "index"), "SECRET_KEY": "bench", "TESTING": True})
     queries = [json.loads(line) for line in args.queries.read_text().splitlines() if line.strip()]
     with app.app_context():
         db.create_all()
+        search.create_schema()
         records = []
         for path in args.corpus:
             for line, record in import_formats.read_jsonl(path):
@@ -182,6 +194,7 @@ def main() -> None:
             baseline_rows(queries, rows)
 
     print()
+    print(f"backend: {args.backend}")
     parts = sorted({p for by_part in rows.values() for p in by_part})
     header = f"{'system':<20} {'recall@5':>9} {'recall@10':>10} {'MRR@10':>8}"
     print(header + "".join(f"  {p + ' R@5/R@10/MRR':>24}" for p in parts))
