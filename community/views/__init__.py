@@ -24,13 +24,14 @@ def init_app(app: Flask) -> None:
         moderation,
         search,
         settings,
+        sso,
         support,
         tickets,
         users,
     )
 
     for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
-                   support, analytics, kb, health, settings):
+                   support, analytics, kb, health, settings, sso):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions)
