@@ -104,6 +104,8 @@ class Defaults:
     REGISTER_RATE_LIMIT = "10 per hour;50 per day"
     REGISTER_FAILURE_RATE_LIMIT = "10 per 10 minutes"
     POST_RATE_LIMIT = "20 per minute;200 per hour"
+    UPLOAD_RATE_LIMIT = "10 per minute;60 per hour"
+    PREVIEW_RATE_LIMIT = "60 per minute;600 per hour"
     VOTE_RATE_LIMIT = "60 per minute"
     SUGGEST_RATE_LIMIT = "120 per minute"
 
@@ -204,6 +206,17 @@ class Defaults:
     #: KB_REVIEW_MIN_VOTES), this share or more went on to contact support or post a question.
     KB_REVIEW_CONTACT_ABOVE = 0.5
 
+    # Image uploads (docs/uploads.md).
+    #: Where uploaded images are stored (default: instance/uploads).
+    UPLOAD_DIR: str | None = None
+    UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+    #: No request body may be larger (413): an upload and its form fields, with room to spare.
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    #: Larger images are refused before decoding (a decompression bomb is a small file).
+    UPLOAD_MAX_PIXELS = 40_000_000
+    #: Stored images are scaled down to fit this many pixels on their longer side.
+    UPLOAD_MAX_SIDE = 2000
+
     #: The time zone whose days the analytics count by (an IANA name; docs/metrics.md).
     REPORT_TIME_ZONE = "UTC"
 
@@ -271,6 +284,8 @@ def load_config(app, overrides: dict | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'community.db'}"
+    if not app.config.get("UPLOAD_DIR"):
+        app.config["UPLOAD_DIR"] = str(instance / "uploads")
     if not app.config.get("SEARCH_INDEX_DIR"):
         app.config["SEARCH_INDEX_DIR"] = str(instance / "search-index")
     if not app.config.get("SECRET_KEY"):

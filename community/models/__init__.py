@@ -18,12 +18,13 @@ from .moderation import FLAG_OUTCOMES, FLAG_REASONS, Flag
 from .notifications import Notification, OutboxMessage
 from .reputation import ReputationEvent
 from .tickets import Ticket, TicketEvent, WebhookAttempt
+from .uploads import Upload
 from .user import ROLES, STAFF_ROLES, ApiToken, User
 
 __all__ = [
     "ApiToken", "AskEvent", "AskRefusal", "AuditEntry", "AskSession", "DeflectionCredit", "Category", "FLAG_OUTCOMES", "FLAG_REASONS", "Flag", "Notification", "OutboxMessage", "Post",
     "PostRevision", "ROLES", "ReputationEvent", "STAFF_ROLES", "Tag", "Thread", "ThreadView",
-    "Ticket", "TicketEvent", "User", "Vote", "WebhookAttempt", "thread_tags", "utcnow",
+    "Ticket", "TicketEvent", "Upload", "User", "Vote", "WebhookAttempt", "thread_tags", "utcnow",
     "ARTICLE_STATES", "Article", "ArticleFeedback", "ArticleRevision", "article_tags",
     "Idea", "IdeaComment", "IdeaFollow", "IdeaLink", "IdeaStatusChange", "IdeaVote", "idea_tags",
 ]

@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         auth,
         chrome,
         deflection,
+        editor,
         errors,
         forum,
         health,
@@ -27,11 +28,12 @@ def init_app(app: Flask) -> None:
         sso,
         support,
         tickets,
+        uploads,
         users,
     )
 
     for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
-                   support, analytics, kb, health, settings, sso):
+                   support, analytics, kb, health, settings, uploads, editor, sso):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions)

@@ -1,7 +1,7 @@
 """users.oidc_issuer, users.oidc_subject: the provider identity behind single sign-on
 
 Revision ID: c5e0a2f9d317
-Revises: 9ac63d8373b6
+Revises: 111df290acbd
 Create Date: 2026-12-01 14:35:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'c5e0a2f9d317'
-down_revision = '9ac63d8373b6'
+down_revision = '111df290acbd'
 branch_labels = None
 depends_on = None
 

@@ -49,6 +49,18 @@ class Rule:
     refused_to: str | None = None
 
 
+def _tiny_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+TINY_PNG = _tiny_png()
+
 ANSWER = {"body": "Open Settings, then Advanced, and switch it on."}
 QUESTION = {"title": "How do I export my invoices?", "body": "I looked under Billing and found nothing."}
 
@@ -56,6 +68,9 @@ FORUM = {
     "GET /": Rule(EVERYONE),
     "GET /questions": Rule(EVERYONE),
     "GET /favicon.ico": Rule(EVERYONE),
+    "POST /uploads": Rule(ACTIVE, {"file": TINY_PNG}),
+    "GET /uploads/<name>": Rule(EVERYONE),
+    "POST /preview": Rule(SIGNED_IN, {"body": "**Bold** and `code`."}),
     "GET /categories/<slug>": Rule(EVERYONE),
     "GET /threads/<int:thread_id>": Rule(EVERYONE),
     "GET /threads/<int:thread_id>/<slug>": Rule(EVERYONE),

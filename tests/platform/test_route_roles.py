@@ -8,6 +8,8 @@ allowed role on fresh objects (it must get past the permission check).
 """
 from __future__ import annotations
 
+import io
+
 import re
 from datetime import timedelta
 from urllib.parse import urlparse
@@ -24,7 +26,8 @@ from community.services.ideas import links
 from community.services.kb import articles
 from community.services.ideas import exchange
 from community.services.tickets import payloads, webhooks, workflow
-from tests.platform.route_rules import ROLES, RULES, Rule
+from community.services.uploads import store as uploads
+from tests.platform.route_rules import ROLES, RULES, TINY_PNG, Rule
 
 PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 
@@ -87,6 +90,7 @@ class Scene:
         db.session.flush()
         self.api_token = db.session.execute(select(ApiToken).where(ApiToken.user_id == member.id)
                                             .order_by(ApiToken.id.desc())).scalars().first()
+        self.upload, _ = uploads.store(member, TINY_PNG, "screenshot.png")
         db.session.commit()
 
     def values(self) -> dict:
@@ -97,7 +101,7 @@ class Scene:
                 "category_id": self.category.id, "username": self.target.username,
                 "tag": "billing", "session_id": "x", "kind": "thread", "target_id": self.thread.id,
                 "solved_thread_id": self.solved_thread.id, "article_id": self.article.id, "link_id": self.link.id,
-                "token_id": self.api_token.id}
+                "token_id": self.api_token.id, "name": self.upload.filename}
 
     def slug_for(self, key: str) -> str:
         if key.startswith("GET /categories/"):
@@ -135,6 +139,8 @@ class Visitors:
 
 
 def _fill(value, values: dict):
+    if isinstance(value, bytes):  # a file field: a fresh file for every request
+        return (io.BytesIO(value), "screenshot.png")
     if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
         name, _, kind = value[1:-1].partition(":")
         return int(values[name]) if kind == "int" else str(values[name])
