@@ -17,9 +17,10 @@ def create_app(config: dict | None = None) -> Flask:
     from .config import load_config
 
     load_config(app, config)
-    from . import request_log
+    from . import request_guards, request_log
 
     request_log.init_app(app)  # first: its timer starts before, and its log line ends after, every other hook
+    request_guards.init_app(app)  # before any route: the bounded <int:> converter
     _init_extensions(app)
 
     from . import api, cli, views

@@ -36,8 +36,12 @@ def request_id_from(value: str | None) -> str:
 
 def init_app(app: Flask) -> None:
     _install_proxy_fix(app)
-    if app.config.get("REQUEST_LOG", True) and logger.level == logging.NOTSET:
-        logger.setLevel(logging.INFO)
+    if app.config.get("REQUEST_LOG", True):
+        # logging.config.fileConfig (Alembic's env.py runs one) disables every logger that exists
+        # when it runs; an app made afterwards in the same process logs again.
+        logger.disabled = False
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.INFO)
         _ = app.logger  # gives the "community" logger Flask's handler (stderr, or gunicorn's error log)
 
     @app.before_request

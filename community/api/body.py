@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import request
 
 from ..services.errors import ValidationError
+from ..services.inputs import in_int_range
 
 
 def json_body() -> dict:
@@ -30,6 +31,8 @@ def field(data: dict, name: str, kind=str, *, required: bool = True, nullable: b
     if not isinstance(value, kinds):
         names = " or ".join(k.__name__.replace("str", "string").replace("int", "integer") for k in kinds)
         raise ValidationError(f"“{name}” must be a {names}.", field=name)
+    if isinstance(value, int) and not isinstance(value, bool) and not in_int_range(value):
+        raise ValidationError(f"“{name}” is out of range.", field=name)
     return value
 
 

@@ -9,6 +9,7 @@ from ..extensions import db
 from ..models import Idea
 from ..models.ideas import IDEA_STATUSES
 from ..ratelimit import limit
+from ..services import inputs
 from ..services.errors import NotFound, PermissionDenied, ValidationError
 from ..services.forum import threads
 from ..services.ideas import budget, exchange, lists, merging
@@ -108,10 +109,9 @@ def _filters() -> dict:
     category = request.args.get("category") or None
     category_id = None
     if category is not None:
-        try:
-            category_id = int(category)
-        except ValueError:
-            raise ValidationError("category must be a category id.", field="category") from None
+        category_id = inputs.id_or_none(category)
+        if category_id is None:
+            raise ValidationError("category must be a category id.", field="category")
     return {"sort": sort, "status": status, "category_id": category_id,
             "tag": (request.args.get("tag") or "").strip().lower() or None,
             "min_demand": int_arg("min_demand", 0, low=0, high=10_000_000) or None}

@@ -29,7 +29,7 @@ from ..services.forum import threads as forum_threads
 from . import ask_flow
 from . import deflection as deflection_views
 from .actions import commit, commit_keeping_facts, error_json, wants_json
-from .util import paginate, sort_arg
+from .util import paginate, sort_arg, url_for_args
 
 bp = Blueprint("forum", __name__)
 
@@ -61,8 +61,7 @@ def thread(thread_id: int, slug: str | None = None):
     if moved:
         return moved
     if slug != thread.slug:
-        return redirect(url_for("forum.thread", thread_id=thread.id, slug=thread.slug,
-                                **request.args), 301)
+        return redirect(url_for_args("forum.thread", thread_id=thread.id, slug=thread.slug), 301)
     # Count the view first: committing afterwards would expire the loaded
     # posts and make the template reload each one (an N+1).
     if forum_threads.record_view(thread, _viewer_key()):

@@ -24,7 +24,7 @@ from ..services.forum import listings, threads
 from ..services.ideas import budget, demand, exchange, links, lists, merging
 from ..services.ideas import history as ideas_history
 from .actions import commit, error_json, wants_json
-from .util import paginate, safe_next
+from .util import paginate, safe_next, url_for_args
 
 bp = Blueprint("ideas", __name__)
 
@@ -115,7 +115,7 @@ def _idea_or_404(idea_id: int):
 def show(idea_id: int, slug: str | None = None, *, error=None, status_form=None, comment_body=""):
     idea = _idea_or_404(idea_id)
     if request.method == "GET" and slug != idea.slug:
-        return redirect(url_for("ideas.show", idea_id=idea.id, slug=idea.slug, **request.args), 301)
+        return redirect(url_for_args("ideas.show", idea_id=idea.id, slug=idea.slug), 301)
     target = ideas_history.final_target(idea) if idea.merged_into_id else None
     return render_template(
         "ideas/idea.html", idea=idea, target=target, history=exchange.history(idea),

@@ -7,9 +7,11 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Category
 from ..services.forum import listings
-from .util import paginate, sort_arg
+from .util import paginate, sort_arg, url_for_args
 
 bp = Blueprint("main", __name__)
+#: Templates keep the query string through ``url_for_args`` (never ``url_for(**request.args)``).
+bp.add_app_template_global(url_for_args, "url_for_args")
 
 
 @bp.get("/")

@@ -24,6 +24,7 @@ from flask_login import current_user, login_required
 from .. import permissions, urls
 from ..models import FLAG_REASONS, utcnow
 from ..services.accounts import users
+from ..services import inputs
 from ..services.errors import ServiceError
 from ..services.forum import listings, threads
 from ..services.moderation import actions as moderation_actions
@@ -270,8 +271,8 @@ def audit():
                "since": args.get("since", "").strip(), "until": args.get("until", "").strip()}
     error = None
     try:
-        target_id = int(filters["target_id"]) if filters["target_id"] else None
-    except ValueError:
+        target_id = inputs.parse_id(filters["target_id"], "target_id") if filters["target_id"] else None
+    except ServiceError:
         target_id, error = None, ServiceError("The target id must be a number.", field="target_id")
     try:
         since = audit_log.parse_day(filters["since"], "since")

@@ -1,11 +1,13 @@
 """The search page: ``/search?q=`` with filters (category, solved, type, dates) and pages."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import Blueprint, current_app, render_template, request
 
 from .. import search as search_service
+from ..services import inputs
+from ..services.errors import ValidationError
 from ..services.forum import listings
 
 bp = Blueprint("search", __name__)
@@ -18,9 +20,10 @@ def _date(name: str, errors: list[str]) -> datetime | None:
     if not raw:
         return None
     try:
-        return datetime.strptime(raw, "%Y-%m-%d")
-    except ValueError:
-        errors.append(f"“{raw[:20]}” is not a date (use YYYY-MM-DD); that filter is ignored.")
+        return datetime.combine(inputs.parse_day(raw, name), time.min)
+    except ValidationError:
+        errors.append(f"“{raw[:20]}” is not a date between {inputs.MIN_DAY} and {inputs.MAX_DAY} "
+                      "(use YYYY-MM-DD); that filter is ignored.")
         return None
 
 
@@ -50,4 +53,5 @@ def search():
     return render_template("search/results.html", q=q, results=results, categories=categories,
                            category_id=category_id, kind=kind, solved=solved, errors=errors,
                            date_from=args.get("from", "") if since else "",
-                           date_to=args.get("to", "") if until else "", filtered=filtered)
+                           date_to=args.get("to", "") if until else "", filtered=filtered
+                           ), 400 if errors else 200  # as the audit page: a filter it could not read

@@ -23,7 +23,7 @@ from ..services.tickets import queue as tickets_queue
 from ..services.ideas import links as idea_links
 from .actions import commit
 from .idea_links import link_offered
-from .util import safe_referrer
+from .util import safe_referrer, url_for_args
 
 bp = Blueprint("tickets", __name__)
 
@@ -125,7 +125,7 @@ def _apply(ticket, action, message: str, back_to_queue: bool = False, form=None)
     else:
         flash(message, "success")
     if back_to_queue:
-        return redirect(url_for("tickets.queue", **{k: v for k, v in request.args.items()}))
+        return redirect(url_for_args("tickets.queue"))
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
 
 

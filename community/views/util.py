@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import current_app, request, url_for
 
 from ..extensions import db
 from ..services.forum import listings
@@ -46,3 +46,16 @@ def safe_referrer(default: str) -> str:
     if not referrer.startswith(request.host_url):
         return default
     return referrer if safe_local_path("/" + referrer[len(request.host_url):]) else default
+
+
+def url_for_args(endpoint: str, **values) -> str:
+    """``url_for(endpoint, **values)`` keeping this request's query parameters (filters, sort).
+
+    The one way to carry ``request.args`` into a URL: ``values`` win over a parameter of the
+    same name (``/threads/61?thread_id=2`` stays thread 61), and parameters that url_for reads
+    as its own options (``_external``, ``_scheme``, ``_anchor``, ``_method``) are dropped, so
+    a client never chooses the URL's host, scheme or fragment.
+    """
+    args = {key: items if len(items) > 1 else items[0] for key, items in request.args.lists()
+            if not key.startswith("_") and key not in values}
+    return url_for(endpoint, **args, **values)

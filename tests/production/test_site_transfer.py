@@ -221,7 +221,9 @@ def _digests(app) -> dict:
     return result
 
 
-def test_a_backup_restored_into_a_fresh_instance_has_every_thread_vote_and_ledger_row(demo_site, tmp_path):
+def test_a_backup_restored_into_a_fresh_instance_has_every_thread_vote_and_ledger_row(demo_site, tmp_path, request):
+    # on SQLite by default; under TEST_DATABASE_URL=postgresql... the same through pg_dump
+    on_postgresql = _db.engine.dialect.name == "postgresql"
     with demo_site.app_context():
         counts = {m.__tablename__: _db.session.execute(select(_db.func.count()).select_from(m)).scalar_one()
                   for m in (Thread, Post, Vote, ReputationEvent)}
@@ -230,11 +232,13 @@ def test_a_backup_restored_into_a_fresh_instance_has_every_thread_vote_and_ledge
     path = tmp_path / "site.backup"
     result = _invoke(demo_site, ["backup", str(path)])
     assert result.exit_code == 0, result.output
-    assert backup.backup_kind(path) == "sqlite"
+    assert backup.backup_kind(path) == ("pg_dump" if on_postgresql else "sqlite")
     again = _invoke(demo_site, ["backup", str(path)])
     assert again.exit_code == 1 and "exists" in again.output
 
-    fresh = _app_on(f"sqlite:///{tmp_path / 'fresh' / 'site.db'}", tmp_path, "fresh")
+    fresh_url = (request.getfixturevalue("pg_database")(f"production_fresh_{uuid.uuid4().hex[:8]}")
+                 if on_postgresql else f"sqlite:///{tmp_path / 'fresh' / 'site.db'}")
+    fresh = _app_on(fresh_url, tmp_path, "fresh")
     result = _invoke(fresh, ["restore", str(path)])
     assert result.exit_code == 0, result.output
     assert f"Search index rebuilt: {_documents(demo_site)} documents." in result.output
@@ -251,6 +255,8 @@ def test_a_backup_restored_into_a_fresh_instance_has_every_thread_vote_and_ledge
     assert refused.exit_code == 1 and "--replace" in refused.output
     replaced = _invoke(fresh, ["restore", "--replace", str(path)])
     assert replaced.exit_code == 0, replaced.output
+    with fresh.app_context():
+        _db.engine.dispose()
 
 
 @pytest.mark.skipif(not (shutil.which("pg_dump") and shutil.which("pg_restore")), reason="pg_dump is not installed")

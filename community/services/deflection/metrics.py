@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from ...extensions import db
 from ...models import AskEvent, AskRefusal, AskSession, Thread, utcnow
 from ...models.metrics import CONTACT_KINDS
+from .. import inputs
 from ..errors import ValidationError
 from . import breakdowns, gaps, health, holdout
 from .outcomes import Outcome, SessionFacts, classify, mark_exclusions
@@ -46,12 +47,7 @@ def parse_range(raw_from: str | None, raw_to: str | None, *, today: date | None 
 
 
 def _parse_day(raw: str, name: str) -> date:
-    try:
-        if len(raw) != 10:
-            raise ValueError
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationError(f"“{name}” must be a date written YYYY-MM-DD.", field=name) from None
+    return inputs.parse_day(raw, name)
 
 
 def report_zone() -> ZoneInfo:

@@ -28,6 +28,7 @@ from ...models import (
 )
 from ...urls import thread_url
 from .. import notifications
+from .. import inputs
 from ..errors import NotFound, ValidationError
 from ..locking import lock
 from ..moderation import spam
@@ -139,10 +140,8 @@ def create_category(name: str, description: str = "", position: int | None = Non
 
 
 def get_category(category_id) -> Category:
-    try:
-        category = db.session.get(Category, int(category_id))
-    except (TypeError, ValueError):
-        category = None
+    number = inputs.id_or_none(category_id)
+    category = db.session.get(Category, number) if number is not None else None
     if category is None:
         raise ValidationError("Choose an existing category.", field="category_id")
     return category

@@ -39,6 +39,7 @@ from ...models import (
 from ...models.ideas import IDEA_STATUSES, OPEN_STATUSES, STATUS_LABELS
 from ...urls import idea_url
 from .. import notifications
+from .. import inputs
 from ..errors import Conflict, NotFound, ValidationError
 from ..forum import reputation
 from ..forum.threads import clean_body, clean_title, get_tags, parse_tags, slugify
@@ -63,10 +64,8 @@ RESPONSE_MIN_LENGTH = 10
 # -- reading -----------------------------------------------------------------
 
 def get_idea(idea_id) -> Idea:
-    try:
-        idea = db.session.get(Idea, int(idea_id))
-    except (TypeError, ValueError):
-        idea = None
+    number = inputs.id_or_none(idea_id)
+    idea = db.session.get(Idea, number) if number is not None else None
     if idea is None:
         raise NotFound("No such idea.")
     return idea

@@ -18,6 +18,7 @@ from ... import permissions
 from ...extensions import db
 from ...models import Idea, IdeaLink, Thread, Ticket, User, utcnow
 from ...models.ideas import LINK_SOURCES
+from .. import inputs
 from ..errors import Conflict, NotFound, ValidationError
 from ..moderation import audit
 from .history import final_target
@@ -59,10 +60,9 @@ def link_ticket(actor: User, idea: Idea, ticket: Ticket, *, source: str = "manua
 
 def unlink(actor: User, idea: Idea, link_id) -> int:
     """Remove one of ``idea``'s links (404 if it is not one, e.g. already removed)."""
-    try:
-        link_id = int(link_id)
-    except (TypeError, ValueError):
-        raise NotFound("No such link.") from None
+    link_id = inputs.id_or_none(link_id)
+    if link_id is None:
+        raise NotFound("No such link.")
     row = db.session.execute(
         select(IdeaLink.thread_id, IdeaLink.ticket_id).where(IdeaLink.id == link_id, IdeaLink.idea_id == idea.id)
     ).first()
@@ -158,9 +158,9 @@ _REF_PATHS = {"idea": "/ideas/", "thread": "/threads/", "ticket": "/tickets/"}
 def parse_ref(raw, kind: str, *, field: str) -> int:
     """An id from ``42``, ``"#42"`` or a link such as ``/threads/42/slug`` (forms take any)."""
     if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
+        return inputs.parse_id(raw, field)
     path = re.escape(_REF_PATHS[kind])
     match = re.search(rf"(?:{path}|#|^)\s*(\d+)", str(raw or "").strip())
     if not match:
         raise ValidationError(f"Give the number (or the link) of the {kind}.", field=field)
-    return int(match.group(1))
+    return inputs.parse_id(match.group(1), field)

@@ -24,6 +24,7 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from ...extensions import db
 from ...models import Category, Idea, IdeaVote, Tag, idea_tags, utcnow
+from .. import inputs
 from ...models.ideas import IDEA_STATUSES, OPEN_STATUSES
 from ...urls import idea_url
 from . import demand as demand_figures
@@ -121,16 +122,9 @@ def parse_filters(args) -> dict:
     """``sort``, ``status``, ``category``, ``tag`` and ``min_demand`` from query arguments,
     unknown values dropped."""
     sort = args.get("sort", "top")
-    try:
-        min_demand = max(int(args.get("min_demand") or 0), 0) or None
-    except ValueError:
-        min_demand = None
+    min_demand = max(inputs.id_or_none(args.get("min_demand")) or 0, 0) or None
     status = args.get("status") or None
-    category = args.get("category")
-    try:
-        category_id = int(category) if category not in (None, "") else None
-    except ValueError:
-        category_id = None
+    category_id = inputs.id_or_none(args.get("category"))
     return {"sort": sort if sort in SORTS else "top",
             "status": status if status in IDEA_STATUSES else None,
             "category_id": category_id, "tag": (args.get("tag") or "").strip().lower() or None,

@@ -13,6 +13,7 @@ from ...extensions import db
 from ...models import Idea, IdeaFollow, IdeaVote, ReputationEvent, User, utcnow
 from ...urls import idea_url
 from .. import notifications
+from .. import inputs
 from ..errors import Conflict, ValidationError
 from ..forum import reputation
 from ..moderation import audit
@@ -130,8 +131,8 @@ def parse_idea_ref(raw) -> int:
     if isinstance(raw, bool):
         raise ValidationError("Give the number of the idea to merge into.", field="into")
     if isinstance(raw, int):
-        return raw
+        return inputs.parse_id(raw, "into")
     match = re.search(r"(?:/ideas/|#|^)\s*(\d+)", str(raw or "").strip())
     if not match:
         raise ValidationError("Give the number (or the link) of the idea to merge into.", field="into")
-    return int(match.group(1))
+    return inputs.parse_id(match.group(1), "into")

@@ -27,6 +27,7 @@ from sqlalchemy import update
 
 from ...extensions import db
 from ...models import Category, Flag, Post, Thread, utcnow
+from .. import inputs
 from ..errors import Conflict, ValidationError
 from ..locking import lock
 from . import audit
@@ -94,10 +95,8 @@ def _set_flag(actor, thread: Thread, attr: str, value: bool, action: str, note: 
 def move(actor, thread: Thread, category_id, *, note: str = "") -> Thread:
     """Move a thread to another category."""
     _require_live(thread)
-    try:
-        category = db.session.get(Category, int(category_id))
-    except (TypeError, ValueError):
-        category = None
+    number = inputs.id_or_none(category_id)
+    category = db.session.get(Category, number) if number is not None else None
     if category is None:
         raise ValidationError("Choose an existing category.", field="category_id")
     if category.id == thread.category_id:

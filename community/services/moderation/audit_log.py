@@ -16,18 +16,15 @@ from sqlalchemy.orm import Session, selectinload
 from ...extensions import db
 from ...models import STAFF_ROLES, AuditEntry, Post, PostRevision, Thread, User
 from ...urls import thread_url, user_url
-from ..errors import ValidationError
+from .. import inputs
 
 TARGET_TYPES = ("thread", "post", "user", "flag", "ticket", "idea")
 
 
 def parse_day(value: str | None, field: str) -> date | None:
-    if not value:
+    if not value or not value.strip():
         return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise ValidationError("Dates look like 2026-12-31.", field=field) from None
+    return inputs.parse_day(value, field, "Dates look like 2026-12-31.")
 
 
 def query(*, actor: str | None = None, action: str | None = None, target_type: str | None = None,

@@ -30,6 +30,7 @@ from sqlalchemy import func, select, update
 from ...extensions import db
 from ...markup import render_markdown
 from ...models import Flag, Notification, Post, PostRevision, Thread, utcnow
+from .. import inputs
 from ..errors import Conflict, NotFound, ValidationError
 from ..locking import lock_many
 from . import audit
@@ -40,12 +41,12 @@ def parse_thread_ref(value) -> int:
     import re
 
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
+        return inputs.parse_id(value, "target_id")
     match = re.search(r"(?:/threads/)?(\d+)", str(value or ""))
     if not match:
         raise ValidationError("Give the number or the address of the thread to merge into.",
                               field="target_id")
-    return int(match.group(1))
+    return inputs.parse_id(match.group(1), "target_id")
 
 
 def merge(actor, source: Thread, target_id, *, note: str = "") -> Thread:

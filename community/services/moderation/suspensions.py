@@ -32,6 +32,8 @@ def parse_until(value) -> datetime:
     elif isinstance(value, date):
         until = datetime.combine(value, time(23, 59, 59))
     elif isinstance(value, int):
+        if not 0 < value <= MAX_DAYS:  # checked first: a huge number of days overflows a date
+            raise ValidationError(f"A suspension lasts from 1 to {MAX_DAYS} days.", field="until")
         until = utcnow() + timedelta(days=value)
     elif isinstance(value, str):
         text = value.strip().removesuffix("Z")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from ...extensions import db
 from ...models import Category, Thread, Ticket, User, utcnow
 from ...models.tickets import ACTIVE_STATUSES, TICKET_PRIORITIES, TICKET_STATUSES
+from .. import inputs
 from ..errors import ValidationError
 
 STATUS_FILTERS = ("active", *TICKET_STATUSES, "all")
@@ -32,10 +33,9 @@ def clean_filters(args) -> dict:
         raise ValidationError(f"Age must be one of: {', '.join(AGE_FILTERS)}.", field="age")
     category = args.get("category") or None
     if category is not None:
-        try:
-            category = int(category)
-        except (TypeError, ValueError):
-            raise ValidationError("Category must be a category id.", field="category") from None
+        category = inputs.id_or_none(category)
+        if category is None:
+            raise ValidationError("Category must be a category id.", field="category")
     assignee = (args.get("assignee") or "").strip() or None
     return {"status": status, "priority": priority, "age": age, "category": category,
             "assignee": assignee}

@@ -15,6 +15,7 @@ from ...markup import render_markdown
 from ...models import AskEvent, Post, Thread, Ticket, TicketEvent, User, utcnow
 from ...models.tickets import TICKET_PRIORITIES, TICKET_STATUSES
 from .. import notifications
+from .. import inputs
 from ..errors import NotFound, ValidationError
 from ..forum import accepting, threads
 from ..moderation import audit
@@ -85,10 +86,8 @@ def session_queries(ask_session_id: str) -> list[str]:
 
 
 def get_ticket(ticket_id) -> Ticket:
-    try:
-        ticket = db.session.get(Ticket, int(ticket_id))
-    except (TypeError, ValueError):
-        ticket = None
+    number = inputs.id_or_none(ticket_id)
+    ticket = db.session.get(Ticket, number) if number is not None else None
     if ticket is None:
         raise NotFound("No such ticket.")
     return ticket
@@ -286,10 +285,9 @@ def _check_no_other_active(ticket: Ticket) -> None:
 
 def _official_post(ticket: Ticket, post_id) -> Post:
     """A public reply of this ticket that is a post in its thread."""
-    try:
-        post_id = int(post_id)
-    except (TypeError, ValueError):
-        raise ValidationError("Choose one of this ticket's official responses.", field="accept_post_id") from None
+    post_id = inputs.id_or_none(post_id)
+    if post_id is None:
+        raise ValidationError("Choose one of this ticket's official responses.", field="accept_post_id")
     found = db.session.execute(
         select(TicketEvent.post_id).where(TicketEvent.ticket_id == ticket.id,
                                           TicketEvent.kind == "reply",

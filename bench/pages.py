@@ -1,0 +1,373 @@
+"""Page throughput against a minimal Flask "hello" app, in one run, under the same gunicorn.
+
+    python bench/pages.py [--seconds 5] [--connections 16] [--workers 2]
+                          [--database-url postgresql+psycopg://postgres@127.0.0.1/production_bench]
+                          [--workdir /tmp/pages-bench] [--json results.json]
+
+One command, in this order:
+
+1. builds a fresh instance in ``--workdir`` (``flask db upgrade``, ``flask demo seed``, a
+   thread with 50 replies, a thread to reply to, a bench account with an API token), on a new
+   SQLite file or on ``--database-url`` (an empty database; it is emptied again each run);
+2. counts SQL statements per page in-process at two data sizes (the demo site, then with 200
+   more threads and the long thread at 50 replies rather than 10) to show they do not grow;
+3. serves the site and ``bench/hello_app.py`` with gunicorn (``gunicorn.conf.py``, sync workers,
+   ``--workers`` of them) and loads each URL for ``--seconds`` at ``--connections`` connections
+   with wrk (a Python load generator where wrk is not installed): home, a category listing,
+   the 50-reply thread anonymous and logged in, search, suggest, posting a reply and voting
+   (through the API with a token);
+4. prints a table (requests/s, ratio to hello, p50/p95/p99 ms, non-2xx) and writes JSON.
+
+Keep runs short (the defaults take about a minute) and ``nice`` them on a shared machine.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+#: Issue 17's targets, in this kind of run: page -> (min ratio to hello, max p99 ms).
+TARGETS = {
+    "thread, 50 replies (anonymous)": (0.50, 20), "home": (0.40, None), "category": (0.40, None),
+    "thread, 50 replies (logged in)": (0.20, 40), "reply (API)": (None, 60), "vote (API)": (None, 60),
+}
+
+WRK_SCRIPT = r"""
+local counter = 0
+local method, body, votes = os.getenv("BENCH_METHOD") or "GET", os.getenv("BENCH_BODY"), os.getenv("BENCH_VOTES")
+request = function()
+  counter = counter + 1
+  if votes then  -- alternate 1 and 0 on one post: every request changes the vote
+    return wrk.format("POST", nil, nil, '{"value": ' .. (counter % 2) .. '}')
+  end
+  if body then
+    return wrk.format(method, nil, nil, string.gsub(body, "#N", tostring(counter)))
+  end
+  return wrk.format(method)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH {\"requests\": %d, \"duration_us\": %d, \"socket_errors\": %d, \"non2xx\": %d, " ..
+    "\"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f}\n", summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+# -- the instance -------------------------------------------------------------------
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    name = url.rsplit("/", 1)[1]
+    admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+def build_instance(workdir: Path, database_url: str | None) -> dict:
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    (workdir / "instance").mkdir(parents=True)
+    url = database_url or f"sqlite:///{workdir / 'instance' / 'community.db'}"
+    if database_url:
+        _reset_postgres(database_url)
+    (workdir / "instance" / "config.py").write_text(
+        "RATELIMIT_ENABLED = False\n"            # the bench posts and votes far faster than a person
+        "PASSWORD_HASH_METHOD = 'pbkdf2:sha256:1000'\n"
+        "SECRET_KEY = 'pages-bench'\n")
+    env = {**os.environ, "DATABASE_URL": url, "SEARCH_INDEX_DIR": str(workdir / "index"),
+           "INSTANCE_PATH": str(workdir / "instance")}
+    env.pop("REDIS_URL", None)
+    # The app reads instance/config.py from its instance folder; create_app takes it from config.
+    (workdir / "bench_app.py").write_text(
+        "import os\nfrom community import create_app\n"
+        "app = create_app({'INSTANCE_PATH': os.environ['INSTANCE_PATH']})\n")
+    env["FLASK_APP"] = "bench_app"
+    env["PYTHONPATH"] = f"{workdir}:{ROOT}"
+    run = lambda *a: subprocess.run([sys.executable, "-m", "flask", "--app", "bench_app", *a], cwd=workdir,  # noqa: E731
+                                    env=env, capture_output=True, text=True, check=True).stdout
+    run("db", "upgrade")
+    run("demo", "seed")
+    return {"url": url, "env": env, "run": run}
+
+
+def prepare_site(workdir: Path, env: dict, replies: int = 50, extra_threads: int = 0) -> dict:
+    """In-process: the long thread, a thread to reply to, the bench account, its token and cookie."""
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "SEARCH_INDEX_DIR")})
+    from sqlalchemy import func, select
+
+    from community import create_app
+    from community.extensions import db
+    from community.models import Category, Post, Thread, User
+    from community.services.accounts import users
+    from community.services.forum import threads
+
+    app = create_app({"INSTANCE_PATH": env["INSTANCE_PATH"], "WTF_CSRF_ENABLED": False})
+    with app.app_context():
+        category = db.session.execute(select(Category).order_by(Category.id)).scalars().first()
+        bench = db.session.execute(select(User).where(User.username == "benchuser")).scalar()
+        if bench is None:
+            bench = users.create_user("benchuser", "bench@example.com", "bench-password-1", "moderator")
+            db.session.commit()
+        helpers = db.session.execute(select(User).where(User.role == "member").order_by(User.id)).scalars().all()
+        long_thread = db.session.execute(select(Thread).where(Thread.title.like("Bench: %"))).scalar()
+        if long_thread is None:
+            long_thread = threads.create_thread(helpers[0], category, "Bench: why does the sync client stop overnight?",
+                                                "The desktop sync client stops every night around 2am and "
+                                                "only starts again when I log in.", ["sync", "desktop"])
+            db.session.commit()
+        have = db.session.execute(select(func.count()).select_from(Post)
+                                  .where(Post.thread_id == long_thread.id, Post.is_question.is_(False))).scalar()
+        for i in range(have, replies):
+            threads.add_reply(helpers[i % len(helpers)], long_thread,
+                              f"Reply {i + 1}: check **Settings → Power** and turn off *sleep while idle*; "
+                              "then the client keeps syncing. See the [guide](https://example.com/guide).")
+        for i in range(extra_threads):
+            threads.create_thread(helpers[i % len(helpers)], category, f"Bench filler question number {i + 1}",
+                                  "A question that only makes the listings longer than the demo's.", None)
+        db.session.commit()
+        target = threads.create_thread(helpers[1], category, f"Bench: a thread to reply to ({time.time():.0f})",
+                                       "Replies posted by the benchmark land here.", None) \
+            if extra_threads == 0 else None
+        token = users.issue_token(bench)
+        db.session.commit()
+        ids = {"thread": long_thread.id, "thread_path": f"/threads/{long_thread.id}/{long_thread.slug}",
+               "category_path": f"/categories/{category.slug}", "token": token,
+               "reply_thread": target.id if target else None}
+        vote_post = db.session.execute(select(Post.id).where(Post.thread_id == long_thread.id,
+                                                              Post.is_question.is_(False))
+                                       .order_by(Post.id)).scalars().first()
+        ids["vote_post"] = vote_post
+        client = app.test_client()
+        response = client.post("/login", data={"login": "benchuser", "password": "bench-password-1"})
+        assert response.status_code == 302, response.status_code
+        cookie = client.get_cookie("session")
+        ids["cookie"] = f"session={cookie.value}"
+        db.session.remove()
+        db.engine.dispose()
+    return ids
+
+
+def count_statements(env: dict, paths: dict[str, str], cookie: str | None) -> dict[str, int]:
+    """SQL statements per page, in-process (one request each, after a warm-up request)."""
+    from sqlalchemy import event
+
+    from community import create_app
+    from community.extensions import db
+
+    app = create_app({"INSTANCE_PATH": env["INSTANCE_PATH"]})
+    counts = {}
+    with app.app_context():
+        engine = db.engine
+    seen = []
+    listener = lambda *a, **k: seen.append(1)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    client = app.test_client()
+    for name, path in paths.items():
+        headers = {"Cookie": cookie} if cookie and "logged in" in name else {}
+        client.get(path, headers=headers)
+        seen.clear()
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200, (path, response.status_code)
+        counts[name] = len(seen)
+    event.remove(engine, "before_cursor_execute", listener)
+    engine.dispose()
+    return counts
+
+
+# -- serving and loading ------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(module: str, cwd: Path, env: dict, workers: int, log: Path):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), module],
+                            cwd=cwd, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers),
+                                          "PYTHONPATH": f"{cwd}:{ROOT}"},
+                            stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(base + "/", timeout=2)
+            return proc, base
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit("gunicorn did not start: " + log.read_text()[-2000:])
+
+
+def load_wrk(url: str, seconds: float, connections: int, headers: dict, method="GET", body=None,
+             votes=False) -> dict:
+    script = Path(tempfile.gettempdir()) / "pages_bench.lua"
+    script.write_text(WRK_SCRIPT)
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script)]
+    for key, value in headers.items():
+        command += ["-H", f"{key}: {value}"]
+    env = {**os.environ, "BENCH_METHOD": method}
+    if body:
+        env["BENCH_BODY"] = body
+    if votes:
+        env["BENCH_VOTES"] = "1"
+    out = subprocess.run(command + [url], capture_output=True, text=True, env=env).stdout
+    match = re.search(r"BENCH (\{.*\})", out)
+    if not match:
+        raise SystemExit("wrk said:\n" + out)
+    data = json.loads(match.group(1))
+    return {"rps": round(data["requests"] / (data["duration_us"] / 1e6), 1), "p50": round(data["p50"], 1),
+            "p95": round(data["p95"], 1), "p99": round(data["p99"], 1), "requests": data["requests"],
+            "non2xx": data["non2xx"] + data["socket_errors"]}
+
+
+def load_python(url: str, seconds: float, connections: int, headers: dict, method="GET", body=None,
+                votes=False) -> dict:
+    """The fallback load generator: ``connections`` threads, each one keep-alive connection."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    deadline = time.perf_counter() + seconds
+    timings, bad, lock = [], [0], threading.Lock()
+
+    def worker():
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        n = 0
+        mine = []
+        while time.perf_counter() < deadline:
+            n += 1
+            payload = None
+            if votes:
+                payload = json.dumps({"value": n % 2})
+            elif body:
+                payload = body.replace("#N", str(n))
+            started = time.perf_counter()
+            conn.request(method, path, body=payload, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            mine.append((time.perf_counter() - started) * 1000)
+            if response.status >= 300:
+                with lock:
+                    bad[0] += 1
+        with lock:
+            timings.extend(mine)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    timings.sort()
+    pick = lambda share: round(timings[min(len(timings) - 1, int(len(timings) * share))], 1)  # noqa: E731
+    return {"rps": round(len(timings) / elapsed, 1), "p50": round(statistics.median(timings), 1),
+            "p95": pick(0.95), "p99": pick(0.99), "requests": len(timings), "non2xx": bad[0]}
+
+
+# -- main -----------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database-url", help="an empty database for the bench (default: a new SQLite file)")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "pages-bench")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    load = load_wrk if shutil.which("wrk") else load_python
+    site = build_instance(args.workdir, args.database_url)
+    env = site["env"]
+
+    # SQL statements at two sizes: the demo with a 10-reply thread, then +200 threads and 50 replies.
+    small = prepare_site(args.workdir, env, replies=10)
+    pages = {"home": "/", "category": small["category_path"], "thread (anonymous)": small["thread_path"],
+             "thread (logged in)": small["thread_path"], "search": "/search?q=invoice",
+             "suggest": "/api/v1/suggest?q=invoice%20download"}
+    statements_small = count_statements(env, pages, small["cookie"])
+    ids = prepare_site(args.workdir, env, replies=50)
+    prepare_site(args.workdir, env, replies=50, extra_threads=200)
+    statements_large = count_statements(env, pages, ids["cookie"])
+
+    hello_proc, hello = serve("hello_app:app", ROOT / "bench", {**os.environ}, args.workers, args.workdir / "hello.log")
+    site_proc, base = serve("bench_app:app", args.workdir, env, args.workers, args.workdir / "site.log")
+    auth = {"Authorization": f"Bearer {ids['token']}", "Content-Type": "application/json"}
+    runs = [
+        ("hello", hello + "/hello", {}, {}),
+        ("home", base + "/", {}, {}),
+        ("category", base + ids["category_path"], {}, {}),
+        ("thread, 50 replies (anonymous)", base + ids["thread_path"], {}, {}),
+        ("thread, 50 replies (logged in)", base + ids["thread_path"], {"Cookie": ids["cookie"]}, {}),
+        ("search", base + "/search?q=invoice", {}, {}),
+        ("suggest", base + "/api/v1/suggest?q=invoice%20download", {}, {}),
+        ("reply (API)", base + f"/api/v1/threads/{ids['reply_thread']}/posts", auth,
+         {"method": "POST", "body": '{"body": "Bench reply number #N: restart the client and it syncs."}'}),
+        ("vote (API)", base + f"/api/v1/posts/{ids['vote_post']}/vote", auth, {"method": "POST", "votes": True}),
+    ]
+    results = {}
+    try:
+        for name, url, headers, extra in runs:
+            load(url, 1, min(4, args.connections), headers, **extra)  # warm every worker
+            results[name] = load(url, args.seconds, args.connections, headers, **extra)
+    finally:
+        for proc in (site_proc, hello_proc):
+            proc.terminate()
+            proc.wait(timeout=30)
+
+    hello_rps = results["hello"]["rps"]
+    print(f"\npages vs hello: gunicorn {args.workers} sync workers, {args.connections} connections, "
+          f"{args.seconds:g} s each, {'wrk' if load is load_wrk else 'Python load generator'}, "
+          f"{'PostgreSQL' if args.database_url else 'SQLite'} + Whoosh, {platform.node()} ({os.cpu_count()} cores)\n")
+    print(f"{'page':<32} {'req/s':>8} {'× hello':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'non-2xx':>8}  target")
+    for name, r in results.items():
+        ratio = r["rps"] / hello_rps if hello_rps else 0
+        r["ratio"] = round(ratio, 3)
+        target = TARGETS.get(name)
+        verdict = ""
+        if target:
+            ok = (target[0] is None or ratio >= target[0]) and (target[1] is None or r["p99"] < target[1])
+            want = " ".join(filter(None, [f"≥{target[0]:.0%}" if target[0] else "",
+                                          f"p99<{target[1]}" if target[1] else ""]))
+            verdict = f"{want}: {'met' if ok else 'NOT met'}"
+            r["target_met"] = ok
+        print(f"{name:<32} {r['rps']:>8.0f} {ratio:>7.0%} {r['p50']:>7.1f} {r['p95']:>7.1f} {r['p99']:>7.1f} "
+              f"{r['non2xx']:>8}  {verdict}")
+    print("\nSQL statements per page (demo site with a 10-reply thread → +200 threads, 50 replies):")
+    for name in pages:
+        a, b = statements_small[name], statements_large[name]
+        print(f"  {name:<24} {a:>3} → {b:>3}  {'same' if a == b else 'GROWS'}")
+    if args.json:
+        args.json.write_text(json.dumps({"results": results, "statements": {"small": statements_small,
+                                                                            "large": statements_large},
+                                         "settings": vars(args) | {"workdir": str(args.workdir),
+                                                                   "json": str(args.json),
+                                                                   "generator": load.__name__}},
+                                        indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
