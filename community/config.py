@@ -160,6 +160,16 @@ class Defaults:
     # Search.
     SEARCH_BACKEND = "whoosh"
     SEARCH_INDEX_DIR: str | None = None
+    #: Documents the bulk index writer of `flask import` holds before a commit.
+    SEARCH_BULK_COMMIT_EVERY = 20000
+    #: Whoosh subprocesses for bulk indexing (1: in the importing process, usually faster).
+    SEARCH_IMPORT_PROCS = 1
+    #: PostgreSQL backend: seconds a process keeps its snapshot of word frequencies (common words).
+    SEARCH_PG_STATS_SECONDS = 600
+
+    # Import (`flask import`).
+    #: Worker processes rendering Markdown (0: one per CPU, at most 4; 1: none).
+    IMPORT_WORKERS = 0
 
     # Deflection.
     DEFLECTION_INFERRED_MINUTES = 30
