@@ -115,6 +115,10 @@ class Defaults:
     PASSWORD_CHANGE_RATE_LIMIT = "10 per hour"
     #: How long the link that confirms a new email address works.
     EMAIL_CHANGE_MAX_AGE_HOURS = 24
+    #: Forgot password: the link's life, and requests per address and per client address.
+    PASSWORD_RESET_MAX_AGE_MINUTES = 60
+    FORGOT_ADDRESS_RATE_LIMIT = "3 per hour;10 per day"
+    FORGOT_IP_RATE_LIMIT = "10 per hour;50 per day"
 
     # Single sign-on with an OpenID Connect provider (docs/accounts.md, "Single sign-on").
     #: The provider's issuer URL; its /.well-known/openid-configuration is read at the first

@@ -1,7 +1,7 @@
 """users.oidc_issuer, users.oidc_subject: the provider identity behind single sign-on
 
 Revision ID: c5e0a2f9d317
-Revises: b3d9e4f1a2c7
+Revises: d4e5f6a7b8c9
 Create Date: 2026-12-01 14:35:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'c5e0a2f9d317'
-down_revision = 'b3d9e4f1a2c7'
+down_revision = 'd4e5f6a7b8c9'
 branch_labels = None
 depends_on = None
 
