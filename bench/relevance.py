@@ -68,14 +68,26 @@ def main() -> None:
     parser.add_argument("corpus", nargs="+", type=Path, help="import-format JSONL file(s)")
     parser.add_argument("--queries", type=Path, required=True)
     parser.add_argument("--misses", action="store_true", help="list queries whose first relevant hit is not in the top 5")
+    parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh")
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/search_relevance",
+                        help="an empty database the benchmark may fill and drop (postgres backend)")
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="relevance-"))
-    app = create_app({"INSTANCE_PATH": str(root), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{root / 'bench.db'}",
+    uri = args.pg_url if args.backend == "postgres" else f"sqlite:///{root / 'bench.db'}"
+    if args.backend == "postgres":
+        import psycopg
+
+        base, _, name = args.pg_url.replace("postgresql+psycopg", "postgresql").rpartition("/")
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    app = create_app({"INSTANCE_PATH": str(root), "SQLALCHEMY_DATABASE_URI": uri, "SEARCH_BACKEND": args.backend,
                       "SEARCH_INDEX_DIR": str(root / "index"), "SECRET_KEY": "bench", "TESTING": True})
     queries = [json.loads(line) for line in args.queries.read_text().splitlines() if line.strip()]
     with app.app_context():
         db.create_all()
+        search.create_schema()
         records = []
         for path in args.corpus:
             for line, record in import_formats.read_jsonl(path):
@@ -104,6 +116,7 @@ def main() -> None:
                 misses.append((item["query"], item["relevant"], ranked[:3]))
 
     print()
+    print(f"backend: {args.backend}")
     print(f"{'system':<18} {'recall@5':>9} {'recall@10':>10} {'MRR@10':>8}")
     for name, values in rows.items():
         r5, r10, mrr = (statistics.mean(column) for column in zip(*values))

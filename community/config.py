@@ -115,6 +115,10 @@ class Defaults:
     PASSWORD_CHANGE_RATE_LIMIT = "10 per hour"
     #: How long the link that confirms a new email address works.
     EMAIL_CHANGE_MAX_AGE_HOURS = 24
+    #: Forgot password: the link's life, and requests per address and per client address.
+    PASSWORD_RESET_MAX_AGE_MINUTES = 60
+    FORGOT_ADDRESS_RATE_LIMIT = "3 per hour;10 per day"
+    FORGOT_IP_RATE_LIMIT = "10 per hour;50 per day"
 
     # Mail (community/mail.py; docs/accounts.md, "Mail").
     #: "smtp" (the default when MAIL_SERVER is set), "file" (.eml files under MAIL_FILE_DIR, the
@@ -142,6 +146,16 @@ class Defaults:
     # Search.
     SEARCH_BACKEND = "whoosh"
     SEARCH_INDEX_DIR: str | None = None
+    #: Documents the bulk index writer of `flask import` holds before a commit.
+    SEARCH_BULK_COMMIT_EVERY = 20000
+    #: Whoosh subprocesses for bulk indexing (1: in the importing process, usually faster).
+    SEARCH_IMPORT_PROCS = 1
+    #: PostgreSQL backend: seconds a process keeps its snapshot of word frequencies (common words).
+    SEARCH_PG_STATS_SECONDS = 600
+
+    # Import (`flask import`).
+    #: Worker processes rendering Markdown (0: one per CPU, at most 4; 1: none).
+    IMPORT_WORKERS = 0
 
     # Deflection.
     DEFLECTION_INFERRED_MINUTES = 30

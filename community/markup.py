@@ -10,8 +10,8 @@ from functools import partial
 
 import bleach
 import markdown as md
+from bleach.linkifier import URL_RE, LinkifyFilter
 from markdown import inlinepatterns
-from bleach.linkifier import LinkifyFilter
 from markupsafe import Markup
 
 ALLOWED_TAGS = frozenset({
@@ -214,6 +214,12 @@ def render_markdown(text: str) -> str:
         output_format="html",
     )
     return _cleaner.clean(html)
+
+
+def may_linkify(text: str) -> bool:
+    """Whether the linkifier of :func:`render_markdown` could turn part of ``text`` into a link
+    (its own pattern; e-mail addresses are not linked)."""
+    return URL_RE.search(text) is not None
 
 
 def safe(html: str) -> Markup:

@@ -11,7 +11,7 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+fileConfig(config.config_file_name, disable_existing_loggers=False)  # keep the app's loggers (request log) working
 logger = logging.getLogger('alembic.env')
 
 
@@ -91,6 +91,11 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    if conf_args.get("include_object") is None:
+        # search_documents belongs to the PostgreSQL search backend (migration b3d9e4f1a2c7),
+        # not to the models: autogenerate must not propose dropping it.
+        conf_args["include_object"] = lambda obj, name, type_, reflected, compare_to: not (
+            type_ == "table" and name == "search_documents")
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -1,11 +1,14 @@
 """``flask import FILE.jsonl`` and ``flask import --format stackexchange DIR``."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 import click
+
+from flask import current_app
 
 from ..extensions import db
 from ..markup import sanitize_html
@@ -22,7 +25,9 @@ def _count_lines(path: Path) -> int:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "stackexchange"]), default="jsonl",
               show_default=True, help="jsonl: one thread a line; stackexchange: a dump directory with Posts.xml.")
 @click.option("--batch-size", default=importer.BATCH_SIZE, show_default=True, type=click.IntRange(1, 10000))
-def import_command(source: Path, fmt: str, batch_size: int):
+@click.option("--workers", type=click.IntRange(0, 64), default=None,
+              help="processes rendering Markdown (default IMPORT_WORKERS; 0: one per CPU, at most 4; 1: none)")
+def import_command(source: Path, fmt: str, batch_size: int, workers: int | None):
     """Import threads and answers; idempotent on external_id (re-run to resume).
 
     Bad records are reported with their line number (the row number for a
@@ -39,11 +44,15 @@ def import_command(source: Path, fmt: str, batch_size: int):
         records = list(import_formats.read_stackexchange(source, sanitize_html))
         total, label = len(records), "row"
 
+    if workers is None:
+        workers = int(current_app.config.get("IMPORT_WORKERS") or 0)
+    if workers == 0:
+        workers = min(os.cpu_count() or 1, 4)
     errors: list[tuple[int, str]] = []
     started = time.perf_counter()
     with click.progressbar(length=total, label="Importing", show_pos=True, file=sys.stderr) as bar:
         report = importer.import_records(records, commit=db.session.commit, progress=bar.update,
-                                         batch_size=batch_size,
+                                         batch_size=batch_size, workers=workers,
                                          on_error=lambda line, message: errors.append((line, message)))
     elapsed = time.perf_counter() - started
     for line, message in errors:

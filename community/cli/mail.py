@@ -5,6 +5,7 @@ import time
 
 import click
 
+from ..services.mail import digest as digest_service
 from ..services.mail import outbox
 
 
@@ -37,3 +38,11 @@ def status():
     for message in outbox.failed():
         click.echo(f"failed #{message.id} to {message.payload.get('to')} after {message.attempts} attempts "
                    f"({message.failed_at:%Y-%m-%d %H:%M} UTC): {message.last_error}")
+
+
+@mail.command("digest")
+def digest():
+    """Queue the daily digest for every member with something new (run daily from cron)."""
+    counts = digest_service.build()
+    click.echo(f"queued {counts['digests']} digests with {counts['items']} items; "
+               "`flask --app community mail send` sends them")

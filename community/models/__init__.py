@@ -15,14 +15,23 @@ from .ideas import Idea, IdeaComment, IdeaFollow, IdeaLink, IdeaStatusChange, Id
 from .kb import ARTICLE_STATES, Article, ArticleFeedback, ArticleRevision, article_tags
 from .metrics import AskEvent, AskRefusal, AskSession, DeflectionCredit
 from .moderation import FLAG_OUTCOMES, FLAG_REASONS, Flag
-from .notifications import Notification, OutboxMessage
+from .notifications import (
+    EMAIL_CHOICES,
+    EMAIL_KIND_OF,
+    EMAIL_KINDS,
+    WATCH_LEVELS,
+    Notification,
+    NotificationPreference,
+    OutboxMessage,
+    ThreadSubscription,
+)
 from .reputation import ReputationEvent
 from .tickets import Ticket, TicketEvent, WebhookAttempt
 from .uploads import Upload
-from .user import ROLES, STAFF_ROLES, ApiToken, User
+from .user import ROLES, STAFF_ROLES, ApiToken, PasswordReset, User
 
 __all__ = [
-    "ApiToken", "AskEvent", "AskRefusal", "AuditEntry", "AskSession", "DeflectionCredit", "Category", "FLAG_OUTCOMES", "FLAG_REASONS", "Flag", "Notification", "OutboxMessage", "Post",
+    "ApiToken", "AskEvent", "AskRefusal", "AuditEntry", "AskSession", "DeflectionCredit", "Category", "FLAG_OUTCOMES", "FLAG_REASONS", "Flag", "Notification", "NotificationPreference", "ThreadSubscription", "OutboxMessage", "PasswordReset", "Post",
     "PostRevision", "ROLES", "ReputationEvent", "STAFF_ROLES", "Tag", "Thread", "ThreadView",
     "Ticket", "TicketEvent", "Upload", "User", "Vote", "WebhookAttempt", "thread_tags", "utcnow",
     "ARTICLE_STATES", "Article", "ArticleFeedback", "ArticleRevision", "article_tags",

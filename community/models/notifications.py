@@ -61,3 +61,40 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(1000))
+
+
+#: Email kinds a member sets a preference for, with what happens by default (docs/accounts.md).
+EMAIL_KINDS = {
+    "reply": "immediately",       # a reply to my question
+    "accepted": "immediately",    # my answer was accepted
+    "mention": "digest",          # someone @mentioned me
+    "watching": "digest",         # a new post in a thread I watch
+}
+EMAIL_CHOICES = ("immediately", "digest", "never")
+#: Which preference a notification kind falls under (kinds not listed are in-app only).
+EMAIL_KIND_OF = {"reply": "reply", "accepted": "accepted", "mention": "mention", "watching": "watching"}
+WATCH_LEVELS = ("watching", "muted")
+
+
+class NotificationPreference(db.Model):
+    """A member's email choice for one kind of event; no row means the default (``EMAIL_KINDS``)."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    email: Mapped[str] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ThreadSubscription(db.Model):
+    """Watching (hear about every post) or muted (hear about nothing) for one member and thread.
+    Asking or answering a thread watches it; no row means neither."""
+
+    __tablename__ = "thread_subscriptions"
+    __table_args__ = (Index("ix_thread_subscriptions_thread_level", "thread_id", "level"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -37,6 +37,8 @@ class User(UserMixin, db.Model):
     suspension_reason: Mapped[str | None] = mapped_column(String(500))
     #: Bumped on password change so that remembered sessions die with it.
     session_version: Mapped[int] = mapped_column(default=1)
+    #: When the last daily digest was built for the user (``flask mail digest``).
+    digest_sent_at: Mapped[datetime | None]
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -75,3 +77,22 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class PasswordReset(db.Model):
+    """A password-reset link: only the token's SHA-256 is stored; used once, within its hour."""
+
+    __tablename__ = "password_resets"
+    __table_args__ = (Index("ix_password_resets_token_hash", "token_hash", unique=True),
+                      Index("ix_password_resets_user_id", "user_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    #: The address the request came from (shown in the mail: "asked from ...").
+    requested_ip: Mapped[str | None] = mapped_column(String(45))
+
+    user: Mapped[User] = relationship()

@@ -1,4 +1,9 @@
-"""Search: the only package that knows Whoosh.
+"""Search: the only package that knows Whoosh (and PostgreSQL full-text search).
+
+``SEARCH_BACKEND`` chooses the engine: ``whoosh`` (default: a local index
+directory, ``engine.py``) or ``postgres`` (``postgres.py``: documents in the
+database, for several app servers on one database).  Both implement the
+interface below, with the same documents (``documents.py``) and snippets.
 
 Public interface (other areas use only these):
 
@@ -34,17 +39,28 @@ from .results import Hit, SearchResults
 __all__ = ["Hit", "SearchResults", "SearchUnavailable", "bulk_writer", "count", "init_app", "paused", "rebuild", "search", "suggest", "touch"]
 
 
+BACKENDS = ("whoosh", "postgres")
+
+
 def init_app(app: Flask) -> None:
     from . import listeners
-    from .engine import SearchState
 
-    backend = app.config.get("SEARCH_BACKEND", "whoosh")
-    if backend != "whoosh":
-        raise RuntimeError(f"SEARCH_BACKEND={backend!r} is not available (only 'whoosh').")
-    app.config.setdefault("SEARCH_LOCK_TIMEOUT", 5.0)
-    state = SearchState(app)
-    app.extensions["search"] = state
-    state.index.index()  # create the directory and an empty index on first run
+    backend = app.config.get("SEARCH_BACKEND") or "whoosh"
+    if backend not in BACKENDS:
+        raise RuntimeError(f"SEARCH_BACKEND={backend!r} is not available (one of {', '.join(BACKENDS)}).")
+    if backend == "postgres":
+        from .postgres import PostgresSearch
+
+        if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+            raise RuntimeError("SEARCH_BACKEND='postgres' needs a PostgreSQL DATABASE_URL.")
+        app.extensions["search"] = PostgresSearch(app)
+    else:
+        from .engine import SearchState
+
+        app.config.setdefault("SEARCH_LOCK_TIMEOUT", 5.0)
+        state = SearchState(app)
+        app.extensions["search"] = state
+        state.index.index()  # create the directory and an empty index on first run
     listeners.install()
 
 
@@ -86,10 +102,28 @@ def touch(*keys: str) -> None:
 
 
 def bulk_writer(timeout: float = 300.0):
-    """Context manager holding one index writer for a bulk import: ``.add(documents)``."""
+    """Context manager for a bulk import's documents: ``.add(documents)``.
+
+    Whoosh: one index writer held for the import, documents added after each
+    commit.  PostgreSQL (``.in_transaction``): documents added in the
+    importer's transaction, before its commit.
+    """
     from .bulk import bulk_writer as writer
 
     return writer(timeout)
+
+
+def create_schema() -> None:
+    """Create what the backend keeps in the database (PostgreSQL: ``search_documents``; Whoosh: nothing)."""
+    create = getattr(_state(), "create_schema", None)
+    if create:
+        create()
+
+
+def drop_schema() -> None:
+    drop = getattr(_state(), "drop_schema", None)
+    if drop:
+        drop()
 
 
 @contextmanager

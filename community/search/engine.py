@@ -16,10 +16,10 @@ from flask import Flask
 from sqlalchemy.orm import Session
 from whoosh import query as Q
 
-from . import documents, snippets
+from . import documents, presenting
 from .errors import SearchUnavailable
 from . import query as querying
-from .results import Hit, SearchResults
+from .results import SearchResults
 from .schema import prior
 from .whoosh_index import WhooshIndex
 
@@ -113,7 +113,7 @@ class SearchState:
     def _query(terms: list[str], searcher):
         terms = querying.prune(terms, searcher)
         _rare, common = querying.split_common(terms, searcher)
-        return querying.build(terms, common=common)
+        return querying.build_two_stage(terms, common=common)
 
     def reading(self, priors: bool, work: Callable):
         """``work(searcher)`` with this thread's searcher; on any failure once more with a new one.
@@ -161,15 +161,7 @@ class SearchState:
         # Rerank the few candidates with the priors (solved, votes) kept in the document.
         ranked = sorted(((hit.score * prior(bool(f.get("solved")), f.get("votes", 0)), f)
                          for hit in hits for f in (hit.fields(),)), key=lambda pair: -pair[0])
-        return [{
-            "type": f["type"],
-            "id": f["id"],
-            "title": f["title"],
-            "url": f["url"],
-            "solved": bool(f.get("solved")),
-            "snippet": snippets.plain(f.get("snippet_text", ""), terms),
-            "score": round(float(score), 4),
-        } for score, f in ranked[:limit]]
+        return [presenting.suggestion(f, score, terms) for score, f in ranked[:limit]]
 
     def search(self, text: str, *, category_id=None, solved=None, type=None, since: datetime | None = None,
                until: datetime | None = None, page: int = 1, per_page: int = 20) -> SearchResults:
@@ -202,23 +194,5 @@ class SearchState:
         if (page - 1) * per_page >= result.total:
             return result
         hits = searcher.search(q, filter=filter_q, limit=page * per_page)[(page - 1) * per_page:]
-        for hit in hits:
-            f = hit.fields()
-            solved_hit = bool(f.get("solved"))
-            source = "accepted" if solved_hit else "question"
-            text_ = f.get("snippet_text", "")
-            # Show the question when the accepted answer does not mention the words.
-            if solved_hit and terms and not snippets.has_match(text_, terms):
-                if snippets.has_match(f.get("question_text", ""), terms):
-                    text_, source = f.get("question_text", ""), "question"
-            result.results.append(Hit(
-                type=f["type"], id=f["id"], title=f["title"], url=f["url"], solved=solved_hit,
-                score=round(float(hit.score), 4), votes=f.get("votes", 0), replies=f.get("replies", 0),
-                status=f.get("status", ""),
-                category_id=int(f["category_id"]) if f.get("category_id") else None,
-                category_name=f.get("category_name", ""), tags=(f.get("tags") or "").split(),
-                created=f.get("created"), activity=f.get("activity"),
-                title_html=snippets.highlight_title(f["title"], terms),
-                snippet_html=snippets.highlighted(text_, terms), snippet_source=source,
-            ))
+        result.results = [presenting.page_hit(hit.fields(), hit.score, terms) for hit in hits]
         return result

@@ -3,8 +3,10 @@
 Mapper events (after insert / delete, before update) on Thread, Post and, when
 the ideas module exists, Idea record the affected document keys in the
 session's ``info``; counters changed with SQL expressions on ORM objects
-(``thread.score = Thread.score + 1``) are updates too.  After a successful
-commit the keys are re-indexed from the database; a rollback discards them.
+(``thread.score = Thread.score + 1``) are updates too.  Whoosh: after a
+successful commit the keys are re-indexed from the database; a rollback
+discards them.  PostgreSQL: the documents are written just before the
+commit, in the same transaction, so they commit or roll back with it.
 
 SQL run outside the ORM (``session.execute(update(Thread)...)``) fires no
 mapper events: callers of such statements call :func:`community.search.touch`.
@@ -92,6 +94,20 @@ def _in_savepoint(session: Session) -> bool:
     return session.in_nested_transaction()
 
 
+def _before_commit(session: Session) -> None:
+    """Backends that keep documents in the database (PostgreSQL) write them in this transaction."""
+    if _in_savepoint(session) or not has_app_context():
+        return
+    state = current_app.extensions.get("search")
+    if state is None or not getattr(state, "in_transaction", False):
+        return
+    if session.info.get(PENDING) or session.new or session.dirty or session.deleted:
+        session.flush()  # collects the keys of what is still unflushed
+    keys = session.info.pop(PENDING, None)
+    if keys and not state.paused:
+        state.write(session, keys)
+
+
 def _after_commit(session: Session) -> None:
     # SQLAlchemy fires after_commit when a savepoint is released too; indexing then would
     # read uncommitted rows elsewhere (and on SQLite wait on the lock this session holds).
@@ -101,7 +117,7 @@ def _after_commit(session: Session) -> None:
     if not keys or not has_app_context():
         return
     state = current_app.extensions.get("search")
-    if state is None or state.paused:
+    if state is None or state.paused or getattr(state, "in_transaction", False):
         return
     try:
         state.reindex(keys)
@@ -133,6 +149,7 @@ def install() -> None:
         # expression is expired by the time after_update runs).
         event.listen(model, "before_update", updated)
         event.listen(model, "after_delete", changed)
+    event.listen(Session, "before_commit", _before_commit)
     event.listen(Session, "after_commit", _after_commit)
     event.listen(Session, "after_rollback", _discard)
     _installed = True

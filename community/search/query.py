@@ -21,7 +21,7 @@ MAX_TERMS = 24
 #: matching terms of every candidate (slow) and did not improve bench/relevance.py.
 COORD_SCALE = 0.0
 #: Stems looked up per query after pruning (the rarest ones, which carry the meaning).
-MAX_QUERY_TERMS = 8
+MAX_QUERY_TERMS = 6
 #: A stem in more than this share of documents ranks nothing ("question",
 #: "work") and costs a scan of most of the index: dropped when rarer stems remain.
 MAX_DF_RATIO = 0.5
@@ -34,6 +34,11 @@ COMMON_RATIO = 0.02
 COMMON_MIN_DF = 200
 #: Correct a word the index does not know to one at one edit (typos), if any.
 TYPO_FIX = True
+#: Fields that add to the score of documents found by the others but find none by themselves
+#: (:func:`build_two_stage`).
+SCORE_ONLY_FIELDS = ("category",)
+#: Fields with the longest posting lists: common stems are not looked up there (:func:`build`).
+LONG_FIELDS = ("answers", "category")
 #: Fields whose document frequency decides a stem's rarity.
 DF_FIELDS = ("title", "question", "accepted", "answers")
 
@@ -121,13 +126,22 @@ def build(terms: list[str], *, field_boosts: dict[str, float] | None = None,
     common = [t for t in (common or []) if t in terms]
     if common:
         rare = [t for t in terms if t not in common]
+        # A common stem's lists are longest in the long fields (other answers, the category),
+        # where it adds least: it is looked up in the others only.
+        short = {f: b for f, b in (FIELD_BOOSTS if field_boosts is None else field_boosts).items()
+                 if f not in LONG_FIELDS}
         if rare:
             required = build(rare, field_boosts=field_boosts, phrase_boosts={}, coord=coord)
+            rest = common
         else:  # every stem is common: the three rarest (first in ``common``) must all be there
-            required = Q.And([build([t], field_boosts=field_boosts, phrase_boosts={}) for t in common[:3]])
-        optional = build(common, field_boosts=field_boosts, phrase_boosts={}, coord=coord)
-        phrases = _phrases(terms, phrase_boosts)
-        return Q.AndMaybe(required, _or([optional] + phrases) if phrases else optional)
+            musts = [build([t], field_boosts=short, phrase_boosts={}) for t in common[:3]]
+            required = Q.And(musts) if len(musts) > 1 else musts[0]
+            rest = common[3:]  # the required ones already score: never walk their lists twice
+        optional = [build(rest, field_boosts=short, phrase_boosts={}, coord=coord)] if rest else []
+        optional += _phrases(terms, phrase_boosts)
+        if not optional:
+            return required
+        return Q.AndMaybe(required, _or(optional) if len(optional) > 1 else optional[0])
     field_boosts = FIELD_BOOSTS if field_boosts is None else field_boosts
     phrase_boosts = PHRASE_BOOSTS if phrase_boosts is None else phrase_boosts
     coord = COORD_SCALE if coord is None else coord
@@ -136,6 +150,22 @@ def build(terms: list[str], *, field_boosts: dict[str, float] | None = None,
         groups.append(_or([Q.Term(field, term, boost=boost) for field, boost in field_boosts.items() if boost]))
     clauses = [_or(groups, scale=coord or None)] + _phrases(terms, phrase_boosts)
     return _or(clauses) if len(clauses) > 1 else clauses[0]
+
+
+def build_two_stage(terms: list[str], *, common: list[str] | None = None,
+                    score_only: tuple[str, ...] | None = None):
+    """:func:`build` in two stages: the fields in ``score_only`` (the category name: a
+    long posting list that never decides a match) do not select documents; they add
+    their score to the documents the other fields selected (``AndMaybe``, which skips
+    along their lists block by block instead of walking them), for the rare stems only."""
+    score_only = SCORE_ONLY_FIELDS if score_only is None else score_only
+    selecting = {f: b for f, b in FIELD_BOOSTS.items() if f not in score_only}
+    extra = {f: b for f, b in FIELD_BOOSTS.items() if f in score_only and b}
+    base = build(terms, field_boosts=selecting, common=common)
+    if base is None or not extra:
+        return base
+    scoring = [t for t in terms if t not in set(common or ())] or list(common or ())[:3]
+    return Q.AndMaybe(base, build(scoring, field_boosts=extra, phrase_boosts={}))
 
 
 def _phrases(terms: list[str], phrase_boosts: dict[str, float] | None) -> list:

@@ -6,8 +6,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db
 from ..ratelimit import check, hit
-from ..services.accounts import users
+from ..services.accounts import reset, users
 from ..services.errors import Conflict, RateLimited, ServiceError, ValidationError
+from .actions import commit
 from .util import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -87,3 +88,43 @@ def logout():
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("main.home"))
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot():
+    """Ask for a reset link.  Every address gets the same page, status and work (docs/accounts.md)."""
+    if request.method == "POST":
+        address = reset.normalize(request.form.get("email", ""))
+        if not address:
+            return render_template("auth/forgot.html", error="Enter the email address of your account."), 400
+        try:
+            hit("FORGOT_IP_RATE_LIMIT", key=f"ip:{request.remote_addr}")
+            hit("FORGOT_ADDRESS_RATE_LIMIT", key=f"address:{address}")
+        except RateLimited as exc:
+            return render_template("auth/forgot.html", error=exc.message, email=address), 429
+        outcome = commit(lambda: reset.request_reset(address, request.remote_addr))
+        if outcome.error:  # pragma: no cover - request_reset raises no ServiceError
+            return render_template("auth/forgot.html", error=outcome.error.message), outcome.status
+        return render_template("auth/forgot_sent.html", email=address)
+    return render_template("auth/forgot.html", email="")
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password from the link in the mail; it signs out every other session."""
+    try:
+        reset.check_token(token)
+    except ServiceError as exc:
+        return render_template("auth/reset.html", invalid=exc.message), 400
+    if request.method == "POST":
+        outcome = commit(lambda: reset.reset_password(token, request.form.get("password", ""),
+                                                      request.form.get("confirm", "")))
+        if outcome.error:
+            if outcome.error.field == "token":
+                return render_template("auth/reset.html", invalid=outcome.error.message), 400
+            return render_template("auth/reset.html", error=outcome.error, token=token), outcome.status
+        logout_user()
+        login_user(outcome.value)
+        flash("Your password is changed, and every other browser and device is signed out.", "success")
+        return redirect(url_for("main.home"))
+    return render_template("auth/reset.html", token=token)

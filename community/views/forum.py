@@ -20,6 +20,7 @@ from .. import permissions, urls
 from ..extensions import db
 from ..models import Category, Post
 from ..ratelimit import hit
+from ..services.accounts import preferences
 from ..services.deflection import ask_sessions, credit
 from ..services.errors import NotAuthenticated, PermissionDenied
 from ..services.ideas import links as idea_links
@@ -75,16 +76,17 @@ def render_thread_page(thread, *, order: str = "votes", reply_body: str = "", st
     question, accepted, answers = listings.thread_posts(
         thread, order=order, include_hidden=permissions.can_view_hidden_posts(current_user),
         viewer_id=current_user.id if current_user.is_authenticated else None)
-    my_votes = {}
+    my_votes, watch_level = {}, None
     if current_user.is_authenticated:
         ids = [p.id for p in (question, accepted, *answers) if p]
         my_votes = votes.votes_by_user(current_user.id, ids)
+        watch_level = preferences.watch_level(current_user.id, thread.id)
     return render_template("forum/thread.html", thread=thread, question=question,
                            accepted=accepted, answers=answers, my_votes=my_votes, order=order,
                            reply_body=reply_body, promoted_article=articles.article_for_thread(thread.id),
                            linked_ideas=idea_links.ideas_for_thread(thread.id),
                            helped=credit.helped_by_thread(thread.id),
-                           prompt=deflection_views.prompt_for("thread", thread.id)), status
+                           prompt=deflection_views.prompt_for("thread", thread.id), watch_level=watch_level), status
 
 
 def _refusal() -> str:

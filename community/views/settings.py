@@ -5,21 +5,22 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_required, login_user
 
 from .. import permissions
-from ..extensions import db
+from ..extensions import csrf, db
 from ..models import User
 from ..ratelimit import check, hit
-from ..services.accounts import settings
-from ..services.errors import PermissionDenied, RateLimited, ServiceError
+from ..services.accounts import preferences, settings
+from ..services.errors import NotFound, PermissionDenied, RateLimited, ServiceError
 from .actions import commit, commit_and_redirect
 
 bp = Blueprint("settings", __name__)
 
 SECTIONS = (("profile", "Profile", "settings.profile"), ("password", "Password", "settings.password"),
-            ("email", "Email address", "settings.email"), ("tokens", "API tokens", "settings.tokens"))
+            ("email", "Email address", "settings.email"), ("notifications", "Notifications", "settings.notifications"),
+            ("tokens", "API tokens", "settings.tokens"))
 
 
 def _page(template: str, section: str, status: int = 200, **context):
-    return render_template(f"settings/{template}", sections=SECTIONS, section=section, **context), status
+    return render_template(f"settings/{template}", sections=SECTIONS, settings_section=section, **context), status
 
 
 def _failed(exc: ServiceError, template: str, section: str, **context):
@@ -156,3 +157,54 @@ def revoke_token(token_id: int):
 def shortcut():
     """Old and guessed addresses of the settings pages."""
     return redirect(url_for("settings.password" if request.path == "/password" else "settings.profile"))
+
+
+@bp.route("/settings/notifications", methods=["GET", "POST"])
+@login_required
+def notifications():
+    """Email at once, in the daily digest, or never, per kind of event (in-app notifications stay)."""
+    if request.method == "POST":
+        form = {k: request.form.get(k) for k in preferences.LABELS if request.form.get(k) is not None}
+        outcome = commit(lambda: preferences.set_choices(current_user.id, form))
+        if outcome.error:
+            return _failed(outcome.error, "notifications.html", "notifications",
+                           choices=preferences.choices(current_user.id), labels=preferences.LABELS)
+        flash("Your email preferences are saved.", "success")
+        return redirect(url_for("settings.notifications"))
+    return _page("notifications.html", "notifications", choices=preferences.choices(current_user.id),
+                 labels=preferences.LABELS)
+
+
+@bp.post("/threads/<int:thread_id>/watch")
+@login_required
+def watch(thread_id: int):
+    """Watch (every post), mute (nothing) or neither, for one thread."""
+    from ..services.forum import threads as forum_threads
+
+    thread = forum_threads.get_thread(thread_id)
+    if not permissions.can_view_thread(current_user, thread):
+        raise NotFound("No such thread.")
+    level = request.form.get("level") or None
+    labels = {"watching": "You are watching this thread: every new post notifies you.",
+              "muted": "This thread is muted: it will not notify you.", None: "Back to normal notifications."}
+    return commit_and_redirect(lambda: preferences.set_watch(current_user.id, thread.id, level),
+                               success=lambda value: labels[value],
+                               back=url_for("forum.thread", thread_id=thread.id, slug=thread.slug))
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def unsubscribe(token: str):
+    """One click from a mail, no login: GET asks (scanners open links), POST turns the kind off.
+    Mail clients POST ``List-Unsubscribe=One-Click`` here themselves (RFC 8058)."""
+    try:
+        user, kind = preferences.read_unsubscribe(token)
+    except ServiceError as exc:
+        return render_template("settings/unsubscribe.html", error=exc), 400
+    if request.method == "POST":
+        outcome = commit(lambda: preferences.unsubscribe(token))
+        if outcome.error:
+            return render_template("settings/unsubscribe.html", error=outcome.error), outcome.status
+        return render_template("settings/unsubscribe.html", done=True, label=preferences.UNSUBSCRIBE_LABELS[kind])
+    return render_template("settings/unsubscribe.html", label=preferences.UNSUBSCRIBE_LABELS[kind], token=token,
+                           user=user)

@@ -31,7 +31,7 @@ def test_a_settings_change_mail_arrives_with_both_parts(client, make, login, db,
     login(make.user("carol"))
     client.post("/settings/email", data={"email": "carol@new.example", "password": "password123"})
     assert smtp.inbox.raw == []                     # no page waits on SMTP
-    assert outbox.send_due() == {"sent": 2, "retry": 0, "failed": 0, "lost": 0}
+    assert outbox.send_due() == {"sent": 2, "retry": 0, "failed": 0, "skipped": 0, "lost": 0}
     by_to = {m["To"]: m for m in smtp.inbox.messages}
     confirm = by_to["carol@new.example"]
     assert confirm["Subject"] == "Confirm your new email address for Support Community"
@@ -59,7 +59,7 @@ def test_nothing_is_lost_while_the_server_is_down_and_retries_back_off(db, make,
     _queue(db, make, n=3)
     smtp.stop()
     start = utcnow()
-    assert outbox.send_due() == {"sent": 0, "retry": 3, "failed": 0, "lost": 0}
+    assert outbox.send_due() == {"sent": 0, "retry": 3, "failed": 0, "skipped": 0, "lost": 0}
     rows = _rows(db)
     assert [r.attempts for r in rows] == [1, 1, 1]
     assert all(r.last_error and "Connection" in r.last_error for r in rows)
@@ -81,7 +81,7 @@ def test_a_message_that_keeps_failing_is_marked_failed_with_its_error(db, make, 
     app.config.update(MAIL_MAX_ATTEMPTS=2, MAIL_BACKOFF_SECONDS=0)
     _queue(db, make)
     smtp.stop()
-    assert outbox.send_due() == {"sent": 0, "retry": 1, "failed": 1, "lost": 0}
+    assert outbox.send_due() == {"sent": 0, "retry": 1, "failed": 1, "skipped": 0, "lost": 0}
     [row] = _rows(db)
     assert row.failed_at is not None and row.attempts == 2 and "Connection" in row.last_error
     assert outbox.failed() == [row]

@@ -115,3 +115,22 @@ def test_an_article_whose_readers_from_search_still_contact_support_is_listed_fo
 
     site.app.config["KB_REVIEW_CONTACT_ABOVE"] = 0.7       # 3 of 5 is under 70 %
     assert article.title not in agent.get("/kb/review").get_data(as_text=True)
+
+
+def test_a_contact_made_before_the_article_was_opened_does_not_count_against_it(site):
+    article = make_article(site)
+    site.app.config.update(KB_REVIEW_MIN_VOTES=1, KB_REVIEW_CONTACT_ABOVE=0.5)
+    category = site.category()
+    visitor = site.visitor()
+    visitor.login(site.user())
+    site.at(minutes(0))
+    sid = visitor.open_page("/ask")
+    assert visitor.post_question(sid, category).status_code == 302        # the contact comes first
+    site.at(minutes(5))
+    again = visitor.open_page("/ask")                                      # the same session, within 30 minutes
+    assert again == sid
+    visitor.suggest(sid, "export invoice pdf", types="thread,article,idea")
+    assert visitor.open(sid, article.id, kind="article").status_code == 302
+    agent = site.visitor()
+    agent.login(site.user(role="agent"))
+    assert article.title not in agent.get("/kb/review").get_data(as_text=True)

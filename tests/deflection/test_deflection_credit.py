@@ -165,3 +165,22 @@ def test_the_window_is_the_configured_attribution_window(site):
     flow.support(visitor, sid, minutes(2 * DAY + 1))
     assert [points for points, _ in bonus_rows(flow.helper.id)] == [2]
     assert timedelta(days=1) < minutes(2 * DAY + 1) - minutes(3)
+
+
+def test_a_contact_just_inside_the_window_fails_the_credit(site):
+    flow = Credited(site)
+    site.app.config["DEFLECTION_WINDOW_DAYS"] = 1
+    visitor, _ = flow.deflect(0)
+    site.at(minutes(23 * 60))                      # 23 hours after the confirmation
+    sid = visitor.open_page("/support/contact")
+    flow.support(visitor, sid, minutes(23 * 60 + 1))
+    assert [points for points, _ in bonus_rows(flow.helper.id)] == [2, -2]
+
+
+def test_at_most_the_hourly_cap_of_confirmations_from_one_address_are_credited(site):
+    flow = Credited(site)
+    site.app.config["DEFLECTION_MAX_CONFIRMATIONS_PER_ADDRESS_HOUR"] = 2
+    for n in range(3):
+        flow.deflect(n * 5, visitor=site.visitor(address="10.9.9.9"))
+    assert db.session.query(DeflectionCredit).count() == 2
+    assert [points for points, _ in bonus_rows(flow.helper.id)] == [2, 2]

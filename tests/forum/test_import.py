@@ -114,6 +114,8 @@ def test_fast_markdown_path_matches_the_renderer():
         "Use **bold**", "see http://example.com", "example.com is down", "1. first", "- item",
         "a & b < c", "Heading\n===", "    code", "tab\there", "it's \"quoted\" ok", "É ü 日本語 text",
         "x\n\n\ny", "Error: cannot sync", "ctrl\x0bchar", "v2.1 broke it", "e.g. this", "end.",
+        "It works!", "Wow! [link](http://x.io)", "![img](/uploads/a.png)", "MO.SE is odd", "see stackexchange.com/q/1",
+        "www.example.org", "mail me@example.com", "i.e. the file.txt", "ftp://host/x", "Acme 1.14.7 fails",
     ]
     for text in samples:
         assert render_body(text) == render_markdown(text), text
@@ -143,3 +145,23 @@ def test_stackexchange_import_keeps_accepted_answers_scores_and_dates(app, db):
 def test_stackexchange_bad_directory(app, tmp_path):
     result = run_import(app, "--format", "stackexchange", tmp_path)
     assert "Posts.xml: not found" in result.output
+
+
+def test_worker_pool_renders_the_same_html_one_batch_ahead(app, db, tmp_path):
+    from community.services.forum import import_formats, importer
+
+    lines = [dict(GOOD, external_id=f"kb-{n}", title=f"Pool question {n} about printers",
+                  body=f"Printer {n} shows **offline** since <b>today</b>, see example.com/{n}") for n in range(7)]
+    path = write_jsonl(tmp_path / "in.jsonl", lines)
+    with app.app_context():
+        report = importer.import_records(import_formats.read_jsonl(path), commit=db.session.commit,
+                                         batch_size=2, workers=2, min_pool_texts=1)
+    assert (report.created, report.answers, report.indexed) == (7, 14, 7)
+    posts = db.session.execute(select(Post).order_by(Post.id)).scalars().all()
+    assert len(posts) == 21
+    assert all(post.body_html == render_markdown(post.body) for post in posts)
+    assert "<strong>offline</strong>" in posts[0].body_html and "&lt;b&gt;" in posts[0].body_html
+    threads = db.session.execute(select(Thread).order_by(Thread.id)).scalars().all()
+    assert [t.external_id for t in threads] == [f"kb-{n}" for n in range(7)]
+    assert all(t.question_post.is_question and t.accepted_post.body.startswith("Remove") for t in threads)
+    assert search.count() == 7

@@ -19,7 +19,9 @@ def test_reply_notifies_the_asker_but_not_when_answering_yourself(db, make):
     post = make.reply(thread, author=helper)
     make.reply(thread, author=asker)
     assert inbox(db, asker) == [("reply", "helper answered “Export to CSV fails silently”")]
-    note = db.session.execute(select(Notification)).scalar_one()
+    # Answering watched the thread: the helper hears of the asker's post (docs/accounts.md).
+    assert inbox(db, helper) == [("watching", "asker posted in “Export to CSV fails silently”")]
+    note = db.session.execute(select(Notification).where(Notification.user_id == asker.id)).scalar_one()
     assert note.url == f"/threads/{thread.id}/{thread.slug}#post-{post.id}"
     assert note.thread_id == thread.id and note.post_id == post.id and note.actor_id == helper.id
 
@@ -90,7 +92,8 @@ def test_mark_all_read(client, db, make, login):
     make.reply(thread)
     login(asker)
     client.post("/notifications/read")
-    assert all(n.read_at for n in db.session.execute(select(Notification)).scalars())
+    mine = db.session.execute(select(Notification).where(Notification.user_id == asker.id)).scalars().all()
+    assert len(mine) == 2 and all(n.read_at for n in mine)
 
 
 def test_edits_keep_revisions_and_show_history(client, db, make, login):

@@ -119,6 +119,18 @@ ACCOUNTS = {
     "GET /settings/tokens": Rule(SIGNED_IN),
     "POST /settings/tokens": Rule(SIGNED_IN, {"name": "Invoice export script"}),
     "POST /settings/tokens/<int:token_id>/revoke": Rule(frozenset({"member"}), {}),
+    "GET /forgot": Rule(EVERYONE),
+    "POST /forgot": Rule(EVERYONE, {"email": "someone@example.com"}),
+    # A reset link is its own credential; a forged one ("x") is a 400 for everyone.
+    "GET /reset/<token>": Rule(EVERYONE, path={"token": "x"}),
+    "POST /reset/<token>": Rule(EVERYONE, {"password": "a fresh long secret", "confirm": "a fresh long secret"},
+                                path={"token": "x"}),
+    "GET /settings/notifications": Rule(SIGNED_IN),
+    "POST /settings/notifications": Rule(SIGNED_IN, {"reply": "digest", "mention": "never"}),
+    "POST /threads/<int:thread_id>/watch": Rule(SIGNED_IN, {"level": "muted"}),
+    # The signed link needs no login (one click from a mail); a forged one ("x") is a 400 for everyone.
+    "GET /unsubscribe/<token>": Rule(EVERYONE, path={"token": "x"}),
+    "POST /unsubscribe/<token>": Rule(EVERYONE, {"List-Unsubscribe": "One-Click"}, path={"token": "x"}),
     "GET /account": Rule(EVERYONE),     # a redirect to /settings (which asks anonymous visitors to log in)
     "GET /password": Rule(EVERYONE),
 }

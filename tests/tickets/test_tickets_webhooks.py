@@ -83,7 +83,7 @@ def _run_until_done(timeout=10.0):
 
 def test_not_configured_writes_nothing(db, make):
     escalated(make)
-    assert db.session.execute(select(OutboxMessage)).all() == []
+    assert db.session.execute(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).all() == []
 
 
 def test_created_and_updated_are_signed_and_delivered(app, db, make, hook):
@@ -93,7 +93,7 @@ def test_created_and_updated_are_signed_and_delivered(app, db, make, hook):
         agent = make.user("agent", role="agent")
         workflow.update(agent, ticket, status="pending", priority="high")
         db.session.commit()
-        assert len(db.session.execute(select(OutboxMessage)).all()) == 2  # one row per change, not per field
+        assert len(db.session.execute(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).all()) == 2  # one row per change, not per field
         _run_until_done()
     assert len(receiver.requests) == 2
     for request, event in zip(receiver.requests, ("ticket.created", "ticket.updated")):
@@ -109,7 +109,7 @@ def test_created_and_updated_are_signed_and_delivered(app, db, make, hook):
         assert payload["ticket"]["id"] == ticket.id and payload["ticket"]["thread_id"] == thread.id
     updated = json.loads(receiver.requests[1]["body"])["ticket"]
     assert updated["status"] == "pending" and updated["priority"] == "high"
-    rows = db.session.execute(select(OutboxMessage)).scalars().all()
+    rows = db.session.execute(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).scalars().all()
     assert all(r.sent_at and r.attempts == 1 and r.claimed_by is None for r in rows)
 
 
@@ -127,7 +127,7 @@ def test_retries_with_increasing_delay(app, db, make, hook):
     bodies = [json.loads(r["body"]) for r in receiver.requests]
     assert [b["attempt"] for b in bodies] == [1, 2, 3]
     assert len({b["delivery_id"] for b in bodies}) == 1  # the receiver can de-duplicate
-    message = db.session.execute(select(OutboxMessage)).scalar_one()
+    message = db.session.execute(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).scalar_one()
     assert message.sent_at and message.attempts == 3 and message.failed_at is None
 
 
@@ -137,7 +137,7 @@ def test_marked_failed_after_max_attempts(app, db, make, hook):
         escalated(make)
         _run_until_done()
     assert len(receiver.requests) == 3
-    message = db.session.execute(select(OutboxMessage)).scalar_one()
+    message = db.session.execute(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).scalar_one()
     assert message.failed_at and not message.sent_at and "503" in message.last_error
     # an admin's "retry now" queues it again
     assert webhooks.retry(message.id) is message
@@ -164,7 +164,7 @@ def test_two_workers_never_deliver_twice(app, db, make, hook):
         for _ in range(15):
             escalation.escalate(make.thread(), moderator)
         db.session.commit()
-        total = len(db.session.execute(select(OutboxMessage)).all())
+        total = len(db.session.execute(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).all())
         assert total == 15
 
         def work(name):
@@ -180,7 +180,7 @@ def test_two_workers_never_deliver_twice(app, db, make, hook):
     ids = [json.loads(r["body"])["delivery_id"] for r in receiver.requests]
     assert sorted(ids) == sorted(set(ids)) and len(ids) == total
     db.session.expire_all()
-    rows = db.session.execute(select(OutboxMessage)).scalars().all()
+    rows = db.session.execute(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).scalars().all()
     assert all(r.sent_at and r.attempts == 1 for r in rows)
     workers_used = {a.worker for a in db.session.execute(select(WebhookAttempt)).scalars()}
     assert workers_used <= {"w0", "w1"}
@@ -201,11 +201,11 @@ def test_claim_is_exclusive_and_stale_claims_are_retaken(app, db, make, hook):
 def test_outbox_row_rolls_back_with_the_change(app, db, make, hook):
     hook("http://127.0.0.1:9/unused")
     ticket, thread, customer, moderator = escalated(make)
-    before = len(db.session.execute(select(OutboxMessage)).all())
+    before = len(db.session.execute(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).all())
     with pytest.raises(Conflict):
         escalation.escalate(thread, moderator)
     db.session.rollback()
-    assert len(db.session.execute(select(OutboxMessage)).all()) == before
+    assert len(db.session.execute(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).all()) == before
 
 
 def test_cli_and_delivery_log_page(app, db, make, hook, client, login):
@@ -218,7 +218,7 @@ def test_cli_and_delivery_log_page(app, db, make, hook, client, login):
     login(admin)
     page = client.get("/tickets/webhooks").get_data(as_text=True)
     assert "ticket.created" in page and "HTTP 500" in page and "Retry now" in page
-    message = db.session.execute(select(OutboxMessage)).scalar_one()
+    message = db.session.execute(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).scalar_one()
     client.post(f"/tickets/webhooks/{message.id}/retry")
     db.session.refresh(message)
     assert message.available_at <= utcnow()

@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from ...extensions import db
-from ...markup import render_markdown
+from ...markup import may_linkify, render_markdown
 from ...models import Category, Post, Tag, Thread, User, thread_tags, utcnow
 from .import_formats import ThreadIn
 from .threads import slugify
@@ -58,10 +58,10 @@ def username_for(name: str | None) -> str:
 
 # -- Markdown, quickly --------------------------------------------------------------
 
-#: Anything Markdown, HTML or the linkifier might act on sends a text to the full renderer.
-_NOT_PLAIN = re.compile(r"[<>&*_`\[\]#!\\|~\x00-\x08\x0b-\x1f\x7f]|://|www\.|\.[A-Za-z]|^\s*(?:[-+=]|\d+[.)])|\t|\s\n|\n\s*\n\s*\n",
+#: Anything Markdown or HTML might act on sends a text to the full renderer ("!" only as
+#: an image's "![").  What the linkifier acts on is asked of it (``markup.may_linkify``).
+_NOT_PLAIN = re.compile(r"[<>&*_`\[\]#\\|~\x00-\x08\x0b-\x1f\x7f]|!\[|^\s*(?:[-+=]|\d+[.)])|\t|\s\n|\n\s*\n\s*\n",
                         re.MULTILINE)
-
 
 def render_body(text: str) -> str:
     """``render_markdown(text)``, with a shortcut for plain paragraphs (the common case).
@@ -70,7 +70,7 @@ def render_body(text: str) -> str:
     paragraphs; anything else goes through the real renderer and sanitizer.
     ``tests/test_import.py`` checks that both paths agree.
     """
-    if text != text.strip() or _NOT_PLAIN.search(text):
+    if text != text.strip() or _NOT_PLAIN.search(text) or may_linkify(text):
         return render_markdown(text)
     paragraphs = []
     for paragraph in text.strip().split("\n\n"):
@@ -146,8 +146,56 @@ def _existing_external_ids(ids: list[str]) -> set[str]:
     return set(db.session.execute(select(Thread.external_id).where(Thread.external_id.in_(ids))).scalars())
 
 
-def _write_batch(batch: list[ThreadIn], directory: _Directory, report: ImportReport) -> list[dict]:
-    """Insert ``batch`` (already de-duplicated); returns the search documents of the new threads."""
+def _texts_to_render(batch: list[ThreadIn]) -> list[str | None]:
+    """The Markdown of every post of ``batch`` in insertion order (``None`` where HTML is given)."""
+    texts: list[str | None] = []
+    for item in batch:
+        texts.append(item.body if item.body_html is None else None)
+        texts.extend(a.body if a.body_html is None else None for a in item.answers)
+    return texts
+
+
+def _render_many(texts: list[str | None]) -> list[str | None]:
+    return [None if text is None else render_body(text) for text in texts]
+
+
+class _Renderer:
+    """Markdown rendering and sanitizing, in a pool of worker processes for big imports.
+
+    ``submit(texts)`` returns a callable giving the HTML list, so that the next
+    batch renders in the workers while this process writes the current one.
+    With ``workers <= 1`` or a small batch it renders in this process.
+    """
+
+    def __init__(self, workers: int, min_texts: int):
+        self.workers = max(1, workers)
+        self.min_texts = min_texts
+        self._pool = None
+
+    def submit(self, texts: list[str | None]) -> Callable[[], list[str | None]]:
+        todo = sum(1 for t in texts if t is not None)
+        if self.workers <= 1 or todo < self.min_texts:
+            return lambda: _render_many(texts)
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # fork: the workers inherit the loaded renderer and need nothing else of the app.
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+        size = -(-len(texts) // (self.workers * 2))
+        futures = [self._pool.submit(_render_many, texts[i:i + size]) for i in range(0, len(texts), size)]
+        return lambda: [html for future in futures for html in future.result()]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+def _write_batch(batch: list[ThreadIn], rendered: list[str | None], directory: _Directory,
+                 report: ImportReport) -> list[dict]:
+    """Insert ``batch`` (already de-duplicated) with the HTML of its posts (from
+    :func:`_texts_to_render` order); returns the search documents of the new threads."""
     from ...search.documents import thread_document
 
     directory.user_ids([t.author for t in batch] + [a.author for t in batch for a in t.answers])
@@ -170,27 +218,32 @@ def _write_batch(batch: list[ThreadIn], directory: _Directory, report: ImportRep
             "view_count": item.views, "reply_count": len(answers), "score": item.score,
         })
         plans.append((item, asked, answers, category))
+    # Core statements (executemany with RETURNING in order), not the ORM's bulk path:
+    # no per-row ORM bookkeeping, and mapper events never fire for these rows anyway.
+    threads, posts = Thread.__table__, Post.__table__
     thread_ids = [row[0] for row in db.session.execute(
-        insert(Thread).returning(Thread.id, sort_by_parameter_order=True), thread_rows)]
+        insert(threads).returning(threads.c.id, sort_by_parameter_order=True), thread_rows)]
 
     post_rows, owners = [], []
+    html = iter(rendered)
     for thread_id, (item, asked, answers, _category) in zip(thread_ids, plans):
+        given = next(html)
         post_rows.append({"thread_id": thread_id, "author_id": directory.user_id(item.author),
                           "is_question": True, "body": item.body, "score": item.score,
                           "imported_score": item.score,
-                          "body_html": item.body_html if item.body_html is not None else render_body(item.body),
+                          "body_html": item.body_html if item.body_html is not None else given,
                           "created_at": asked})
         owners.append((thread_id, None))
         for answer, when in answers:
+            given = next(html)
             post_rows.append({"thread_id": thread_id, "author_id": directory.user_id(answer.author),
                               "is_question": False, "body": answer.body, "score": answer.score,
                               "imported_score": answer.score,
-                              "body_html": answer.body_html if answer.body_html is not None
-                              else render_body(answer.body),
+                              "body_html": answer.body_html if answer.body_html is not None else given,
                               "created_at": when})
             owners.append((thread_id, answer))
     post_ids = [row[0] for row in db.session.execute(
-        insert(Post).returning(Post.id, sort_by_parameter_order=True), post_rows)]
+        insert(posts).returning(posts.c.id, sort_by_parameter_order=True), post_rows)]
 
     links: dict[int, dict] = {tid: {"id": tid} for tid in thread_ids}
     for post_id, (thread_id, answer) in zip(post_ids, owners):
@@ -200,7 +253,10 @@ def _write_batch(batch: list[ThreadIn], directory: _Directory, report: ImportRep
             links[thread_id]["accepted_post_id"] = post_id
     for link in links.values():
         link.setdefault("accepted_post_id", None)
-    db.session.execute(update(Thread), list(links.values()))
+    db.session.execute(update(threads).where(threads.c.id == bindparam("link_id")).values(
+        question_post_id=bindparam("question_post_id"), accepted_post_id=bindparam("accepted_post_id")),
+        [{"link_id": link["id"], "question_post_id": link["question_post_id"],
+          "accepted_post_id": link["accepted_post_id"]} for link in links.values()])
     tag_rows = [{"thread_id": tid, "tag_id": directory.tags[tag]}
                 for tid, (item, *_rest) in zip(thread_ids, plans) for tag in item.tags]
     if tag_rows:
@@ -230,14 +286,24 @@ def _write_batch(batch: list[ThreadIn], directory: _Directory, report: ImportRep
 
 def import_records(records: Iterable[tuple[int, ThreadIn | str]], *, commit: Callable[[], None],
                    progress: Callable[[int], None] | None = None, batch_size: int = BATCH_SIZE,
-                   on_error: Callable[[int, str], None] | None = None) -> ImportReport:
-    """Import ``(line, record or error)`` pairs; bad records are reported and skipped."""
+                   on_error: Callable[[int, str], None] | None = None, workers: int = 1,
+                   min_pool_texts: int = 200) -> ImportReport:
+    """Import ``(line, record or error)`` pairs; bad records are reported and skipped.
+
+    With ``workers > 1``, batches of at least ``min_pool_texts`` posts are
+    rendered in that many worker processes, one batch ahead of the writes.
+    Every batch is still its own transaction, committed before the next one
+    is written, so an interrupted import resumes by running it again.
+    """
     from ... import search
 
     report = ImportReport()
     directory = _Directory(report)
     seen: set[str] = set()
     batch: list[ThreadIn] = []
+    renderer = _Renderer(workers, min_pool_texts)
+    #: The batch whose HTML is being rendered: (fresh threads, records read, result getter).
+    pending: list[tuple[list[ThreadIn], int, Callable[[], list[str | None]]]] = []
 
     def error(line: int, message: str) -> None:
         report.errors.append((line, message))
@@ -245,34 +311,50 @@ def import_records(records: Iterable[tuple[int, ThreadIn | str]], *, commit: Cal
             on_error(line, message)
 
     with search.paused(), search.bulk_writer() as index:
+        def write_pending() -> None:
+            fresh, read, rendered = pending.pop()
+            if fresh:
+                docs = _write_batch(fresh, rendered(), directory, report)
+                if getattr(index, "in_transaction", False):  # PostgreSQL: the documents commit with the rows
+                    report.indexed += index.add(docs)
+                    commit()
+                else:
+                    commit()
+                    report.indexed += index.add(docs)
+            if progress:
+                progress(read)
+
         def flush() -> None:
             if not batch:
                 return
             existing = _existing_external_ids([t.external_id for t in batch])
             fresh = [t for t in batch if t.external_id not in existing]
             report.skipped += len(batch) - len(fresh)
-            if fresh:
-                docs = _write_batch(fresh, directory, report)
-                commit()
-                report.indexed += index.add(docs)
-            if progress:
-                progress(len(batch))
+            job = renderer.submit(_texts_to_render(fresh)) if fresh else (lambda: [])
+            if pending:
+                write_pending()
+            pending.append((fresh, len(batch), job))
             batch.clear()
 
-        for line, record in records:
-            if isinstance(record, str):
-                error(line, record)
-                if progress:
-                    progress(1)
-                continue
-            if record.external_id in seen:
-                error(line, f"external_id {record.external_id!r} appears twice in this file")
-                if progress:
-                    progress(1)
-                continue
-            seen.add(record.external_id)
-            batch.append(record)
-            if len(batch) >= batch_size:
-                flush()
-        flush()
+        try:
+            for line, record in records:
+                if isinstance(record, str):
+                    error(line, record)
+                    if progress:
+                        progress(1)
+                    continue
+                if record.external_id in seen:
+                    error(line, f"external_id {record.external_id!r} appears twice in this file")
+                    if progress:
+                        progress(1)
+                    continue
+                seen.add(record.external_id)
+                batch.append(record)
+                if len(batch) >= batch_size:
+                    flush()
+            flush()
+            if pending:
+                write_pending()
+        finally:
+            renderer.close()
     return report

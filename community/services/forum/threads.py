@@ -29,6 +29,7 @@ from ...models import (
 from ...urls import thread_url
 from .. import notifications
 from .. import inputs
+from ..accounts import preferences
 from ..errors import NotFound, ValidationError
 from ..locking import lock
 from ..moderation import spam
@@ -168,6 +169,7 @@ def create_thread(author: User, category: Category, title: str, body: str, tags=
     db.session.flush()
     thread.question_post_id = question.id
     if notify:
+        preferences.watch_by_default(author.id, thread.id)
         notifications.notify_mentions(body, actor=author, thread=thread, post=question,
                                       url=thread_url(thread, question.id))
     return thread
@@ -193,8 +195,11 @@ def add_reply(author: User, thread: Thread, body: str, *, created_at: datetime |
         notifications.notify(thread.author_id, "reply",
                              f"{author.username} answered “{thread.title}”", url,
                              actor_id=author.id, thread_id=thread.id, post_id=post.id)
+        mentioned = set(notifications.mentioned_ids(body)) - {thread.author_id}
         notifications.notify_mentions(body, actor=author, thread=thread, post=post, url=url,
                                       skip_ids={thread.author_id})
+        notifications.notify_watchers(thread, post, author, url, skip_ids={thread.author_id} | mentioned)
+        preferences.watch_by_default(author.id, thread.id)
     return post
 
 

@@ -14,6 +14,9 @@ CHANNEL = "email"
 SUBJECTS = {
     "email_change_confirm": "Confirm your new email address for {site}",
     "email_change_notice": "Your {site} email address is being changed",
+    "password_reset": "Reset your {site} password",
+    "notification": "{subject}",
+    "digest": "Your {site} digest: {count} new",
 }
 
 
@@ -34,13 +37,25 @@ def render(name: str, **context) -> dict:
     }
 
 
-def queue(name: str, *, to: str, user=None, headers: dict | None = None, **context) -> OutboxMessage:
-    """Render and queue one mail in the caller's transaction (nothing is sent here)."""
+def payload_for(name: str, *, to: str, user=None, headers: dict | None = None, secret: bool = False,
+                **context) -> dict:
+    """The outbox payload of one rendered mail.  ``secret``: the body holds a credential (a reset
+    link), removed from the row once sent."""
     parts = render(name, user=user, **context)
     domain = (current_app.config.get("MAIL_FROM") or "community@localhost").rpartition("@")[2].strip(">") \
         or "localhost"
-    message = OutboxMessage(channel=CHANNEL, payload={
-        "template": name, "to": to, "user_id": getattr(user, "id", None),
-        "message_id": make_msgid(domain=domain), "headers": headers or {}, **parts})
+    return {"template": name, "to": to, "user_id": getattr(user, "id", None), "secret": secret,
+            "message_id": make_msgid(domain=domain), "headers": headers or {}, **parts}
+
+
+def queue(name: str, *, to: str, user=None, headers: dict | None = None, **context) -> OutboxMessage:
+    """Render and queue one mail in the caller's transaction (nothing is sent here)."""
+    message = OutboxMessage(channel=CHANNEL, payload=payload_for(name, to=to, user=user, headers=headers,
+                                                                 **context))
     db.session.add(message)
     return message
+
+
+def redacted(payload: dict) -> dict:
+    """What stays of a sent mail whose body held a credential."""
+    return {**payload, "text": "[removed after sending]", "html": "[removed after sending]"}

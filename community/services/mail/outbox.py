@@ -23,7 +23,11 @@ from sqlalchemy import or_, select, update
 from ... import mail
 from ...extensions import db, write_intent
 from ...models import OutboxMessage, utcnow
-from .messages import CHANNEL
+from .messages import CHANNEL, redacted
+
+#: Rows that are a request the worker turns into a mail (``services/accounts/reset.py``).
+RESOLVED_KIND = "password_reset_request"
+NOTHING_TO_SEND = "nothing sent: no account has this address, or the request expired before sending"
 
 
 def worker_name() -> str:
@@ -66,9 +70,36 @@ def claim_next(worker: str) -> OutboxMessage | None:
     return None
 
 
+def _resolve(message: OutboxMessage, worker: str) -> dict | None:
+    """A queued request (a password reset) becomes the mail it asks for, stored in place of the
+    request in one commit with what it created; None when there is nothing to send."""
+    from ..accounts import reset
+
+    with write_intent():
+        payload = reset.resolve_request(dict(message.payload))
+        if payload is None:
+            db.session.rollback()
+            return None
+        changed = db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == worker)
+            .values(payload=payload).execution_options(synchronize_session=False)).rowcount
+        if changed != 1:
+            db.session.rollback()
+            return {}
+        db.session.commit()
+    return payload
+
+
 def send_one(message: OutboxMessage, worker: str) -> str:
-    """Send one claimed row; returns ``sent``, ``retry``, ``failed`` or ``lost`` (claim taken over)."""
+    """Send one claimed row; returns ``sent``, ``retry``, ``failed``, ``skipped`` (a request with
+    nothing to send) or ``lost`` (the claim was taken over)."""
     payload = dict(message.payload)
+    if payload.get("kind") == RESOLVED_KIND:
+        payload = _resolve(message, worker)
+        if payload is None:
+            return _finish(message, worker, NOTHING_TO_SEND, skipped=True)
+        if not payload:
+            return "lost"
     error = None
     try:
         mail.send(mail.build(payload))
@@ -77,15 +108,20 @@ def send_one(message: OutboxMessage, worker: str) -> str:
     except (KeyError, TypeError, ValueError) as exc:   # a malformed row: no retry will fix it
         error = f"unusable message: {type(exc).__name__}: {exc}"[:1000]
         return _finish(message, worker, error, give_up=True)
-    return _finish(message, worker, error)
+    return _finish(message, worker, error, payload=payload)
 
 
-def _finish(message: OutboxMessage, worker: str, error: str | None, give_up: bool = False) -> str:
+def _finish(message: OutboxMessage, worker: str, error: str | None, give_up: bool = False,
+            skipped: bool = False, payload: dict | None = None) -> str:
     now = utcnow()
     attempts = message.attempts + 1
     values = {"attempts": attempts, "claimed_by": None, "claimed_at": None, "last_error": error}
-    if error is None:
+    if skipped:
+        values["sent_at"], outcome = now, "skipped"
+    elif error is None:
         values["sent_at"], outcome = now, "sent"
+        if payload and payload.get("secret"):
+            values["payload"] = redacted(payload)
     elif give_up or attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
         values["failed_at"], outcome = now, "failed"
     else:
@@ -101,7 +137,7 @@ def _finish(message: OutboxMessage, worker: str, error: str | None, give_up: boo
 def send_due(worker: str | None = None, *, limit: int = 500) -> dict:
     """Send what is due now (at most ``limit``); returns counts by outcome."""
     worker = worker or worker_name()
-    counts = {"sent": 0, "retry": 0, "failed": 0, "lost": 0}
+    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "lost": 0}
     for _ in range(limit):
         message = claim_next(worker)
         if message is None:

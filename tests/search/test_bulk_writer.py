@@ -1,0 +1,54 @@
+"""The bulk writer's posting pool writes the same index as Whoosh's own (postings, lengths, scores)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from whoosh import index
+
+from community.search import query as querying
+from community.search.bulk import fast_writer
+from community.search.schema import build_schema
+
+WORDS = ("printer offline sync password reset invoice billing laptop update driver cable wifi router "
+         "account locked export csv calendar share folder mobile app crash login token error").split()
+
+
+def _docs(n: int) -> list[dict]:
+    out = []
+    for i in range(n):
+        pick = [WORDS[(i * k + k * k) % len(WORDS)] for k in range(1, 9)]
+        out.append(dict(key=f"thread:{i}", type="thread", id=i, url=f"/t/{i}", title=" ".join(pick[:4]),
+                        question=" ".join(pick * (1 + i % 3)), accepted=" ".join(pick[2:6]) if i % 2 else "",
+                        answers=" ".join(reversed(pick)), tags="tag%d" % (i % 5), category="Support",
+                        category_id=str(i % 3), category_name="Support", solved=bool(i % 2), votes=i % 7,
+                        prior=1000 + i % 50, replies=i % 4, status="open", created=datetime(2024, 1, 1 + i % 28),
+                        activity=datetime(2024, 2, 1), snippet_text="x", question_text="x"))
+    return out
+
+
+def _build(path, docs, fast: bool):
+    ix = index.create_in(path, build_schema())
+    for part, optimize in ((docs[:40], False), (docs[40:70], False), (docs[70:], True)):
+        writer = ix.writer()
+        if fast:
+            fast_writer(writer)
+        for doc in part:
+            writer.add_document(**doc)
+        writer.commit(optimize=optimize)  # the last commit merges the segments through the pool
+    return ix
+
+
+def test_fast_pool_writes_the_same_index(tmp_path):
+    docs = _docs(100)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    plain, fast = _build(tmp_path / "a", docs, False).searcher(), _build(tmp_path / "b", docs, True).searcher()
+    assert fast.doc_count() == plain.doc_count() == 100
+    assert list(fast.reader().all_terms()) == list(plain.reader().all_terms())
+    for field in ("title", "question", "answers"):
+        assert [fast.reader().doc_field_length(i, field) for i in range(100)] == \
+               [plain.reader().doc_field_length(i, field) for i in range(100)]
+    for text in ("printer offline", "password reset token", "wifi router crash", "csv export calendar"):
+        q = querying.build(querying.analyze(text))
+        expected = [(h.docnum, round(h.score, 6)) for h in plain.search(q, limit=30)]
+        assert expected and [(h.docnum, round(h.score, 6)) for h in fast.search(q, limit=30)] == expected

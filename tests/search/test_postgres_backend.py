@@ -1,0 +1,138 @@
+"""The PostgreSQL search backend: documents in the writing transaction, shared by app instances,
+prefix suggestions, failures as errors, bulk import, the migration.  (The rest of the search
+tests run on it too: see ``conftest.py``.)"""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from community import create_app, search
+from community.models import Thread
+
+from .conftest import PG_URL
+
+
+@pytest.fixture()
+def printer(make):
+    return make.thread(title="Zebra printer ribbon keeps jamming", body="The ribbon jams after every label.")
+
+
+def second_instance(tmp_path):
+    """Another app on the same database with an instance folder (and index directory) of its own."""
+    other = tmp_path / "other"
+    other.mkdir()
+    return create_app({"TESTING": True, "INSTANCE_PATH": str(other), "SQLALCHEMY_DATABASE_URI": PG_URL,
+                       "SEARCH_BACKEND": "postgres", "SEARCH_INDEX_DIR": str(other / "index"),
+                       "SECRET_KEY": "test", "RATELIMIT_ENABLED": False, "SERVER_NAME": "localhost",
+                       "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+
+
+def test_two_instances_see_each_other_s_new_threads_at_once(app, make, tmp_path):
+    other = second_instance(tmp_path)
+    thread = make.thread(title="Label printer prints blank pages", body="Every label comes out blank.")
+    response = other.test_client().get("/api/v1/suggest?q=blank+labels")
+    assert response.status_code == 200
+    assert [hit["id"] for hit in response.get_json()["results"]] == [thread.id]
+    with other.app_context():  # a thread written through the other instance
+        from community.extensions import db
+        from community.services.forum import threads as forum_threads
+
+        author = db.session.get(type(thread.author), thread.author_id)
+        created = forum_threads.create_thread(author, db.session.get(type(thread.category), thread.category_id),
+                                              "Scanner skips every second page",
+                                              "The duplex scanner skips pages since Monday.", [])
+        db.session.commit()
+        created_id = created.id
+        db.session.remove()
+    assert [hit["id"] for hit in search.suggest("duplex scanner")] == [created_id]
+
+
+def test_documents_are_written_in_the_writing_transaction(app, make, db, printer):
+    thread = make.thread(title="Keyboard backlight never turns off")
+    rows = db.session.execute(text("SELECT key, title, solved FROM search_documents ORDER BY key")).all()
+    assert [tuple(r) for r in rows] == [(f"thread:{printer.id}", printer.title, False),
+                                        (f"thread:{thread.id}", thread.title, False)]
+    thread.title = "Keyboard backlight stays on at night"
+    db.session.flush()
+    db.session.rollback()  # nothing committed: the document is unchanged
+    assert db.session.execute(text("SELECT title FROM search_documents WHERE key = :k"),
+                              {"k": f"thread:{thread.id}"}).scalar_one() == "Keyboard backlight never turns off"
+
+
+def test_suggestions_follow_typing_by_prefix(app, printer):
+    assert [hit["id"] for hit in search.suggest("zebra rib")] == [printer.id]
+    assert [hit["id"] for hit in search.suggest("jamm")] == [printer.id]
+    assert search.suggest("zz") == [] and search.suggest("") == []
+    assert search.suggest("!!! ) ( :* & | ''") == []  # tsquery syntax is never parsed from input
+
+
+def test_a_database_failure_is_an_error_never_an_empty_result(app, client, db, printer):
+    db.session.commit()
+    db.session.execute(text("ALTER TABLE search_documents RENAME TO search_documents_gone"))
+    db.session.commit()
+    try:
+        with pytest.raises(search.SearchUnavailable):
+            search.suggest("zebra ribbon")
+        with pytest.raises(search.SearchUnavailable):
+            search.search("zebra ribbon")
+        assert client.get("/api/v1/suggest?q=zebra+ribbon").status_code == 503
+        assert client.get("/search?q=zebra+ribbon").status_code == 503
+    finally:
+        db.session.execute(text("ALTER TABLE search_documents_gone RENAME TO search_documents"))
+        db.session.commit()
+    assert search.suggest("zebra ribbon")[0]["id"] == printer.id
+
+
+def test_rebuild_and_status_commands(app, db, printer):
+    db.session.execute(text("DELETE FROM search_documents"))
+    db.session.commit()
+    runner = app.test_cli_runner()
+    assert "Index: 0 documents; database: 1 searchable." in runner.invoke(args=["search", "status"]).output
+    assert "Indexed 1 documents" in runner.invoke(args=["search", "rebuild"]).output
+    assert "Index: 1 documents; database: 1 searchable." in runner.invoke(args=["search", "status"]).output
+
+
+def test_import_writes_documents_with_the_rows(app, db, tmp_path):
+    lines = [{"external_id": f"pg-{n}", "title": f"Projector number {n} loses its signal",
+              "body": "The projector loses the HDMI signal after a minute.", "author": "ana",
+              "category": "Hardware", "answers": [{"body": "Replace the cable.", "author": "bo", "accepted": True}]}
+             for n in range(5)]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    result = app.test_cli_runner().invoke(args=["import", str(path), "--batch-size", "2"])
+    assert "Imported 5 threads" in result.output and "indexed 5" in result.output
+    assert search.count() == 5
+    hit = search.suggest("projector hdmi signal")[0]
+    assert hit["solved"] and hit["snippet"] == "Replace the cable."
+    assert db.session.query(Thread).count() == 5
+
+
+def test_migration_creates_the_table_and_its_index_only_on_postgresql(app, db):
+    import flask_migrate
+
+    search.drop_schema()
+    db.drop_all()
+    db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    db.session.commit()
+    db.session.remove()
+    flask_migrate.upgrade()
+    try:
+        found = db.session.execute(text(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'search_documents' ORDER BY indexname")).scalars().all()
+        assert found == ["search_documents_created", "search_documents_pkey", "search_documents_title_words",
+                         "search_documents_vector"]
+        kind = db.session.execute(text("SELECT is_generated FROM information_schema.columns "
+                                       "WHERE table_name = 'search_documents' AND column_name = 'vector'")).scalar_one()
+        assert kind == "ALWAYS"
+        db.session.remove()
+        flask_migrate.downgrade(revision="base")
+        left = db.session.execute(text("SELECT count(*) FROM information_schema.tables "
+                                       "WHERE table_schema = 'public' AND table_name <> 'alembic_version'")).scalar_one()
+        assert left == 0
+    finally:
+        db.session.remove()
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+        db.create_all()
