@@ -25,6 +25,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import api, cli, views
 
+    from . import oidc
+
+    oidc.init_app(app)
     views.init_app(app)
     api.init_app(app)
     from . import search

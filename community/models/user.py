@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -16,6 +16,8 @@ STAFF_ROLES = ("moderator", "agent", "product", "admin")
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    #: One account per identity at a provider (single sign-on, services/accounts/sso.py).
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(40), unique=True)
@@ -37,6 +39,9 @@ class User(UserMixin, db.Model):
     suspension_reason: Mapped[str | None] = mapped_column(String(500))
     #: Bumped on password change so that remembered sessions die with it.
     session_version: Mapped[int] = mapped_column(default=1)
+    #: The OpenID provider and its ``sub`` for this person, set at the first single sign-on.
+    oidc_issuer: Mapped[str | None] = mapped_column(String(255))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
     #: When the last daily digest was built for the user (``flask mail digest``).
     digest_sent_at: Mapped[datetime | None]
 

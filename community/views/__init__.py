@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
         moderation,
         search,
         settings,
+        sso,
         support,
         tickets,
         uploads,
@@ -32,7 +33,7 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
-                   support, analytics, kb, health, settings, uploads, editor):
+                   support, analytics, kb, health, settings, uploads, editor, sso):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions)

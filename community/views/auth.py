@@ -8,6 +8,8 @@ from ..extensions import db
 from ..ratelimit import check, hit
 from ..services.accounts import reset, users
 from ..services.errors import Conflict, RateLimited, ServiceError, ValidationError
+from .sso import login_options
+from .sso import login_page as _login_page
 from .actions import commit
 from .util import safe_next
 
@@ -18,6 +20,9 @@ bp = Blueprint("auth", __name__)
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
+    if login_options()["sso_only"]:
+        flash("Accounts here come from your company's sign-in.", "info")
+        return redirect(url_for("auth.login"))
     errors, form = {}, {}
     if request.method == "POST":
         form = {k: request.form.get(k, "") for k in ("username", "email")}
@@ -63,23 +68,27 @@ def login():
         return redirect(url_for("main.home"))
     error = None
     login_name = ""
+    options = login_options()
     if request.method == "POST":
         login_name = request.form.get("login", "").strip()
         try:
             hit("LOGIN_RATE_LIMIT", key=f"ip:{request.remote_addr}")
             hit("LOGIN_RATE_LIMIT", key=users.login_throttle_key(login_name))
         except RateLimited as exc:
-            return render_template("auth/login.html", error=exc.message, login=login_name), 429
+            return _login_page(error=exc.message, login=login_name), 429
         user = users.authenticate(login_name, request.form.get("password", ""))
         if user is None:
             error = "That username or email and password do not match."
-            return render_template("auth/login.html", error=error, login=login_name), 400
+            return _login_page(error=error, login=login_name), 400
+        if options["sso_only"] and not user.is_staff:
+            error = f"Members sign in with the button “{options['sso_label']}”, not a password."
+            return _login_page(error=error, login=login_name), 403
         login_user(user, remember=bool(request.form.get("remember")))
         users.touch_last_seen(user)
         db.session.commit()
         flash(f"Welcome back, {user.username}.", "success")
         return redirect(safe_next(url_for("main.home")))
-    return render_template("auth/login.html", error=error, login=login_name)
+    return _login_page(error=error, login=login_name)
 
 
 @bp.post("/logout")

@@ -100,6 +100,10 @@ ACCOUNTS = {
     "POST /register": Rule(EVERYONE, {"username": "newcomer", "email": "new@example.com",
                                       "password": "password123", "confirm": "password123"}),
     "POST /logout": Rule(SIGNED_IN),
+    # Single sign-on is off in this test's app (no OIDC_ISSUER): both pages are 404 for everyone.
+    # tests/accounts/test_sso.py drives them against a provider.
+    "GET /login/sso": Rule(frozenset()),
+    "GET /login/sso/callback": Rule(frozenset()),
     "GET /users": Rule(EVERYONE),
     "GET /users/<username>": Rule(EVERYONE),
     "GET /notifications": Rule(SIGNED_IN),
