@@ -1,7 +1,7 @@
 """tickets.body_html: a ticket's body rendered once, when it is written
 
 Revision ID: b7e4c2a9d013
-Revises: d4e5f6a7b8c9
+Revises: c5e0a2f9d317
 Create Date: 2026-12-01 14:00:00
 
 Pages no longer render Markdown on view.  Existing tickets get their body (and the
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'b7e4c2a9d013'
-down_revision = 'd4e5f6a7b8c9'
+down_revision = 'c5e0a2f9d317'
 branch_labels = None
 depends_on = None
 
