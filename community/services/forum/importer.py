@@ -18,7 +18,7 @@ Imports are many transactions by design: ``commit`` (the CLI passes
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -195,11 +195,33 @@ class _Renderer:
 def _write_batch(batch: list[ThreadIn], rendered: list[str | None], directory: _Directory,
                  report: ImportReport) -> list[dict]:
     """Insert ``batch`` (already de-duplicated) with the HTML of its posts (from
-    :func:`_texts_to_render` order); returns the search documents of the new threads."""
-    from ...search.documents import thread_document
+    :func:`_texts_to_render` order); returns the search documents of the new threads.
 
+    Core statements (executemany with RETURNING in order), not the ORM's bulk path: no
+    per-row ORM bookkeeping, and mapper events never fire for these rows anyway.
+    """
     directory.user_ids([t.author for t in batch] + [a.author for t in batch for a in t.answers])
     directory.tag_ids(tag for t in batch for tag in t.tags)
+    thread_rows, plans = _thread_rows(batch, directory)
+    threads = Thread.__table__
+    thread_ids = [row[0] for row in db.session.execute(
+        insert(threads).returning(threads.c.id, sort_by_parameter_order=True), thread_rows)]
+    post_rows, owners = _post_rows(thread_ids, plans, rendered, directory)
+    posts = Post.__table__
+    post_ids = [row[0] for row in db.session.execute(
+        insert(posts).returning(posts.c.id, sort_by_parameter_order=True), post_rows)]
+    links = _link_posts(thread_ids, post_ids, owners)
+    tag_rows = [{"thread_id": tid, "tag_id": directory.tags[tag]}
+                for tid, (item, *_rest) in zip(thread_ids, plans) for tag in item.tags]
+    if tag_rows:
+        db.session.execute(insert(thread_tags), tag_rows)
+    report.created += len(batch)
+    report.answers += sum(len(item.answers) for item in batch)
+    return _search_documents(thread_ids, thread_rows, plans, post_rows, post_ids, links)
+
+
+def _thread_rows(batch: list[ThreadIn], directory: _Directory) -> tuple[list[dict], list[tuple]]:
+    """The threads' rows, and per thread ``(item, asked, [(answer, when)], category)``."""
     now = utcnow()
     thread_rows, plans = [], []
     for item in batch:
@@ -218,12 +240,12 @@ def _write_batch(batch: list[ThreadIn], rendered: list[str | None], directory: _
             "view_count": item.views, "reply_count": len(answers), "score": item.score,
         })
         plans.append((item, asked, answers, category))
-    # Core statements (executemany with RETURNING in order), not the ORM's bulk path:
-    # no per-row ORM bookkeeping, and mapper events never fire for these rows anyway.
-    threads, posts = Thread.__table__, Post.__table__
-    thread_ids = [row[0] for row in db.session.execute(
-        insert(threads).returning(threads.c.id, sort_by_parameter_order=True), thread_rows)]
+    return thread_rows, plans
 
+
+def _post_rows(thread_ids, plans, rendered, directory: _Directory) -> tuple[list[dict], list[tuple]]:
+    """The posts' rows (question first, then answers, HTML given or rendered), and their owners
+    ``(thread_id, answer or None)`` in the same order."""
     post_rows, owners = [], []
     html = iter(rendered)
     for thread_id, (item, asked, answers, _category) in zip(thread_ids, plans):
@@ -242,27 +264,29 @@ def _write_batch(batch: list[ThreadIn], rendered: list[str | None], directory: _
                               "body_html": answer.body_html if answer.body_html is not None else given,
                               "created_at": when})
             owners.append((thread_id, answer))
-    post_ids = [row[0] for row in db.session.execute(
-        insert(posts).returning(posts.c.id, sort_by_parameter_order=True), post_rows)]
+    return post_rows, owners
 
-    links: dict[int, dict] = {tid: {"id": tid} for tid in thread_ids}
+
+def _link_posts(thread_ids, post_ids, owners) -> dict[int, dict]:
+    """Point each thread at its question and accepted answer (one executemany)."""
+    links: dict[int, dict] = {tid: {"id": tid, "accepted_post_id": None} for tid in thread_ids}
     for post_id, (thread_id, answer) in zip(post_ids, owners):
         if answer is None:
             links[thread_id]["question_post_id"] = post_id
         elif answer.accepted:
             links[thread_id]["accepted_post_id"] = post_id
-    for link in links.values():
-        link.setdefault("accepted_post_id", None)
+    threads = Thread.__table__
     db.session.execute(update(threads).where(threads.c.id == bindparam("link_id")).values(
         question_post_id=bindparam("question_post_id"), accepted_post_id=bindparam("accepted_post_id")),
         [{"link_id": link["id"], "question_post_id": link["question_post_id"],
           "accepted_post_id": link["accepted_post_id"]} for link in links.values()])
-    tag_rows = [{"thread_id": tid, "tag_id": directory.tags[tag]}
-                for tid, (item, *_rest) in zip(thread_ids, plans) for tag in item.tags]
-    if tag_rows:
-        db.session.execute(insert(thread_tags), tag_rows)
+    return links
 
-    # Search documents from the same values, through the code the index uses for rebuilds.
+
+def _search_documents(thread_ids, thread_rows, plans, post_rows, post_ids, links) -> list[dict]:
+    """Search documents from the same values, through the code the index uses for rebuilds."""
+    from ...search.documents import thread_document
+
     docs, cursor = [], 0
     for thread_id, row, (item, _asked, answers, category) in zip(thread_ids, thread_rows, plans):
         posts = []
@@ -279,9 +303,24 @@ def _write_batch(batch: list[ThreadIn], rendered: list[str | None], directory: _
             tags=[SimpleNamespace(name=t) for t in sorted(item.tags)], **{
                 k: row[k] for k in ("title", "slug", "score", "reply_count", "created_at", "last_activity_at")})
         docs.append(thread_document(thread, posts))
-    report.created += len(batch)
-    report.answers += sum(len(item.answers) for item in batch)
     return [d for d in docs if d is not None]
+
+
+def _checked(records, error: Callable[[int, str], None], progress) -> Iterator[ThreadIn]:
+    """The records to import: a line that failed to parse, or an ``external_id`` seen earlier in
+    the file, is reported (and counted as progress) instead."""
+    seen: set[str] = set()
+    for line, record in records:
+        if isinstance(record, str):
+            error(line, record)
+        elif record.external_id in seen:
+            error(line, f"external_id {record.external_id!r} appears twice in this file")
+        else:
+            seen.add(record.external_id)
+            yield record
+            continue
+        if progress:
+            progress(1)
 
 
 def import_records(records: Iterable[tuple[int, ThreadIn | str]], *, commit: Callable[[], None],
@@ -299,7 +338,6 @@ def import_records(records: Iterable[tuple[int, ThreadIn | str]], *, commit: Cal
 
     report = ImportReport()
     directory = _Directory(report)
-    seen: set[str] = set()
     batch: list[ThreadIn] = []
     renderer = _Renderer(workers, min_pool_texts)
     #: The batch whose HTML is being rendered: (fresh threads, records read, result getter).
@@ -337,18 +375,7 @@ def import_records(records: Iterable[tuple[int, ThreadIn | str]], *, commit: Cal
             batch.clear()
 
         try:
-            for line, record in records:
-                if isinstance(record, str):
-                    error(line, record)
-                    if progress:
-                        progress(1)
-                    continue
-                if record.external_id in seen:
-                    error(line, f"external_id {record.external_id!r} appears twice in this file")
-                    if progress:
-                        progress(1)
-                    continue
-                seen.add(record.external_id)
+            for record in _checked(records, error, progress):
                 batch.append(record)
                 if len(batch) >= batch_size:
                     flush()
