@@ -54,7 +54,11 @@ def _init_extensions(app: Flask) -> None:
 
     configure_sqlite_connections()
 
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    from . import ratelimit_storage  # noqa: F401  (registers sqlite:// with the limits library)
+
+    # Shared by every worker: Redis when configured, else a SQLite file beside the instance.
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL")
+                          or f"sqlite:///{Path(app.instance_path).resolve() / 'ratelimits.sqlite3'}")
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
                      render_as_batch=True)

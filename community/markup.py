@@ -11,6 +11,7 @@ from functools import partial
 import bleach
 import markdown as md
 from bleach.linkifier import URL_RE, LinkifyFilter
+from markdown import inlinepatterns
 from markupsafe import Markup
 
 ALLOWED_TAGS = frozenset({
@@ -94,6 +95,113 @@ class EscapeRawHtml(md.extensions.Extension):
         md_instance.inlinePatterns.deregister("html")
 
 
+#: How far the link, image, reference and code-span parsers look ahead for their closing
+#: bracket, parenthesis or backticks.  Python-Markdown scans to the end of the paragraph for
+#: each opener, so ``[a](`` or ``[`` or ````a``` repeated took time quadratic in the body
+#: (a 30,000-character ``[a](`` body: 18 s).  Bounded, each opener costs at most this many
+#: steps, and rendering is linear.  A link text, destination or inline code span longer than
+#: this is shown as text (a fenced block holds long code).
+MAX_INLINE_SCAN = 500
+#: Nesting of ``[`` in a link text, and of ``(`` in a destination, beyond these is no link
+#: (``[[[[...``, ``[a](b(c(d(...``): it would make each opener walk the whole window.
+MAX_BRACKET_DEPTH = 4
+MAX_PAREN_DEPTH = 8
+_PARENS = re.compile(r"[()]")
+_BACKTICKS = re.compile(r"`+")
+
+
+class _BoundedLinkParts:
+    """``getText``/``getLink`` of Python-Markdown's link processors, over a bounded window."""
+
+    def getText(self, data: str, index: int):  # noqa: N802 (Markdown's API)
+        depth, pos, end = 1, index, min(len(data), index + MAX_INLINE_SCAN)
+        while pos < end:
+            char = data[pos]
+            if char == "]":
+                depth -= 1
+                if depth == 0:
+                    return data[index:pos], pos + 1, True
+            elif char == "[":
+                depth += 1
+                if depth > MAX_BRACKET_DEPTH:
+                    break
+            pos += 1
+        return "", index, False
+
+    def getLink(self, data: str, index: int):  # noqa: N802
+        window = data[index:index + MAX_INLINE_SCAN]
+        if not _closes(window):  # decided by a regex, before Markdown's character-by-character walk
+            return "", None, index, False
+        href, title, end, handled = super().getLink(window, 0)
+        return href, title, index + end, handled
+
+
+def _closes(window: str) -> bool:
+    """Whether the ``(`` that ``window`` starts with is closed, nesting at most MAX_PAREN_DEPTH."""
+    depth = 0
+    for match in _PARENS.finditer(window):
+        depth += 1 if match.group() == "(" else -1
+        if depth == 0:
+            return True
+        if depth > MAX_PAREN_DEPTH:
+            return False
+    return False
+
+
+class _BoundedReferenceId:
+    def evalId(self, data: str, index: int, text: str):  # noqa: N802
+        match = self.RE_LINK.match(data, index, index + MAX_INLINE_SCAN)
+        if not match:
+            return None, index, False
+        return match.group(1).lower() or text.lower(), match.end(0), True
+
+
+class _BoundedBacktick(inlinepatterns.BacktickInlineProcessor):
+    def find_code_spans(self, start: int, text: str):
+        window = text[start:start + MAX_INLINE_SCAN]
+        if start + MAX_INLINE_SCAN < len(text):
+            window = window.rstrip("`")  # a run cut by the window's end is no run of its length
+        ticks = len(_BACKTICKS.match(window).group()) if window else 0
+        if not ticks:
+            return start + 1, None
+        # Markdown pairs the opening run with the first run of as many backticks, else with the
+        # longest shorter run; with neither in the window (a regex tells), it would walk it all.
+        if not any(len(run.group()) <= ticks for run in _BACKTICKS.finditer(window, ticks)):
+            return start + ticks, None
+        begin, end = super().find_code_spans(0, window)
+        return start + begin, (start + end if end is not None else None)
+
+
+def _bounded(base, *parts):
+    return type("Bounded" + base.__name__, (*parts, base), {})
+
+
+_BOUNDED_PROCESSORS = {  # name: (class, pattern, priority), as Python-Markdown registers them
+    "backtick": (_BoundedBacktick, inlinepatterns.BACKTICK_RE, 190),
+    "reference": (_bounded(inlinepatterns.ReferenceInlineProcessor, _BoundedReferenceId, _BoundedLinkParts),
+                  inlinepatterns.REFERENCE_RE, 170),
+    "link": (_bounded(inlinepatterns.LinkInlineProcessor, _BoundedLinkParts), inlinepatterns.LINK_RE, 160),
+    "image_link": (_bounded(inlinepatterns.ImageInlineProcessor, _BoundedLinkParts),
+                   inlinepatterns.IMAGE_LINK_RE, 150),
+    "image_reference": (_bounded(inlinepatterns.ImageReferenceInlineProcessor, _BoundedReferenceId,
+                                 _BoundedLinkParts), inlinepatterns.IMAGE_REFERENCE_RE, 140),
+    "short_reference": (_bounded(inlinepatterns.ShortReferenceInlineProcessor, _BoundedLinkParts),
+                        inlinepatterns.REFERENCE_RE, 130),
+    "short_image_ref": (_bounded(inlinepatterns.ShortImageReferenceInlineProcessor, _BoundedLinkParts),
+                        inlinepatterns.IMAGE_REFERENCE_RE, 125),
+}
+
+
+class BoundedInlineScans(md.extensions.Extension):
+    """Replace the inline processors whose look-ahead is unbounded with bounded ones."""
+
+    def extendMarkdown(self, md_instance):  # noqa: N802
+        for name, (cls, pattern, priority) in _BOUNDED_PROCESSORS.items():
+            assert name in md_instance.inlinePatterns, name  # a Markdown upgrade renamed it: look again
+            processor = cls(pattern) if name == "backtick" else cls(pattern, md_instance)
+            md_instance.inlinePatterns.register(processor, name, priority)
+
+
 def render_markdown(text: str) -> str:
     """Render user Markdown (raw HTML escaped), then sanitize the result with bleach.
 
@@ -102,7 +210,7 @@ def render_markdown(text: str) -> str:
     """
     html = md.markdown(
         text or "",
-        extensions=["fenced_code", "tables", "sane_lists", EscapeRawHtml()],
+        extensions=["fenced_code", "tables", "sane_lists", EscapeRawHtml(), BoundedInlineScans()],
         output_format="html",
     )
     return _cleaner.clean(html)

@@ -1,7 +1,9 @@
 """Rate limits named in configuration, shared by pages and the API.
 
-Counters live in Flask-Limiter's storage: in memory by default, in Redis
-when ``REDIS_URL`` is set, so that all workers share them.
+Counters are shared by every worker process: in Redis when ``REDIS_URL`` is set,
+otherwise in a SQLite file in the instance folder (``ratelimit_storage.py``), so a
+limit holds across ``gunicorn -w 4`` on one machine.  ``RATELIMIT_STORAGE_URI``
+overrides both (``memory://`` is per process: tests only).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from limits import parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from . import ratelimit_storage  # noqa: F401  (the sqlite:// scheme)
 from .services.errors import RateLimited
 
 
@@ -65,7 +68,7 @@ def _strategy():
     """
     strategy = current_app.extensions.get("community_ratelimit")
     if strategy is None:
-        uri = current_app.config.get("RATELIMIT_STORAGE_URI") or current_app.config.get("REDIS_URL") or "memory://"
+        uri = current_app.config["RATELIMIT_STORAGE_URI"]  # set by create_app
         strategy = MovingWindowRateLimiter(storage_from_string(uri))
         current_app.extensions["community_ratelimit"] = strategy
     return strategy

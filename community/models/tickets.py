@@ -40,6 +40,8 @@ class Ticket(db.Model):
     requester_email: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
+    #: ``body`` rendered once, when the ticket is opened (pages never render Markdown on view).
+    body_html: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="open")
     priority: Mapped[str] = mapped_column(String(10), default="normal")
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -73,7 +73,7 @@ def login():
         login_name = request.form.get("login", "").strip()
         try:
             hit("LOGIN_RATE_LIMIT", key=f"ip:{request.remote_addr}")
-            hit("LOGIN_RATE_LIMIT", key=f"account:{login_name.lower()}")
+            hit("LOGIN_RATE_LIMIT", key=users.login_throttle_key(login_name))
         except RateLimited as exc:
             return _login_page(error=exc.message, login=login_name), 429
         user = users.authenticate(login_name, request.form.get("password", ""))

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from .. import permissions, urls
+from ..markup import safe
 from ..extensions import db
-from ..markup import render_markdown, safe
 from ..models import Thread
 from ..models.tickets import TICKET_PRIORITIES, TICKET_STATUSES
 from ..ratelimit import hit
@@ -34,10 +35,13 @@ def ticket_banner(thread_id: int):
     return tickets_queue.banner(thread_id)
 
 
-@bp.app_template_filter("markdown_html")
-def markdown_html(text: str | None):
-    """Render snapshot Markdown (stored raw in the ticket's context) sanitized."""
-    return safe(render_markdown(text or ""))
+@bp.app_template_global()
+def stored_body(html: str | None, text: str | None) -> Markup:
+    """A body's HTML as stored when it was written (the ticket, its snapshot, its events);
+    a page view renders no Markdown.  Without stored HTML the text shows as is, escaped."""
+    if html:
+        return safe(html)
+    return Markup("<p>%s</p>") % text if text else Markup("")
 
 
 @bp.app_template_global()

@@ -145,6 +145,33 @@ def test_login_is_throttled_per_account_across_addresses(limited, client, make):
     assert _login(client, "someone-else", "10.0.0.99").status_code == 400
 
 
+def test_the_account_bucket_is_the_account_however_it_is_typed(limited, client, make):
+    """Name, case, spaces or the email: one bucket (the typed string gave each its own)."""
+    make.user("victim")  # email victim@example.com
+    for i, typed in enumerate(["victim", "  VICTIM ", "victim@example.com"]):
+        assert _login(client, typed, f"10.2.0.{i}").status_code == 400
+    assert _login(client, "Victim@Example.com", "10.2.0.9").status_code == 429
+    # a name that is no account is throttled by its name, and does not touch the account's bucket
+    for i in range(3):
+        assert _login(client, "nobody", f"10.3.0.{i}").status_code == 400
+    assert _login(client, " NOBODY", "10.3.0.9").status_code == 429
+
+
+def test_the_default_storage_is_shared_by_processes(app):
+    """Without REDIS_URL the counters live in a file of the instance folder, not in a process."""
+    uri = app.config["RATELIMIT_STORAGE_URI"]
+    assert uri.startswith("sqlite:////") and uri.endswith("/ratelimits.sqlite3")
+    from limits import parse
+    from limits.storage import storage_from_string
+    from limits.strategies import MovingWindowRateLimiter
+
+    one, two = (MovingWindowRateLimiter(storage_from_string(uri)) for _ in range(2))  # two workers
+    limit = parse("3 per minute")
+    assert [one.hit(limit, "k"), two.hit(limit, "k"), one.hit(limit, "k"), two.hit(limit, "k")] == \
+        [True, True, True, False]
+    assert one.test(limit, "other") and not two.test(limit, "k")
+
+
 def test_login_is_throttled_per_address_across_accounts(limited, client):
     for i in range(3):
         assert _login(client, f"guess{i}", "10.1.1.1").status_code == 400

@@ -52,11 +52,25 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=method) if method else generate_password_hash(password)
 
 
-def authenticate(login: str, password: str) -> User | None:
-    login = (login or "").strip()
-    user = db.session.execute(
-        select(User).where((func.lower(User.username) == login.lower()) | (User.email == login.lower()))
+def find_by_login(login: str) -> User | None:
+    """The account a typed username or email names (case and surrounding spaces ignored)."""
+    login = (login or "").strip().lower()
+    if not login:
+        return None
+    return db.session.execute(
+        select(User).where((func.lower(User.username) == login) | (User.email == login))
     ).scalar()
+
+
+def login_throttle_key(login: str) -> str:
+    """One rate-limit bucket per account, however its name is typed (``Mem1 ``,
+    ``mem1@example.test``); a name that is no account gets the bucket of the name."""
+    user = find_by_login(login)
+    return f"account:{user.id}" if user is not None else "account-name:" + " ".join((login or "").split()).lower()
+
+
+def authenticate(login: str, password: str) -> User | None:
+    user = find_by_login(login)
     if user is None:
         check_password_hash(hash_password("timing"), password or "")
         return None

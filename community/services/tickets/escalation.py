@@ -86,7 +86,8 @@ def snapshot(thread: Thread, ask_session_id: str | None) -> dict:
     question = next((p for p in posts if p.is_question), None)
 
     def post_data(post: Post) -> dict:
-        return {"post_id": post.id, "author": post.author.username, "body": post.body,
+        # body_html: the post's stored HTML, so the ticket page never renders Markdown
+        return {"post_id": post.id, "author": post.author.username, "body": post.body, "body_html": post.body_html,
                 "score": post.score, "created_at": iso(post.created_at),
                 "official": post.is_official, "accepted": post.id == thread.accepted_post_id}
 

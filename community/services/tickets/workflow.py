@@ -52,7 +52,7 @@ def open_ticket(*, source: str, subject: str, body: str = "", requester: User | 
         # the Contact page stores them as "queries"; one key for every ticket's readers
         context["search_queries"] = list(context.get("queries") or session_queries(ask_session_id))
     ticket = Ticket(
-        source=source, subject=subject[:200], body=body, requester=requester,
+        source=source, subject=subject[:200], body=body, body_html=render_markdown(body), requester=requester,
         requester_name=requester_name, requester_email=requester_email, thread_id=thread_id,
         ask_session_id=ask_session_id, priority=priority,
         created_by_id=created_by.id if created_by else None, context=context,
