@@ -1,7 +1,7 @@
 """Relevance of ``suggest`` against a plain BM25 baseline, on the same corpus in the same run.
 
     python bench/relevance.py bench/data/cstheory_meta.jsonl bench/data/demo.jsonl \
-        --queries bench/data/dev_queries.jsonl [--misses]
+        --queries bench/data/dev_queries.jsonl [--misses] [--learn 0.5 [--learned-boost 0.5,1,2]]
 
 The corpus files (import JSONL) are imported with ``flask import``'s code into
 a fresh instance in a temporary directory.  Queries are JSONL lines
@@ -9,10 +9,25 @@ a fresh instance in a temporary directory.  Queries are JSONL lines
 recall@10 and MRR@10 of ``community.search.suggest`` (threads), and of the
 baseline: Whoosh defaults (StandardAnalyzer, BM25F, MultifieldParser over
 title + question body, terms OR-ed, no boosts, no stemming, no tuning).
+
+Every figure is also given per *part* of the dev set (queries about the demo community,
+``demo:*``, and about cstheory meta, ``se:*``): a change is kept only if it helps the
+whole set without hurting a part by more than a point.
+
+``--learn SHARE`` measures learning honestly: a stable SHARE of the queries (by a hash
+of their text) is replayed as confirmed deflections (one distinct visitor each, the
+query's words voting for its relevant threads, through ``services.learning.evidence``),
+and every system is measured on the *other* queries only, before and after the replay;
+``--learned-boost`` lists the weights of the ``learned`` field to compare.
+
+``--duplicates PostLinks.xml`` replays the Stack Exchange duplicate links (``LinkTypeId`` 3)
+as closed duplicates (the duplicate's title votes for the original) before measuring; no
+dev query is used for that, so every query is measured.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import sys
@@ -28,6 +43,9 @@ from whoosh.fields import ID, TEXT, Schema  # noqa: E402
 from whoosh.qparser import MultifieldParser, OrGroup  # noqa: E402
 
 from community import create_app, search  # noqa: E402
+from community.models import utcnow  # noqa: E402
+from community.search import schema  # noqa: E402
+from community.services.learning import evidence  # noqa: E402
 from community.extensions import db  # noqa: E402
 from community.models import Thread  # noqa: E402
 from community.services.forum import import_formats, importer  # noqa: E402
@@ -68,6 +86,12 @@ def main() -> None:
     parser.add_argument("corpus", nargs="+", type=Path, help="import-format JSONL file(s)")
     parser.add_argument("--queries", type=Path, required=True)
     parser.add_argument("--misses", action="store_true", help="list queries whose first relevant hit is not in the top 5")
+    parser.add_argument("--learn", type=float, default=0.0, metavar="SHARE",
+                        help="replay this share of the queries as confirmed deflections; measure on the rest")
+    parser.add_argument("--duplicates", type=Path, metavar="POSTLINKS_XML",
+                        help="replay Stack Exchange duplicate links as closed duplicates first")
+    parser.add_argument("--learned-boost", type=lambda v: [float(x) for x in v.split(",")],
+                        default=[schema.FIELD_BOOSTS["learned"]], help="weights of the learned field to compare")
     parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh")
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/search_relevance",
                         help="an empty database the benchmark may fill and drop (postgres backend)")
@@ -102,30 +126,104 @@ def main() -> None:
         ids = dict(db.session.execute(select(Thread.id, Thread.external_id)).all())
         baseline = Baseline(root / "baseline", records)
 
-        rows = {"suggest (tuned)": [], "BM25 baseline": []}
+        def part(item):
+            return "demo" if all(r.startswith("demo:") for r in item["relevant"]) else "cstheory"
+
+        def measure(name, items, rows, latencies=None, misses=None):
+            for item in items:
+                relevant = set(item["relevant"])
+                started = time.perf_counter()
+                hits = search.suggest(item["query"], limit=10, types=("thread",))
+                if latencies is not None:
+                    latencies.append((time.perf_counter() - started) * 1000)
+                ranked = [ids[h["id"]] for h in hits]
+                rows.setdefault(name, {}).setdefault(part(item), []).append(metrics(ranked, relevant))
+                if misses is not None and rows[name][part(item)][-1][0] == 0:
+                    misses.append((item["query"], item["relevant"], ranked[:3]))
+
+        def baseline_rows(items, rows):
+            for item in items:
+                rows.setdefault("BM25 baseline", {}).setdefault(part(item), []).append(
+                    metrics(baseline.rank(item["query"]), set(item["relevant"])))
+
+        rows: dict[str, dict[str, list]] = {}
         latencies, misses = [], []
-        for item in queries:
-            relevant = set(item["relevant"])
-            started = time.perf_counter()
-            hits = search.suggest(item["query"], limit=10, types=("thread",))
-            latencies.append((time.perf_counter() - started) * 1000)
-            ranked = [ids[h["id"]] for h in hits]
-            rows["suggest (tuned)"].append(metrics(ranked, relevant))
-            rows["BM25 baseline"].append(metrics(baseline.rank(item["query"]), relevant))
-            if args.misses and rows["suggest (tuned)"][-1][0] == 0:
-                misses.append((item["query"], item["relevant"], ranked[:3]))
+        if args.duplicates:
+            measure("suggest (tuned)", queries if not args.learn else [], rows)
+            pairs = _duplicate_links(args.duplicates)
+            by_external = {external: thread_id for thread_id, external in ids.items()}
+            titles = {r.external_id: r.title for r in records}
+            now = utcnow()
+            replayed = 0
+            for duplicate, original in pairs:
+                if f"se:{duplicate}" in by_external and f"se:{original}" in by_external:
+                    evidence.vote(by_external[f"se:{original}"], f"duplicate:{duplicate}", "duplicate",
+                                  titles[f"se:{duplicate}"], now)
+                    replayed += 1
+            db.session.commit()
+            print(f"duplicates: {replayed} of {len(pairs)} duplicate links replayed as closed duplicates")
+            if not args.learn:
+                state = app.extensions["search"]
+                for weight in args.learned_boost:
+                    schema.FIELD_BOOSTS["learned"] = weight
+                    state._suggest_cache.clear()
+                    measure(f"+ duplicates x{weight:g}", queries, rows, latencies)
+                baseline_rows(queries, rows)
+        if args.learn:
+            train = [q for q in queries if _share(q["query"]) < args.learn]
+            test = [q for q in queries if _share(q["query"]) >= args.learn]
+            print(f"learning: {len(train)} queries replayed as confirmed deflections; measured on the other {len(test)}")
+            taught = {external for q in train for external in q["relevant"]}
+            reached = [q for q in test if taught & set(q["relevant"])]
+            print(f"{len(reached)} of the {len(test)} measured queries ask for a thread that learned")
+            measure("suggest (tuned)", test, rows)
+            by_external = {external: thread_id for thread_id, external in ids.items()}
+            now = utcnow()
+            for number, item in enumerate(train):
+                for external in item["relevant"]:
+                    evidence.vote(by_external[external], f"bench:{number}", "confirmed", item["query"], now)
+            db.session.commit()  # the listeners re-index the threads that learned
+            state = app.extensions["search"]
+            for weight in args.learned_boost:
+                schema.FIELD_BOOSTS["learned"] = weight
+                state._suggest_cache.clear()
+                measure(f"+ learned x{weight:g}", test, rows, latencies)
+            baseline_rows(test, rows)
+        elif not args.duplicates:
+            measure("suggest (tuned)", queries, rows, latencies, misses if args.misses else None)
+            baseline_rows(queries, rows)
 
     print()
     print(f"backend: {args.backend}")
-    print(f"{'system':<18} {'recall@5':>9} {'recall@10':>10} {'MRR@10':>8}")
-    for name, values in rows.items():
-        r5, r10, mrr = (statistics.mean(column) for column in zip(*values))
-        print(f"{name:<18} {r5:>9.3f} {r10:>10.3f} {mrr:>8.3f}")
+    parts = sorted({p for by_part in rows.values() for p in by_part})
+    header = f"{'system':<20} {'recall@5':>9} {'recall@10':>10} {'MRR@10':>8}"
+    print(header + "".join(f"  {p + ' R@5/R@10/MRR':>24}" for p in parts))
+    for name, by_part in rows.items():
+        every = [value for values in by_part.values() for value in values]
+        r5, r10, mrr = (statistics.mean(column) for column in zip(*every))
+        line = f"{name:<20} {r5:>9.3f} {r10:>10.3f} {mrr:>8.3f}"
+        for p in parts:
+            a, b, c = (statistics.mean(column) for column in zip(*by_part[p]))
+            line += f"  {f'{a:.3f}/{b:.3f}/{c:.3f} (n={len(by_part[p])})':>24}"
+        print(line)
     latencies.sort()
     print(f"\nsuggest latency over {len(latencies)} queries: p50 {statistics.median(latencies):.1f} ms, "
           f"p95 {latencies[int(len(latencies) * 0.95) - 1]:.1f} ms")
     for query, relevant, got in misses:
         print(f"MISS {query!r}: want {relevant}, got {got}")
+
+
+def _duplicate_links(path: Path) -> list[tuple[str, str]]:
+    """``(duplicate post id, original post id)`` of a Stack Exchange ``PostLinks.xml``."""
+    import xml.etree.ElementTree as ET
+
+    return [(row.get("PostId"), row.get("RelatedPostId")) for row in ET.parse(path).getroot()
+            if row.get("LinkTypeId") == "3"]
+
+
+def _share(text: str) -> float:
+    """A stable position in [0, 1) for a query (which side of the split it lands on)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2 ** 64
 
 
 if __name__ == "__main__":

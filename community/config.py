@@ -164,6 +164,8 @@ class Defaults:
     # Search.
     SEARCH_BACKEND = "whoosh"
     SEARCH_INDEX_DIR: str | None = None
+    #: `flask search learn` reads the ask sessions of this many last days (docs/search.md).
+    SEARCH_LEARN_DAYS = 730
     #: Documents the bulk index writer of `flask import` holds before a commit.
     SEARCH_BULK_COMMIT_EVERY = 20000
     #: Whoosh subprocesses for bulk indexing (1: in the importing process, usually faster).

@@ -120,6 +120,13 @@ def can_accept(user, thread) -> bool:
     return user.id == thread.author_id or is_moderator(user)
 
 
+def can_close_as_duplicate(user, thread) -> bool:
+    """The asker or a moderator may close a question as a duplicate of another."""
+    if not is_active_member(user):
+        return False
+    return user.id == thread.author_id or is_moderator(user)
+
+
 def can_edit_post(user, post) -> bool:
     if not is_active_member(user):
         return False

@@ -8,7 +8,8 @@ from .. import permissions
 from ..extensions import db
 from ..permissions import METRICS_READERS
 from ..services.deflection import ask_sessions, guards, metrics, suggestions
-from ..services.errors import PermissionDenied
+from ..services.errors import PermissionDenied, ValidationError
+from ..services.learning import explaining
 from .auth import api_user
 from .spec import endpoint, schema
 
@@ -20,10 +21,14 @@ SUGGESTION = schema("Suggestion", {
         "type": {"type": "string", "enum": ["thread", "article", "idea"]}, "id": {"type": "integer"},
         "title": {"type": "string"}, "url": {"type": "string"}, "solved": {"type": "boolean"},
         "snippet": {"type": "string", "description": "Plain text; for a solved thread, from the accepted answer."},
-        "score": {"type": "number"}},
+        "score": {"type": "number"},
+        "explain": {"type": "object", "description": "Only with `explain=1` (staff): the stems matched, "
+                                                     "by field and weight, and the learned evidence.",
+                    "properties": {"matched": {"type": "array", "items": {"type": "object"}},
+                                   "learned": {"type": "object", "nullable": True}}}},
 })
 SUGGEST_RESPONSE = {"type": "object", "required": ["results"], "properties": {
-    "results": {"type": "array", "items": SUGGESTION, "maxItems": 5},
+    "results": {"type": "array", "items": SUGGESTION, "maxItems": 10},
     "holdout": {"type": "boolean", "description": "Present (true) when the session is in the holdout arm: "
                                                   "it is shown no suggestions."}}}
 
@@ -91,7 +96,7 @@ def _caller_session(session_id: str | None):
 
 
 @endpoint("/suggest", "GET", summary="Existing answers for what a visitor is typing",
-          auth="public", response=SUGGEST_RESPONSE, errors=(429, 503),
+          auth="public", response=SUGGEST_RESPONSE, errors=(400, 403, 429, 503),
           params=[
               {"name": "q", "in": "query", "required": True, "schema": {"type": "string"},
                "description": "What was typed; any text (empty, long, odd) gives results or []; "
@@ -100,8 +105,12 @@ def _caller_session(session_id: str | None):
                "description": "The ask session (data-ask-session); records `suggestions_shown` "
                               "once per distinct query when it is the caller's session."},
               {"name": "type", "in": "query", "required": False, "schema": {"type": "string"},
-               "description": "any of thread, article, idea, comma-separated (default: all three)."}],
-          description="Up to 5 threads, official knowledge-base articles and ideas, best first; solved threads carry a snippet of "
+               "description": "any of thread, article, idea, comma-separated (default: all three)."},
+              {"name": "limit", "in": "query", "required": False,
+               "schema": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5}},
+              {"name": "explain", "in": "query", "required": False, "schema": {"type": "integer", "enum": [0, 1]},
+               "description": "1: each result says why it was suggested (staff only; 403 otherwise)."}],
+          description="Up to 5 (or `limit`, at most 10) threads, official knowledge-base articles and ideas, best first; solved threads carry a snippet of "
                       "their accepted answer. Rate limited (SUGGEST_RATE_LIMIT).")
 def suggest():
     try:
@@ -110,15 +119,32 @@ def suggest():
         guards.count_refusal(exc.reason)
         db.session.commit()
         raise
+    limit, explain = _limit(), request.args.get("explain", "0") == "1"
+    user = api_user() or (current_user if current_user.is_authenticated else None)
+    if explain and not (user is not None and user.is_staff):
+        raise PermissionDenied("Only staff may ask why a result was suggested.")
     session = _caller_session(request.args.get("session"))
     results, holdout = suggestions.suggestions_for_session(session, request.args.get("q", ""),
-                                                          types=_types())
+                                                          types=_types(), limit=limit)
     if session is not None:
         db.session.commit()
     body = {"results": [_result_json(r) for r in results]}
+    if explain and results:
+        for item, why in zip(body["results"], explaining.explain(request.args.get("q", ""), results)):
+            item["explain"] = why
     if holdout:
         body["holdout"] = True
     return jsonify(body)
+
+
+def _limit() -> int:
+    """``limit`` (1 to 10, default 5); anything else is a 400."""
+    raw = request.args.get("limit")
+    if raw is None:
+        return 5
+    if not raw.isdigit() or not 1 <= int(raw) <= 10:
+        raise ValidationError("limit must be a whole number from 1 to 10.", field="limit")
+    return int(raw)
 
 
 def _result_json(item: dict) -> dict:

@@ -28,3 +28,25 @@ def rebuild():
 def status():
     """Documents in the index beside those in the database."""
     click.echo(f"Index: {search_service.count():,} documents; database: {search_service.total():,} searchable.")
+
+
+@search.command("learn")
+@click.option("--days", type=int, default=None,
+              help="Ask sessions of this many last days (default SEARCH_LEARN_DAYS, 730).")
+def learn(days):
+    """Rebuild learned evidence from the ask events and closed duplicates, then re-index what changed.
+
+    Run it regularly (cron, hourly or daily): suggestions opened and followed by no
+    contact become evidence only once their window has elapsed, and re-indexing
+    applies the decay of old votes.  Confirmed deflections are learned at once.
+    """
+    from ..extensions import db
+    from ..services.learning import evidence
+
+    rebuilt = evidence.rebuild_from_events(days=days)
+    duplicates = evidence.rebuild_duplicates()
+    db.session.commit()
+    threads = rebuilt.threads | duplicates.threads
+    search_service.touch(*(f"thread:{thread_id}" for thread_id in sorted(threads)))
+    click.echo(f"Learned {rebuilt.votes:,} votes from ask sessions and {duplicates.votes:,} from closed "
+               f"duplicates; re-indexed {len(threads):,} threads.")

@@ -3,6 +3,7 @@ from .audit import AuditEntry
 from .base import utcnow
 from .forum import (
     Category,
+    DuplicateLink,
     Post,
     PostRevision,
     Tag,
@@ -12,6 +13,7 @@ from .forum import (
     thread_tags,
 )
 from .ideas import Idea, IdeaComment, IdeaFollow, IdeaLink, IdeaStatusChange, IdeaVote, idea_tags
+from .learning import EVIDENCE_SOURCES, SearchEvidence
 from .kb import ARTICLE_STATES, Article, ArticleFeedback, ArticleRevision, article_tags
 from .metrics import AskEvent, AskRefusal, AskSession, DeflectionCredit
 from .moderation import FLAG_OUTCOMES, FLAG_REASONS, Flag
@@ -31,9 +33,9 @@ from .uploads import Upload
 from .user import ROLES, STAFF_ROLES, ApiToken, PasswordReset, User
 
 __all__ = [
-    "ApiToken", "AskEvent", "AskRefusal", "AuditEntry", "AskSession", "DeflectionCredit", "Category", "FLAG_OUTCOMES", "FLAG_REASONS", "Flag", "Notification", "NotificationPreference", "ThreadSubscription", "OutboxMessage", "PasswordReset", "Post",
+    "ApiToken", "AskEvent", "AskRefusal", "AuditEntry", "AskSession", "DeflectionCredit", "Category", "DuplicateLink", "FLAG_OUTCOMES", "FLAG_REASONS", "Flag", "Notification", "NotificationPreference", "ThreadSubscription", "OutboxMessage", "PasswordReset", "Post",
     "PostRevision", "ROLES", "ReputationEvent", "STAFF_ROLES", "Tag", "Thread", "ThreadView",
     "Ticket", "TicketEvent", "Upload", "User", "Vote", "WebhookAttempt", "thread_tags", "utcnow",
     "ARTICLE_STATES", "Article", "ArticleFeedback", "ArticleRevision", "article_tags",
-    "Idea", "IdeaComment", "IdeaFollow", "IdeaLink", "IdeaStatusChange", "IdeaVote", "idea_tags",
+    "EVIDENCE_SOURCES", "SearchEvidence", "Idea", "IdeaComment", "IdeaFollow", "IdeaLink", "IdeaStatusChange", "IdeaVote", "idea_tags",
 ]

@@ -201,3 +201,23 @@ class ThreadView(db.Model):
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
     viewer: Mapped[str] = mapped_column(String(64))
     day: Mapped[str] = mapped_column(String(10))
+
+
+class DuplicateLink(db.Model):
+    """A question closed as a duplicate of another (Stack Overflow's "close as duplicate").
+
+    Unlike a merge nothing moves: the duplicate stays readable, with a banner that leads
+    to the original (and its accepted answer), and its title becomes learned search
+    evidence for the original (``services/learning``).  One per duplicate (the unique
+    key makes two closes sent at once close once).
+    """
+
+    __tablename__ = "thread_duplicates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"), unique=True)
+    original_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"), index=True)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    original: Mapped[Thread] = relationship(foreign_keys=[original_id])

@@ -17,6 +17,9 @@ Public interface (other areas use only these):
 - ``search(query, *, category_id=None, solved=None, type=None, since=None,
   until=None, page=1, per_page=20) -> SearchResults`` for the search page,
   with highlighted snippets as safe HTML.
+- ``related(thread_id, title, tags=(), *, limit=5) -> list[dict]``: other threads like
+  this one, from the same engine as ``suggest`` (and its per-process cache keyed by the
+  index generation, so a write anywhere refreshes it).
 - ``rebuild(progress=None) -> int``: rebuild from the database.
 - ``touch(*keys)``: re-index after SQL that bypassed the ORM (``"thread:3"``).
 - ``paused()`` and ``bulk_writer()``: for bulk imports that index by themselves.
@@ -36,7 +39,8 @@ from flask import Flask, current_app
 from .errors import SearchUnavailable
 from .results import Hit, SearchResults
 
-__all__ = ["Hit", "SearchResults", "SearchUnavailable", "bulk_writer", "count", "init_app", "paused", "rebuild", "search", "suggest", "touch"]
+__all__ = ["Hit", "SearchResults", "SearchUnavailable", "bulk_writer", "count", "init_app", "paused", "rebuild",
+           "explain", "related", "search", "suggest", "touch"]
 
 
 BACKENDS = ("whoosh", "postgres")
@@ -71,6 +75,21 @@ def _state():
 def suggest(query: str, *, limit: int = 5, types: Iterable[str] = ("thread", "article", "idea")) -> list[dict]:
     """Up to ``limit`` matches for ``query``: solved threads and official articles first among equals."""
     return _state().suggest(query, limit=limit, types=tuple(types or ()))
+
+
+def related(thread_id: int, title: str, tags: Iterable[str] = (), *, limit: int = 5) -> list[dict]:
+    """Up to ``limit`` other threads for the thread page's "Related questions": its title and
+    tags asked as a suggestion (same ranking, learned evidence included), itself left out."""
+    text = " ".join([title or "", *(tags or ())])
+    hits = _state().suggest(text, limit=limit + 1, types=("thread",))
+    return [hit for hit in hits if hit["id"] != thread_id][:limit]
+
+
+def explain(query: str, keys: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+    """``{key: [(field, stem)]}``: which of the query's stems each document matched, and where."""
+    from .explain import matched_terms
+
+    return matched_terms(_state(), query, list(keys))
 
 
 def search(query: str, *, category_id: int | None = None, solved: bool | None = None,

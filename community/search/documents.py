@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..models import Post, Thread
 from ..urls import article_url, idea_url, thread_url
+from . import learned
 from .schema import INDEXED_CHARS, STORED_CHARS, prior
 
 _TAG_RE = re.compile(r"<[^>]*>")
@@ -48,8 +49,11 @@ def _chunks(ids: Iterable[int], size: int = CHUNK) -> Iterator[list[int]]:
         yield ids[start:start + size]
 
 
-def thread_document(thread: Thread, posts: list[Post]) -> dict | None:
-    """The index document of one thread given its posts (any order), or ``None`` if not searchable."""
+def thread_document(thread: Thread, posts: list[Post], learned: str = "") -> dict | None:
+    """The index document of one thread given its posts (any order), or ``None`` if not searchable.
+
+    ``learned``: the text of its learned evidence (``search/learned.py``).
+    """
     if not thread.visible:
         return None
     question = accepted = None
@@ -80,6 +84,7 @@ def thread_document(thread: Thread, posts: list[Post]) -> dict | None:
         "answers": answers_text,
         "tags": " ".join(tag.name for tag in thread.tags),
         "category": category.name if category else "",
+        "learned": learned,
         "category_id": str(thread.category_id),
         "category_name": category.name if category else "",
         "solved": solved,
@@ -107,9 +112,11 @@ def thread_documents(session: Session, ids: Iterable[int]) -> dict[str, dict | N
             select(Post).where(Post.thread_id.in_(list(threads)), Post.visible)
         ).scalars():
             posts[post.thread_id].append(post)
+        texts = learned.learned_texts(session, [t.id for t in threads.values() if t.visible])
         for thread_id in chunk:
             thread = threads.get(thread_id)
-            out[thread_key(thread_id)] = thread_document(thread, posts[thread_id]) if thread else None
+            out[thread_key(thread_id)] = (thread_document(thread, posts[thread_id], texts.get(thread_id, ""))
+                                          if thread else None)
     return out
 
 

@@ -89,6 +89,11 @@ def _idea_changed(mapper, connection, target) -> None:
         _collect(object_session(target), f"idea:{target.merged_into_id}")
 
 
+def _evidence_changed(mapper, connection, target) -> None:
+    """A learned-evidence row (search/learned.py) changes its thread's ``learned`` field."""
+    _collect(object_session(target), f"thread:{target.thread_id}")
+
+
 def _in_savepoint(session: Session) -> bool:
     """Whether the transaction ending is a savepoint: the outer one still holds the rows and the lock."""
     return session.in_nested_transaction()
@@ -135,11 +140,12 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from ..models import Article, Post, Thread
+    from ..models import Article, Post, SearchEvidence, Thread
     from .documents import idea_model
 
     handlers = [(Thread, _thread_changed, _thread_updated), (Post, _post_changed, _post_updated),
-                (Article, _article_changed, _article_updated)]
+                (Article, _article_changed, _article_updated),
+                (SearchEvidence, _evidence_changed, _evidence_changed)]
     Idea = idea_model()
     if Idea is not None:
         handlers.append((Idea, _idea_changed, _idea_updated))

@@ -41,6 +41,8 @@ SCORE_ONLY_FIELDS = ("category",)
 LONG_FIELDS = ("answers", "category")
 #: Fields whose document frequency decides a stem's rarity.
 DF_FIELDS = ("title", "question", "accepted", "answers")
+#: ... and the fields that make a stem "known" (a word only visitors used still finds its thread).
+KNOWN_FIELDS = DF_FIELDS + ("learned",)
 
 
 def analyze(text: str | None) -> list[str]:
@@ -71,7 +73,7 @@ def prune(terms: list[str], searcher, *, max_terms: int | None = None,
     max_df_ratio = MAX_DF_RATIO if max_df_ratio is None else max_df_ratio
     total = max(searcher.doc_count_all(), 1)
     reader = searcher.reader()
-    df = {t: max(reader.doc_frequency(f, t) for f in DF_FIELDS) for t in terms}
+    df = {t: max(reader.doc_frequency(f, t) for f in KNOWN_FIELDS) for t in terms}
     if TYPO_FIX:
         terms = [_correct(t, reader, df) if df[t] == 0 else t for t in terms]
     known = [t for t in dict.fromkeys(terms) if df.get(t, 0) > 0]

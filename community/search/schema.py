@@ -15,7 +15,7 @@ from .analysis import STOPWORDS, SupportAnalyzer
 
 #: Bump when the schema or analyzer changes: an index built with another
 #: version is rebuilt from the database on the next ``search rebuild``.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 ANALYZER = SupportAnalyzer()
 __all__ = ["ANALYZER", "STOPWORDS", "build_schema", "prior"]
@@ -28,6 +28,9 @@ FIELD_BOOSTS = {
     "answers": 0.6,
     "tags": 1.5,
     "category": 0.5,
+    #: Words visitors typed that led to the thread (search/learned.py; weight measured with
+    #: bench/relevance.py --learn, docs/search.md).
+    "learned": 0.3,
 }
 #: The fields a query's words are looked up in.
 TEXT_FIELDS = tuple(FIELD_BOOSTS)
@@ -63,6 +66,8 @@ def build_schema() -> Schema:
         answers=TEXT(analyzer=ANALYZER, stored=False, phrase=False),
         tags=KEYWORD(stored=True, lowercase=True, scorable=True, commas=False),
         category=TEXT(analyzer=ANALYZER, stored=False, phrase=False),
+        #: Learned evidence: the words of confirmed deflections and of closed duplicates.
+        learned=TEXT(analyzer=ANALYZER, stored=False, phrase=False),
         category_id=ID(stored=True),
         category_name=STORED(),
         solved=BOOLEAN(stored=True),

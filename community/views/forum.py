@@ -25,7 +25,7 @@ from ..services.deflection import ask_sessions, credit
 from ..services.errors import NotAuthenticated, PermissionDenied
 from ..services.ideas import links as idea_links
 from ..services.kb import articles
-from ..services.forum import accepting, listings, votes
+from ..services.forum import accepting, duplicates, listings, related, votes
 from ..services.forum import threads as forum_threads
 from . import ask_flow
 from . import deflection as deflection_views
@@ -65,7 +65,11 @@ def thread(thread_id: int, slug: str | None = None):
         return redirect(url_for_args("forum.thread", thread_id=thread.id, slug=thread.slug), 301)
     # Count the view first: committing afterwards would expire the loaded
     # posts and make the template reload each one (an N+1).
-    if forum_threads.record_view(thread, _viewer_key()):
+    counted = forum_threads.record_view(thread, _viewer_key())
+    duplicate = duplicates.banner(thread)
+    if duplicate and forum_threads.record_view(duplicate["original"], _viewer_key()):
+        counted = True  # a reader of the duplicate is a reader of the original too
+    if counted:
         db.session.commit()
     return render_thread_page(thread, order="date" if request.args.get("order") == "date" else "votes")
 
@@ -86,7 +90,11 @@ def render_thread_page(thread, *, order: str = "votes", reply_body: str = "", st
                            reply_body=reply_body, promoted_article=articles.article_for_thread(thread.id),
                            linked_ideas=idea_links.ideas_for_thread(thread.id),
                            helped=credit.helped_by_thread(thread.id),
-                           prompt=deflection_views.prompt_for("thread", thread.id), watch_level=watch_level), status
+                           prompt=deflection_views.prompt_for("thread", thread.id), watch_level=watch_level,
+                           duplicate=duplicates.banner(thread),
+                           can_close_duplicate=permissions.can_close_as_duplicate(current_user, thread)
+                           and duplicates.link_of(thread.id) is None,
+                           related=related.related_threads(thread)), status
 
 
 def _refusal() -> str:
@@ -256,6 +264,23 @@ def accept(thread_id: int):
     db.session.commit()
     flash("Answer accepted: this thread is now solved." if post else "Accept withdrawn.", "success")
     return redirect(urls.thread_url(thread, post.id if post else None))
+
+
+@bp.post("/threads/<int:thread_id>/duplicate")
+def close_as_duplicate(thread_id: int):
+    """Close the question as a duplicate of the one given in ``original`` (a number or an address)."""
+    thread, moved = _viewable_thread(thread_id)
+    if moved or not permissions.can_close_as_duplicate(current_user, thread):
+        abort(403)
+    outcome = commit(lambda: duplicates.close_as_duplicate(current_user, thread, request.form.get("original", ""),
+                                                           note=request.form.get("note", "")[:500]))
+    if outcome.error:
+        if wants_json():
+            return error_json(outcome.error)
+        flash(outcome.error.message, "error")
+        return render_thread_page(thread, status=outcome.error.status)
+    flash("Closed as a duplicate: readers are sent on to the original question.", "success")
+    return redirect(urls.thread_url(thread))
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])

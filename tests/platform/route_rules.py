@@ -76,6 +76,7 @@ FORUM = {
     "GET /threads/<int:thread_id>/<slug>": Rule(EVERYONE),
     "POST /threads/<int:thread_id>/reply": Rule(ACTIVE, ANSWER),
     "POST /threads/<int:thread_id>/accept": Rule(OWNER_OR_MODERATOR, {"post_id": "{answer_id}"}),
+    "POST /threads/<int:thread_id>/duplicate": Rule(OWNER_OR_MODERATOR, {"original": "{other_thread_id}"}),
     "GET /ask": Rule(EVERYONE - {"suspended"}),   # suspended members are told why they cannot ask
     "POST /ask": Rule(ACTIVE, {**QUESTION, "category_id": "{category_id}"}),
     "GET /tags": Rule(EVERYONE),

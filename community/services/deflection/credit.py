@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select, update
 from ...extensions import db
 from ...models import AskSession, DeflectionCredit, Post, ReputationEvent, Thread, User
 from ..forum import reputation
+from ..learning import evidence
 
 REASON = "deflection_helped"
 
@@ -64,6 +65,7 @@ def credit_confirmation(session: AskSession, thread: Thread, at: datetime) -> De
     if answer is not None and answer.author_id and not _authors_own(session, answer.author_id):
         reputation.award(answer.author_id, REASON, post_id=answer.id, thread_id=thread.id,
                          source=_source(session.id))
+    evidence.record_confirmation(session, thread, at)  # the words typed now ask for this thread
     return credit
 
 
@@ -87,6 +89,7 @@ def fail_after_contact(session: AskSession, at: datetime) -> int:
             failed += 1
             reputation.reverse_where(ReputationEvent.reason == REASON,
                                      ReputationEvent.source == _source(session_id))
+            evidence.forget_sessions([session_id])
     return failed
 
 

@@ -1,0 +1,39 @@
+"""Learned search evidence: the words people typed that led to a thread (issue 16).
+
+Each row is one *vote*: one distinct voter (a visitor cookie, or a closed duplicate)
+said "these words are a way of asking for this thread".  The rows are derived data,
+rebuildable from the ask events (``flask search learn``); the search index reads
+them into a separate, weighted ``learned`` field (``community/search/learned.py``).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .base import utcnow
+
+#: Where a vote came from, strongest first (a stronger source replaces a weaker one).
+EVIDENCE_SOURCES = ("confirmed", "duplicate", "opened")
+
+
+class SearchEvidence(db.Model):
+    """One voter's words for one thread: one row per (thread, voter), whatever they did."""
+
+    __tablename__ = "search_evidence"
+    __table_args__ = (
+        UniqueConstraint("thread_id", "voter"),
+        Index("ix_search_evidence_thread_time", "thread_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    #: ``visitor:<cookie id>`` or ``duplicate:<thread id>``: who is counted once.
+    voter: Mapped[str] = mapped_column(String(80))
+    source: Mapped[str] = mapped_column(String(12))
+    #: The words typed (the ask query, or the duplicate's title), as typed, bounded.
+    words: Mapped[str] = mapped_column(String(200))
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("ask_sessions.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
