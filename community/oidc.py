@@ -57,8 +57,9 @@ def authorize_redirect(redirect_uri: str):
     return client().authorize_redirect(redirect_uri)
 
 
-def finish_sign_in() -> dict:
-    """Exchange the callback's code for tokens and return the verified ID token's claims.
+def finish_sign_in() -> tuple[dict, str]:
+    """Exchange the callback's code for tokens; return the verified ID token's claims and the
+    raw token (kept for RP-initiated logout).
 
     Raises one of ``SignInFailed``.  The issuer must be the configured one.
     """
@@ -70,7 +71,20 @@ def finish_sign_in() -> dict:
     claims = token.get("userinfo")
     if not claims or not claims.get("sub"):
         raise ValueError("the provider returned no ID token")
-    return dict(claims)
+    return dict(claims), token["id_token"]
+
+
+def logout_url(id_token: str | None, back_to: str) -> str | None:
+    """Where to send a person who logged out here so that the provider ends its session too
+    (RP-initiated logout), or None when the provider offers no ``end_session_endpoint``."""
+    try:
+        if not client().load_server_metadata().get("end_session_endpoint"):
+            return None
+        return client().create_logout_url(post_logout_redirect_uri=back_to, id_token_hint=id_token,
+                                          client_id=current_app.config["OIDC_CLIENT_ID"])["url"]
+    except SignInFailed as exc:
+        log.warning("sso: no provider logout (cannot read its configuration): %r", exc)
+        return None
 
 
 def failure_kind(exc: Exception) -> str:

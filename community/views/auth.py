@@ -8,7 +8,7 @@ from ..extensions import db
 from ..ratelimit import check, hit
 from ..services.accounts import reset, users
 from ..services.errors import Conflict, RateLimited, ServiceError, ValidationError
-from .sso import login_options
+from .sso import login_options, provider_logout
 from .sso import login_page as _login_page
 from .actions import commit
 from .util import safe_next
@@ -96,7 +96,7 @@ def login():
 def logout():
     logout_user()
     flash("You are logged out.", "info")
-    return redirect(url_for("main.home"))
+    return provider_logout() or redirect(url_for("main.home"))
 
 
 @bp.route("/forgot", methods=["GET", "POST"])

@@ -23,6 +23,17 @@ log = logging.getLogger("community.sso")
 
 DEFAULT_LABEL = "Sign in with your company account"
 _NEXT_KEY = "sso_next"
+_ID_TOKEN_KEY = "sso_id_token"
+
+
+def provider_logout():
+    """After a local logout: the redirect that ends the provider's session too, when this session
+    came from single sign-on and the provider offers RP-initiated logout; else None."""
+    id_token = session.pop(_ID_TOKEN_KEY, None)
+    if id_token is None or not oidc.enabled():
+        return None
+    url = oidc.logout_url(id_token, url_for("main.home", _external=True))
+    return redirect(url) if url else None
 
 
 def login_options() -> dict:
@@ -66,7 +77,7 @@ def callback():
     if not oidc.enabled():
         abort(404)
     try:
-        claims = oidc.finish_sign_in()
+        claims, id_token = oidc.finish_sign_in()
     except oidc.SignInFailed as exc:
         return _protocol_failure(exc)
     try:
@@ -76,6 +87,7 @@ def callback():
         log.warning("sso: sub=%s refused: %s", claims.get("sub"), exc.message)
         return _failed(exc.message, exc.status)
     login_user(user)
+    session[_ID_TOKEN_KEY] = id_token
     users.touch_last_seen(user)
     db.session.commit()
     flash(f"Welcome, {user.username}.", "success")

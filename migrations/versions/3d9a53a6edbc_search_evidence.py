@@ -1,7 +1,7 @@
 """search evidence
 
 Revision ID: 3d9a53a6edbc
-Revises: b7e4c2a9d013, c5e0a2f9d317
+Revises: b7e4c2a9d013
 Create Date: 2026-12-01 13:52:47.558804
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3d9a53a6edbc'
-down_revision = ('b7e4c2a9d013', 'c5e0a2f9d317')  # also joins main's two heads into one
+down_revision = 'b7e4c2a9d013'
 branch_labels = None
 depends_on = None
 

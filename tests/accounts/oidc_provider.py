@@ -46,6 +46,8 @@ class Provider:
         self.tamper: str | None = None
         self.codes: dict[str, dict] = {}
         self.token_requests = 0
+        #: The query of each RP-initiated logout received.
+        self.logouts: list[dict] = []
         self.app = self._build()
         self.server = None
 
@@ -69,7 +71,13 @@ class Provider:
                            response_types_supported=["code"], subject_types_supported=["public"],
                            id_token_signing_alg_values_supported=["RS256"],
                            code_challenge_methods_supported=["S256"],
-                           token_endpoint_auth_methods_supported=["client_secret_basic"])
+                           token_endpoint_auth_methods_supported=["client_secret_basic"],
+                           end_session_endpoint=f"{self.issuer}/logout")
+
+        @app.get("/logout")
+        def end_session():
+            self.logouts.append(dict(request.args))
+            return redirect(request.args["post_logout_redirect_uri"])
 
         @app.get("/jwks")
         def jwks():

@@ -317,3 +317,19 @@ def test_without_an_issuer_there_is_no_button(tmp_path, provider):
     app = create_app(_config(tmp_path, provider, OIDC_ISSUER=None))
     assert "Sign in with Corp" not in app.test_client().get("/login").get_data(as_text=True)
     assert app.test_client().get("/login/sso").status_code == 404
+
+
+def test_logout_ends_the_providers_session_too(client, provider, make):
+    sign_in(client)
+    response = client.post("/logout")
+    assert response.status_code == 302
+    at_provider = requests.get(response.headers["Location"], allow_redirects=False, timeout=10)
+    assert at_provider.headers["Location"] == "http://localhost/"
+    [logout] = provider.logouts
+    assert logout["client_id"] == provider.client_id
+    assert logout["id_token_hint"].count(".") == 2  # the ID token it issued
+    assert signed_in_as(client) is None
+    local = make.user("local1")
+    client.post("/login", data={"login": local.username, "password": "password123"})
+    assert client.post("/logout").headers["Location"] == "/"  # a password session: only ours ends
+    assert len(provider.logouts) == 1
