@@ -22,6 +22,9 @@ def create_app(config: dict | None = None) -> Flask:
     request_log.init_app(app)  # first: its timer starts before, and its log line ends after, every other hook
     request_guards.init_app(app)  # before any route: the bounded <int:> converter
     _init_extensions(app)
+    from .services.moderation import audit_log
+
+    audit_log.install()  # the staff-edit audit hook: an ORM listener, wired here like search's
 
     from . import api, cli, views
 

@@ -37,7 +37,6 @@ bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 
 @bp.record
 def _setup(state) -> None:
-    audit_log.install()
     state.app.jinja_env.filters["audit_value"] = _audit_value
     state.app.jinja_env.globals.update(
         moderation_categories=listings.categories,
