@@ -46,8 +46,10 @@ def record(article: Article, voter: str, helpful: bool, reason: str | None = Non
     user_id = user.id if user is not None and getattr(user, "is_authenticated", False) else None
     statement = _insert().values(article_id=article.id, voter=voter, user_id=user_id, helpful=helpful,
                                  reason=reason, created_at=utcnow()).on_conflict_do_nothing(
-        index_elements=["article_id", "voter"])
-    if db.session.execute(statement).rowcount != 1:
+        index_elements=["article_id", "voter"]).returning(ArticleFeedback.id)
+    # RETURNING says whether the row was added: rowcount is not reliable for an ORM-enabled
+    # INSERT ... ON CONFLICT on PostgreSQL.
+    if db.session.execute(statement).first() is None:
         return False
     column = Article.helpful_yes if helpful else Article.helpful_no
     db.session.execute(db.update(Article).where(Article.id == article.id).values({column: column + 1}))
