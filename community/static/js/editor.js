@@ -149,13 +149,12 @@
     shown.setAttribute("aria-live", "polite");
     bar.insertAdjacentElement("afterend", shown);
     function preview() {
-      if (!shown.hidden) { shown.hidden = true; textarea.hidden = false; textarea.focus(); return; }
+      if (!shown.hidden) { shown.hidden = true; textarea.focus(); return; }
       var data = new FormData();
       data.append("body", textarea.value);
       post("/preview", data).then(function (body) {
         shown.innerHTML = body.html || "<p class=\"muted\">Nothing to preview yet.</p>";  // sanitized by the server
-        shown.hidden = false;
-        textarea.hidden = true;
+        shown.hidden = false;  // below the field, which stays in the form (and in its validation)
       }).catch(function (error) { status.textContent = error.message; });
     }
     textarea.insertAdjacentElement("beforebegin", toolbar(textarea, input, preview));
