@@ -8,9 +8,7 @@ counts, and the ledger holds exactly one ``deflection_helped`` row.
 from __future__ import annotations
 
 import re
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
@@ -46,17 +44,6 @@ def _prepare(config: dict) -> dict:
     return ids
 
 
-def _burst(call, times: int) -> list[int]:
-    barrier = threading.Barrier(times)
-
-    def run(_):
-        barrier.wait()
-        return call()[0]
-
-    with ThreadPoolExecutor(max_workers=times) as pool:
-        return list(pool.map(run, range(times)))
-
-
 def _state(config: dict, site: dict) -> dict:
     from community import create_app
     from community.extensions import db
@@ -77,16 +64,8 @@ def _state(config: dict, site: dict) -> dict:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'confirm.db'}"
-        return
-    url = live_server.create_postgres_database("deflection_conc")
-    if url is None:
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    try:
+    with live_server.database(request.param, tmp_path, "deflection_conc") as url:
         yield url
-    finally:
-        live_server.drop_postgres_database(url)
 
 
 def test_ten_confirmations_at_once_count_once(database_url, tmp_path):
@@ -102,8 +81,8 @@ def test_ten_confirmations_at_once_count_once(database_url, tmp_path):
         assert status == 200 and f"/threads/{site['thread']}/".encode() in body
         assert browser.get(f"/ask/open/{sid}/thread/{site['thread']}?via=ask")[0] == 302
         browser.headers["Accept"] = "application/json"
-        statuses = Counter(_burst(lambda: browser.form("/ask/confirm", {"session": sid,
-                                                                         "thread_id": site["thread"]}), BURST))
+        confirm = lambda: browser.form("/ask/confirm", {"session": sid, "thread_id": site["thread"]})  # noqa: E731
+        statuses = Counter(live_server.burst([confirm] * BURST))
     assert not [s for s in statuses if s >= 500], statuses
     assert sum(statuses.values()) == BURST and set(statuses) <= {200, 429}, statuses
     assert _state(config, site) == {"confirmed events": 1, "credits": 1, "bonus rows": 1}

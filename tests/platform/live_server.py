@@ -12,13 +12,17 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +56,35 @@ def drop_postgres_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(PG_BASE, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def database(kind: str, tmp_path: Path, prefix: str):
+    """A SQLite file (``kind="sqlite"``) or a throwaway PostgreSQL database, dropped afterwards;
+    the test is skipped when PostgreSQL does not answer."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / (prefix + '.db')}"
+        return
+    url = create_postgres_database(prefix)
+    if url is None:
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+def burst(calls) -> list:
+    """Run every call at the same moment (a barrier releases them together); the first item of
+    each call's answer (its status)."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait()
+        return call()[0]
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
 
 
 def server_config(database_url: str, tmp_path: Path, **extra) -> dict:
@@ -110,7 +143,7 @@ class Client:
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect)
 
     def login(self, username: str, password: str = "password123") -> Client:
-        status, _ = self.form(f"/login", {"login": username, "password": password})
+        status, _ = self.form("/login", {"login": username, "password": password})
         assert status == 302, f"login of {username} answered {status}"
         return self
 

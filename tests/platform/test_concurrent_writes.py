@@ -10,9 +10,7 @@ holds and ``integrity.find_drift()`` (what ``flask check`` runs) finds nothing.
 """
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
@@ -28,16 +26,8 @@ CAP_VOTERS = 24
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'concurrent.db'}"
-        return
-    url = live_server.create_postgres_database("integrity_conc")
-    if url is None:
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    try:
+    with live_server.database(request.param, tmp_path, "integrity_conc") as url:
         yield url
-    finally:
-        live_server.drop_postgres_database(url)
 
 
 def _prepare(config: dict) -> dict:
@@ -80,16 +70,7 @@ def _prepare(config: dict) -> dict:
     return {"tokens": tokens, "cap_tokens": cap_tokens, **ids}
 
 
-def _burst(calls) -> list[int]:
-    """Run every call at the same moment (a barrier releases them together); their statuses."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        return call()[0]
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
+_burst = live_server.burst
 
 
 def _fire(base, site) -> dict[str, Counter]:
