@@ -110,12 +110,7 @@ def confirm():
 
 
 def _page_of(thread_id: int | None, article_id: int | None) -> str | None:
-    """The thread's or published article's URL (computed here, never taken from the client)."""
-    if thread_id:
-        thread = db.session.get(Thread, thread_id)
-        return urls.thread_url(thread) if thread is not None and thread.visible else None
-    article = db.session.get(Article, article_id) if article_id else None
-    return urls.article_url(article) if article is not None and article.published else None
+    return confirming.page_url("thread", thread_id) if thread_id else confirming.page_url("article", article_id)
 
 
 @bp.post("/ask/still-need-help")

@@ -48,6 +48,12 @@ _TARGETS = {"thread": _visible_thread, "article": _published_article, "idea": _v
 _URLS = {"thread": urls.thread_url, "article": urls.article_url, "idea": urls.idea_url}
 
 
+def page_url(kind: str, target_id: int | None) -> str | None:
+    """The URL of a visible thread or published article (computed here, never taken from the client)."""
+    target = _TARGETS[kind](target_id) if kind in _TARGETS and target_id else None
+    return _URLS[kind](target) if target is not None else None
+
+
 def open_target(kind: str, target_id: int):
     """The visible thread, published article or idea, else ``NotFound`` (counted as ``open_invalid``)."""
     target = _TARGETS[kind](target_id) if kind in _TARGETS else None

@@ -92,8 +92,8 @@ def needs_review() -> list[tuple[Article, list[str]]]:
     ).scalars().all()
     readers = contact_after_reading(utcnow() - timedelta(days=90))
     contact_above = config["KB_REVIEW_CONTACT_ABOVE"]
-    troubled = [a for a, (opened, contacted) in readers.items()
-                if opened >= min_votes and contacted >= contact_above * opened]
+    troubled = {a for a, (opened, contacted) in readers.items()
+                if opened >= min_votes and contacted >= contact_above * opened}
     listed = {article.id for article in rows}
     rows = list(rows) + [a for a in db.session.execute(
         select(Article).where(Article.id.in_(troubled), Article.state == "published")
@@ -101,8 +101,8 @@ def needs_review() -> list[tuple[Article, list[str]]]:
     out = []
     for article in rows:
         why = []
-        opened, contacted = readers.get(article.id, (0, 0))
-        if opened >= min_votes and contacted >= contact_above * opened:
+        if article.id in troubled:
+            opened, contacted = readers[article.id]
             why.append(f"{contacted} of {opened} readers from search then contacted support")
         if article.helpful_total >= min_votes and article.helpful_rate < below:
             why.append(f"helpful for {article.helpful_rate:.0%} of {article.helpful_total} readers")
