@@ -30,8 +30,6 @@ IDF (from a per-process ``ts_stat`` snapshot), times the stored prior
 """
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -45,146 +43,17 @@ from sqlalchemy.orm import Session
 
 from . import documents, presenting
 from . import query as querying
-from .analysis import WORD_RE, normalize
+from .analysis import normalize
 from .errors import SearchUnavailable
+from .postgres_query import tsquery, words
+from .postgres_schema import COLUMNS, DDL, DROP, STORED, TABLE
 from .results import SearchResults
 
 log = logging.getLogger(__name__)
 
-TABLE = "search_documents"
-#: Weights of ts_rank for D, C, B, A (other answers, accepted, question, title).
-RANK_WEIGHTS = "{0.15, 0.35, 0.55, 1.0}"
-#: ts_rank (frequency) per word times its IDF; ts_rank_cd (cover density) of the whole OR query
-#: measured far worse on bench/relevance.py (recall@5 0.594 against 0.830).
-RANK_FUNCTION = "ts_rank"
-#: Rank normalisation: 1 = divide by 1 + log(document length) (0: recall@5 0.822).
-RANK_NORMALIZATION = 1
 SUGGEST_CANDIDATES = 20
 #: Weight of a title word that the last, half-typed word begins (a whole-word match counts 1).
 PREFIX_WEIGHT = 0.3
-#: Words of a query used (the first ones typed carry the subject).
-MAX_WORDS = 12
-_PREFIX_RE = re.compile(r"[^0-9a-z]+")
-
-COLUMNS = ("key", "type", "id", "url", "title", "question", "accepted", "answers", "tags", "category",
-           "category_id", "category_name", "solved", "votes", "prior", "replies", "status", "created",
-           "activity", "snippet_text", "question_text")
-STORED = ("type", "id", "url", "title", "tags", "category_id", "category_name", "solved", "votes", "replies",
-          "status", "created", "activity", "snippet_text", "question_text")
-
-#: The table, as the migration creates it (``IF NOT EXISTS``: tests and `search rebuild` may run it).
-CONFIG = "community_search"
-#: Unstemmed words with accents folded: what a half-typed word is a prefix of.
-PREFIX_CONFIG = "community_prefix"
-DDL = (
-    "CREATE EXTENSION IF NOT EXISTS unaccent",
-    f"""DO $$ BEGIN
-        IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = '{PREFIX_CONFIG}') THEN
-            CREATE TEXT SEARCH CONFIGURATION {PREFIX_CONFIG} (COPY = simple);
-            ALTER TEXT SEARCH CONFIGURATION {PREFIX_CONFIG}
-                ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple;
-        END IF;
-    END $$""",
-    # English stems with accents folded ("Café" finds "cafe"), as the Whoosh analyzer does.
-    f"""DO $$ BEGIN
-        IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = '{CONFIG}') THEN
-            CREATE TEXT SEARCH CONFIGURATION {CONFIG} (COPY = english);
-            ALTER TEXT SEARCH CONFIGURATION {CONFIG}
-                ALTER MAPPING FOR hword, hword_part, word WITH unaccent, english_stem;
-        END IF;
-    END $$""",
-    f"""CREATE TABLE IF NOT EXISTS {TABLE} (
-        key varchar(40) PRIMARY KEY,
-        type varchar(16) NOT NULL,
-        id integer NOT NULL,
-        url text NOT NULL,
-        title text NOT NULL,
-        question text NOT NULL DEFAULT '',
-        accepted text NOT NULL DEFAULT '',
-        answers text NOT NULL DEFAULT '',
-        tags text NOT NULL DEFAULT '',
-        category text NOT NULL DEFAULT '',
-        category_id integer,
-        category_name text NOT NULL DEFAULT '',
-        solved boolean NOT NULL DEFAULT false,
-        votes integer NOT NULL DEFAULT 0,
-        prior real NOT NULL DEFAULT 1,
-        replies integer NOT NULL DEFAULT 0,
-        status varchar(20) NOT NULL DEFAULT '',
-        created timestamp without time zone,
-        activity timestamp without time zone,
-        snippet_text text NOT NULL DEFAULT '',
-        question_text text NOT NULL DEFAULT '',
-        vector tsvector GENERATED ALWAYS AS (
-            setweight(to_tsvector('{CONFIG}'::regconfig, title), 'A')
-            || setweight(to_tsvector('{CONFIG}'::regconfig, tags || ' ' || question), 'B')
-            || setweight(to_tsvector('{CONFIG}'::regconfig, accepted), 'C')
-            || setweight(to_tsvector('{CONFIG}'::regconfig, answers || ' ' || category), 'D')
-        ) STORED,
-        title_words tsvector GENERATED ALWAYS AS (to_tsvector('{PREFIX_CONFIG}'::regconfig, title)) STORED
-    )""",
-    f"CREATE INDEX IF NOT EXISTS {TABLE}_vector ON {TABLE} USING gin (vector)",
-    f"CREATE INDEX IF NOT EXISTS {TABLE}_title_words ON {TABLE} USING gin (title_words)",
-    f"CREATE INDEX IF NOT EXISTS {TABLE}_created ON {TABLE} (created)",
-)
-DROP = (f"DROP TABLE IF EXISTS {TABLE}", f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {CONFIG}",
-        f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {PREFIX_CONFIG}")
-
-
-def words(text_: str | None) -> list[str]:
-    """The distinct words of a query, in order (each becomes one ``plainto_tsquery``)."""
-    if not isinstance(text_, str):
-        return []
-    seen: dict[str, None] = {}
-    for match in WORD_RE.finditer(text_[:querying.MAX_QUERY_CHARS]):
-        word = match.group().lower()
-        if len(seen) >= MAX_WORDS:
-            break
-        seen.setdefault(word, None)
-    return list(seen)
-
-
-def tsquery(words_: list[str], *, prefix: bool, df: Callable[[str], int] | None = None,
-            common_df: float = float("inf"), documents_total: int | None = None) -> tuple[str, str, str, str, dict] | None:
-    """SQL for (the OR of the words' stems: what ranks; what selects documents; the last word
-    as a title-word prefix or ``NULL``) and their parameters.  Words are parameters, never
-    tsquery syntax.
-
-    Common words (``df(word) > common_df``) rank but do not select, as Lucene's
-    common-terms query and the Whoosh backend do; when every word is common, the
-    three rarest must all be there.  Otherwise one "the"-like word would make
-    PostgreSQL rank most of the table.
-    """
-    if not words_:
-        return None
-    parts, params = [], {}
-    for n, word in enumerate(words_):
-        params[f"w{n}"] = word
-        parts.append(f"plainto_tsquery('{CONFIG}', :w{n})")
-    select_sql = " || ".join(parts)
-    # BM25-like: each word's ts_rank (field weights, frequency) times its IDF, summed; ts_rank
-    # alone has no IDF, so "password" and "error" would weigh the same.
-    total = max(documents_total or 0, 1)
-    ranks = []
-    for n, word in enumerate(words_):
-        count = df(word) if df is not None else 0
-        params[f"idf{n}"] = math.log(1.0 + (total - count + 0.5) / (count + 0.5))
-        ranks.append(f":idf{n} * {RANK_FUNCTION}('{RANK_WEIGHTS}', vector, {parts[n]}, {RANK_NORMALIZATION})")
-    rank_sql = " + ".join(ranks)
-    if df is not None:
-        counts = [df(word) for word in words_]
-        rare = [part for part, count in zip(parts, counts) if count <= common_df]
-        if rare and len(rare) < len(parts):
-            select_sql = " || ".join(rare)
-        elif not rare:
-            rarest = [part for _count, part in sorted(zip(counts, parts))[:3]]
-            select_sql = " && ".join(f"({part})" for part in rarest)
-    last = _PREFIX_RE.sub("", words_[-1])
-    prefix_sql = "NULL::tsquery"
-    if prefix and len(last) >= 3:
-        params["prefix"] = last + ":*"
-        prefix_sql = f"to_tsquery('{PREFIX_CONFIG}', :prefix)"
-    return " || ".join(parts), select_sql, prefix_sql, rank_sql, params
 
 
 class PostgresSearch:

@@ -2,9 +2,9 @@
 
 The modules in ``BOTH`` get every test twice (``[whoosh]`` and ``[postgres]``);
 the others test Whoosh's own machinery (index files, segments, processes).
-PostgreSQL: ``TEST_SEARCH_DATABASE_URL`` (default the ``search_test`` database
-on 127.0.0.1:5432), emptied by the tests; skipped, with the reason, when
-nothing answers there.
+PostgreSQL: ``TEST_SEARCH_DATABASE_URL`` (a database the tests may empty), or by default
+a database of its own created on 127.0.0.1:5432 for the run and dropped after it;
+skipped, with the reason, when nothing answers there.
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import pytest
 from community import create_app, search
 from community.extensions import db as _db
 from tests.conftest import stamp_migrations_head
+from tests.platform.live_server import create_postgres_database, drop_postgres_database
 
 BOTH = {"test_search_index", "test_search_query", "test_search_page", "test_postgres_backend"}
-PG_URL = os.environ.get("TEST_SEARCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/search_test")
 _pg_state: dict[str, str | None] = {}
 
 
@@ -31,16 +31,29 @@ def pytest_generate_tests(metafunc):
 
 
 def pg_unavailable() -> str | None:
-    """Why PostgreSQL cannot be used for the tests, or None."""
+    """Why PostgreSQL cannot be used for the tests, or None (then ``_pg_state["url"]`` is set)."""
     if "reason" not in _pg_state:
-        try:
-            import psycopg
+        url = os.environ.get("TEST_SEARCH_DATABASE_URL") or create_postgres_database("search_tests")
+        _pg_state["created"] = None if os.environ.get("TEST_SEARCH_DATABASE_URL") else url
+        _pg_state["url"] = url
+        _pg_state["reason"] = None if url else "PostgreSQL is not reachable on 127.0.0.1:5432"
+        if url and os.environ.get("TEST_SEARCH_DATABASE_URL"):
+            try:
+                import psycopg
 
-            with psycopg.connect(PG_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
-                _pg_state["reason"] = None
-        except Exception as exc:  # noqa: BLE001 - any failure is a reason to skip
-            _pg_state["reason"] = f"PostgreSQL not reachable at {PG_URL} ({type(exc).__name__})"
+                with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
+                    pass
+            except Exception as exc:  # noqa: BLE001 - any failure is a reason to skip
+                _pg_state["reason"] = f"PostgreSQL not reachable at {url} ({type(exc).__name__})"
     return _pg_state["reason"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _drop_created_database():
+    """The database this run created for the PostgreSQL backend goes when the run ends."""
+    yield
+    if _pg_state.get("created"):
+        drop_postgres_database(_pg_state["created"])
 
 
 @pytest.fixture()
@@ -58,7 +71,7 @@ def app(tmp_path, search_backend):
         reason = pg_unavailable()
         if reason:
             pytest.skip(reason)
-        uri = PG_URL
+        uri = _pg_state["url"]
     app = create_app({
         "TESTING": True, "INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": uri,
         "SEARCH_BACKEND": search_backend, "SEARCH_INDEX_DIR": str(tmp_path / "index"),

@@ -11,7 +11,6 @@ from sqlalchemy import text
 from community import create_app, search
 from community.models import Thread
 
-from .conftest import PG_URL
 
 
 @pytest.fixture()
@@ -19,18 +18,18 @@ def printer(make):
     return make.thread(title="Zebra printer ribbon keeps jamming", body="The ribbon jams after every label.")
 
 
-def second_instance(tmp_path):
+def second_instance(app, tmp_path):
     """Another app on the same database with an instance folder (and index directory) of its own."""
     other = tmp_path / "other"
     other.mkdir()
-    return create_app({"TESTING": True, "INSTANCE_PATH": str(other), "SQLALCHEMY_DATABASE_URI": PG_URL,
+    return create_app({"TESTING": True, "INSTANCE_PATH": str(other), "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
                        "SEARCH_BACKEND": "postgres", "SEARCH_INDEX_DIR": str(other / "index"),
                        "SECRET_KEY": "test", "RATELIMIT_ENABLED": False, "SERVER_NAME": "localhost",
                        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
 
 
 def test_two_instances_see_each_other_s_new_threads_at_once(app, make, tmp_path):
-    other = second_instance(tmp_path)
+    other = second_instance(app, tmp_path)
     thread = make.thread(title="Label printer prints blank pages", body="Every label comes out blank.")
     response = other.test_client().get("/api/v1/suggest?q=blank+labels")
     assert response.status_code == 200

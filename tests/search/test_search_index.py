@@ -144,7 +144,7 @@ def stored_documents(app):
     if app.config["SEARCH_BACKEND"] == "postgres":
         from sqlalchemy import text
 
-        from community.search.postgres import COLUMNS, TABLE
+        from community.search.postgres_schema import COLUMNS, TABLE
 
         with db_engine(app).connect() as connection:
             rows = connection.execute(text(f"SELECT {', '.join(COLUMNS)} FROM {TABLE} ORDER BY key")).mappings()

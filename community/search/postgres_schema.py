@@ -1,0 +1,74 @@
+"""The PostgreSQL search table and its text-search configurations, as the migration
+``b3d9e4f1a2c7`` creates them (``IF NOT EXISTS``: tests and ``search rebuild`` may run it too).
+
+Kept apart from the backend so that the schema is read in one place: the generated
+``vector`` column is where the field weights (title A, tags and question B, accepted
+answer C, other answers and category D) are decided.
+"""
+from __future__ import annotations
+
+TABLE = "search_documents"
+
+COLUMNS = ("key", "type", "id", "url", "title", "question", "accepted", "answers", "tags", "category",
+           "category_id", "category_name", "solved", "votes", "prior", "replies", "status", "created",
+           "activity", "snippet_text", "question_text")
+STORED = ("type", "id", "url", "title", "tags", "category_id", "category_name", "solved", "votes", "replies",
+          "status", "created", "activity", "snippet_text", "question_text")
+
+#: The table, as the migration creates it (``IF NOT EXISTS``: tests and `search rebuild` may run it).
+CONFIG = "community_search"
+#: Unstemmed words with accents folded: what a half-typed word is a prefix of.
+PREFIX_CONFIG = "community_prefix"
+DDL = (
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    f"""DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = '{PREFIX_CONFIG}') THEN
+            CREATE TEXT SEARCH CONFIGURATION {PREFIX_CONFIG} (COPY = simple);
+            ALTER TEXT SEARCH CONFIGURATION {PREFIX_CONFIG}
+                ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple;
+        END IF;
+    END $$""",
+    # English stems with accents folded ("Café" finds "cafe"), as the Whoosh analyzer does.
+    f"""DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = '{CONFIG}') THEN
+            CREATE TEXT SEARCH CONFIGURATION {CONFIG} (COPY = english);
+            ALTER TEXT SEARCH CONFIGURATION {CONFIG}
+                ALTER MAPPING FOR hword, hword_part, word WITH unaccent, english_stem;
+        END IF;
+    END $$""",
+    f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+        key varchar(40) PRIMARY KEY,
+        type varchar(16) NOT NULL,
+        id integer NOT NULL,
+        url text NOT NULL,
+        title text NOT NULL,
+        question text NOT NULL DEFAULT '',
+        accepted text NOT NULL DEFAULT '',
+        answers text NOT NULL DEFAULT '',
+        tags text NOT NULL DEFAULT '',
+        category text NOT NULL DEFAULT '',
+        category_id integer,
+        category_name text NOT NULL DEFAULT '',
+        solved boolean NOT NULL DEFAULT false,
+        votes integer NOT NULL DEFAULT 0,
+        prior real NOT NULL DEFAULT 1,
+        replies integer NOT NULL DEFAULT 0,
+        status varchar(20) NOT NULL DEFAULT '',
+        created timestamp without time zone,
+        activity timestamp without time zone,
+        snippet_text text NOT NULL DEFAULT '',
+        question_text text NOT NULL DEFAULT '',
+        vector tsvector GENERATED ALWAYS AS (
+            setweight(to_tsvector('{CONFIG}'::regconfig, title), 'A')
+            || setweight(to_tsvector('{CONFIG}'::regconfig, tags || ' ' || question), 'B')
+            || setweight(to_tsvector('{CONFIG}'::regconfig, accepted), 'C')
+            || setweight(to_tsvector('{CONFIG}'::regconfig, answers || ' ' || category), 'D')
+        ) STORED,
+        title_words tsvector GENERATED ALWAYS AS (to_tsvector('{PREFIX_CONFIG}'::regconfig, title)) STORED
+    )""",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_vector ON {TABLE} USING gin (vector)",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_title_words ON {TABLE} USING gin (title_words)",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_created ON {TABLE} (created)",
+)
+DROP = (f"DROP TABLE IF EXISTS {TABLE}", f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {CONFIG}",
+        f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {PREFIX_CONFIG}")
