@@ -23,6 +23,11 @@ CSV_COLUMNS = ("date", "sessions", "sessions_with_suggestions", "confirmed_defle
                "questions", "answered", "solved", "answered_rate", "solved_rate")
 
 
+#: The page's tables, each a section of the CSV after the daily rows (a section is left out when empty).
+LIST_SECTIONS = ("weekly", "monthly", "by_category", "by_tag", "top_threads", "top_articles",
+                 "failing_articles", "failed_sessions", "content_gaps")
+
+
 def _allowed() -> None:
     if not permissions.can_view_metrics(current_user):
         abort(403)
@@ -86,7 +91,8 @@ def _charts(daily: list[dict]) -> dict:
 @bp.get("/analytics/export.csv")
 @login_required
 def export_csv():
-    """Every figure of the page: the summary (``figure,value``), then one row per UTC day."""
+    """Every figure of the page: the summary (``figure,value``, starting with ``generated_at``),
+    one row per day, then each table of the page (``LIST_SECTIONS``)."""
     _allowed()
     try:
         start, end = metrics.parse_range(request.args.get("from"), request.args.get("to"))
@@ -103,23 +109,31 @@ def export_csv():
     writer.writerow(CSV_COLUMNS)
     for day in report["daily"]:
         writer.writerow(["" if day[c] is None else day[c] for c in CSV_COLUMNS])
-    for section in ("weekly", "monthly", "by_category", "by_tag"):
+    for section in LIST_SECTIONS:
         rows = report[section]
         if rows:
             writer.writerow(())
             writer.writerow([section, *list(rows[0])[1:]])
             for row in rows:
-                writer.writerow(["" if v is None else v for v in row.values()])
+                writer.writerow([_cell(v) for v in row.values()])
     filename = f"deflection-{start.isoformat()}-{end.isoformat()}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+def _cell(value) -> str:
+    """A CSV cell: empty for null, lists joined with "; " (a failed session's queries and threads)."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return "; ".join(str(v) for v in value)
+    return value
+
+
 def summary_rows(report: dict, prefix: str = ""):
     """Every scalar of the report, nested keys joined with dots (lists of two: ``_low``/``_high``)."""
     for key, value in report.items():
-        if key in ("daily", "weekly", "monthly", "by_category", "by_tag", "content_gaps", "top_threads",
-                   "top_articles", "failing_articles", "failed_sessions", "as_of"):
+        if key in ("daily", "as_of", *LIST_SECTIONS):
             continue
         name = prefix + key
         if isinstance(value, dict):
