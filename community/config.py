@@ -119,6 +119,14 @@ class Defaults:
     PASSWORD_RESET_MAX_AGE_MINUTES = 60
     FORGOT_ADDRESS_RATE_LIMIT = "3 per hour;10 per day"
     FORGOT_IP_RATE_LIMIT = "10 per hour;50 per day"
+    #: "My data" downloads per account (each reads every table the member appears in).
+    DATA_EXPORT_RATE_LIMIT = "10 per hour"
+    #: Avatars are stored as a square of this many pixels a side (cropped from the centre).
+    AVATAR_SIZE = 256
+    #: Single sign-on starts and callbacks per client address (each one costs the provider a request).
+    SSO_RATE_LIMIT = "20 per minute;200 per hour"
+    #: How long the mail that confirms linking a single sign-on identity to an account works.
+    SSO_LINK_MAX_AGE_HOURS = 24
 
     # Single sign-on with an OpenID Connect provider (docs/accounts.md, "Single sign-on").
     #: The provider's issuer URL; its /.well-known/openid-configuration is read at the first
@@ -160,6 +168,21 @@ class Defaults:
     MAIL_BACKOFF_MAX_SECONDS = 3600.0
     #: A claim older than this is considered abandoned (the worker died) and retaken.
     MAIL_CLAIM_TIMEOUT_SECONDS = 300
+    #: Notification mail throttling: at most one mail per thread per this many minutes per person
+    #: (later posts are batched into the next one), and at most this many notification mails per
+    #: person per day (the rest stay in-app).  Resets and address confirmations are never held back.
+    MAIL_THREAD_INTERVAL_MINUTES = 60
+    MAIL_DAILY_LIMIT_PER_USER = 40
+    #: Reminders (``flask mail reminders``, cron): the asker of a thread with answers but none
+    #: accepted after this many days is reminded once; a question with no reply after this many
+    #: hours is offered once to the members watching its category or tags.
+    ACCEPT_REMINDER_DAYS = 3
+    UNANSWERED_NOTIFY_HOURS = 24
+    #: Reply by email: notification mails carry ``Reply-To: <local>+TOKEN@<domain>`` (None: the
+    #: domain of MAIL_FROM).  ``flask mail receive`` posts what comes back; a token works this long.
+    MAIL_REPLY_LOCAL_PART = "reply"
+    MAIL_REPLY_DOMAIN: str | None = None
+    MAIL_REPLY_MAX_AGE_DAYS = 30
 
     # Search.
     SEARCH_BACKEND = "whoosh"

@@ -281,3 +281,32 @@ def can_edit_profile(user) -> bool:
     """The public profile (about, website) is content others read: not while suspended.
     A suspended member can still change their password, email address and tokens."""
     return is_active_member(user)
+
+
+# -- my data (issue 18) -----------------------------------------------------------
+# Members download and delete their own account; moderators do it for a member who asks
+# (audited); staff accounts are deleted by an admin only, so no click loses the last admin.
+
+def _signed_in(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and getattr(user, "deleted_at", None) is None
+
+
+def can_export_account(actor, target) -> bool:
+    """Download everything stored about ``target``: themselves, or staff acting on a request."""
+    if not _signed_in(actor):
+        return False
+    if actor.id == target.id:
+        return True
+    return can_delete_account(actor, target)
+
+
+def can_delete_account(actor, target) -> bool:
+    """A member deletes their own account (even while suspended); a moderator a member's;
+    an admin anyone's but their own."""
+    if not _signed_in(actor) or target.deleted_at is not None:
+        return False
+    if actor.id == target.id:
+        return target.role == "member"
+    if actor.role == "admin":
+        return is_active_member(actor)
+    return can_moderate(actor) and target.role == "member"

@@ -1,9 +1,17 @@
 """``flask mail send [--loop]`` and ``flask mail status``: the mail worker and its queue."""
 from __future__ import annotations
 
+import sys
 import time
 
 import click
+
+from .. import permissions
+from ..extensions import db, write_intent
+from ..ratelimit import hit
+from ..services.errors import NotFound, PermissionDenied, RateLimited, ServiceError, ValidationError
+from ..services.forum import threads
+from ..services.mail import inbound
 
 from ..services.mail import digest as digest_service
 from ..services.mail import outbox
@@ -46,3 +54,53 @@ def digest():
     counts = digest_service.build()
     click.echo(f"queued {counts['digests']} digests with {counts['items']} items; "
                "`flask --app community mail send` sends them")
+
+
+#: sysexits(3) codes an MTA's pipe understands: bounce with the message, or try again later.
+EX_DATAERR, EX_NOUSER, EX_TEMPFAIL, EX_NOPERM = 65, 67, 75, 77
+MAX_INBOUND_BYTES = 10 * 1024 * 1024
+
+
+def _exit_code(exc: ServiceError) -> int:
+    if isinstance(exc, RateLimited):
+        return EX_TEMPFAIL
+    if isinstance(exc, PermissionDenied):
+        return EX_NOPERM
+    if isinstance(exc, NotFound) or getattr(exc, "field", None) == "token":
+        return EX_NOUSER
+    return EX_DATAERR
+
+
+@mail.command("receive")
+@click.option("--recipient", default=None, help="The envelope recipient (Postfix: ${recipient}; Exim: "
+              "$local_part+$local_part_suffix@$domain); else read from the message's headers.")
+def receive(recipient: str | None):
+    """Post the reply read on standard input (one raw message, as an MTA pipe delivers it).
+
+    Exits 0 when posted; otherwise prints why on standard error and exits with a sysexits code
+    the MTA turns into a bounce (67 unknown or expired address, 77 not allowed, 65 unreadable) or
+    a retry (75: too many posts right now)."""
+    raw = sys.stdin.buffer.read(MAX_INBOUND_BYTES + 1)
+    try:
+        if len(raw) > MAX_INBOUND_BYTES:
+            raise ValidationError("The message is larger than 10 MB.", field="body")
+        with write_intent():
+            reply = inbound.read(raw, recipient)
+            if not permissions.can_reply(reply.user, reply.thread):
+                raise PermissionDenied(_refusal(reply))
+            hit("POST_RATE_LIMIT", key=f"user:{reply.user.id}")
+            post = threads.add_reply(reply.user, reply.thread, reply.body)
+            db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        click.echo(f"Your reply was not posted: {exc.message}", err=True)
+        sys.exit(_exit_code(exc))
+    click.echo(f"posted #{post.id} in thread {reply.thread.id} as {reply.user.username}")
+
+
+def _refusal(reply) -> str:
+    if reply.user.is_suspended:
+        return "Your account is suspended, so you cannot post."
+    if reply.thread.locked:
+        return "This thread is locked: it takes no new answers."
+    return "You cannot answer in this thread."

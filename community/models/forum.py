@@ -78,6 +78,10 @@ class Thread(db.Model):
     deleted: Mapped[bool] = mapped_column(default=False)
     #: Set when a moderator merged this thread into another; its URL redirects there.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id"))
+    #: When its author was reminded to accept an answer (once per thread, ``ACCEPT_REMINDER_DAYS``).
+    accept_reminded_at: Mapped[datetime | None]
+    #: When watchers of its category and tags were offered it, unanswered (``UNANSWERED_NOTIFY_HOURS``).
+    unanswered_offered_at: Mapped[datetime | None]
 
     category: Mapped[Category] = relationship()
     author: Mapped[User] = relationship(foreign_keys=[author_id])

@@ -48,7 +48,9 @@ class OutboxMessage(db.Model):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "channel", "sent_at", "available_at"),)
+    __table_args__ = (Index("ix_outbox_pending", "channel", "sent_at", "available_at"),
+                      Index("ix_outbox_user_created", "user_id", "created_at"),
+                      Index("ix_outbox_throttle", "throttle_key", "available_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))  # "webhook", "email", ...
@@ -61,6 +63,10 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None]
     failed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(1000))
+    #: The member a notification mail is for (the daily ceiling counts these).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    #: ``thread:<id>:user:<id>`` for notification mails: one per thread per hour per person.
+    throttle_key: Mapped[str | None] = mapped_column(String(80))
 
 
 #: Email kinds a member sets a preference for, with what happens by default (docs/accounts.md).

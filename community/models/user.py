@@ -44,6 +44,11 @@ class User(UserMixin, db.Model):
     oidc_subject: Mapped[str | None] = mapped_column(String(255))
     #: When the last daily digest was built for the user (``flask mail digest``).
     digest_sent_at: Mapped[datetime | None]
+    #: The avatar's stored file (``uploads``, a square re-encoded by Pillow); None: a generated one.
+    avatar: Mapped[str | None] = mapped_column(String(80))
+    #: Set when the account was deleted: its personal data is gone, its posts stay as "deleted user"
+    #: (``services/accounts/deletion.py``).
+    deleted_at: Mapped[datetime | None]
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -51,6 +56,15 @@ class User(UserMixin, db.Model):
     def reputation(self) -> int:
         """Reputation never goes below 1 (a new account starts at 1)."""
         return max(1, 1 + (self.reputation_points or 0))
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def shown_name(self) -> str:
+        """What pages call the person: "deleted user" once the account is gone, else the username."""
+        return "deleted user" if self.deleted_at is not None else self.username
 
     @property
     def is_staff(self) -> bool:

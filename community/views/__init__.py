@@ -10,6 +10,7 @@ from ..markup import safe
 
 def init_app(app: Flask) -> None:
     from . import (
+        account_data,
         analytics,
         auth,
         chrome,
@@ -33,7 +34,7 @@ def init_app(app: Flask) -> None:
     )
 
     for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
-                   support, analytics, kb, health, settings, uploads, editor, sso):
+                   support, analytics, kb, health, settings, uploads, editor, sso, account_data):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions)

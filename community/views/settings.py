@@ -1,7 +1,7 @@
 """The settings area: profile, password, email address and API tokens of the signed-in member."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user
 
 from .. import permissions
@@ -16,7 +16,7 @@ bp = Blueprint("settings", __name__)
 
 SECTIONS = (("profile", "Profile", "settings.profile"), ("password", "Password", "settings.password"),
             ("email", "Email address", "settings.email"), ("notifications", "Notifications", "settings.notifications"),
-            ("tokens", "API tokens", "settings.tokens"))
+            ("tokens", "API tokens", "settings.tokens"), ("data", "My data", "account_data.page"))
 
 
 def _page(template: str, section: str, status: int = 200, **context):
@@ -41,9 +41,30 @@ def profile():
             return _failed(outcome.error, "profile.html", "profile", form=form)
         flash("Your profile is saved.", "success")
         return redirect(url_for("settings.profile"))
-    return _page("profile.html", "profile", form={
-        "display_name": current_user.display_name or "", "about": current_user.about or "",
-        "location": current_user.location or "", "website": current_user.website or ""})
+    return _page("profile.html", "profile", form=_profile_form())
+
+
+@bp.post("/settings/avatar")
+@login_required
+def avatar():
+    """Upload an avatar (``file``), or ``remove=1`` for the generated one."""
+    if not permissions.can_edit_profile(current_user):
+        raise PermissionDenied("Your account is suspended: your public profile cannot be changed until it ends.")
+    if request.form.get("remove"):
+        return commit_and_redirect(lambda: settings.remove_avatar(current_user),
+                                   success="Your avatar is the generated one again.", back=url_for("settings.profile"))
+    file = request.files.get("file")
+    raw = file.read(current_app.config["UPLOAD_MAX_BYTES"] + 1) if file else b""
+    outcome = commit(lambda: settings.set_avatar(current_user, raw))
+    if outcome.error:
+        return _failed(outcome.error, "profile.html", "profile", form=_profile_form())
+    flash("Your avatar is saved.", "success")
+    return redirect(url_for("settings.profile"))
+
+
+def _profile_form() -> dict:
+    return {"display_name": current_user.display_name or "", "about": current_user.about or "",
+            "location": current_user.location or "", "website": current_user.website or ""}
 
 
 def _guard_current_password() -> None:
@@ -82,8 +103,6 @@ def password():
 def stay_signed_in(user: User) -> None:
     """Sign this browser in again under the user's new session version (the old one just died),
     keeping its "remember me" cookie if it had one (renewed with the new id)."""
-    from flask import current_app
-
     if hasattr(user, "_get_current_object"):   # current_user itself: flask-login needs the real object
         user = user._get_current_object()
     remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies \

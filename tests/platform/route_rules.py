@@ -113,6 +113,7 @@ ACCOUNTS = {
     "GET /settings": Rule(SIGNED_IN),
     "POST /settings": Rule(ACTIVE, {"display_name": "Pat Doe", "about": "I run *billing*.",
                                     "location": "Lyon", "website": "https://pat.example.com"}),
+    "POST /settings/avatar": Rule(ACTIVE, {"file": TINY_PNG}),
     "GET /settings/password": Rule(SIGNED_IN),
     "POST /settings/password": Rule(SIGNED_IN, {"current": "password123", "new": "a fresh long secret",
                                                 "confirm": "a fresh long secret"}),
@@ -136,6 +137,13 @@ ACCOUNTS = {
     # The signed link needs no login (one click from a mail); a forged one ("x") is a 400 for everyone.
     "GET /unsubscribe/<token>": Rule(EVERYONE, path={"token": "x"}),
     "POST /unsubscribe/<token>": Rule(EVERYONE, {"List-Unsubscribe": "One-Click"}, path={"token": "x"}),
+    "GET /settings/data": Rule(SIGNED_IN),
+    "GET /settings/data/export": Rule(SIGNED_IN),
+    # Members delete their own account (a wrong confirmation is a 400); staff ask an admin.
+    "POST /settings/delete": Rule(frozenset({"member", "suspended", "other"}),
+                                  {"confirm_username": "not-my-name", "password": "wrong"}),
+    "GET /moderation/users/<username>/export": Rule(MODERATORS),
+    "POST /moderation/users/<username>/delete": Rule(MODERATORS, {"note": "Support email of 3 May"}),
     "GET /account": Rule(EVERYONE),     # a redirect to /settings (which asks anonymous visitors to log in)
     "GET /password": Rule(EVERYONE),
 }

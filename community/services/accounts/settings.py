@@ -65,6 +65,21 @@ def update_profile(user: User, *, display_name: str, about: str, location: str, 
     return user
 
 
+def set_avatar(user: User, raw: bytes) -> User:
+    """Store ``raw`` as the member's avatar: the upload rules, then a square re-encoded by Pillow
+    (``uploads.store.store_avatar``).  The old picture stays stored (posts may show it)."""
+    from ..uploads import store
+
+    user.avatar = store.store_avatar(user, raw).filename
+    return user
+
+
+def remove_avatar(user: User) -> User:
+    """Back to the generated avatar (the initial on a colour of the member's own)."""
+    user.avatar = None
+    return user
+
+
 # -- password --------------------------------------------------------------------------
 
 def set_password(user: User, new: str, *, confirm: str | None = None) -> User:

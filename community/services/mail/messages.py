@@ -50,8 +50,8 @@ def payload_for(name: str, *, to: str, user=None, headers: dict | None = None, s
 
 def queue(name: str, *, to: str, user=None, headers: dict | None = None, **context) -> OutboxMessage:
     """Render and queue one mail in the caller's transaction (nothing is sent here)."""
-    message = OutboxMessage(channel=CHANNEL, payload=payload_for(name, to=to, user=user, headers=headers,
-                                                                 **context))
+    message = OutboxMessage(channel=CHANNEL, user_id=getattr(user, "id", None),
+                            payload=payload_for(name, to=to, user=user, headers=headers, **context))
     db.session.add(message)
     return message
 

@@ -32,6 +32,23 @@ class Encoded:
 
 def reencode(raw: bytes, *, max_pixels: int, max_side: int) -> Encoded:
     """The stored form of ``raw``; ``ValidationError`` (field ``file``) for anything else."""
+    image, fmt = _open(raw, max_pixels)
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side))
+    return _encode(image, fmt)
+
+
+def square(raw: bytes, *, max_pixels: int, side: int) -> Encoded:
+    """An avatar: the same checks as ``reencode``, then the centre cropped square and scaled to
+    ``side`` pixels.  JPEG stays JPEG; anything else becomes PNG (a GIF's palette would band)."""
+    image, fmt = _open(raw, max_pixels)
+    fmt = "JPEG" if fmt == "JPEG" else "PNG"
+    image = image.convert("RGB" if fmt == "JPEG" else "RGBA")
+    return _encode(ImageOps.fit(image, (side, side), method=Image.Resampling.LANCZOS), fmt)
+
+
+def _open(raw: bytes, max_pixels: int) -> tuple[Image.Image, str]:
+    """The decoded pixels of an accepted picture, upright, without metadata, and its format."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -56,9 +73,10 @@ def reencode(raw: bytes, *, max_pixels: int, max_side: int) -> Encoded:
         raise ValidationError("That file is not an image we can read (PNG, JPEG, GIF or WebP).",
                               field="file") from None
     image = ImageOps.exif_transpose(image)       # keep the orientation the camera meant, drop the EXIF
-    image = _pixels_only(image, fmt)
-    if max(image.size) > max_side:
-        image.thumbnail((max_side, max_side))
+    return _pixels_only(image, fmt), fmt
+
+
+def _encode(image: Image.Image, fmt: str) -> Encoded:
     out = io.BytesIO()
     options = {"JPEG": {"quality": 88, "optimize": True}, "PNG": {"optimize": True},
                "WEBP": {"quality": 88}, "GIF": {}}[fmt]

@@ -23,6 +23,20 @@ NAME_MAX = 200
 def store(user, raw: bytes, original_name: str = "") -> tuple[Upload, bool]:
     """Validate, re-encode and keep ``raw`` for ``user``: ``(upload, created)`` (False when this
     member had stored the same picture before)."""
+    config = _checked(user, raw)
+    encoded = images.reencode(raw, max_pixels=config["UPLOAD_MAX_PIXELS"], max_side=config["UPLOAD_MAX_SIDE"])
+    return _keep(user, encoded, original_name)
+
+
+def store_avatar(user, raw: bytes) -> Upload:
+    """The same rules as ``store``, kept as a square of ``AVATAR_SIZE`` pixels (``images.square``)."""
+    config = _checked(user, raw)
+    encoded = images.square(raw, max_pixels=config["UPLOAD_MAX_PIXELS"], side=config["AVATAR_SIZE"])
+    return _keep(user, encoded, "avatar")[0]
+
+
+def _checked(user, raw: bytes):
+    """Who may upload, the size limit and the rate limit: before any decoding."""
     if getattr(user, "is_suspended", False):
         raise PermissionDenied("Your account is suspended: you cannot upload images.")
     config = current_app.config
@@ -33,7 +47,11 @@ def store(user, raw: bytes, original_name: str = "") -> tuple[Upload, bool]:
         raise ValidationError(f"That file is {len(raw) / 1048576:.1f} MB; images may be at most "
                               f"{limit / 1048576:.0f} MB.", field="file")
     hit("UPLOAD_RATE_LIMIT", key=f"user:{user.id}")
-    encoded = images.reencode(raw, max_pixels=config["UPLOAD_MAX_PIXELS"], max_side=config["UPLOAD_MAX_SIDE"])
+    return config
+
+
+def _keep(user, encoded, original_name: str) -> tuple[Upload, bool]:
+    """The file (named by its hash) and one row per picture per member, race-safe."""
     sha = hashlib.sha256(encoded.data).hexdigest()
     storage.save(f"{sha}.{encoded.ext}", encoded.data)
     existing = _find(user.id, sha)

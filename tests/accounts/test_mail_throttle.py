@@ -1,0 +1,80 @@
+"""Mail throttling: one mail per thread per hour per person (later posts batched into the next),
+and a daily ceiling per person; resets and confirmations are never held back."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from community.models import Notification, OutboxMessage, utcnow
+from community.services.accounts import preferences
+from community.services.mail import outbox
+
+
+def _mails(db, to):
+    db.session.expire_all()
+    rows = db.session.execute(select(OutboxMessage).where(OutboxMessage.channel == "email")
+                              .order_by(OutboxMessage.id)).scalars()
+    return [m for m in rows if m.payload.get("to") == to]
+
+
+def test_replies_within_the_hour_are_batched_into_the_next_mail(db, make, app):
+    asker = make.user("asker")
+    helpers = [make.user(f"helper{i}") for i in range(4)]
+    start = utcnow().replace(microsecond=0)
+    with freeze_time(start) as clock:
+        thread = make.thread(author=asker, title="Sync stops after the update")
+        make.reply(thread, author=helpers[0], body="Restart the sync agent first.")
+        clock.tick(timedelta(minutes=5))
+        make.reply(thread, author=helpers[1], body="Check the proxy settings too.")
+        clock.tick(timedelta(minutes=5))
+        make.reply(thread, author=helpers[2], body="Clearing the cache fixed it for me.")
+    mails = _mails(db, "asker@example.com")
+    assert len(mails) == 2, "the first at once, the next two in one mail an hour after it"
+    first, batch = mails
+    assert first.available_at == start
+    assert batch.available_at == start + timedelta(hours=1)
+    assert batch.payload["subject"].startswith("2 new posts: ")
+    assert "helper1 answered" in batch.payload["text"] and "helper2 answered" in batch.payload["text"]
+    assert batch.payload["text"].count(f"/threads/{thread.id}/") == 2
+    # nothing of the batch goes before its hour
+    with freeze_time(start + timedelta(minutes=30)):
+        assert outbox.send_due(outbox.worker_name())["sent"] == 1      # the first only
+    with freeze_time(start + timedelta(minutes=61)):
+        make.reply(thread, author=helpers[3], body="Also try signing out and in.")
+        assert len(_mails(db, "asker@example.com")) == 3                # the batch was due: a new slot
+        assert _mails(db, "asker@example.com")[-1].available_at == start + timedelta(hours=2)
+    # in-app notifications are never held back
+    assert db.session.query(Notification).filter_by(user_id=asker.id, kind="reply").count() == 4
+
+
+def test_another_thread_is_not_held_back_by_the_first(db, make):
+    asker, helper = make.user("asker"), make.user("helper")
+    one, two = make.thread(author=asker), make.thread(author=asker)
+    make.reply(one, author=helper)
+    make.reply(two, author=helper)
+    mails = _mails(db, "asker@example.com")
+    assert len(mails) == 2 and mails[0].available_at <= utcnow() and mails[1].available_at <= utcnow()
+
+
+def test_the_daily_ceiling_stops_notification_mail_but_not_a_password_reset(db, make, app, client):
+    app.config["MAIL_DAILY_LIMIT_PER_USER"] = 3
+    asker, helper = make.user("asker"), make.user("helper")
+    for _ in range(5):
+        make.reply(make.thread(author=asker), author=helper)
+    assert len(_mails(db, "asker@example.com")) == 3
+    assert db.session.query(Notification).filter_by(user_id=asker.id).count() == 5
+    client.post("/forgot", data={"email": "asker@example.com"})
+    assert len(_mails(db, "asker@example.com")) == 4                      # the reset request is queued
+    with freeze_time(utcnow() + timedelta(days=1, minutes=1)):
+        make.reply(make.thread(author=asker), author=helper)
+    assert len(_mails(db, "asker@example.com")) == 5                      # a new day
+
+
+def test_a_member_who_chose_the_digest_is_not_counted_or_throttled(db, make):
+    asker, helper = make.user("asker"), make.user("helper")
+    preferences.set_choice(asker.id, "reply", "digest")
+    db.session.commit()
+    make.reply(make.thread(author=asker), author=helper)
+    assert _mails(db, "asker@example.com") == []
