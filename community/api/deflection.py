@@ -7,7 +7,7 @@ from flask_login import current_user
 from .. import permissions
 from ..extensions import db
 from ..permissions import METRICS_READERS
-from ..services.deflection import ask_sessions, guards, metrics, suggestions
+from ..services.deflection import ask_sessions, breakdowns, guards, metrics, suggestions
 from ..services.errors import PermissionDenied, ValidationError
 from ..services.learning import explaining
 from .auth import api_user
@@ -74,6 +74,8 @@ METRICS_RESPONSE = schema("DeflectionMetrics", {
         "top_articles": {"type": "array", "items": {"type": "object"}},
         "failing_articles": {"type": "array", "items": {"type": "object"},
                              "description": "Articles whose readers most often contacted support afterwards."},
+        "filter": {"type": "object", "description": "Only with `category` or `tag`: what was filtered on "
+                                                    "and the deflections crediting matching threads."},
         "previous_period": {"type": "object",
                             "description": "The same figures for the period of the same length just "
                                            "before, and `change` (this period − that one)."},
@@ -162,11 +164,17 @@ def _result_json(item: dict) -> dict:
                               "default 29 days before `to`."},
               {"name": "to", "in": "query", "required": False,
                "schema": {"type": "string", "format": "date"},
-               "description": "Last day (YYYY-MM-DD), inclusive; default today."}],
+               "description": "Last day (YYYY-MM-DD), inclusive; default today (a later day is today)."},
+              {"name": "category", "in": "query", "required": False, "schema": {"type": "string"},
+               "description": "A category's slug or id: the tables, health and `filter` cover deflections "
+                              "crediting its threads and the questions asked in it (unknown: 400)."},
+              {"name": "tag", "in": "query", "required": False, "schema": {"type": "string"},
+               "description": "A tag's name, likewise (with `category`: threads in both)."}],
           description="Sessions are counted on the day they started in REPORT_TIME_ZONE (UTC by "
                       "default; `time_zone` in the answer). See docs/metrics.md.")
 def deflection_metrics():
     if not permissions.can_view_metrics(api_user()):
         raise PermissionDenied("Your account may not read metrics.")
     start, end = metrics.parse_range(request.args.get("from"), request.args.get("to"))
-    return jsonify(metrics.deflection_report(start, end))
+    flt = breakdowns.parse_filter(request.args.get("category"), request.args.get("tag"))
+    return jsonify(metrics.deflection_report(start, end, flt=flt))

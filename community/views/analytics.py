@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from .. import permissions
 from ..models import utcnow
-from ..services.deflection import guards, metrics
+from ..services.deflection import breakdowns, guards, metrics
 from ..services.errors import ValidationError
 from . import charts
 
@@ -34,24 +34,30 @@ def _allowed() -> None:
 
 
 def _range():
-    """The requested range, or the default one with the error to show."""
+    """The requested range and filter, or the default ones with the error to show."""
     try:
-        return (*metrics.parse_range(request.args.get("from"), request.args.get("to")), None)
+        start, end = metrics.parse_range(request.args.get("from"), request.args.get("to"))
+        return start, end, _filter(), None
     except ValidationError as exc:
-        return (*metrics.parse_range(None, None), exc)
+        return (*metrics.parse_range(None, None), breakdowns.Filter(), exc)
+
+
+def _filter() -> "breakdowns.Filter":
+    return breakdowns.parse_filter(request.args.get("category"), request.args.get("tag"))
 
 
 @bp.get("/analytics")
 @login_required
 def dashboard():
     _allowed()
-    start, end, error = _range()
-    report = metrics.deflection_report(start, end, gaps_limit=10, threads_limit=8)
+    start, end, flt, error = _range()
+    report = metrics.deflection_report(start, end, gaps_limit=10, threads_limit=8, flt=flt)
     today = utcnow().date()
     presets = [(f"Last {n} days", (today - timedelta(days=n - 1)).isoformat(), today.isoformat())
                for n in (7, 30, 90, 365)]
     return render_template("analytics/dashboard.html", report=report, start=start, end=end,
-                           error=error, charts=_charts(report["daily"]), presets=presets,
+                           error=error, charts=_charts(report["daily"]), presets=presets, flt=flt,
+                           categories=breakdowns.categories(),
                            csv_columns=CSV_COLUMNS, refusal_labels=guards.REFUSAL_REASONS), (400 if error else 200)
 
 
@@ -96,9 +102,10 @@ def export_csv():
     _allowed()
     try:
         start, end = metrics.parse_range(request.args.get("from"), request.args.get("to"))
+        flt = _filter()
     except ValidationError as exc:
         return Response(exc.message + "\n", status=400, mimetype="text/plain")
-    report = metrics.deflection_report(start, end)
+    report = metrics.deflection_report(start, end, flt=flt)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("figure", "value"))

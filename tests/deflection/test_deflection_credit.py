@@ -184,3 +184,51 @@ def test_at_most_the_hourly_cap_of_confirmations_from_one_address_are_credited(s
         flow.deflect(n * 5, visitor=site.visitor(address="10.9.9.9"))
     assert db.session.query(DeflectionCredit).count() == 2
     assert [points for points, _ in bonus_rows(flow.helper.id)] == [2, 2]
+
+
+def test_customers_helped_on_profiles_and_the_contributors_ranking_count_exactly(site):
+    """helper: 1 credit in February and 2 in March; second: 1 held and 1 failed in March."""
+    import re
+
+    flow = Credited(site)
+    second = site.user("second")
+    answer = forum_threads.add_reply(second, flow.t2, "Open the invoice in another browser, then save it.")
+    accepting.accept(flow.t2.author, flow.t2, answer)
+    db.session.commit()
+
+    def deflect(at, thread):
+        site.at(at)
+        visitor = site.visitor()
+        sid = visitor.open_page()
+        flow.shown(visitor, sid, at, thread=thread)
+        flow.opened(visitor, sid, at, thread=thread)
+        flow.confirmed(visitor, sid, at, thread=thread)
+        return visitor
+
+    deflect(minutes(-10 * DAY), "t1")                  # 20 February
+    deflect(minutes(0), "t1")
+    deflect(minutes(10), "t1")
+    deflect(minutes(20), "t2")
+    fails = deflect(minutes(30), "t2")
+    site.at(minutes(90))
+    flow.support(fails, fails.open_page("/support/contact"), minutes(91))
+    browser = site.visitor()
+
+    def profile(name):
+        html = browser.get(f"/users/{name}").get_data(as_text=True)
+        return re.search(r"<strong>(\d+)</strong> customers? helped without a support contact"
+                         r"(?: <span class=\"muted\">\((\d+) this month\)</span>)?", html).groups()
+
+    assert profile("helper") == ("3", "2") and profile("second") == ("1", "1")
+    assert profile(flow.t1.author.username) == ("0", None)
+    rows = re.findall(r'<tr><td><a href="/users/([^"]+)">.*?</td>\s*<td>[\d,]+</td><td>(\d+)</td>',
+                      browser.get("/users?sort=helped").get_data(as_text=True), re.S)
+    assert rows[:2] == [("helper", "3"), ("second", "1")] and {n for _, n in rows[2:]} == {"0"}
+    listed = re.findall(r'<tr><td><a href="/users/([^"]+)">.*?</td>\s*<td>[\d,]+</td><td>(\d+)</td>',
+                        browser.get("/users").get_data(as_text=True), re.S)
+    by_reputation = dict(listed)
+    assert (by_reputation["helper"], by_reputation["second"], by_reputation[flow.t1.author.username]) == (
+        "3", "1", "0")
+    # after the members who helped, the others in the reputation order of /users
+    assert [name for name, _ in rows[2:]] == [name for name, _ in listed if name not in ("helper", "second")]
+    assert len({u.reputation for u in db.session.execute(select(User)).scalars()}) > 1

@@ -137,3 +137,71 @@ def test_the_csv_has_every_figure_of_the_page_and_when_it_was_generated(site, sc
         [str(thread.id), thread.title, "False", "1", "1", "2"]]
     # S1, S2, S4 and S5 searched it (X is excluded); only S4 opened nothing
     assert [row[:4] for row in tables["content_gaps"][1:]] == [["reset password mobile", "4", "1", "0"]]
+
+
+def test_filtering_by_category_and_tag_in_the_api_the_page_and_the_csv(site):
+    from community.services.forum import threads as forum_threads
+
+    billing, sync = site.category(), site.category()
+    pdf = forum_threads.create_thread(site.user(), billing, "Invoices do not download as a PDF file",
+                                      "Clicking download on an invoice gives an empty page.", "pdf invoices")
+    db.session.commit()
+    phone = site.thread("Notes stop syncing on my phone", "Since the update the notes never sync.",
+                        category=sync)
+
+    def deflect(at, thread, query, confirm=True):
+        site.at(at)
+        visitor = site.visitor()
+        sid = visitor.open_page()
+        assert [r["id"] for r in visitor.suggest(sid, query)["results"]] == [thread.id]
+        visitor.open(sid, thread.id)
+        if confirm:
+            assert visitor.confirm(sid, thread.id).status_code == 200
+        return visitor
+
+    deflect(minutes(0), pdf, "invoices pdf download")                    # billing/pdf: confirmed, held
+    deflect(minutes(5), pdf, "invoices pdf download", confirm=False)     # billing/pdf: inferred, held
+    failing = deflect(minutes(10), phone, "notes syncing phone")         # sync: confirmed, then fails
+    site.at(minutes(60))
+    assert failing.contact(failing.open_page("/support/contact")).status_code == 302
+    staff = site.user(role="agent")
+    token = users.issue_token(staff)
+    db.session.commit()
+    site.at(minutes(600))
+
+    def api(query, status=200):
+        response = site.app.test_client().get(f"/api/v1/metrics/deflection?{DAY}&{query}",
+                                              headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == status
+        return response.get_json()
+
+    whole = api("")
+    assert "filter" not in whole and (whole["confirmed_deflections"], whole["inferred_deflections"]) == (2, 1)
+    by_billing = api(f"category={billing.slug}")
+    assert by_billing["filter"] == {
+        "category": billing.slug, "tag": None, "deflections": 2, "confirmed_deflections": 1,
+        "inferred_deflections": 1, "held_deflections": 2, "failed_deflections": 0,
+        "estimated_savings_confirmed": 25.0, "estimated_savings_held": 50.0}
+    assert [t["thread_id"] for t in by_billing["top_threads"]] == [pdf.id]
+    assert [c["category"] for c in by_billing["by_category"]] == [billing.name]
+    assert [t["tag"] for t in by_billing["by_tag"]] == ["invoices", "pdf"]
+    assert by_billing["failed_sessions"] == [] and by_billing["health"]["questions"] == 1
+    assert (by_billing["sessions"], by_billing["confirmed_deflections"]) == (whole["sessions"], 2)  # site-wide
+    assert api(f"category={billing.id}")["filter"] == by_billing["filter"]
+    assert api("tag=PDF")["filter"] == {**by_billing["filter"], "category": None, "tag": "pdf"}
+    by_sync = api(f"category={sync.slug}")["filter"]
+    assert (by_sync["confirmed_deflections"], by_sync["held_deflections"], by_sync["failed_deflections"]) == (1, 0, 1)
+    assert api(f"category={sync.slug}&tag=pdf")["filter"]["deflections"] == 0
+    assert api("category=no-such-category", 400)["error"]["field"] == "category"
+    assert api("tag=nosuchtag", 400)["error"]["field"] == "tag"
+
+    browser = site.visitor()
+    browser.login(staff)
+    page = browser.get(f"/analytics?{DAY}&category={sync.slug}").data.decode()
+    assert f"Filtered to category <strong>{sync.slug}</strong>: 1 deflections credit its threads" in page
+    assert f'<option value="{sync.slug}" selected>' in page
+    assert f"category={sync.slug}" in page.split("Export CSV")[0].rsplit("href=", 1)[1]
+    export = browser.get(f"/analytics/export.csv?{DAY}&tag=pdf").data.decode()
+    summary = dict(row for row in csv.reader(io.StringIO(export.split("\n\n")[0])))
+    assert (summary["filter.tag"], summary["filter.deflections"], summary["filter.held_deflections"]) == ("pdf", "2", "2")
+    assert browser.get(f"/analytics/export.csv?{DAY}&tag=nosuchtag").status_code == 400

@@ -1,14 +1,18 @@
 """The report cut other ways: by category and tag, by content type (thread or article), by week
-and month, against the previous period.
+and month, against the previous period; and filtered to one category and/or tag.
 
 A deflection belongs to the category and tags of the thread it credits (the confirmed
-thread, or the last thread opened); only visible threads are broken down.  Weekly
+thread, or the last thread opened); only visible threads are broken down.  A filter
+(``category``, ``tag``) keeps the deflections crediting a matching visible thread and the
+questions asked in it; sessions and the holdout arms have no category, so they stay
+site-wide (docs/metrics.md, "Breakdowns").  Weekly
 (ISO weeks, from Monday) and monthly roll-ups sum the daily rows and recompute their
 rates from the sums, never by averaging daily rates (docs/metrics.md, "Breakdowns").
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -16,6 +20,7 @@ from sqlalchemy import select
 from ...extensions import db
 from ... import urls
 from ...models import Article, Category, Tag, Thread, thread_tags
+from ..errors import ValidationError
 from . import health
 
 #: Daily counts that roll up by summing.
@@ -28,6 +33,72 @@ SUMMED = ("sessions", "sessions_with_suggestions", "confirmed_deflections", "inf
 COMPARED = ("sessions", "sessions_with_suggestions", "confirmed_deflections", "inferred_deflections",
             "held_deflections", "failed_deflections", "sessions_with_contact", "deflection_rate",
             "estimated_savings_held")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One category and/or one tag (``None``: not filtered on it)."""
+
+    category_id: int | None = None
+    category: str | None = None      # the slug
+    tag_id: int | None = None
+    tag: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.category_id is not None or self.tag_id is not None
+
+    def conditions(self) -> list:
+        """The filter as conditions on ``Thread`` (for health's questions and credited threads)."""
+        where = []
+        if self.category_id is not None:
+            where.append(Thread.category_id == self.category_id)
+        if self.tag_id is not None:
+            where.append(Thread.id.in_(select(thread_tags.c.thread_id).where(thread_tags.c.tag_id == self.tag_id)))
+        return where
+
+
+def parse_filter(raw_category: str | None, raw_tag: str | None) -> Filter:
+    """``category`` (a slug, or an id) and ``tag`` (a name) from a request; an unknown one is a 400."""
+    category = tag = None
+    if raw_category:
+        value = raw_category.strip()
+        by = Category.id == int(value) if value.isdigit() and len(value) < 10 else Category.slug == value.lower()
+        category = db.session.execute(select(Category).where(by)).scalar()
+        if category is None:
+            raise ValidationError("No such category.", field="category")
+    if raw_tag:
+        tag = db.session.execute(select(Tag).where(Tag.name == raw_tag.strip().lower()[:30])).scalar()
+        if tag is None:
+            raise ValidationError("No such tag.", field="tag")
+    return Filter(category.id if category else None, category.slug if category else None,
+                  tag.id if tag else None, tag.name if tag else None)
+
+
+def categories() -> list[tuple[str, str]]:
+    """``(slug, name)`` of every category, for the page's filter."""
+    return [(slug, name) for slug, name in db.session.execute(
+        select(Category.slug, Category.name).order_by(Category.name))]
+
+
+def matching(counted, flt: Filter) -> list:
+    """The deflections of ``counted`` that credit a visible thread matching ``flt``."""
+    ids = {o.credited_thread_id for _, o in counted if o.deflected and o.credited_thread_id}
+    if not ids:
+        return []
+    keep = set(db.session.execute(select(Thread.id).where(
+        Thread.id.in_(ids), *health.visible_threads(), *flt.conditions())).scalars())
+    return [(f, o) for f, o in counted if o.deflected and o.credited_thread_id in keep]
+
+
+def filter_summary(flt: Filter, deflections, cost: float) -> dict:
+    """The ``filter`` block of the report: what was filtered on, and its deflections."""
+    confirmed = sum(o.confirmed for _, o in deflections)
+    held = sum(not o.failed for _, o in deflections)
+    return {"category": flt.category, "tag": flt.tag, "deflections": len(deflections),
+            "confirmed_deflections": confirmed, "inferred_deflections": len(deflections) - confirmed,
+            "held_deflections": held, "failed_deflections": len(deflections) - held,
+            "estimated_savings_confirmed": round(confirmed * cost, 2),
+            "estimated_savings_held": round(held * cost, 2)}
 
 
 def previous_range(start: date, end: date) -> tuple[date, date]:

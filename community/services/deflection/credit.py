@@ -109,17 +109,6 @@ def helped_by_author(user_id: int, *, since: datetime | None = None) -> int:
     return db.session.execute(stmt).scalar_one()
 
 
-def top_helpers(*, since: datetime | None = None, limit: int = 20) -> list[tuple[int, int]]:
-    """``(user_id, customers helped)``, most first: the contributors ranking."""
-    helped = func.count(DeflectionCredit.id).label("helped")
-    stmt = (select(DeflectionCredit.author_id, helped)
-            .where(DeflectionCredit.author_id.is_not(None), DeflectionCredit.failed_at.is_(None))
-            .group_by(DeflectionCredit.author_id).order_by(helped.desc(), DeflectionCredit.author_id).limit(limit))
-    if since is not None:
-        stmt = stmt.where(DeflectionCredit.created_at >= since)
-    return [(user_id, count) for user_id, count in db.session.execute(stmt)]
-
-
 def helped_counts(user_ids) -> dict[int, int]:
     """``{user_id: customers helped}`` for a page of members, in one query."""
     ids = list(user_ids)

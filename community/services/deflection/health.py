@@ -89,15 +89,16 @@ def rate(numerator: int, denominator: int) -> float | None:
 
 
 def community_health(low: datetime, high: datetime, days: list[date],
-                     day_of=lambda moment: moment.date()) -> dict:
-    """Questions asked in [low, high) and how they were answered; ``daily`` keyed by ISO day.
+                     day_of=lambda moment: moment.date(), where=()) -> dict:
+    """Questions asked in [low, high) (and matching ``where``, conditions on ``Thread``) and how
+    they were answered; ``daily`` keyed by ISO day.
 
     Two queries (threads, then their visible replies); percentiles in Python so that
     SQLite and PostgreSQL agree.  Times are measured up to now.
     """
     threads = db.session.execute(
         select(Thread.id, Thread.author_id, Thread.created_at, Thread.solved_at, Thread.accepted_post_id)
-        .where(Thread.created_at >= low, Thread.created_at < high, *visible_threads())
+        .where(Thread.created_at >= low, Thread.created_at < high, *visible_threads(), *where)
     ).all()
     replies = _replies([t.id for t in threads])
     daily = {d.isoformat(): {"questions": 0, "answered": 0, "solved": 0} for d in days}

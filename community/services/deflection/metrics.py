@@ -161,10 +161,16 @@ def classify_range(low: datetime, high: datetime, *, now: datetime, conf: dict):
     return outcomes, arms, contacted
 
 
-def deflection_report(start: date, end: date, *, now: datetime | None = None,
-                      gaps_limit: int = 20, threads_limit: int = 10, compare: bool = True) -> dict:
+def deflection_report(start: date, end: date, *, now: datetime | None = None, gaps_limit: int = 20,
+                      threads_limit: int = 10, compare: bool = True,
+                      flt: breakdowns.Filter = breakdowns.Filter()) -> dict:
     """Every deflection figure for sessions started in [start, end], with health beside it,
-    its breakdowns and roll-ups, and (``compare``) the previous period of the same length."""
+    its breakdowns and roll-ups, and (``compare``) the previous period of the same length.
+
+    With a filter (``flt``: a category and/or a tag), the tables and health cover the
+    deflections crediting matching threads and the questions asked in them, and ``filter``
+    counts those deflections; sessions, rates and the arms stay site-wide.
+    """
     now = now or utcnow()
     conf = settings()
     low, high = bounds(start, end)
@@ -172,7 +178,7 @@ def deflection_report(start: date, end: date, *, now: datetime | None = None,
     counted = [(f, o) for f, o in outcomes if not o.excluded]
     totals = count(counted)
     days = days_between(start, end)
-    health_report = health.community_health(low, min(high, now), days, day_of=local_day)
+    health_report = health.community_health(low, min(high, now), days, day_of=local_day, where=flt.conditions())
     health_days = health_report.pop("daily")
     avoided = totals["confirmed_deflections"] + totals["inferred_deflections"]
     cost = conf["cost"]
@@ -201,20 +207,31 @@ def deflection_report(start: date, end: date, *, now: datetime | None = None,
         },
         "health": health_report,
         "daily": daily_series(days, counted, outcomes, contacted, health_days),
-        "failed_sessions": failed_sessions(counted),
         "content_gaps": gaps.content_gaps(low, high, limit=gaps_limit,
                                           exclude={f.id for f, o in outcomes if o.excluded}),
+    }
+    tabled = counted
+    if flt:
+        tabled = breakdowns.matching(counted, flt)
+        report["filter"] = breakdowns.filter_summary(flt, tabled, cost)
+    report.update(tables(tabled, threads_limit=threads_limit))
+    report.update(breakdowns.rollups(report["daily"]))
+    if compare:
+        previous = deflection_report(*breakdowns.previous_range(start, end), now=now, gaps_limit=0,
+                                     threads_limit=0, compare=False, flt=flt)
+        report["previous_period"] = breakdowns.comparison(report, previous)
+    return report
+
+
+def tables(counted, *, threads_limit: int) -> dict:
+    """The report's tables of deflections: failed sessions, threads and articles credited, breakdowns."""
+    return {
+        "failed_sessions": failed_sessions(counted),
         "top_threads": top_deflecting_threads(counted, limit=threads_limit),
         **breakdowns.by_category_and_tag(counted),
         "by_content_type": breakdowns.by_content_type(counted),
         **breakdowns.articles_that_deflect(counted, limit=threads_limit),
     }
-    report.update(breakdowns.rollups(report["daily"]))
-    if compare:
-        previous = deflection_report(*breakdowns.previous_range(start, end), now=now, gaps_limit=0,
-                                     threads_limit=0, compare=False)
-        report["previous_period"] = breakdowns.comparison(report, previous)
-    return report
 
 
 def daily_series(days, counted, outcomes, contacted, health_days) -> list[dict]:
