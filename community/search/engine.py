@@ -16,9 +16,12 @@ from flask import Flask
 from sqlalchemy.orm import Session
 from whoosh import query as Q
 
-from . import documents, presenting
+import numpy as np
+
+from . import documents, presenting, ranker
 from .errors import SearchUnavailable
 from . import query as querying
+from .postings import SearcherArrays
 from .results import SearchResults
 from .schema import prior
 from .whoosh_index import WhooshIndex
@@ -102,19 +105,6 @@ class SearchState:
 
     # -- reading --------------------------------------------------------------
 
-    @staticmethod
-    def _type_filter(types) -> Q.Query | None:
-        types = [t for t in (types or ()) if t in documents.SEARCH_TYPES]
-        if not types or set(types) == set(documents.SEARCH_TYPES):
-            return None
-        return Q.Or([Q.Term("type", t) for t in types]) if len(types) > 1 else Q.Term("type", types[0])
-
-    @staticmethod
-    def _query(terms: list[str], searcher):
-        terms = querying.prune(terms, searcher)
-        _rare, common = querying.split_common(terms, searcher)
-        return querying.build_two_stage(terms, common=common)
-
     def reading(self, priors: bool, work: Callable):
         """``work(searcher)`` with this thread's searcher; on any failure once more with a new one.
 
@@ -154,13 +144,14 @@ class SearchState:
         return [dict(item) for item in out]
 
     def _suggest(self, terms, searcher, limit, types) -> list[dict]:
-        q = self._query(terms, searcher)
-        if q is None:
+        scored = _scored(terms, searcher)
+        if scored is None:
             return []
-        hits = searcher.search(q, limit=max(limit, SUGGEST_CANDIDATES), filter=self._type_filter(types))
+        hits = scored.top(max(limit, SUGGEST_CANDIDATES), allow=_type_mask(_arrays(searcher), types))
         # Rerank the few candidates with the priors (solved, votes) kept in the document.
-        ranked = sorted(((hit.score * prior(bool(f.get("solved")), f.get("votes", 0)), f)
-                         for hit in hits for f in (hit.fields(),)), key=lambda pair: -pair[0])
+        ranked = sorted(((score * prior(bool(f.get("solved")), f.get("votes", 0)), f)
+                         for docnum, score in hits for f in (searcher.stored_fields(docnum),)),
+                        key=lambda pair: -pair[0])
         return [presenting.suggestion(f, score, terms) for score, f in ranked[:limit]]
 
     def search(self, text: str, *, category_id=None, solved=None, type=None, since: datetime | None = None,
@@ -175,24 +166,69 @@ class SearchState:
     def _search(self, text, terms, searcher, *, category_id, solved, type, since, until, page,
                 per_page) -> SearchResults:
         result = SearchResults(query=text or "", page=page, per_page=per_page)
-        q = self._query(terms, searcher)
-        if q is None:
+        scored = _scored(terms, searcher)
+        if scored is None:
             return result
-        filters = []
-        if category_id not in (None, ""):
-            filters.append(Q.Term("category_id", str(category_id)))
-        if solved is not None:
-            filters.append(Q.Term("solved", bool(solved)))
-        if type in documents.SEARCH_TYPES:
-            filters.append(Q.Term("type", type))
-        if since or until:
-            filters.append(Q.DateRange("created", since, until))
-        filter_q = Q.And(filters) if filters else None
-        # Counted by a collector: Whoosh's own length of a limited result runs
-        # the union matcher's ``all_ids``, which can miss a document.
-        result.total = len(searcher.search(q, filter=filter_q, limit=None, scored=False))
+        arrays = _arrays(searcher)
+        allow = _filter_mask(arrays, category_id=category_id, solved=solved, type=type, since=since, until=until)
+        result.total = len(scored.candidates(allow))
         if (page - 1) * per_page >= result.total:
             return result
-        hits = searcher.search(q, filter=filter_q, limit=page * per_page)[(page - 1) * per_page:]
-        result.results = [presenting.page_hit(hit.fields(), hit.score, terms) for hit in hits]
+        hits = scored.top(page * per_page, allow=allow, multiplier=_priors(arrays))[(page - 1) * per_page:]
+        result.results = [presenting.page_hit(searcher.stored_fields(docnum), score, terms)
+                          for docnum, score in hits]
         return result
+
+
+def _arrays(searcher) -> SearcherArrays:
+    """The searcher's postings as arrays (kept on the searcher: one per index generation)."""
+    found = getattr(searcher, "_community_arrays", None)
+    if found is None:
+        found = searcher._community_arrays = SearcherArrays(searcher)
+    return found
+
+
+def _scored(terms: list[str], searcher) -> ranker.Scored | None:
+    """Every document's score for the analyzed ``terms`` (pruned, common stems apart)."""
+    terms = querying.prune(terms, searcher)
+    _rare, common = querying.split_common(terms, searcher)
+    query_plan = ranker.plan(terms, common)
+    return None if query_plan is None else ranker.Scored(query_plan, _arrays(searcher))
+
+
+def _type_mask(arrays: SearcherArrays, types) -> np.ndarray | None:
+    types = [t for t in (types or ()) if t in documents.SEARCH_TYPES]
+    if not types or set(types) == set(documents.SEARCH_TYPES):
+        return None
+    mask = np.zeros(arrays.doccount, dtype=bool)
+    for name in types:
+        mask[arrays.docs_of("type", name)] = True
+    return mask
+
+
+def _filter_mask(arrays: SearcherArrays, *, category_id, solved, type, since, until) -> np.ndarray | None:
+    """The documents the search page's filters allow (``None``: no filter)."""
+    mask = None
+
+    def narrow(docnums):
+        nonlocal mask
+        found = np.zeros(arrays.doccount, dtype=bool)
+        found[docnums] = True
+        mask = found if mask is None else mask & found
+
+    if category_id not in (None, ""):
+        narrow(arrays.docs_of("category_id", str(category_id)))
+    if solved is not None:
+        narrow(arrays.docs_of("solved", bool(solved)))
+    if type in documents.SEARCH_TYPES:
+        narrow(arrays.docs_of("type", type))
+    if since or until:
+        found = arrays.searcher.docs_for_query(Q.DateRange("created", since, until))
+        narrow(np.fromiter(found, dtype=np.int64))
+    return mask
+
+
+def _priors(arrays: SearcherArrays) -> np.ndarray:
+    """Each document's prior (solved, votes) from its column, as ``PriorBM25F`` applies it."""
+    column = arrays.numeric("prior", 1000)
+    return np.where(column == 0, 1000.0, column) / 1000.0

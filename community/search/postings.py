@@ -1,0 +1,258 @@
+"""Whoosh posting lists and per-document columns as numpy arrays, read a block at a time.
+
+Whoosh's matchers walk postings one by one in Python (``is_active``, ``id``,
+``skip_to`` and ``score`` per posting and per node of the query tree): at 20,000
+threads that loop was ~90% of a cold suggestion (docs/search.md, profile).  The
+index stays Whoosh's (same files, writer, segments and locking); this module
+only reads it faster: each posting block (128 postings, one pickle) becomes two
+arrays, and :mod:`community.search.ranker` scores whole lists with numpy.
+
+What is cached, per process: a segment's field lengths and prior column (a
+segment's files never change once written, so they are keyed by segment id and
+survive new commits); deletions are read per searcher.  Posting lists are read
+from the index files for every query (nothing of a query's answer is cached here).
+"""
+from __future__ import annotations
+
+import threading
+from bisect import bisect_right
+from collections import OrderedDict
+from itertools import chain
+
+import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.reading import TermNotFound
+from whoosh.util.numeric import _length_byte_cache
+
+#: Whoosh's one-byte field length -> the length it stands for (as ``doc_field_length``).
+BYTE_TO_LENGTH = np.array(_length_byte_cache, dtype=np.float64)
+#: Segments whose columns are kept per process (old ones fall out after merges).
+SEGMENT_CACHE_SIZE = 64
+_EMPTY_IDS = np.zeros(0, dtype=np.int64)
+_EMPTY_WEIGHTS = np.zeros(0, dtype=np.float64)
+
+
+class SegmentColumns:
+    """The immutable per-document data of one segment: field lengths, the prior column."""
+
+    def __init__(self, reader):
+        self.doccount = reader.doc_count_all()
+        self._reader = reader
+        self._lengths: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def lengths(self, field: str) -> np.ndarray:
+        """Every document's length of ``field`` (0 where it has none), as Whoosh scores it."""
+        cached = self._lengths.get(field)
+        if cached is None:
+            with self._lock:
+                column = self._reader._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+                codes = _fixed_column(column, self.doccount, np.uint8)
+                cached = self._lengths[field] = BYTE_TO_LENGTH[codes]
+        return cached
+
+    def numeric(self, field: str, default: int) -> np.ndarray:
+        """A ``NumericColumn("I")`` column (the prior) as an array, ``default`` where unset."""
+        key = "#" + field
+        cached = self._lengths.get(key)
+        if cached is None:
+            with self._lock:
+                perdoc = self._reader._perdoc
+                column = (perdoc.column_reader(field, self._reader.schema[field].column_type)
+                          if perdoc.has_column(field) else None)
+                raw = _fixed_column(column, self.doccount, np.dtype(">u4"), default=default)
+                cached = self._lengths[key] = raw.astype(np.float64)
+        return cached
+
+
+def _fixed_column(column, doccount: int, dtype, default: int = 0) -> np.ndarray:
+    """The values of a fixed-width Whoosh column reader, padded with ``default``."""
+    out = np.full(doccount, default, dtype=dtype)
+    if column is None:
+        return out
+    count = min(column._count, doccount)
+    if count:
+        raw = column._dbfile.get(column._basepos, count * column._fixedlen)
+        out[:count] = np.frombuffer(raw, dtype=dtype, count=count)
+    return out
+
+
+_segments: OrderedDict[str, SegmentColumns] = OrderedDict()
+_segments_lock = threading.Lock()
+
+
+def segment_columns(reader) -> SegmentColumns:
+    """This process's :class:`SegmentColumns` of a segment reader (by segment id)."""
+    key = f"{id(reader._storage)}:{reader._segment.segment_id()}"
+    with _segments_lock:
+        found = _segments.get(key)
+        if found is not None and found._reader.is_closed:
+            found = None  # the same segment reopened by a newer searcher: same data, live file
+        if found is None:
+            found = _segments[key] = SegmentColumns(reader)
+            while len(_segments) > SEGMENT_CACHE_SIZE:
+                _segments.popitem(last=False)
+        _segments.move_to_end(key)
+        return found
+
+
+def segment_postings(reader, field: str, text: str, *, values: bool = False, within: list[int] | None = None):
+    """``(ids, weights[, values])`` of a term in one segment, deleted documents included.
+
+    ``ids`` are the segment's docnums (ascending, int64), ``weights`` the term
+    frequencies Whoosh scores with, ``values`` (a list, only when asked) the encoded
+    postings (positions for a phrase field).  With ``within`` (sorted docnums), blocks
+    holding none of them are not decoded (their postings may be left out; the others
+    are all there): a common stem only adds to the few documents rarer ones found.
+    """
+    empty = (_EMPTY_IDS, _EMPTY_WEIGHTS, []) if values else (_EMPTY_IDS, _EMPTY_WEIGHTS)
+    schema_field = reader.schema[field]
+    try:
+        tbytes = schema_field.to_bytes(text)
+        terminfo = reader._terms.term_info(field, tbytes)
+    except (KeyError, ValueError, TermNotFound):
+        return empty
+    if terminfo.is_inlined():
+        ids, weights, vals = terminfo.inlined_postings()
+        out = (np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64))
+        return (*out, list(vals)) if values else out
+    if within is not None and not within:
+        return empty
+    offset, length = terminfo.extent()
+    matcher = W3LeafMatcher(reader._terms._postfile, offset, length, schema_field.format, term=(field, tbytes))
+    return _read_blocks(matcher, values, within) or empty
+
+
+def _read_blocks(matcher: W3LeafMatcher, values: bool, within: list[int] | None):
+    """The blocks of a leaf matcher as arrays (one unpickle and one cumsum per block);
+    with ``within``, only the blocks whose docnum range holds one of them."""
+    id_parts, weight_parts, value_parts = [], [], []
+    last_max = -1
+    while matcher.is_active():
+        block_max = matcher._maxid
+        if within is not None:
+            nxt = bisect_right(within, last_max)
+            last_max = block_max
+            if nxt == len(within):
+                break  # no wanted document after this point
+            if within[nxt] > block_max:
+                matcher._next_block()
+                continue
+        matcher._read_data()
+        ids, weights, vals = matcher._data[0], matcher._data[1], matcher._data[2]
+        count = matcher._blocklength
+        id_parts.append(ids)
+        if weights is None or isinstance(weights, float):
+            weight_parts.append(np.full(count, 1.0 if weights is None else weights))
+        else:
+            weight_parts.append(weights)
+        if values:
+            value_parts.extend(vals if vals is not None else (None,) * count)
+        matcher._next_block()
+    if not id_parts:
+        return None
+    ids = _decode_ids(id_parts, matcher._byteids)
+    weights = np.concatenate([np.asarray(w, dtype=np.float64) for w in weight_parts])
+    return (ids, weights, value_parts) if values else (ids, weights)
+
+
+def _decode_ids(parts, byteids: bool) -> np.ndarray:
+    """Docnums from the blocks' delta-encoded ids (each block restarts from 0)."""
+    lengths = [len(p) for p in parts]
+    flat = np.fromiter(chain.from_iterable(parts), dtype=np.int64, count=sum(lengths))
+    if byteids:
+        return flat
+    # One cumsum over everything, minus each block's running total before it.
+    total = np.cumsum(flat)
+    starts = np.cumsum(lengths[:-1])
+    if len(starts):
+        block_base = np.repeat(np.concatenate(([0], total[starts - 1])), lengths)
+        total -= block_base
+    return total
+
+
+class SearcherArrays:
+    """One searcher's segments as one docnum space: postings, lengths, deletions, columns."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        self.doccount = searcher.doc_count_all()
+        self.segments = []  # (reader, offset, columns, deleted docnums or None)
+        for reader, offset in searcher.reader().leaf_readers():
+            deleted = None
+            if reader.has_deletions():
+                deleted = np.fromiter(reader._perdoc.deleted_docs(), dtype=np.int64)
+                deleted.sort()
+            self.segments.append((reader, offset, segment_columns(reader), deleted))
+        self._lengths: dict[str, np.ndarray] = {}
+        self._live: np.ndarray | None = None
+
+    def postings(self, field: str, text: str, within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(docnums, weights)`` of a term over all segments, deleted documents left out;
+        with ``within`` (a mask), only the postings of those documents."""
+        ids_parts, weight_parts = [], []
+        for reader, offset, _columns, deleted in self.segments:
+            wanted = None
+            if within is not None:
+                local = within[offset:offset + reader.doc_count_all()]
+                wanted = np.flatnonzero(local).tolist()
+            ids, weights = segment_postings(reader, field, text, within=wanted)
+            if not len(ids):
+                continue
+            if within is not None:
+                keep = local[ids]
+                ids, weights = ids[keep], weights[keep]
+            elif deleted is not None:
+                keep = ~np.isin(ids, deleted, assume_unique=True)
+                ids, weights = ids[keep], weights[keep]
+            ids_parts.append(ids + offset if offset else ids)
+            weight_parts.append(weights)
+        if not ids_parts:
+            return _EMPTY_IDS, _EMPTY_WEIGHTS
+        if len(ids_parts) == 1:
+            return ids_parts[0], weight_parts[0]
+        return np.concatenate(ids_parts), np.concatenate(weight_parts)
+
+    def positions(self, field: str, text: str, docnums: np.ndarray) -> dict[int, list[int]]:
+        """``{docnum: positions}`` of a term in a phrase field, for the (sorted) ``docnums`` only."""
+        out = {}
+        for reader, offset, _columns, _deleted in self.segments:
+            wanted = docnums[(docnums >= offset) & (docnums < offset + reader.doc_count_all())] - offset
+            if not len(wanted):
+                continue
+            ids, _weights, values = segment_postings(reader, field, text, values=True)
+            at = np.searchsorted(ids, wanted)
+            found = (at < len(ids)) & (ids[np.minimum(at, len(ids) - 1)] == wanted)
+            decode = reader.schema[field].format.decode_positions
+            for docnum, index in zip(wanted[found].tolist(), at[found].tolist()):
+                out[docnum + offset] = decode(values[index])
+        return out
+
+    def lengths(self, field: str) -> np.ndarray:
+        found = self._lengths.get(field)
+        if found is None:
+            parts = [columns.lengths(field) for _r, _o, columns, _d in self.segments]
+            found = self._lengths[field] = np.concatenate(parts) if len(parts) != 1 else parts[0]
+        return found
+
+    def numeric(self, field: str, default: int) -> np.ndarray:
+        key = "#" + field
+        found = self._lengths.get(key)
+        if found is None:
+            parts = [columns.numeric(field, default) for _r, _o, columns, _d in self.segments]
+            found = self._lengths[key] = np.concatenate(parts) if len(parts) != 1 else parts[0]
+        return found
+
+    def live(self) -> np.ndarray:
+        """A mask of the documents not deleted."""
+        if self._live is None:
+            live = np.ones(self.doccount, dtype=bool)
+            for _reader, offset, _columns, deleted in self.segments:
+                if deleted is not None and len(deleted):
+                    live[deleted + offset] = False
+            self._live = live
+        return self._live
+
+    def docs_of(self, field: str, text: str) -> np.ndarray:
+        """Docnums holding a term (an ID/keyword filter such as ``type:thread``)."""
+        return self.postings(field, text)[0]

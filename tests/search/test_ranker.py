@@ -1,0 +1,143 @@
+"""The numpy ranker gives exactly the documents and scores of the Whoosh query it replaces.
+
+The reference is Whoosh evaluating ``query.build_two_stage`` over every matching
+document (``limit=None``: no block-quality shortcut), sorted by score then docnum.
+The corpus has several segments and deleted documents, and common stems (the
+common-terms rule is exercised with a lower document-frequency floor).
+"""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from whoosh import index, scoring
+from whoosh import query as Q
+
+from community.search import query as querying
+from community.search import ranker
+from community.search.postings import SearcherArrays
+from community.search.whoosh_index import PriorBM25F
+from community.search.schema import build_schema
+
+#: A Zipf-like vocabulary: the first words are in most documents, the last in a few.
+WORDS = ("printer offline sync password reset invoice billing laptop update driver cable wifi router "
+         "account locked export csv calendar share folder mobile app crash login token error battery "
+         "screen bluetooth firmware license refund shipping tracking webhook proxy certificate").split()
+
+
+def _text(rng: random.Random, count: int) -> str:
+    return " ".join(WORDS[min(int(rng.paretovariate(0.9)) - 1, len(WORDS) - 1)] for _ in range(count))
+
+
+def _doc(i: int, rng: random.Random) -> dict:
+    return dict(key=f"thread:{i}", type="thread" if i % 7 else "idea", id=i, url=f"/t/{i}",
+                title=_text(rng, rng.randint(3, 9)) + (f" model{i % 60}" if i % 3 else ""),
+                question=_text(rng, rng.randint(5, 40)) + f" error{i % 45}",
+                accepted=_text(rng, rng.randint(0, 20)), answers=_text(rng, rng.randint(0, 60)),
+                tags=" ".join(rng.sample(WORDS, 2)), category=rng.choice(["Printers", "Billing sync"]),
+                learned=_text(rng, 2) if i % 11 == 0 else "", category_id=str(i % 3),
+                category_name="x", solved=bool(i % 2), votes=i % 9, prior=1000 + (i * 37) % 400,
+                replies=0, status="open", snippet_text="", question_text="")
+
+
+@pytest.fixture(scope="module")
+def searchers(tmp_path_factory):
+    rng = random.Random(4)
+    ix = index.create_in(tmp_path_factory.mktemp("ranker"), build_schema())
+    docs = [_doc(i, rng) for i in range(600)]
+    for part in (docs[:250], docs[250:450], docs[450:]):  # three segments
+        writer = ix.writer()
+        for doc in part:
+            writer.add_document(**doc)
+        writer.commit(merge=False)
+    writer = ix.writer()
+    for i in range(0, 600, 13):  # deletions in every segment
+        writer.delete_by_term("key", f"thread:{i}")
+    writer.commit(merge=False)
+    plain, priors = ix.searcher(weighting=scoring.BM25F()), ix.searcher(weighting=PriorBM25F())
+    assert len(plain.reader().leaf_readers()) == 3 and plain.reader().has_deletions()
+    yield plain, priors
+    plain.close()
+    priors.close()
+
+
+def _queries() -> list[str]:
+    rng = random.Random(9)
+    out = ["printer offline", "password reset token", "wifi router crash", "csv export calendar",
+           "printer", "webhook", "proxy certificate", "the printer is offline again", "pasword reset",
+           "printer offline sync password reset invoice billing"]
+    out += [" ".join(rng.sample(WORDS, rng.randint(1, 5))) for _ in range(60)]
+    out += [" ".join(rng.sample(WORDS, rng.randint(0, 3)) + [f"model{n}", f"error{n}"][:rng.randint(1, 2)])
+            for n in range(40)]
+    return out
+
+
+def _reference(searcher, terms, common, filter_q=None, limit=20):
+    q = querying.build_two_stage(terms, common=common)
+    hits = searcher.search(q, limit=None, filter=filter_q)
+    ranked = sorted(((round(h.score, 9), h.docnum) for h in hits), key=lambda p: (-p[0], p[1]))
+    return [(d, s) for s, d in ranked[:limit]], len(hits)
+
+
+def _mine(searcher, terms, common, allow=None, priors=False, limit=20):
+    arrays = SearcherArrays(searcher)
+    scored = ranker.Scored(ranker.plan(terms, common), arrays)
+    multiplier = None
+    if priors:
+        column = arrays.numeric("prior", 1000)
+        multiplier = np.where(column == 0, 1000.0, column) / 1000.0
+    top = [(d, round(s, 9)) for d, s in scored.top(limit, allow=allow, multiplier=multiplier)]
+    return top, len(scored.candidates(allow))
+
+
+@pytest.mark.parametrize("min_df", [200, 15])
+def test_ranker_matches_whoosh_query_exactly(searchers, monkeypatch, min_df):
+    monkeypatch.setattr(querying, "COMMON_MIN_DF", min_df)
+    plain, priors = searchers
+    kinds = set()
+    for text in _queries():
+        terms = querying.prune(querying.analyze(text), plain)
+        if not terms:
+            continue
+        rare, common = querying.split_common(terms, plain)
+        kinds.add("all common" if not rare else "some common" if common else "no common")
+        for searcher, with_priors in ((plain, False), (priors, True)):
+            expected = _reference(searcher, terms, common)
+            assert _mine(searcher, terms, common, priors=with_priors) == expected, text
+    assert kinds == {"no common", "some common", "all common"} if min_df == 15 else "no common" in kinds
+
+
+def test_ranker_filters_and_never_returns_deleted_documents(searchers):
+    plain, _priors = searchers
+    arrays = SearcherArrays(plain)
+    ideas = np.zeros(arrays.doccount, dtype=bool)
+    ideas[arrays.docs_of("type", "idea")] = True
+    deleted = {plain.document_number(key=f"thread:{i}") for i in range(0, 600, 13)} - {None}
+    assert not deleted  # gone from the key lookup ...
+    dead = np.flatnonzero(~arrays.live())
+    assert len(dead) == len(range(0, 600, 13))  # ... but still docnums in their segments
+    for text in ("printer offline", "crash", "token error battery"):
+        terms = querying.prune(querying.analyze(text), plain)
+        _rare, common = querying.split_common(terms, plain)
+        expected = _reference(plain, terms, common, filter_q=Q.Term("type", "idea"), limit=50)
+        mine = _mine(plain, terms, common, allow=ideas, limit=50)
+        assert mine == expected and mine[0]
+        assert not set(d for d, _ in mine[0]) & set(dead.tolist())
+
+
+def test_phrase_bonus_goes_to_the_words_in_order(searchers):
+    plain, _priors = searchers
+    arrays = SearcherArrays(plain)
+    terms = querying.prune(querying.analyze("printer offline"), plain)
+    scored = ranker.Scored(ranker.plan(terms, []), arrays)
+    both = scored.candidates()[scored.title_count[scored.candidates()] == 2]
+    in_order = set(ranker.Scored._phrase_matches(scored, both, np.arange(len(both))))
+    titles = {i: plain.stored_fields(int(d))["title"].split() for i, d in enumerate(both)}
+    expected = {i for i, words in titles.items()
+                if any(words[j] == "printer" and "offline" in words[j + 1:j + 3] for j in range(len(words)))}
+    assert in_order == expected and 0 < len(expected) < len(both)
+    # Every bonus found by the branch and bound is the one a full check gives (small limits too).
+    for limit in (1, 3, 10):
+        reference = _reference(plain, terms, [], limit=limit)[0]
+        assert [(d, round(s, 9)) for d, s in scored.top(limit)] == reference
