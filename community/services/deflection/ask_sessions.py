@@ -43,8 +43,11 @@ def normalize_query(text: str | None) -> str:
 
 
 def clean_query(text: str | None) -> str:
-    """What the user typed, tidied and bounded; safe to hand to the search engine."""
-    text = "".join(ch for ch in (text or "") if ch.isprintable() or ch == " ")
+    """What the user typed, tidied and bounded; safe to hand to the search engine.
+
+    Whitespace of any kind (a tab pasted between words) separates words; other control
+    characters are dropped."""
+    text = "".join(ch if ch.isprintable() else " " if ch.isspace() else "" for ch in (text or ""))
     return re.sub(r"\s+", " ", text).strip()[:QUERY_MAX]
 
 
