@@ -31,15 +31,7 @@ def identity() -> str:
 
 def hit(config_key: str, key: str | None = None, message: str | None = None) -> None:
     """Count one hit against the limits in ``config[config_key]``; 429 when exceeded."""
-    if not current_app.config.get("RATELIMIT_ENABLED", True):
-        return
-    spec = current_app.config.get(config_key)
-    if not spec:
-        return
-    strategy = _strategy()
-    for item in parse_many(spec):
-        if not strategy.hit(item, config_key, key or identity()):
-            raise RateLimited(message or f"Too many attempts: the limit is {item}. Please wait and try again.")
+    _enforce(config_key, key, message, count=True)
 
 
 def check(config_key: str, key: str | None = None, message: str | None = None) -> None:
@@ -48,14 +40,19 @@ def check(config_key: str, key: str | None = None, message: str | None = None) -
     For limits counted only on some outcomes (failed sign-ups): check first,
     ``hit`` once the outcome is known.
     """
+    _enforce(config_key, key, message, count=False)
+
+
+def _enforce(config_key: str, key: str | None, message: str | None, *, count: bool) -> None:
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return
     spec = current_app.config.get(config_key)
     if not spec:
         return
     strategy = _strategy()
+    allowed = strategy.hit if count else strategy.test
     for item in parse_many(spec):
-        if not strategy.test(item, config_key, key or identity()):
+        if not allowed(item, config_key, key or identity()):
             raise RateLimited(message or f"Too many attempts: the limit is {item}. Please wait and try again.")
 
 

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
 
-from .. import urls
 from ..extensions import db
 from ..models import Article, Thread
 from ..services.deflection import ask_sessions, confirming, guards, visitors

@@ -29,6 +29,7 @@ from ..services.forum import accepting, duplicates, listings, related, votes
 from ..services.forum import threads as forum_threads
 from . import ask_flow
 from . import deflection as deflection_views
+from . import thread_panels
 from .actions import commit, commit_keeping_facts, error_json, wants_json
 from .util import paginate, sort_arg, url_for_args
 
@@ -85,10 +86,11 @@ def render_thread_page(thread, *, order: str = "votes", reply_body: str = "", st
         ids = [p.id for p in (question, accepted, *answers) if p]
         my_votes = votes.votes_by_user(current_user.id, ids)
         watch_level = preferences.watch_level(current_user.id, thread.id)
+    linked_ideas = idea_links.ideas_for_thread(thread.id)
     return render_template("forum/thread.html", thread=thread, question=question,
                            accepted=accepted, answers=answers, my_votes=my_votes, order=order,
                            reply_body=reply_body, promoted_article=articles.article_for_thread(thread.id),
-                           linked_ideas=idea_links.ideas_for_thread(thread.id),
+                           linked_ideas=linked_ideas, panels=thread_panels.for_thread(thread, linked_ideas),
                            helped=credit.helped_by_thread(thread.id),
                            prompt=deflection_views.prompt_for("thread", thread.id), watch_level=watch_level,
                            duplicate=duplicates.banner(thread),

@@ -32,12 +32,6 @@ def link_offered(actor, idea_ref, *, thread=None, ticket=None, source: str) -> N
         links.link_ticket(actor, idea, ticket, source=source)
 
 
-@bp.app_template_global()
-def ideas_suggested_for(text: str, exclude_ids=()):
-    """Ideas a thread's or ticket's text may be asking for (staff panels)."""
-    return links.suggest_for_text(text, limit=5, exclude_ids=exclude_ids)
-
-
 def _require_linker() -> None:
     if not permissions.can_link_ideas(current_user):
         abort(403)

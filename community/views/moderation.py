@@ -26,7 +26,7 @@ from ..models import FLAG_REASONS, utcnow
 from ..services.accounts import users
 from ..services import inputs
 from ..services.errors import ServiceError
-from ..services.forum import listings, threads
+from ..services.forum import threads
 from ..services.moderation import actions as moderation_actions
 from ..services.moderation import audit_log, flags, merging, suspensions
 from .actions import commit, commit_and_redirect
@@ -39,10 +39,7 @@ bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 def _setup(state) -> None:
     state.app.jinja_env.filters["audit_value"] = _audit_value
     state.app.jinja_env.globals.update(
-        moderation_categories=listings.categories,
         moderation_flag_reasons=flags.REASON_LABELS,
-        moderation_open_flags=_open_flags_for_thread,
-        moderation_my_flags=_my_flags_for_thread,
         suspend_default_until=lambda: (utcnow() + timedelta(days=7)).date().isoformat(),
     )
 
@@ -61,28 +58,6 @@ def _audit_value(value) -> str:
         value = ", ".join(f"{k}: {_audit_value(v)}" for k, v in value.items())
     text = str(value)
     return text if len(text) <= 140 else text[:139] + "…"
-
-
-def _open_flags_for_thread(thread_id: int) -> dict[int, int]:
-    """Open flags per post of the thread being shown (one query per page, cached)."""
-    cache = _request_cache("open_flags")
-    if thread_id not in cache:
-        cache[thread_id] = flags.open_counts_for_thread(thread_id)
-    return cache[thread_id]
-
-
-def _my_flags_for_thread(thread_id: int) -> set[int]:
-    cache = _request_cache("my_flags")
-    if thread_id not in cache:
-        cache[thread_id] = (flags.flagged_by(current_user.id, thread_id)
-                            if current_user.is_authenticated else set())
-    return cache[thread_id]
-
-
-def _request_cache(name: str) -> dict:
-    """A dict living as long as the current request (not ``g``, which tests share)."""
-    caches = request.environ.setdefault("community.moderation", {})
-    return caches.setdefault(name, {})
 
 
 def _require_moderator() -> None:

@@ -22,17 +22,12 @@ from ..services.forum import listings, threads
 from ..services.tickets import customer, escalation, payloads, webhooks, workflow
 from ..services.tickets import queue as tickets_queue
 from ..services.ideas import links as idea_links
+from . import thread_panels
 from .actions import commit
 from .idea_links import link_offered
 from .util import safe_referrer, url_for_args
 
 bp = Blueprint("tickets", __name__)
-
-
-@bp.app_template_global()
-def ticket_banner(thread_id: int):
-    """For ``tickets/_thread_banner.html``: the thread's latest ticket, one query."""
-    return tickets_queue.banner(thread_id)
 
 
 @bp.app_template_global()
@@ -42,13 +37,6 @@ def stored_body(html: str | None, text: str | None) -> Markup:
     if html:
         return safe(html)
     return Markup("<p>%s</p>") % text if text else Markup("")
-
-
-@bp.app_template_global()
-def my_recent_tickets(limit: int = 5):
-    if not current_user.is_authenticated:
-        return []
-    return tickets_queue.for_requester(current_user.id, limit)
 
 
 def _require(check) -> None:
@@ -103,6 +91,7 @@ def show(ticket_id: int):
 
 def _render_ticket(ticket, error=None, form=None, status=200):
     official = payloads.timeline(ticket, public_only=False)
+    linked_ideas = idea_links.ideas_for_ticket(ticket.id)
     return render_template(
         "tickets/ticket.html", ticket=ticket, events=official, error=error, form=form or {},
         context=ticket.context or {}, age=tickets_queue.age_state(ticket),
@@ -111,7 +100,8 @@ def _render_ticket(ticket, error=None, form=None, status=200):
         priorities=TICKET_PRIORITIES, agents=tickets_queue.agents(),
         official_posts=[e for e in official if e.kind == "reply" and e.post_id],
         thread=db.session.get(Thread, ticket.thread_id) if ticket.thread_id else None,
-        linked_ideas=idea_links.ideas_for_ticket(ticket.id),
+        linked_ideas=linked_ideas,
+        suggested_ideas=thread_panels.suggested_ideas_for_ticket(ticket, linked_ideas),
         thread_ideas=idea_links.ideas_for_thread(ticket.thread_id) if ticket.thread_id else [],
     ), status
 

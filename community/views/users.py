@@ -11,6 +11,7 @@ from ..services import notifications
 from ..services.accounts import users
 from ..services.deflection import credit
 from ..services.forum import listings, reputation
+from ..services.tickets import queue as tickets_queue
 from .util import paginate, safe_next
 
 bp = Blueprint("users", __name__)
@@ -38,11 +39,12 @@ def profile(username: str):
     user = users.get_by_username(username)
     stats = users.profile_stats(user)
     questions = db.session.execute(listings.threads(author_id=user.id, sort="newest").limit(10)).scalars().all()
+    is_self = current_user.is_authenticated and current_user.id == user.id
     return render_template(
         "users/profile.html", user=user, stats=stats, rank=reputation.rank_for(user.reputation),
         next_rank=reputation.next_rank(user.reputation), questions=questions,
         recent=users.recent_posts(user), ledger=reputation.history(user.id, 20),
-        is_self=current_user.is_authenticated and current_user.id == user.id,
+        is_self=is_self, my_tickets=tickets_queue.for_requester(user.id, 5) if is_self else [],
         helped_all=credit.helped_by_author(user.id),
         helped_month=credit.helped_by_author(user.id, since=month_start()),
     )

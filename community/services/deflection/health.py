@@ -28,8 +28,8 @@ DAY_SECONDS = 24 * 3600
 
 
 def visible_threads():
-    """The condition of a visible thread (not hidden, deleted or merged away)."""
-    return (Thread.deleted.is_(False), Thread.hidden.is_(False), Thread.merged_into_id.is_(None))
+    """The condition of a visible thread (not hidden, deleted or merged away): the model's one rule."""
+    return (Thread.visible,)
 
 
 def _replies(thread_ids: list[int]) -> dict[int, list]:

@@ -99,7 +99,7 @@ def _thread_scores() -> list[Drift]:
 
 def _live_thread():
     """Deleted and merged threads keep their last counters (their posts left or went with them)."""
-    return and_(Thread.deleted.is_(False), Thread.merged_into_id.is_(None))
+    return Thread.live
 
 
 def _visible_answers():
