@@ -65,10 +65,14 @@ def mark_read():
     return redirect(safe_next(url_for("users.inbox")))
 
 
-@bp.get("/notifications/<int:notification_id>")
+@bp.post("/notifications/<int:notification_id>")
 @login_required
 def open_notification(notification_id: int):
-    """Mark a notification read and go where it points."""
+    """Mark a notification read and go where it points.
+
+    A POST (the inbox shows each notification as a small form with its CSRF token), because
+    it changes state: a GET would let any page, prefetcher or crawler that knows the id mark
+    a member's notifications read."""
     from ..models import Notification
 
     note = db.session.get(Notification, notification_id)

@@ -66,11 +66,57 @@ def test_notification_pages(client, db, make, login):
     page = client.get("/notifications").get_data(as_text=True)
     assert "answered" in page and 'class="unread"' in page
     note = db.session.execute(select(Notification)).scalar_one()
-    r = client.get(f"/notifications/{note.id}")
+    assert f'<form method="post" action="/notifications/{note.id}"' in page
+    r = client.post(f"/notifications/{note.id}")
     assert r.status_code == 302 and r.headers["Location"].endswith(note.url)
     db.session.refresh(note)
     assert note.read_at is not None
     assert 'class="badge"' not in client.get("/").get_data(as_text=True)
+
+
+def test_opening_a_notification_by_get_changes_nothing(client, db, make, login):
+    """Marking read is a state change: a GET (a prefetcher, an <img> on another page) must not do it."""
+    asker = make.user("asker")
+    make.reply(make.thread(author=asker))
+    note = db.session.execute(select(Notification)).scalar_one()
+    login(asker)
+    assert client.get(f"/notifications/{note.id}").status_code == 405
+    db.session.refresh(note)
+    assert note.read_at is None
+
+
+def test_the_inbox_form_carries_a_csrf_token_that_the_open_route_requires(tmp_path):
+    from community import create_app
+    from community.extensions import db as _db
+    from community.services.accounts import users
+    from community.services.forum import threads
+
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "csrf-test",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'csrf.db'}",
+                      "SEARCH_INDEX_DIR": str(tmp_path / "index"), "RATELIMIT_ENABLED": False,
+                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    with app.app_context():
+        _db.create_all()
+        asker, helper = (users.create_user(n, f"{n}@example.com", "password123") for n in ("asker", "helper"))
+        thread = threads.create_thread(asker, threads.create_category("Billing", ""),
+                                       "How do I change my billing email?", "I tried the settings page already.")
+        threads.add_reply(helper, thread, "Open Billing, then Contacts.")
+        _db.session.commit()
+        note_id = _db.session.execute(select(Notification.id)).scalar_one()
+        client = app.test_client()
+        login_page = client.get("/login").get_data(as_text=True)
+        token = login_page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        client.post("/login", data={"login": "asker", "password": "password123", "csrf_token": token})
+        page = client.get("/notifications").get_data(as_text=True)
+        form_token = page.split(f'action="/notifications/{note_id}"', 1)[1].split('value="', 1)[1].split('"', 1)[0]
+        assert client.post(f"/notifications/{note_id}").status_code == 400      # no token: refused
+        assert _db.session.get(Notification, note_id).read_at is None
+        opened = client.post(f"/notifications/{note_id}", data={"csrf_token": form_token})
+        assert opened.status_code == 302 and f"/threads/{thread.id}/" in opened.headers["Location"]
+        _db.session.expire_all()
+        assert _db.session.get(Notification, note_id).read_at is not None
+        _db.session.remove()
+        _db.engine.dispose()
 
 
 def test_others_cannot_open_or_read_my_notifications(client, db, make, login):
@@ -78,7 +124,7 @@ def test_others_cannot_open_or_read_my_notifications(client, db, make, login):
     make.reply(make.thread(author=asker))
     note = db.session.execute(select(Notification)).scalar_one()
     login(make.user("snoop"))
-    client.get(f"/notifications/{note.id}")
+    assert client.post(f"/notifications/{note.id}").headers["Location"].endswith("/notifications")
     client.post("/notifications/read", data={"id": note.id})
     db.session.refresh(note)
     assert note.read_at is None

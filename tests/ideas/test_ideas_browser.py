@@ -142,6 +142,12 @@ def test_customer_posts_and_votes_product_answers(live_app):
             _shoot(page, "list")
             page.goto(f"{base}/notifications")
             assert "is now planned" in page.inner_text("main")
+            unread = page.locator(".notifications li.unread").count()
+            # Opening it is a form (POST with its CSRF token): it goes to the idea and marks it read.
+            page.locator(".notifications li.unread button", has_text="is now planned").first.click()
+            page.wait_for_url(f"{base}/ideas/**")
+            page.goto(f"{base}/notifications")
+            assert page.locator(".notifications li.unread").count() == unread - 1
             assert not errors, errors
         finally:
             browser.close()

@@ -109,7 +109,7 @@ ACCOUNTS = {
     "GET /users/<username>": Rule(EVERYONE),
     "GET /notifications": Rule(SIGNED_IN),
     "POST /notifications/read": Rule(SIGNED_IN, {}),
-    "GET /notifications/<int:notification_id>": Rule(frozenset({"member"}), refused_to="/notifications"),
+    "POST /notifications/<int:notification_id>": Rule(frozenset({"member"}), {}, refused_to="/notifications"),
     "GET /settings": Rule(SIGNED_IN),
     "POST /settings": Rule(ACTIVE, {"display_name": "Pat Doe", "about": "I run *billing*.",
                                     "location": "Lyon", "website": "https://pat.example.com"}),
