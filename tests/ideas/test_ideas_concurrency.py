@@ -10,70 +10,26 @@ the rows and in the reputation ledger.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-pytestmark = pytest.mark.slow
+from tests.platform.live_server import GUNICORN, Client, database, gunicorn, server_config
 
-GUNICORN = Path(sys.executable).with_name("gunicorn")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is not installed in this environment")]
+
 VOTERS = 40
 WITHDRAWERS = 15
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _postgres_url() -> str | None:
-    """A fresh database on the local PostgreSQL, or None when it is not reachable."""
-    try:
-        import psycopg
-    except ImportError:
-        return None
-    base = os.environ.get("IDEAS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-    name = f"ideas_conc_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(base, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except Exception:  # noqa: BLE001 - no server, no rights: skip that backend
-        return None
-    return base.rsplit("/", 1)[0] + f"/{name}"
-
-
-def _drop_postgres(url: str) -> None:
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(os.environ.get("IDEAS_TEST_PG", base + "/test"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'concurrent.db'}"
-        return
-    url = _postgres_url()
-    if url is None:
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    try:
-        yield url.replace("postgresql://", "postgresql+psycopg://", 1)
-    finally:
-        _drop_postgres(url)
+    with database(request.param, tmp_path, "ideas_conc") as url:
+        yield url
 
 
 def _prepare(database_url: str, tmp_path: Path) -> dict:
@@ -84,7 +40,7 @@ def _prepare(database_url: str, tmp_path: Path) -> dict:
     from community.services.forum import threads
     from community.services.ideas import exchange
 
-    app = create_app(_config(database_url, tmp_path))
+    app = create_app(server_config(database_url, tmp_path))
     with app.app_context():
         db.create_all()
         author = users.create_user("author", "author@example.com", "password123")
@@ -101,76 +57,30 @@ def _prepare(database_url: str, tmp_path: Path) -> dict:
     return info
 
 
-def _config(database_url: str, tmp_path: Path, **extra) -> dict:
-    return {**extra, "SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SEARCH_INDEX_DIR": str(tmp_path / "index"), "SECRET_KEY": "concurrency-test",
-            "RATELIMIT_ENABLED": False, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
-
-
-def _start_server(database_url: str, tmp_path: Path, **extra):
-    module = tmp_path / "concurrency_app.py"
-    module.write_text("from community import create_app\n"
-                      f"app = create_app({_config(database_url, tmp_path, **extra)!r})\n")
-    port = _free_port()
-    log = open(tmp_path / "gunicorn.log", "w")
-    proc = subprocess.Popen(
-        [str(GUNICORN), "--workers", "4", "--threads", "4", "--bind", f"127.0.0.1:{port}",
-         "--pythonpath", f"{tmp_path},{Path(__file__).resolve().parents[2]}",
-         "--timeout", "60", "concurrency_app:app"],
-        stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("gunicorn exited: " + (tmp_path / "gunicorn.log").read_text()[-3000:])
-        try:
-            urllib.request.urlopen(base + "/api/v1/ideas", timeout=2)
-            return proc, base, log
-        except (urllib.error.URLError, ConnectionError, OSError):
-            time.sleep(0.3)
-    proc.terminate()
-    raise RuntimeError("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text()[-3000:])
-
-
 def _vote(base: str, idea_id: int, token: str, value: int) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        f"{base}/api/v1/ideas/{idea_id}/vote", data=json.dumps({"value": value}).encode(), method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, {"body": exc.read().decode(errors="replace")[:500]}
+    return Client(base, token).api("POST", f"/ideas/{idea_id}/vote", {"value": value})
 
 
-@pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is not installed in this environment")
 def test_concurrent_votes_are_counted_exactly(database_url, tmp_path):
     info = _prepare(database_url, tmp_path)
     idea_id, tokens = info["idea_id"], info["tokens"]
-    proc, base, log = _start_server(database_url, tmp_path)
-    try:
+    with gunicorn(server_config(database_url, tmp_path), tmp_path, workers=4, threads=4) as base:
         # Round 1: every voter votes twice at the same time (80 requests, 32 in flight).
         jobs = [(t, 1) for t in tokens] + [(t, 1) for t in tokens]
         with ThreadPoolExecutor(max_workers=32) as pool:
             results = list(pool.map(lambda job: _vote(base, idea_id, *job), jobs))
         assert all(status == 200 for status, _ in results), [r for r in results if r[0] != 200][:3]
         started = time.perf_counter()
-        with urllib.request.urlopen(f"{base}/api/v1/ideas/{idea_id}", timeout=10) as resp:
-            assert json.loads(resp.read())["votes"] == VOTERS + 1   # + the author's own vote
+        assert Client(base).api("GET", f"/ideas/{idea_id}")[1]["votes"] == VOTERS + 1   # + the author's own vote
         # Round 2: some withdraw twice at once while the others vote again (no-ops).
         jobs = ([(t, 0) for t in tokens[:WITHDRAWERS]] * 2) + [(t, 1) for t in tokens[WITHDRAWERS:]]
         with ThreadPoolExecutor(max_workers=32) as pool:
             results = list(pool.map(lambda job: _vote(base, idea_id, *job), jobs))
         assert all(status == 200 for status, _ in results), [r for r in results if r[0] != 200][:3]
         elapsed = time.perf_counter() - started
-        with urllib.request.urlopen(f"{base}/api/v1/ideas/{idea_id}", timeout=10) as resp:
-            final = json.loads(resp.read())["votes"]
+        final = Client(base).api("GET", f"/ideas/{idea_id}")[1]["votes"]
         expected = VOTERS + 1 - WITHDRAWERS
         assert final == expected
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
     print(f"\n{database_url.split(':')[0]}: {2 * VOTERS + 2 * WITHDRAWERS + VOTERS - WITHDRAWERS} concurrent "
           f"vote requests from {VOTERS} users, final count {final} == {expected} (round 2: {elapsed:.2f}s)")
 
@@ -179,7 +89,7 @@ def test_concurrent_votes_are_counted_exactly(database_url, tmp_path):
     from community.extensions import db
     from community.models import Idea, IdeaVote, ReputationEvent
 
-    app = create_app(_config(database_url, tmp_path))
+    app = create_app(server_config(database_url, tmp_path))
     with app.app_context():
         rows = db.session.execute(select(func.count()).select_from(IdeaVote)
                                   .where(IdeaVote.idea_id == idea_id)).scalar_one()
@@ -189,11 +99,6 @@ def test_concurrent_votes_are_counted_exactly(database_url, tmp_path):
         db.engine.dispose()
     assert rows == counter == expected
     assert points == expected - 1   # +1 per standing vote from someone else
-
-
-def test_gunicorn_is_where_the_test_expects_it():
-    """Guard: the concurrency test must not silently skip in this project's environment."""
-    assert GUNICORN.exists() or shutil.which("gunicorn") is None
 
 
 BUDGET = 3
@@ -209,7 +114,7 @@ def _prepare_budget(database_url: str, tmp_path: Path) -> dict:
     from community.services.forum import threads
     from community.services.ideas import exchange
 
-    app = create_app(_config(database_url, tmp_path))
+    app = create_app(server_config(database_url, tmp_path))
     with app.app_context():
         db.create_all()
         author = users.create_user("author", "author@example.com", "password123")
@@ -226,19 +131,14 @@ def _prepare_budget(database_url: str, tmp_path: Path) -> dict:
     return info
 
 
-@pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is not installed in this environment")
 def test_parallel_votes_never_exceed_the_budget(database_url, tmp_path):
     """Each member votes for all ten ideas at once, twice over: exactly BUDGET votes stand each."""
     info = _prepare_budget(database_url, tmp_path)
-    proc, base, log = _start_server(database_url, tmp_path, IDEA_VOTE_BUDGET=BUDGET)
-    try:
+    config = server_config(database_url, tmp_path, IDEA_VOTE_BUDGET=BUDGET)
+    with gunicorn(config, tmp_path, workers=4, threads=4) as base:
         jobs = [(idea_id, token) for token in info["tokens"] for idea_id in info["ideas"]] * 2
         with ThreadPoolExecutor(max_workers=32) as pool:
             results = list(pool.map(lambda job: _vote(base, job[0], job[1], 1), jobs))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
     statuses = {status for status, _ in results}
     assert statuses <= {200, 409}, [r for r in results if r[0] not in (200, 409)][:3]
     refusals = [body for status, body in results if status == 409]
@@ -248,7 +148,7 @@ def test_parallel_votes_never_exceed_the_budget(database_url, tmp_path):
     from community.extensions import db
     from community.models import Idea, IdeaVote
 
-    app = create_app(_config(database_url, tmp_path))
+    app = create_app(server_config(database_url, tmp_path))
     with app.app_context():
         per_voter = dict(db.session.execute(
             select(IdeaVote.user_id, func.count()).where(IdeaVote.user_id.in_(info["voter_ids"]))
