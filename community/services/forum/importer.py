@@ -337,51 +337,64 @@ def import_records(records: Iterable[tuple[int, ThreadIn | str]], *, commit: Cal
     from ... import search
 
     report = ImportReport()
-    directory = _Directory(report)
-    batch: list[ThreadIn] = []
-    renderer = _Renderer(workers, min_pool_texts)
-    #: The batch whose HTML is being rendered: (fresh threads, records read, result getter).
-    pending: list[tuple[list[ThreadIn], int, Callable[[], list[str | None]]]] = []
 
     def error(line: int, message: str) -> None:
         report.errors.append((line, message))
         if on_error:
             on_error(line, message)
 
+    renderer = _Renderer(workers, min_pool_texts)
     with search.paused(), search.bulk_writer() as index:
-        def write_pending() -> None:
-            fresh, read, rendered = pending.pop()
-            if fresh:
-                docs = _write_batch(fresh, rendered(), directory, report)
-                if getattr(index, "in_transaction", False):  # PostgreSQL: the documents commit with the rows
-                    report.indexed += index.add(docs)
-                    commit()
-                else:
-                    commit()
-                    report.indexed += index.add(docs)
-            if progress:
-                progress(read)
-
-        def flush() -> None:
-            if not batch:
-                return
-            existing = _existing_external_ids([t.external_id for t in batch])
-            fresh = [t for t in batch if t.external_id not in existing]
-            report.skipped += len(batch) - len(fresh)
-            job = renderer.submit(_texts_to_render(fresh)) if fresh else (lambda: [])
-            if pending:
-                write_pending()
-            pending.append((fresh, len(batch), job))
-            batch.clear()
-
+        batches = _Batches(report, renderer, index, commit, progress)
         try:
+            batch: list[ThreadIn] = []
             for record in _checked(records, error, progress):
                 batch.append(record)
                 if len(batch) >= batch_size:
-                    flush()
-            flush()
-            if pending:
-                write_pending()
+                    batches.submit(batch)
+                    batch = []
+            batches.submit(batch)
+            batches.finish()
         finally:
             renderer.close()
     return report
+
+
+class _Batches:
+    """The batches of one import: each is rendered (in the pool) while the one before it is
+    written, then written and committed with its search documents."""
+
+    def __init__(self, report: ImportReport, renderer, index, commit: Callable[[], None], progress):
+        self.report, self.renderer, self.index = report, renderer, index
+        self.commit, self.progress = commit, progress
+        self.directory = _Directory(report)
+        #: The batch whose HTML is being rendered: (fresh threads, records read, result getter).
+        self.pending: tuple[list[ThreadIn], int, Callable[[], list[str | None]]] | None = None
+
+    def submit(self, batch: list[ThreadIn]) -> None:
+        """Skip what an earlier run imported, start rendering the rest, write the batch before it."""
+        if not batch:
+            return
+        existing = _existing_external_ids([t.external_id for t in batch])
+        fresh = [t for t in batch if t.external_id not in existing]
+        self.report.skipped += len(batch) - len(fresh)
+        job = self.renderer.submit(_texts_to_render(fresh)) if fresh else (lambda: [])
+        self.finish()
+        self.pending = (fresh, len(batch), job)
+
+    def finish(self) -> None:
+        """Write the pending batch, if any, and commit it."""
+        if self.pending is None:
+            return
+        fresh, read, rendered = self.pending
+        self.pending = None
+        if fresh:
+            docs = _write_batch(fresh, rendered(), self.directory, self.report)
+            if getattr(self.index, "in_transaction", False):  # PostgreSQL: the documents commit with the rows
+                self.report.indexed += self.index.add(docs)
+                self.commit()
+            else:
+                self.commit()
+                self.report.indexed += self.index.add(docs)
+        if self.progress:
+            self.progress(read)
