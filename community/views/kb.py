@@ -10,6 +10,7 @@ from ..models import ARTICLE_STATES
 from ..ratelimit import hit
 from ..services.forum import listings, threads
 from ..services.kb import articles, feedback
+from ..services.kb import review as kb_review
 from ..services.kb import listings as kb_listings
 from ..services.deflection.visitors import visitor_id
 from . import deflection as deflection_views
@@ -160,4 +161,4 @@ def promote(thread_id: int):
 def review():
     if not permissions.can_write_articles(current_user):
         abort(403)
-    return render_template("kb/review.html", items=feedback.needs_review())
+    return render_template("kb/review.html", items=kb_review.needs_review())

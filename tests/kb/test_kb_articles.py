@@ -172,3 +172,37 @@ def test_review_lists_unhelpful_articles(client, make, staff, token_for, db, app
     assert "An article everyone likes" not in page
     login(staff["member"])
     assert client.get("/kb/review").status_code == 403
+
+
+def test_review_lists_an_article_whose_source_thread_reopened(client, make, staff, token_for, login, db):
+    """Promoted from a solved thread; the asker then withdraws the accept and the community answers
+    again: the article is listed with both reasons.  A hidden new answer does not count."""
+    thread, _answer, _ = _solved_thread(make)
+    agent = token_for(staff["agent"])
+    promoted = client.post(f"/api/v1/threads/{thread.id}/promote", json={"state": "published"}, headers=agent)
+    assert promoted.status_code == 201
+    login(staff["agent"])
+    assert "How do I export my invoices as PDF?" not in client.get("/kb/review").get_data(as_text=True)
+
+    login(db.session.get(type(staff["agent"]), thread.author_id))
+    assert client.post(f"/threads/{thread.id}/accept", data={}).status_code == 302   # no post_id: withdraw
+    later = make.reply(thread, author=make.user("third"), body="Newer versions moved it to Documents → Export.")
+    hidden = make.reply(thread, author=make.user("spammer"), body="Buy cheap PDFs at my site today.")
+    hidden.hidden = True
+    db.session.commit()
+    assert later.id
+
+    login(staff["agent"])
+    page = client.get("/kb/review").get_data(as_text=True)
+    assert ("the thread it came from reopened: its accepted answer was withdrawn and "
+            "1 new answer since the article was updated") in page
+
+    # Updating the article answers the new replies; the withdrawn accept still lists it.
+    article_id = promoted.json["id"]
+    edited = client.patch(f"/api/v1/articles/{article_id}", headers=agent, json={
+        "body": "Open Documents → Export and choose PDF (Billing → Invoices on older versions).",
+        "reason": "The export moved to Documents"})
+    assert edited.status_code == 200, edited.json
+    page = client.get("/kb/review").get_data(as_text=True)
+    assert "the thread it came from reopened: its accepted answer was withdrawn" in page
+    assert "new answer since" not in page
