@@ -195,6 +195,8 @@ class Defaults:
     SEARCH_BULK_COMMIT_EVERY = 20000
     #: Whoosh subprocesses for bulk indexing (1: in the importing process, usually faster).
     SEARCH_IMPORT_PROCS = 1
+    #: Whoosh: megabytes of decoded long posting lists (common stems) each process keeps (0: none).
+    SEARCH_POSTINGS_CACHE_MB = 64
     #: PostgreSQL backend: seconds a process keeps its snapshot of word frequencies (common words).
     SEARCH_PG_STATS_SECONDS = 600
 

@@ -18,7 +18,7 @@ from whoosh import query as Q
 
 import numpy as np
 
-from . import documents, presenting, ranker
+from . import documents, postings, presenting, ranker
 from .errors import SearchUnavailable
 from . import query as querying
 from .postings import SearcherArrays
@@ -41,6 +41,7 @@ class SearchState:
         self.index = WhooshIndex(config["SEARCH_INDEX_DIR"],
                                  lock_timeout=float(config.get("SEARCH_LOCK_TIMEOUT", 5.0)),
                                  retry_for=float(config.get("SEARCH_RETRY_SECONDS", 600.0)))
+        postings.CACHE.resize(float(config.get("SEARCH_POSTINGS_CACHE_MB", 64)) * (1 << 20))
         #: True while a bulk import indexes by itself (listeners then do nothing).
         self.paused = False
         self._suggest_cache: dict[tuple, list[dict]] = {}

@@ -21,10 +21,12 @@ def page_hit(f: dict, score: float, terms: list[str]) -> Hit:
     solved_hit = bool(f.get("solved"))
     source = "accepted" if solved_hit else "question"
     text = f.get("snippet_text", "") or ""
+    spans = snippets.matches(text, terms)
     # Show the question when the accepted answer does not mention the words.
-    if solved_hit and terms and not snippets.has_match(text, terms):
-        if snippets.has_match(f.get("question_text", ""), terms):
-            text, source = f.get("question_text", ""), "question"
+    if solved_hit and terms and not spans:
+        question_spans = snippets.matches(f.get("question_text", ""), terms)
+        if question_spans:
+            text, source, spans = f.get("question_text", "") or "", "question", question_spans
     return Hit(
         type=f["type"], id=f["id"], title=f["title"], url=f["url"], solved=solved_hit,
         score=round(float(score), 4), votes=f.get("votes") or 0, replies=f.get("replies") or 0,
@@ -33,5 +35,5 @@ def page_hit(f: dict, score: float, terms: list[str]) -> Hit:
         category_name=f.get("category_name") or "", tags=(f.get("tags") or "").split(),
         created=f.get("created"), activity=f.get("activity"),
         title_html=snippets.highlight_title(f["title"], terms),
-        snippet_html=snippets.highlighted(text, terms), snippet_source=source,
+        snippet_html=snippets.highlighted(text, terms, spans=spans), snippet_source=source,
     )

@@ -7,22 +7,24 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from .schema import ANALYZER
+from .analysis import WORD_RE, normalize
 
 WINDOW = 220
 
 
 def _matches(text: str, terms: set[str]) -> list[tuple[int, int]]:
-    spans = []
+    """``(start, end)`` of each word of ``text`` whose analyzed form is one of ``terms``.
+
+    The analyzer's own tokens (``WORD_RE``, then :func:`analysis.normalize`, stop words
+    out), without building a Whoosh ``Token`` per word: a search page scans up to
+    twenty stored texts of 3,000 characters, and the token objects were most of it.
+    """
     if not terms or not text:
-        return spans
+        return []
     try:
-        for token in ANALYZER(text, chars=True, mode="index", removestops=True):
-            if token.text in terms:
-                spans.append((token.startchar, token.endchar))
+        return [match.span() for match in WORD_RE.finditer(text) if normalize(match.group()) in terms]
     except Exception:
         return []
-    return spans
 
 
 def _window(text: str, spans: list[tuple[int, int]], size: int) -> tuple[int, int]:
@@ -61,10 +63,12 @@ def plain(text: str, terms: list[str], size: int = WINDOW) -> str:
     return ("…" if begin else "") + text[begin:end].strip() + ("…" if end < len(text) else "")
 
 
-def highlighted(text: str, terms: list[str], size: int = WINDOW) -> Markup:
-    """The best-matching passage with matches in ``<mark>``, as safe HTML."""
+def highlighted(text: str, terms: list[str], size: int = WINDOW,
+                spans: list[tuple[int, int]] | None = None) -> Markup:
+    """The best-matching passage with matches in ``<mark>``, as safe HTML (``spans``: the
+    matches of ``text`` when the caller already has them, from :func:`matches`)."""
     text = text or ""
-    spans = _matches(text, set(terms))
+    spans = _matches(text, set(terms)) if spans is None else spans
     begin, end = _window(text, spans, size)
     parts = ["…" if begin else ""]
     cursor = begin
@@ -84,5 +88,6 @@ def highlight_title(title: str, terms: list[str]) -> Markup:
     return highlighted(title, terms, size=max(len(title or ""), 1))
 
 
-def has_match(text: str, terms: list[str]) -> bool:
-    return bool(_matches(text or "", set(terms)))
+def matches(text: str, terms: list[str]) -> list[tuple[int, int]]:
+    """Where the words of ``terms`` are in ``text`` (for :func:`highlighted`)."""
+    return _matches(text or "", set(terms))

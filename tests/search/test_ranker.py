@@ -15,7 +15,7 @@ from whoosh import index, scoring
 from whoosh import query as Q
 
 from community.search import query as querying
-from community.search import ranker
+from community.search import postings, ranker
 from community.search.postings import SearcherArrays
 from community.search.whoosh_index import PriorBM25F
 from community.search.schema import build_schema
@@ -91,9 +91,13 @@ def _mine(searcher, terms, common, allow=None, priors=False, limit=20):
     return top, len(scored.candidates(allow))
 
 
-@pytest.mark.parametrize("min_df", [200, 15])
-def test_ranker_matches_whoosh_query_exactly(searchers, monkeypatch, min_df):
+@pytest.mark.parametrize("min_df, cached_from", [(200, 1024), (15, 1024), (15, 8)])
+def test_ranker_matches_whoosh_query_exactly(searchers, monkeypatch, min_df, cached_from):
+    """... with the common-terms rule on and off, and lists read from the posting cache
+    (``cached_from`` 8: nearly every list decoded whole once, then served from memory)."""
     monkeypatch.setattr(querying, "COMMON_MIN_DF", min_df)
+    monkeypatch.setattr(postings, "CACHE_MIN_POSTINGS", cached_from)
+    monkeypatch.setattr(postings, "CACHE", postings.PostingCache(16 << 20))
     plain, priors = searchers
     kinds = set()
     for text in _queries():
@@ -106,6 +110,7 @@ def test_ranker_matches_whoosh_query_exactly(searchers, monkeypatch, min_df):
             expected = _reference(searcher, terms, common)
             assert _mine(searcher, terms, common, priors=with_priors) == expected, text
     assert kinds == {"no common", "some common", "all common"} if min_df == 15 else "no common" in kinds
+    assert (postings.CACHE.size > 0) == (cached_from == 8)
 
 
 def test_ranker_filters_and_never_returns_deleted_documents(searchers):
@@ -141,3 +146,18 @@ def test_phrase_bonus_goes_to_the_words_in_order(searchers):
     for limit in (1, 3, 10):
         reference = _reference(plain, terms, [], limit=limit)[0]
         assert [(d, round(s, 9)) for d, s in scored.top(limit)] == reference
+
+
+def test_posting_cache_keeps_within_its_budget_least_recently_used_out_first():
+    cache = postings.PostingCache(4 * 800)  # four lists of 100 postings (8 bytes each)
+    for name in "abcd":
+        cache.put((name,), np.arange(100), np.ones(100))
+    assert cache.get(("a",)) is not None  # "a" used: "b" is now the oldest
+    cache.put(("e",), np.arange(100), np.full(100, 2.0))
+    assert cache.get(("b",)) is None and cache.size == 3200
+    ids, weights = cache.get(("e",))
+    assert ids.tolist() == list(range(100)) and weights.dtype == np.float64 and set(weights) == {2.0}
+    cache.put(("huge",), np.arange(1000), np.ones(1000))  # over a quarter of the budget: not kept
+    assert cache.get(("huge",)) is None
+    cache.resize(1600)
+    assert cache.size == 1600 and cache.get(("e",)) is not None and cache.get(("c",)) is None
