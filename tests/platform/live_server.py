@@ -163,6 +163,15 @@ class Client:
         data = urllib.parse.urlencode(fields).encode()
         return self._send(urllib.request.Request(self.base + path, data=data, method="POST"))
 
+    def upload(self, path: str, field: str, filename: str, data: bytes, content_type: str) -> tuple[int, bytes]:
+        """POST one file as ``multipart/form-data`` (what a browser's file input sends)."""
+        boundary = uuid.uuid4().hex
+        body = (f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+                f"Content-Type: {content_type}\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        return self._send(urllib.request.Request(
+            self.base + path, data=body, method="POST",
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}))
+
     def get(self, path: str) -> tuple[int, bytes]:
         return self._send(urllib.request.Request(self.base + path))
 
