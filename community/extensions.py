@@ -29,7 +29,7 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 # -- SQLite under concurrent writers -------------------------------------------
 
 def configure_sqlite_connections() -> None:
-    """WAL, a 30 s busy timeout and writer-serializing transactions on SQLite.
+    """WAL, a 30 s busy timeout, enforced foreign keys and writer-serializing transactions on SQLite.
 
     Several gunicorn workers (or threads) writing one SQLite file otherwise
     fail with "database is locked" instead of waiting their turn.  WAL lets
@@ -38,7 +38,9 @@ def configure_sqlite_connections() -> None:
     starts with ``BEGIN IMMEDIATE``: it takes the write lock before its first
     read, so two writers never read the same state and both act on it (what
     ``SELECT ... FOR UPDATE`` gives on PostgreSQL, where the services lock the
-    rows they change).  ``power()`` is registered when the SQLite build lacks
+    rows they change).  SQLite enforces no foreign key unless each connection asks
+    (``PRAGMA foreign_keys``), so a row pointing at a missing thread would be kept
+    silently where PostgreSQL refuses it; every connection asks.  ``power()`` is registered when the SQLite build lacks
     its math functions (the trending sort uses it).  Other databases are left
     alone.  Idempotent: registers the listeners once.
     """
@@ -71,6 +73,7 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     try:
         cursor.execute("PRAGMA busy_timeout = 30000")
         cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
         try:
             cursor.execute("SELECT power(2, 1)")
         except sqlite3.OperationalError:

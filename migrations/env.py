@@ -102,14 +102,50 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=False)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    _refuse_dangling_rows(connection)
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection, on: bool):
+    """Foreign keys off while migrating SQLite, as SQLite's own procedure for schema changes says.
+
+    The app turns them on for every connection (extensions.configure_sqlite_connections).  A batch
+    operation rebuilds a table: it copies it, drops the original and renames the copy.  With
+    foreign keys on, dropping ``posts`` would first delete its rows and so cascade to every vote,
+    flag and revision that points at them (or fail on the references without ON DELETE).  The
+    pragma only takes effect outside a transaction, so it is set before the migration's begins
+    and restored on the same connection before it goes back to the pool.
+    """
+    if connection.in_transaction():
+        connection.commit()
+    connection.exec_driver_sql(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+    connection.commit()
+
+
+def _refuse_dangling_rows(connection):
+    """With the keys off, nothing checked the rows: a dangling reference fails the command.
+
+    Alembic commits each SQLite migration on its own (no transactional DDL there), so the
+    migrated schema stays; the error names the rows to repair, and every later ``db upgrade``
+    checks again."""
+    dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if dangling:
+        raise RuntimeError(f"migration left rows pointing at nothing (table, rowid, parent, fk): {dangling[:10]}")
 
 
 if context.is_offline_mode():

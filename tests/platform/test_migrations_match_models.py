@@ -38,3 +38,45 @@ def test_downgrade_to_base_removes_everything(tmp_path):
         left = set(db.inspect(db.engine).get_table_names()) - {"alembic_version"}
         db.engine.dispose()
     assert left == set()
+
+
+def test_upgrade_keeps_the_rows_of_rebuilt_tables_with_foreign_keys_on(tmp_path):
+    """SQLite runs with foreign keys on; the batch migrations that rebuild ``posts`` and ``users``
+    (copy, drop, rename) must not cascade the drop to the rows pointing at them, nor fail."""
+    from sqlalchemy import text
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'kept.db'}",
+                      "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "test"})
+    now = "2026-01-05 10:00:00"
+    with app.app_context():
+        flask_migrate.upgrade(revision="f61b57e63d8f")  # the initial schema
+        with db.engine.begin() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            for n in (1, 2):
+                conn.execute(text(
+                    "INSERT INTO users (id, username, email, password_hash, role, reputation_points, about,"
+                    " about_html, created_at, session_version) VALUES (:n, :u, :e, 'x', 'member', 10, '', '',"
+                    " :now, 1)"), {"n": n, "u": f"user{n}", "e": f"user{n}@example.com", "now": now})
+            conn.execute(text("INSERT INTO categories (id, name, slug, description, position, created_at)"
+                              " VALUES (1, 'Billing', 'billing', '', 0, :now)"), {"now": now})
+            conn.execute(text(
+                "INSERT INTO threads (id, category_id, author_id, title, slug, created_at, last_activity_at,"
+                " view_count, reply_count, score, locked, pinned, hidden, deleted) VALUES (1, 1, 1,"
+                " 'How do I change my email?', 'how', :now, :now, 0, 1, 0, 0, 0, 0, 0)"), {"now": now})
+            for post_id, author, question in ((1, 1, 1), (2, 2, 0)):
+                conn.execute(text(
+                    "INSERT INTO posts (id, thread_id, author_id, is_question, is_official, body, body_html,"
+                    " score, created_at, hidden, deleted) VALUES (:id, 1, :a, :q, 0, 'b', '<p>b</p>', :s,"
+                    " :now, 0, 0)"), {"id": post_id, "a": author, "q": question, "s": 1 - question, "now": now})
+            conn.execute(text("UPDATE threads SET question_post_id = 1 WHERE id = 1"))
+            conn.execute(text("INSERT INTO votes (id, post_id, user_id, value, created_at, updated_at)"
+                              " VALUES (1, 2, 1, 1, :now, :now)"), {"now": now})
+        flask_migrate.upgrade()
+        with db.engine.connect() as conn:
+            counts = {table: conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
+                      for table in ("users", "threads", "posts", "votes")}
+            dangling = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            still_on = conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
+        db.engine.dispose()
+    assert counts == {"users": 2, "threads": 1, "posts": 2, "votes": 1}
+    assert dangling == [] and still_on == 1
