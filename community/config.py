@@ -259,6 +259,8 @@ class Defaults:
     UPLOAD_MAX_PIXELS = 40_000_000
     #: Stored images are scaled down to fit this many pixels on their longer side.
     UPLOAD_MAX_SIDE = 2000
+    #: Wider images also get a thumbnail this wide, shown in posts and linking to the full image.
+    UPLOAD_THUMB_WIDTH = 800
 
     #: The time zone whose days the analytics count by (an IANA name; docs/metrics.md).
     REPORT_TIME_ZONE = "UTC"

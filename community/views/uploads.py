@@ -33,7 +33,7 @@ def upload():
 @bp.get("/uploads/<name>")
 def serve(name: str):
     upload = store.by_filename(name)
-    path = storage.path_of(upload.filename) if upload is not None else None
+    path = storage.path_of(name) if upload is not None else None
     if path is None:
         abort(404)
     response = send_file(path, mimetype=upload.content_type, max_age=31536000, conditional=True)

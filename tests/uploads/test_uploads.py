@@ -138,3 +138,35 @@ def test_preview_is_what_the_saved_post_would_show(client, member, app):
 
 def test_preview_needs_an_account(client):
     assert client.post("/preview", data={"body": "hi"}).status_code in (302, 401)
+
+
+@pytest.mark.parametrize("fmt,ext", [("PNG", "png"), ("JPEG", "jpg"), ("WEBP", "webp")])
+def test_a_wide_screenshot_gets_a_thumbnail_that_links_to_the_full_image(client, member, db, app, fmt, ext):
+    app.config["UPLOAD_THUMB_WIDTH"] = 800
+    body = send(client, picture(fmt, size=(1600, 1000)), f"dashboard.{ext}").get_json()
+    assert (body["width"], body["height"]) == (1600, 1000)
+    full = body["url"]
+    thumb = full.replace(f".{ext}", f"_t.{ext}")
+    assert body["markdown"] == f"[![dashboard]({thumb})]({full})"
+    served = client.get(thumb)
+    assert served.status_code == 200 and served.mimetype == Image.MIME[fmt]
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert Image.open(io.BytesIO(served.data)).size == (800, 500)
+    assert Image.open(io.BytesIO(client.get(full).data)).size == (1600, 1000)
+    # In a post the thumbnail shows, inside a link to the full picture (the sanitizer keeps both).
+    from community.markup import render_markdown
+
+    html = render_markdown(body["markdown"])
+    assert f'<a href="{full}"' in html and f'<img alt="dashboard" src="{thumb}"' in html
+
+
+def test_no_thumbnail_for_a_narrow_picture_or_a_gif(client, member, app):
+    app.config["UPLOAD_THUMB_WIDTH"] = 800
+    narrow = send(client, picture("PNG", size=(640, 480))).get_json()
+    assert narrow["markdown"] == f"![screenshot]({narrow['url']})"
+    assert client.get(narrow["url"].replace(".png", "_t.png")).status_code == 404
+    gif = send(client, picture("GIF", size=(1600, 1000)), "anim.gif").get_json()
+    assert gif["markdown"] == f"![anim]({gif['url']})"
+    assert client.get(gif["url"].replace(".gif", "_t.gif")).status_code == 404
+    # A thumbnail name for a picture nobody stored is a 404 too.
+    assert client.get("/uploads/" + "b" * 64 + "_t.png").status_code == 404

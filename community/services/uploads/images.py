@@ -38,6 +38,18 @@ def reencode(raw: bytes, *, max_pixels: int, max_side: int) -> Encoded:
     return _encode(image, fmt)
 
 
+def thumbnail(stored: Encoded, *, width: int) -> Encoded | None:
+    """A smaller copy of a stored image for showing in a post (the full one is a click away), or
+    None when it is no wider than ``width`` or is a GIF (re-scaling a palette image bands it).
+    ``stored`` is our own encoding, so it is decoded without the upload checks again."""
+    if stored.width <= width or stored.format == "GIF":
+        return None
+    image = Image.open(io.BytesIO(stored.data))
+    image.load()
+    image.thumbnail((width, max(1, round(stored.height * width / stored.width))), Image.Resampling.LANCZOS)
+    return _encode(image, stored.format)
+
+
 def square(raw: bytes, *, max_pixels: int, side: int) -> Encoded:
     """An avatar: the same checks as ``reencode``, then the centre cropped square and scaled to
     ``side`` pixels.  JPEG stays JPEG; anything else becomes PNG (a GIF's palette would band)."""

@@ -20,11 +20,20 @@ from . import images, storage
 NAME_MAX = 200
 
 
+#: The file of a stored image's thumbnail: ``<sha256>_t.<ext>`` beside ``<sha256>.<ext>``.
+THUMBNAIL_SUFFIX = "_t"
+
+
 def store(user, raw: bytes, original_name: str = "") -> tuple[Upload, bool]:
     """Validate, re-encode and keep ``raw`` for ``user``: ``(upload, created)`` (False when this
-    member had stored the same picture before)."""
+    member had stored the same picture before).  A picture wider than ``UPLOAD_THUMB_WIDTH`` also
+    gets a thumbnail, which posts show (``markdown_for``)."""
     config = _checked(user, raw)
     encoded = images.reencode(raw, max_pixels=config["UPLOAD_MAX_PIXELS"], max_side=config["UPLOAD_MAX_SIDE"])
+    small = images.thumbnail(encoded, width=config["UPLOAD_THUMB_WIDTH"])
+    if small is not None:
+        sha = hashlib.sha256(encoded.data).hexdigest()
+        storage.save(f"{sha}{THUMBNAIL_SUFFIX}.{small.ext}", small.data)
     return _keep(user, encoded, original_name)
 
 
@@ -73,13 +82,23 @@ def _find(user_id: int, sha: str) -> Upload | None:
 
 
 def by_filename(filename: str) -> Upload | None:
-    """The upload a URL names (``<sha256>.<ext>``), if one was stored."""
+    """The upload a URL names (``<sha256>.<ext>``, or its thumbnail ``<sha256>_t.<ext>``), if one
+    was stored."""
     sha, _, ext = filename.partition(".")
+    sha = sha.removesuffix(THUMBNAIL_SUFFIX)
     if len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha) or not ext:
         return None
     return db.session.execute(select(Upload).where(Upload.sha256 == sha, Upload.ext == ext).limit(1)).scalar_one_or_none()
 
 
+def thumbnail_url(upload: Upload) -> str | None:
+    """Where the upload's thumbnail is served, when it has one."""
+    name = f"{upload.sha256}{THUMBNAIL_SUFFIX}.{upload.ext}"
+    return f"/uploads/{name}" if storage.path_of(name) is not None else None
+
+
 def markdown_for(upload: Upload) -> str:
+    """What the editor inserts: the image, or its thumbnail linking to the full picture."""
     alt = upload.original_name.rsplit(".", 1)[0].replace("]", "").replace("[", "") or "image"
-    return f"![{alt}]({upload.url})"
+    small = thumbnail_url(upload)
+    return f"[![{alt}]({small})]({upload.url})" if small else f"![{alt}]({upload.url})"
