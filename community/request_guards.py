@@ -32,12 +32,37 @@ from .services.inputs import INT_MAX, in_int_range
 MAX_JSON_DEPTH = 32
 
 
+def digits_up_to(limit: int) -> str:
+    """A regular expression for the decimal numbers 0 … ``limit`` (leading zeros allowed).
+
+    For 2**31 − 1: ``\\d{1,9}`` or ten digits no greater, position by position
+    (``[0-1]\\d{9}``, ``2[0-0]\\d{8}``, ``21[0-3]\\d{7}``, ...).
+    """
+    text = str(limit)
+    parts = [rf"0*\d{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    for i, digit in enumerate(text):
+        rest = len(text) - i - 1
+        if i == len(text) - 1:
+            parts.append(f"0*{text[:i]}[0-{digit}]")
+        elif digit != "0":
+            parts.append(f"0*{text[:i]}[0-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join(parts) + ")"
+
+
 class BoundedIntegerConverter(IntegerConverter):
-    """``<int:...>`` that matches only ids the database can hold (0 … 2**31 − 1)."""
+    """``<int:...>`` that matches only ids the database can hold (0 … 2**31 − 1).
+
+    The bound is in the regular expression too, not only in ``to_python``: Werkzeug checks a
+    rule's methods before converting its values, so ``PATCH /api/v1/articles/2147483648``
+    (whose path also fits the article's GET rule) was a 405, "method not allowed", rather
+    than the 404 of a missing article.
+    """
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002 (werkzeug's names)
-        super().__init__(map, fixed_digits=fixed_digits, min=min, signed=signed,
-                         max=INT_MAX if max is None else builtins.min(max, INT_MAX))
+        bound = INT_MAX if max is None else builtins.min(max, INT_MAX)
+        super().__init__(map, fixed_digits=fixed_digits, min=min, signed=signed, max=bound)
+        if not signed and not fixed_digits:
+            self.regex = digits_up_to(bound)
 
 
 class _BoundedGet:

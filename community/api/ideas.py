@@ -23,7 +23,8 @@ from .spec import endpoint, schema
 RESPONSE = schema("IdeaResponse", {
     "type": "object", "description": "A status change or an official response (old_status == new_status).",
     "properties": {
-        "old_status": {"type": "string"}, "new_status": {"type": "string"},
+        "old_status": {"type": "string", "nullable": True, "description": "null for the first status"},
+        "new_status": {"type": "string"},
         "response": {"type": "string"}, "response_html": {"type": "string"},
         "by": {"type": "string", "nullable": True}, "merged_into": {"type": "integer", "nullable": True},
         "created_at": {"type": "string", "format": "date-time"}}})

@@ -138,7 +138,7 @@ def update_article(article_id: int):
 
 
 @endpoint("/articles/<int:article_id>/feedback", "POST", summary="“Was this helpful?” (one answer per caller)",
-          status=201,
+          status=201, also={200: "This caller had answered already: not counted again"},
           body={"type": "object", "required": ["helpful"], "properties": {
               "helpful": {"type": "boolean"}, "reason": {"type": "string"}}},
           response={"type": "object", "properties": {"counted": {"type": "boolean"}}}, errors=(400, 401, 404, 429))

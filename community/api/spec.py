@@ -50,8 +50,12 @@ def ref(name: str) -> dict:
 def endpoint(rule: str, method: str, *, summary: str, auth: str = "token", roles=None,
              body: dict | None = None, response: dict | None = None, status: int = 200,
              params: list[dict] | None = None, errors=(400, 401, 403, 404),
-             produces: str = "application/json", tag: str = "community", description: str = ""):
-    """Route ``rule`` on the API blueprint and document it."""
+             produces: str = "application/json", tag: str = "community", description: str = "",
+             also: dict[int, str] | None = None):
+    """Route ``rule`` on the API blueprint and document it.
+
+    ``also`` documents other success statuses that answer with the same ``response`` schema
+    (``{200: "Already counted"}`` beside a 201), so the document lists every status sent."""
 
     def decorator(view):
         @wraps(view)
@@ -74,6 +78,7 @@ def endpoint(rule: str, method: str, *, summary: str, auth: str = "token", roles
             "roles": roles, "body": body, "response": response, "status": status,
             "params": params or [], "errors": tuple(errors), "produces": produces,
             "tag": tag, "description": description, "operation_id": endpoint_name,
+            "also": dict(also or {}),
         })
         return wrapped
 
@@ -118,6 +123,8 @@ def openapi_document(server_url: str = "/") -> dict:
         if ep["response"] is not None:
             ok["content"] = {ep["produces"]: {"schema": ep["response"]}}
         op["responses"][str(ep["status"])] = ok
+        for code, meaning in ep["also"].items():
+            op["responses"][str(code)] = {**ok, "description": meaning}
         errors = set(ep["errors"]) | {429} if ep["method"] != "get" else set(ep["errors"])
         if ep["auth"] != "token":
             errors.discard(401)

@@ -106,7 +106,8 @@ def list_tickets():
 
 @endpoint("/tickets/<int:ticket_id>", "GET",
           summary="A ticket: staff view for moderators/agents/admins, public view for its requester",
-          response={"oneOf": [TICKET, PUBLIC_TICKET]}, errors=(401, 404))
+          # anyOf, not oneOf: the staff view holds every field of the public one, so it matches both.
+          response={"anyOf": [TICKET, PUBLIC_TICKET]}, errors=(401, 404))
 def get_ticket(ticket_id: int):
     user = api_user()
     ticket = workflow.get_ticket(ticket_id)

@@ -48,6 +48,20 @@ def test_an_id_past_the_range_in_an_api_path_is_a_json_404(client, db, path):
     _json_error(client.get(path), 404, "not_found")
 
 
+@pytest.mark.parametrize("method, path", [("PATCH", f"/api/v1/articles/{BIG}"), ("PATCH", f"/api/v1/posts/{BIG}"),
+                                          ("DELETE", f"/api/v1/posts/{BIG}"), ("PATCH", f"/api/v1/tickets/{BIG}"),
+                                          ("PATCH", "/api/v1/articles/6461246998094147595203256432721920")])
+def test_a_method_whose_path_also_fits_another_rule_is_a_404_past_the_range(client, db, method, path):
+    """Werkzeug checks a rule's methods before its values: the bound must be in the route's pattern,
+    or the GET rule of the same path answers 405 "method not allowed" for an id no row can have."""
+    _json_error(client.open(path, method=method, json={}), 404, "not_found")
+
+
+def test_leading_zeros_still_name_the_same_id(client, make):
+    thread = make.thread()
+    assert client.get(f"/api/v1/threads/000{thread.id}").get_json()["id"] == thread.id
+
+
 def test_a_write_to_an_id_past_the_range_is_a_404(client, make, login):
     login(make.user())
     assert client.post(f"/posts/{BIG}/vote", data={"value": 1}).status_code == 404
