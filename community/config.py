@@ -337,6 +337,10 @@ def load_config(app, overrides: dict | None) -> None:
         app.config["SECRET_KEY"] = _persistent_secret(instance)
     config_checks.check(app.config)
     https = app.config.get("PREFERRED_URL_SCHEME") == "https"
+    #: Cookies whose Secure flag nobody set: security_headers also marks them Secure on a request
+    #: that arrived over https (directly, or through a proxy that PROXY_FIX_X_PROTO trusts).
+    app.config["COOKIES_SECURE_BY_REQUEST"] = [
+        key for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE") if app.config.get(key) is None]
     for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
         if app.config.get(key) is None:  # not set: Secure exactly when the site is served over https
             app.config[key] = https

@@ -5,9 +5,14 @@ The Content-Security-Policy allows scripts and styles only from this site
 (remote images in posts are shown as links, see ``markup.RemoteImagesAsLinks``),
 so no reader's browser is sent to a third party; and no framing.  A site served over
 https (``PREFERRED_URL_SCHEME = "https"``) also sends ``Strict-Transport-Security``
-for ``HSTS_SECONDS`` (its cookies are Secure, see ``config.load_config``).
+for ``HSTS_SECONDS`` (its cookies are Secure, see ``config.load_config``).  So does any
+response to a request that came over https, directly or through a proxy trusted to say so
+(``PROXY_FIX_X_PROTO``, which makes ``request.is_secure`` true): its cookies are marked
+Secure too, unless ``SESSION_COOKIE_SECURE`` / ``REMEMBER_COOKIE_SECURE`` was set explicitly.
 """
 from __future__ import annotations
+
+from flask import request, request_finished
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -23,9 +28,12 @@ CSP = "; ".join([
 
 
 def init_app(app) -> None:
-    hsts = None
-    if app.config.get("PREFERRED_URL_SCHEME") == "https" and int(app.config.get("HSTS_SECONDS") or 0) > 0:
-        hsts = f"max-age={int(app.config['HSTS_SECONDS'])}; includeSubDomains"
+    seconds = int(app.config.get("HSTS_SECONDS") or 0)
+    hsts = f"max-age={seconds}; includeSubDomains" if seconds > 0 else None
+    always_https = app.config.get("PREFERRED_URL_SCHEME") == "https"
+    cookie_names = {app.config.get("SESSION_COOKIE_NAME", "session") if key.startswith("SESSION")
+                    else app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+                    for key in app.config.get("COOKIES_SECURE_BY_REQUEST", [])}
 
     @app.after_request
     def add_security_headers(response):
@@ -34,6 +42,29 @@ def init_app(app) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("X-Frame-Options", "DENY")
-        if hsts:
+        if hsts and (always_https or request.is_secure):
             headers.setdefault("Strict-Transport-Security", hsts)
         return response
+
+    def secure_cookies_over_https(sender, response, **_):
+        # After the session and the remember cookie are written (after_request runs before).
+        if request.is_secure:
+            _mark_secure(response.headers, cookie_names)
+
+    if cookie_names:
+        request_finished.connect(secure_cookies_over_https, app, weak=False)
+
+
+def _mark_secure(headers, names: set[str]) -> None:
+    """Add ``Secure`` to the named cookies set by this response (the config said nothing either way)."""
+    cookies = headers.getlist("Set-Cookie")
+    if not cookies:
+        return
+    marked = []
+    for cookie in cookies:
+        name = cookie.split("=", 1)[0].strip()
+        attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
+        marked.append(cookie + "; Secure" if name in names and "secure" not in attributes else cookie)
+    del headers["Set-Cookie"]
+    for cookie in marked:
+        headers.add("Set-Cookie", cookie)

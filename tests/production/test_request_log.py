@@ -110,3 +110,38 @@ def test_an_explicit_cookie_setting_wins_over_the_scheme(tmp_path):
     app = _app(tmp_path, PREFERRED_URL_SCHEME="https", SESSION_COOKIE_SECURE=False, HSTS_SECONDS=0)
     assert app.config["SESSION_COOKIE_SECURE"] is False and app.config["REMEMBER_COOKIE_SECURE"] is True
     assert "Strict-Transport-Security" not in app.test_client().get("/").headers
+
+
+def _login_through(app, **kwargs):
+    with app.app_context():
+        from community.extensions import db
+        from community.services.accounts import users
+
+        users.create_user("alice", "alice@example.com", "password123")
+        db.session.commit()
+    return app.test_client().post("/login", data={"login": "alice", "password": "password123", "remember": "y"},
+                                  **kwargs)
+
+
+def test_https_said_by_a_trusted_proxy_gives_secure_cookies_and_hsts(tmp_path):
+    app = _app(tmp_path, PROXY_FIX_X_PROTO=1)           # PREFERRED_URL_SCHEME stays http
+    response = _login_through(app, headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 302
+    cookies = response.headers.getlist("Set-Cookie")
+    assert {c.split("=", 1)[0] for c in cookies} >= {"session", "remember_token"}
+    assert all(c.endswith("; Secure") or "; Secure;" in c for c in cookies), cookies
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_https_said_by_an_untrusted_client_changes_nothing(tmp_path):
+    response = _login_through(_app(tmp_path), headers={"X-Forwarded-Proto": "https"})
+    cookies = response.headers.getlist("Set-Cookie")
+    assert cookies and not any("Secure" in c for c in cookies)
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_an_explicit_insecure_cookie_stays_so_behind_an_https_proxy(tmp_path):
+    app = _app(tmp_path / "p", PROXY_FIX_X_PROTO=1, SESSION_COOKIE_SECURE=False)
+    cookies = _login_through(app, headers={"X-Forwarded-Proto": "https"}).headers.getlist("Set-Cookie")
+    by_name = {c.split("=", 1)[0]: c for c in cookies}
+    assert "Secure" not in by_name["session"] and "Secure" in by_name["remember_token"]
