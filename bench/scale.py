@@ -173,12 +173,17 @@ def in_process(env: dict, queries: list[str]) -> dict:
 
 
 class Gunicorn:
+    """gunicorn serving ``app`` on a free port; its output goes to a log file beside the
+    instance (a pipe nobody reads fills up with the request log and stalls the workers)."""
+
     def __init__(self, app: str, env: dict, workers: int = 2):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(env.get("INSTANCE_PATH", "/tmp")) / f"gunicorn-{app.replace(':', '-')}.log"
+        self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
-             "--timeout", "120", app], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             "--timeout", "120", app], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def __enter__(self):
         for _ in range(600):
@@ -189,11 +194,12 @@ class Gunicorn:
                 return self
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError("gunicorn did not start: " + self.proc.stderr.read().decode()[-2000:])
+        raise RuntimeError("gunicorn did not start: " + self.log_path.read_text()[-2000:])
 
     def __exit__(self, *exc):
         self.proc.terminate()
         self.proc.wait(timeout=30)
+        self.log.close()
 
     def time(self, path: str) -> float:
         started = time.perf_counter()

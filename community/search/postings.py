@@ -23,7 +23,7 @@ from itertools import chain
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
-from whoosh.reading import TermNotFound
+from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.util.numeric import _length_byte_cache
 
 #: Whoosh's one-byte field length -> the length it stands for (as ``doc_field_length``).
@@ -44,7 +44,28 @@ class SegmentColumns:
         self.doccount = reader.doc_count_all()
         self._reader = reader
         self._lengths: dict[str, np.ndarray] = {}
+        self._words: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
+
+    def words(self, field: str) -> frozenset[str]:
+        """Every term of ``field`` in this segment (typo correction looks candidates up here).
+
+        Read once per process and segment from the term index (~3 µs a term: 90 ms for
+        the title and question of 20,000 threads), instead of Whoosh building a
+        Levenshtein automaton and seeking through the terms for every unknown word.
+        """
+        cached = self._words.get(field)
+        if cached is None:
+            with self._lock:
+                terms = self._reader._terms
+                prefix = terms._keycoder(field, b"")
+                found = []
+                for key in terms._tindex.keys_from(prefix):
+                    if not key.startswith(prefix):
+                        break
+                    found.append(key[len(prefix):].decode("utf-8"))
+                cached = self._words[field] = frozenset(found)
+        return cached
 
     def lengths(self, field: str) -> np.ndarray:
         """Every document's length of ``field`` (0 where it has none), as Whoosh scores it."""
@@ -237,6 +258,8 @@ class SearcherArrays:
         self.doccount = searcher.doc_count_all()
         self.segments = []  # (reader, offset, columns, deleted docnums or None)
         for reader, offset in searcher.reader().leaf_readers():
+            if not isinstance(reader, SegmentReader):
+                continue  # an empty index (EmptyReader): no postings
             deleted = None
             if reader.has_deletions():
                 deleted = np.fromiter(reader._perdoc.deleted_docs(), dtype=np.int64)

@@ -161,3 +161,23 @@ def test_posting_cache_keeps_within_its_budget_least_recently_used_out_first():
     assert cache.get(("huge",)) is None
     cache.resize(1600)
     assert cache.size == 1600 and cache.get(("e",)) is not None and cache.get(("c",)) is None
+
+
+def test_typo_candidates_are_whooshs_terms_within_one_edit(searchers):
+    plain, _priors = searchers
+    reader = plain.reader()
+    rng = random.Random(5)
+    words = sorted({w for w in WORDS if len(w) >= 5} | {f"model{n}" for n in range(60)})
+    typos = ["pritner", "prnter", "printerr", "passwrd", "mode17", "modelx", "webhok", "cerificate"]
+    for word in words[:40]:
+        i = rng.randrange(1, len(word))
+        typos += [word[:i] + word[i + 1:], word[:i] + "q" + word[i + 1:], word[:i] + "z" + word[i:],
+                  word[:i] + word[i + 1:i + 2] + word[i] + word[i + 2:]]
+    found = 0
+    for typo in typos:
+        for field in ("title", "question"):
+            expected = set(reader.terms_within(field, typo, 1, prefix=1)) - {typo}
+            assert querying.one_edit_terms(reader, field, typo) == expected, (field, typo)
+            found += bool(expected)
+    assert found > 40
+    assert querying.prune(querying.analyze("pritner ofline"), plain) == ["printer", "offlin"]
