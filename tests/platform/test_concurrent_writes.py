@@ -3,9 +3,9 @@
 A site is prepared through the services, then served by gunicorn (4 worker
 processes × 2 threads).  Each write of the product is fired BURST times at
 the same moment by the same person (vote, page vote, flip, withdraw, page
-accept, change accept, unaccept, follow, idea vote, escalate, merge), plus
-three members flagging one post at once and 24 voters racing one author's
-daily cap.  No answer may be a 5xx; afterwards the exact expected state
+accept, change accept, unaccept, flag, follow an idea, watch a thread, an email
+choice, idea vote, escalate, merge), plus three members flagging one post at
+once and 24 voters racing one author's daily cap.  No answer may be a 5xx; afterwards the exact expected state
 holds and ``integrity.find_drift()`` (what ``flask check`` runs) finds nothing.
 """
 from __future__ import annotations
@@ -56,6 +56,7 @@ def _prepare(config: dict) -> dict:
         threads.add_reply(people["answerer"], t2, "It is under Billing, Contacts.")
         spam = threads.add_reply(people["helper"], t2, "Buy cheap followers at my site today.")
         t3 = threads.create_thread(people["asker"], category, "A thread with many good answers here", body)
+        once = threads.add_reply(people["helper"], t3, "A post that one member flags many times.")
         earned = [threads.add_reply(people["earner"], t3, f"Answer number {n} that helps.").id
                   for n in range(CAP_VOTERS)]
         idea = exchange.create_idea(people["asker"], category, "Offline mode for the mobile app",
@@ -64,7 +65,7 @@ def _prepare(config: dict) -> dict:
         tokens = {n: users.issue_token(u) for n, u in people.items()}
         cap_tokens = [users.issue_token(u) for u in cappers]
         db.session.commit()
-        ids = {"t1": t1.id, "t2": t2.id, "a1": a1.id, "a2": a2.id, "spam": spam.id, "idea": idea.id,
+        ids = {"t1": t1.id, "t2": t2.id, "a1": a1.id, "a2": a2.id, "spam": spam.id, "idea": idea.id, "once": once.id,
                "earned": earned, "users": {n: u.id for n, u in people.items()}}
         db.engine.dispose()
     return {"tokens": tokens, "cap_tokens": cap_tokens, **ids}
@@ -89,7 +90,11 @@ def _fire(base, site) -> dict[str, Counter]:
         "accept again": same(lambda: c["asker"].api("POST", f"/threads/{t1}/accept", {"post_id": a1})),
         "flag": _burst([lambda n=n: c[n].api("POST", f"/posts/{site['spam']}/flag", {"reason": "spam"})
                         for n in ("flagger1", "flagger2", "flagger3") for _ in range(BURST // 3)]),
+        "flag (one member)": same(lambda: c["flagger1"].api("POST", f"/posts/{site['once']}/flag",
+                                                            {"reason": "spam"})),
         "follow": same(lambda: pages["member"].form(f"/ideas/{site['idea']}/follow", {})),
+        "watch": same(lambda: pages["member"].form(f"/threads/{t1}/watch", {"level": "watching"})),
+        "email choice": same(lambda: pages["member"].form("/settings/notifications", {"reply": "digest"})),
         "idea vote": same(lambda: c["member"].api("POST", f"/ideas/{site['idea']}/vote", {"value": 1})),
         "escalate": same(lambda: c["agent"].api("POST", f"/threads/{t1}/escalate", {"priority": "high"})),
         "merge": same(lambda: c["mod"].api("POST", f"/threads/{site['t2']}/merge", {"target_id": t1})),
@@ -112,15 +117,16 @@ def test_every_write_sent_many_times_at_once_changes_state_once(database_url, tm
     assert not errors, errors
     assert statuses["vote"] == Counter({200: BURST}) and statuses["page vote"] == Counter({302: BURST})
     assert statuses["escalate"][201] == 1 and statuses["merge"][200] == 1
-    assert statuses["flag"][201] == 3
+    assert statuses["flag"][201] == 3 and statuses["flag (one member)"][201] == 1
+    assert statuses["watch"] == Counter({302: BURST}) and statuses["email choice"] == Counter({302: BURST})
     _check_state(config, site)
 
 
 def _check_state(config: dict, site: dict) -> None:
     from community import create_app
     from community.extensions import db
-    from community.models import (AuditEntry, Flag, IdeaFollow, Idea, Post, PostRevision, ReputationEvent,
-                                  Thread, Ticket, User)
+    from community.models import (AuditEntry, Flag, IdeaFollow, Idea, NotificationPreference, Post, PostRevision,
+                                  ReputationEvent, Thread, ThreadSubscription, Ticket, User)
     from community.services.maintenance import integrity
 
     app = create_app(config)
@@ -139,6 +145,13 @@ def _check_state(config: dict, site: dict) -> None:
             assert user("voter").reputation_points == 200                # the flip's −1 was refunded
             assert user("earner").reputation_points == app.config["REPUTATION_DAILY_CAP"]
             assert count(Flag, Flag.post_id == site["spam"]) == 3
+            assert count(Flag, Flag.post_id == site["once"]) == 1          # one member, one flag
+            assert not db.session.get(Post, site["once"]).hidden
+            member = site["users"]["member"]
+            assert db.session.execute(select(ThreadSubscription.level).where(
+                ThreadSubscription.user_id == member, ThreadSubscription.thread_id == site["t1"])).all() == [("watching",)]
+            assert db.session.execute(select(NotificationPreference.email).where(
+                NotificationPreference.user_id == member, NotificationPreference.kind == "reply")).all() == [("digest",)]
             assert db.session.get(Post, site["spam"]).hidden                # hidden once, at the 3rd flag
             assert count(IdeaFollow, IdeaFollow.idea_id == site["idea"]) == 2   # the author and member
             assert db.session.get(Idea, site["idea"]).vote_count == 2

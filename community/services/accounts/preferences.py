@@ -53,12 +53,7 @@ def set_choice(user_id: int, kind: str, email: str) -> None:
         raise ValidationError(f"Unknown kind of email: {kind!r}.", field=kind)
     if email not in EMAIL_CHOICES:
         raise ValidationError(f"Choose one of: {', '.join(EMAIL_CHOICES)}.", field=kind)
-    row = db.session.get(NotificationPreference, (user_id, kind), with_for_update=True)
-    if row is None:
-        db.session.add(NotificationPreference(user_id=user_id, kind=kind, email=email))
-    else:
-        row.email, row.updated_at = email, utcnow()
-    db.session.flush()
+    _upsert(NotificationPreference, {"user_id": user_id, "kind": kind}, {"email": email, "updated_at": utcnow()})
 
 
 def set_choices(user_id: int, form: dict) -> dict[str, str]:
@@ -80,18 +75,30 @@ def set_watch(user_id: int, thread_id: int, level: str | None) -> str | None:
     """``watching``, ``muted`` or None (neither: notified only as asker, answerer or mentioned)."""
     if level not in (*WATCH_LEVELS, None):
         raise ValidationError("Choose watching, muted or normal.", field="level")
-    row = db.session.get(ThreadSubscription, (user_id, thread_id), with_for_update=True)
     if level is None:
-        if row is not None:
-            db.session.execute(delete(ThreadSubscription).where(ThreadSubscription.user_id == user_id,
-                                                                ThreadSubscription.thread_id == thread_id))
+        db.session.execute(delete(ThreadSubscription).where(ThreadSubscription.user_id == user_id,
+                                                            ThreadSubscription.thread_id == thread_id))
         return None
-    if row is None:
-        db.session.add(ThreadSubscription(user_id=user_id, thread_id=thread_id, level=level))
-    else:
-        row.level = level
-    db.session.flush()
+    _upsert(ThreadSubscription, {"user_id": user_id, "thread_id": thread_id}, {"level": level})
     return level
+
+
+def _upsert(model, key: dict, values: dict) -> None:
+    """Insert the row, or update it where its primary key exists: one atomic statement.
+
+    Reading the row first and adding it when missing let two requests at once both find
+    nothing (``SELECT ... FOR UPDATE`` locks no row that is not there yet), and the second
+    insert was a primary-key violation, a 500.  ``ON CONFLICT DO UPDATE`` on both databases.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(model).values(**key, **values).on_conflict_do_update(index_elements=list(key), set_=values)
+    db.session.execute(stmt)
+    row = db.session.identity_map.get(db.session.identity_key(model, tuple(key.values())))
+    if row is not None:
+        db.session.expire(row)   # a row this session had loaded reads the stored choice again
 
 
 def watch_by_default(user_id: int, thread_id: int) -> None:
