@@ -126,3 +126,26 @@ def test_a_missing_vote_row_and_a_day_over_the_cap_are_reported_not_invented(app
     result = run(app, "--fix")
     assert result.exit_code == 1
     assert "not derivable" in result.output and "still: daily_cap" in result.output
+
+
+def test_idea_vote_rows_one_per_standing_vote(app, db, site):
+    """A doubled ``idea_upvoted`` row is reversed by --fix; a vote whose row is gone is reported."""
+    idea, voter = site["idea"], site["voter"]
+    row = db.session.execute(select(ReputationEvent).where(
+        ReputationEvent.reason == "idea_upvoted", ReputationEvent.source == f"idea:{idea.id}")).scalar_one()
+    reputation.award(row.user_id, "idea_upvoted", actor_id=voter.id, source=row.source)   # the race's copy
+    db.session.commit()
+    subject = f"idea:{idea.id}/user:{voter.id}"
+    assert checks(integrity.find_drift()) == {("idea_vote_ledger", subject)}
+    assert run(app, "--fix").exit_code == 0
+    assert integrity.find_drift() == []
+    assert len(reputation.open_events(ReputationEvent.reason == "idea_upvoted")) == 1
+
+    for event in reputation.open_events(ReputationEvent.reason == "idea_upvoted"):
+        reputation.reverse(event)       # the vote stands, its row is undone: not derivable
+    db.session.commit()
+    drift = integrity.find_drift()
+    assert [(d.check, d.subject, d.fixable) for d in drift] == [("idea_vote_ledger", subject, False)]
+    exchange.set_vote(voter, idea, 0)   # withdrawing the vote makes the ledger right again
+    db.session.commit()
+    assert integrity.find_drift() == []

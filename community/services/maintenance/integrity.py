@@ -13,6 +13,9 @@ nothing on a page would say so.  ``find_drift()`` checks, on any site:
   ``downvote_cast``), a withdrawn vote or a deleted post none;
 - ``accept_ledger``: open accept rows exist only for a thread's accepted answer, at most
   one of each reason;
+- ``idea_vote_ledger``: each standing idea vote by someone other than the idea's author has
+  exactly one open ``idea_upvoted`` row (``source="idea:<id>"``, the voter as actor), a
+  withdrawn or merged-away vote none;
 - ``daily_cap``: no user gained more than the daily cap from capped reasons on one day;
 - ``reputation``: a user's total is the sum of their ledger rows.
 
@@ -219,6 +222,33 @@ def _accept_ledger() -> list[Drift]:
     return found
 
 
+def _idea_vote_rows() -> dict[tuple[str, int], list[int]]:
+    """Open ``idea_upvoted`` row ids by (source, voter), oldest first."""
+    rows = _open_rows().add_columns(ReputationEvent.source, ReputationEvent.actor_id).where(
+        ReputationEvent.reason == "idea_upvoted").order_by(ReputationEvent.id)
+    found: dict[tuple[str, int], list[int]] = {}
+    for row in db.session.execute(rows).all():
+        found.setdefault((row.source, row.actor_id), []).append(row.id)
+    return found
+
+
+def _standing_idea_votes() -> set[tuple[str, int]]:
+    return {(f"idea:{idea_id}", voter) for idea_id, voter in db.session.execute(
+        select(IdeaVote.idea_id, IdeaVote.user_id).join(Idea, Idea.id == IdeaVote.idea_id)
+        .where(IdeaVote.user_id != Idea.author_id)).all()}
+
+
+def _idea_vote_ledger() -> list[Drift]:
+    rows, standing = _idea_vote_rows(), _standing_idea_votes()
+    found = []
+    for source, voter in sorted(set(rows) | standing, key=lambda k: (k[0] or "", k[1] or 0)):
+        wanted, have = (1 if (source, voter) in standing else 0), len(rows.get((source, voter), []))
+        if have != wanted:
+            found.append(Drift("idea_vote_ledger", f"{source}/user:{voter}", f"{wanted} open idea_upvoted row(s)",
+                               have, fixable=have > wanted))
+    return found
+
+
 def _daily_cap() -> list[Drift]:
     cap = current_app.config["REPUTATION_DAILY_CAP"]
     rows = db.session.execute(
@@ -243,7 +273,7 @@ def _reputation_totals() -> list[Drift]:
 
 
 def _reverse_surplus_rows(found: list[Drift]) -> None:
-    """Reverse open rows beyond what the vote or accept stands for, keeping the oldest."""
+    """Reverse open rows beyond what the vote, accept or idea vote stands for, keeping the oldest."""
     votes = {int(d.subject.split(":")[1]) for d in found if d.check == "vote_ledger" and d.fixable}
     posts = {int(d.subject.split(":")[1]) for d in found if d.check == "accept_ledger"}
     for vote_id in sorted(votes):
@@ -258,6 +288,11 @@ def _reverse_surplus_rows(found: list[Drift]) -> None:
         events = reputation.open_events(and_(ReputationEvent.post_id == post_id,
                                              ReputationEvent.reason.in_(ACCEPT_REASONS)))
         _keep_at_most(events, {r: (0, most) for r in ACCEPT_REASONS})
+    if any(d.check == "idea_vote_ledger" and d.fixable for d in found):
+        standing = _standing_idea_votes()
+        for key, ids in _idea_vote_rows().items():
+            for event_id in ids[1 if key in standing else 0:]:
+                reputation.reverse(db.session.get(ReputationEvent, event_id))
 
 
 def _keep_at_most(events, wanted: dict[str, tuple[int, int]]) -> None:
@@ -270,4 +305,4 @@ def _keep_at_most(events, wanted: dict[str, tuple[int, int]]) -> None:
 
 
 CHECKS = (_post_scores, _thread_scores, _reply_counts, _idea_votes, _idea_comments,
-          _vote_ledger, _accept_ledger, _daily_cap, _reputation_totals)
+          _vote_ledger, _accept_ledger, _idea_vote_ledger, _daily_cap, _reputation_totals)
