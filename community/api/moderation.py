@@ -110,12 +110,7 @@ def flag_post(post_id: int):
           body={"type": "object", "required": ["locked"], "properties": {"locked": {"type": "boolean"}}},
           response=THREAD_STATE, errors=(400, 401, 403, 404, 409))
 def lock_thread(thread_id: int):
-    data = json_body()
-    locked = field(data, "locked", bool)
-    thread = _thread(thread_id)
-    actions.set_locked(api_user(), thread, locked)
-    db.session.commit()
-    return jsonify(thread_state_json(thread))
+    return _switch(thread_id, "locked", actions.set_locked)
 
 
 @endpoint("/threads/<int:thread_id>/pin", "POST", summary="Pin or unpin a thread",
@@ -123,10 +118,14 @@ def lock_thread(thread_id: int):
           body={"type": "object", "required": ["pinned"], "properties": {"pinned": {"type": "boolean"}}},
           response=THREAD_STATE, errors=(400, 401, 403, 404, 409))
 def pin_thread(thread_id: int):
-    data = json_body()
-    pinned = field(data, "pinned", bool)
+    return _switch(thread_id, "pinned", actions.set_pinned)
+
+
+def _switch(thread_id: int, name: str, action):
+    """Lock/unlock, pin/unpin: the boolean ``name`` of the body, one action, one commit."""
+    value = field(json_body(), name, bool)
     thread = _thread(thread_id)
-    actions.set_pinned(api_user(), thread, pinned)
+    action(api_user(), thread, value)
     db.session.commit()
     return jsonify(thread_state_json(thread))
 

@@ -222,6 +222,15 @@ def _viewable_post(post_id: int):
     return post
 
 
+def _post_to_change(post_id: int, may) -> Post:
+    """The post if its thread is viewable and ``may(user, post)`` holds; else 404 or 403."""
+    post = forum_threads.get_post(post_id)
+    _viewable_thread(post.thread_id)
+    if not may(current_user, post):
+        abort(403)
+    return post
+
+
 @bp.post("/posts/<int:post_id>/vote")
 def vote(post_id: int):
     post = _viewable_post(post_id)
@@ -288,10 +297,7 @@ def close_as_duplicate(thread_id: int):
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(post_id: int):
-    post = forum_threads.get_post(post_id)
-    _viewable_thread(post.thread_id)
-    if not permissions.can_edit_post(current_user, post):
-        abort(403)
+    post = _post_to_change(post_id, permissions.can_edit_post)
     thread = post.thread
     form = {"body": post.body, "title": thread.title, "tags": " ".join(t.name for t in thread.tags),
             "reason": ""}
@@ -316,10 +322,7 @@ def revisions(post_id: int):
 @bp.post("/posts/<int:post_id>/delete")
 @login_required
 def delete(post_id: int):
-    post = forum_threads.get_post(post_id)
-    _viewable_thread(post.thread_id)
-    if not permissions.can_delete_post(current_user, post):
-        abort(403)
+    post = _post_to_change(post_id, permissions.can_delete_post)
     thread = post.thread
     forum_threads.delete_post(current_user, post)
     db.session.commit()
