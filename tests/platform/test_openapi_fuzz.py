@@ -20,6 +20,8 @@ and the ticket's staff view matching both branches of a ``oneOf`` were not in th
 from __future__ import annotations
 
 import contextvars
+import random
+import string
 
 import pytest
 import schemathesis
@@ -40,6 +42,24 @@ pytestmark = pytest.mark.slow
 MAX_EXAMPLES = 8
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
+
+
+@pytest.fixture(autouse=True)
+def _whoosh_names_from_the_os(monkeypatch):
+    """Hypothesis seeds the global ``random`` before every example (that is what makes a run
+    repeatable), and Whoosh names each new segment and temporary file from it: every example's
+    segment got the same name, so the next commit failed (an AssertionError in
+    ``create_compound_file``) and search writes fell back to the background.  Here Whoosh's
+    names come from the OS's entropy instead, as outside a Hypothesis test."""
+    import importlib
+
+    rng = random.SystemRandom()
+
+    def random_name(size=28):
+        return "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(size))
+
+    for name in ("whoosh.codec.base", "whoosh.writing", "whoosh.filedb.compound", "whoosh.filedb.filestore"):
+        monkeypatch.setattr(importlib.import_module(name), "random_name", random_name)
 
 
 def _seed(app) -> dict[str, str]:
