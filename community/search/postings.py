@@ -159,7 +159,8 @@ def segment_columns(reader) -> SegmentColumns:
     with _segments_lock:
         found = _segments.get(key)
         if found is not None and found._reader.is_closed:
-            found = None  # the same segment reopened by a newer searcher: same data, live file
+            with found._lock:  # the segment reopened by a newer searcher: what was read stays true
+                found._reader = reader
         if found is None:
             found = _segments[key] = SegmentColumns(reader)
             while len(_segments) > SEGMENT_CACHE_SIZE:

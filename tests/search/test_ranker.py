@@ -181,3 +181,31 @@ def test_typo_candidates_are_whooshs_terms_within_one_edit(searchers):
             found += bool(expected)
     assert found > 40
     assert querying.prune(querying.analyze("pritner ofline"), plain) == ["printer", "offlin"]
+
+
+def test_a_segment_s_columns_and_words_outlive_the_searcher_that_read_them(tmp_path):
+    """After a commit every worker opens a new searcher: the segments it already read are
+    not read again (their files never change), only the new one is."""
+    ix = index.create_in(tmp_path, build_schema())
+    rng = random.Random(1)
+    writer = ix.writer()
+    for i in range(30):
+        writer.add_document(**_doc(i, rng))
+    writer.commit()
+    old = ix.searcher()
+    (leaf, _offset), = old.reader().leaf_readers()
+    columns = postings.segment_columns(leaf)
+    words = columns.words("title")
+    lengths = columns.lengths("title")
+    writer = ix.writer()
+    writer.add_document(**_doc(99, rng))
+    writer.commit(merge=False)
+    old.close()
+    new = ix.searcher()
+    leaves = [reader for reader, _offset in new.reader().leaf_readers()]
+    assert len(leaves) == 2
+    again = postings.segment_columns(leaves[0])
+    assert again is columns and again.words("title") is words and again.lengths("title") is lengths
+    assert postings.segment_columns(leaves[1]) is not columns
+    assert SearcherArrays(new).lengths("title")[:30].tolist() == lengths.tolist()
+    new.close()
