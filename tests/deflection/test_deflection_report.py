@@ -205,3 +205,5 @@ def test_filtering_by_category_and_tag_in_the_api_the_page_and_the_csv(site):
     summary = dict(row for row in csv.reader(io.StringIO(export.split("\n\n")[0])))
     assert (summary["filter.tag"], summary["filter.deflections"], summary["filter.held_deflections"]) == ("pdf", "2", "2")
     assert browser.get(f"/analytics/export.csv?{DAY}&tag=nosuchtag").status_code == 400
+    refused = browser.get(f"/analytics?{DAY}&category=no-such-category")
+    assert refused.status_code == 400 and "No such category." in refused.data.decode()
