@@ -132,19 +132,50 @@ def test_health_figures_from_visible_replies_by_others_never_negative(site, peop
     assert (h["median_time_to_first_reply_seconds"], h["p90_time_to_first_reply_seconds"]) == (HOUR, 80 * HOUR)
 
 
-def test_the_range_ends_today_so_questions_per_day_counts_only_days_that_happened(site, people):
+def test_days_and_the_24_and_72_hour_marks_are_inclusive_and_the_range_ends_today(site, people):
     category, p = people
-    site.at(T0)
-    p["asker"].ask(category, "Question about exporting my notes")
-    site.at(datetime(2026, 3, 3, 9, 0))
-    p["asker"].ask(category, "Another question about exporting")
-    site.at(datetime(2026, 3, 6, 12, 0))                      # today is 6 March
+    site.at(datetime(2026, 3, 2, 0, 0, 0))
+    first = p["asker"].ask(category, "Question asked at midnight exactly")
+    site.at(datetime(2026, 3, 3, 23, 59, 59))
+    last = p["asker"].ask(category, "Question asked a second before midnight")
+    site.at(datetime(2026, 3, 4, 0, 0, 0))
+    next_day = p["asker"].ask(category, "Question asked on the next day")
+    site.at(datetime(2026, 3, 3, 0, 0, 0))
+    p["bea"].reply(first)                                  # 24 h exactly
+    site.at(datetime(2026, 3, 6, 23, 59, 59))
+    p["bea"].reply(last)                                   # 72 h exactly
+    site.at(datetime(2026, 3, 7, 0, 0, 1))
+    p["bea"].reply(next_day)                               # 72 h and a second
+    site.at(datetime(2026, 3, 10, 12, 0))
+    two = health(p["agent"], "2026-03-02", "2026-03-03")
+    assert (two["questions"], two["questions_per_day"], two["answered_24h"], two["answered_72h"]) == (2, 1.0, 1, 2)
+    assert (two["median_time_to_first_reply_seconds"], two["p90_time_to_first_reply_seconds"]) == (
+        (24 + 72) * HOUR // 2, 72 * HOUR)
+    three = health(p["agent"], "2026-03-02", "2026-03-04")
+    assert (three["questions"], three["answered"], three["answered_72h"]) == (3, 3, 2)
+    assert health(p["agent"], "2026-03-01", "2026-03-03")["questions_per_day"] == 0.67
+    site.at(datetime(2026, 3, 6, 12, 0))                   # today is 6 March
     body = p["agent"].call("GET", "/metrics/deflection?from=2026-03-02&to=2026-03-31", status=200)
     assert (body["from"], body["to"], len(body["daily"])) == ("2026-03-02", "2026-03-06", 5)
-    assert (body["health"]["questions"], body["health"]["questions_per_day"]) == (2, 0.4)
-    assert body["health"]["answered_rate"] == 0.0 and body["health"]["median_time_to_first_reply_seconds"] is None
+    assert (body["health"]["questions"], body["health"]["questions_per_day"]) == (3, 0.6)
     future = p["agent"].call("GET", "/metrics/deflection?from=2026-03-07&to=2026-03-31", status=400)
     assert future["error"]["field"] == "from"
+
+
+def test_a_reply_merged_in_from_an_older_thread_counts_as_zero_seconds(site, people):
+    category, p = people
+    site.at(datetime(2026, 3, 2, 8, 0))
+    older = p["cai"].ask(category, "Sync stopped on my phone after the update")
+    site.at(datetime(2026, 3, 2, 8, 30))
+    p["dee"].reply(older)
+    site.at(T0)
+    newer = p["asker"].ask(category, "My notes do not sync on the phone")
+    p["mod"].call("POST", f"/threads/{older}/merge", {"target_id": newer}, 200)
+    site.at(minutes(60))
+    h = health(p["agent"])
+    assert (h["questions"], h["answered"], h["answered_24h"]) == (1, 1, 1)
+    assert (h["median_time_to_first_reply_seconds"], h["p90_time_to_first_reply_seconds"]) == (0, 0)
+    assert h["answered_rate"] == 1.0 and h["solved"] == 0 and h["median_time_to_accepted_answer_seconds"] is None
 
 
 def test_withdrawing_the_accept_clears_the_solution_and_accepting_again_restarts_it(site, people):
