@@ -127,6 +127,27 @@ class Site:
         return metrics.deflection_report(start or day, end or day, **kw)
 
 
+#: Under the mutation tester (``MUTANT_UNDER_TEST`` set), the files whose tests fail fastest on a
+#: wrong rule run first and the seeded simulations last: with ``-x`` a mutant is then killed in
+#: seconds.  Only the order changes, never what runs or what it checks.
+FAST_FIRST = ("test_deflection_outcomes.py", "test_deflection_breakdowns.py", "test_deflection_sessions.py",
+              "test_deflection_health.py", "test_deflection_report.py", "test_deflection_metrics.py",
+              "test_deflection_credit.py", "test_deflection_gaming.py", "test_deflection_articles.py",
+              "test_deflection_views.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not os.environ.get("MUTANT_UNDER_TEST"):
+        return
+
+    def rank(item):
+        name = item.path.name
+        slow = "seeded_runs" in item.name
+        return (slow, FAST_FIRST.index(name) if name in FAST_FIRST else len(FAST_FIRST))
+
+    items.sort(key=rank)
+
+
 freezegun.configure(default_ignore_list=["_pytest", "pluggy", "gi", "selenium", "_pydev_bundle"])
 
 

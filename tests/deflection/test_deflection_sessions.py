@@ -114,6 +114,13 @@ def test_wilson_and_newcombe_at_the_edges():
     low, high = holdout.wilson(10, 10)
     assert (round(low, 4), round(high, 4)) == (0.7225, 1.0)
     assert [round(v, 4) for v in holdout.wilson(3, 10)] == [0.1078, 0.6032]
+    assert [round(v, 4) for v in holdout.wilson(1, 1)] == [0.2065, 1.0]
+    assert [round(v, 4) for v in holdout.wilson(0, 1)] == [0.0, 0.7935]
+    # the interval stays inside [0, 1] where floating point would step over it
+    assert holdout.wilson(16, 16)[1] == 1.0 and holdout.wilson(0, 21)[0] == 0.0
+    z99 = 2.5758293035489
+    assert [round(v, 4) for v in holdout.wilson(3, 10, z99)] == [0.0796, 0.68]
+    assert [round(v, 4) for v in holdout.newcombe(56, 70, 48, 80, z99)] == [0.2, 0.0054, 0.3718]
     d, low, high = holdout.newcombe(5, 10, 2, 10)
     assert (round(d, 4), round(low, 4), round(high, 4)) == (0.3, -0.1067, 0.5999)
 
