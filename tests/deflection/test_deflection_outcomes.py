@@ -42,10 +42,10 @@ def test_what_counts_as_a_session_with_suggestions():
 
 
 def test_the_first_confirmation_counts_and_a_contact_at_or_after_it_undoes_it():
-    two = facts(SHOWN, ("suggestion_opened", 1, {"thread_id": 5}), ("confirmed", 9, {"thread_id": 6}),
-                ("confirmed", 3, {"thread_id": 5}))
+    two = facts(SHOWN, ("suggestion_opened", 1, {"thread_id": 6}), ("confirmed", 9, {"thread_id": 5}),
+                ("confirmed", 3, {"thread_id": 6}))       # the first is not the smallest thread id
     o = classify(two, now=LATER, window=W)
-    assert (o.confirmed, o.inferred, o.credited_thread_id, o.at) == (True, False, 5, at(3))
+    assert (o.confirmed, o.inferred, o.credited_thread_id, o.at) == (True, False, 6, at(3))
     same_moment = facts(SHOWN, ("confirmed", 3, {"thread_id": 5}), ("support_request", 3))
     assert classify(same_moment, now=LATER, window=W).confirmed is False
     just_before = facts(SHOWN, ("question_posted", 2.99), ("confirmed", 3, {"thread_id": 5}))
@@ -136,3 +136,15 @@ def test_the_hourly_cap_per_address_takes_confirmations_in_time_order():
     inferred = classified(*[facts(SHOWN, ("suggestion_opened", 1, {"thread_id": 1}), sid=f"i{n}") for n in range(3)])
     mark_exclusions(inferred, exclude_automated=True, cap_per_hour=1)               # the cap is for confirmations
     assert [o.excluded for _, o in inferred] == [None] * 3
+
+
+def test_events_at_the_same_instant_keep_the_order_they_were_recorded_in():
+    """A frozen clock (or a fast browser) records two events in one second: the rule still holds."""
+    opens = facts(SHOWN, ("suggestion_opened", 1, {"thread_id": 3}), ("suggestion_opened", 1, {"article_id": 7}))
+    o = classify(opens, now=LATER, window=W)
+    assert (o.inferred, o.credited_thread_id, o.credited_article_id) == (True, None, 7)
+    reverse = facts(SHOWN, ("suggestion_opened", 1, {"article_id": 7}), ("suggestion_opened", 1, {"thread_id": 3}))
+    assert classify(reverse, now=LATER, window=W).credited_thread_id == 3
+    confirms = facts(SHOWN, ("confirmed", 2, {"thread_id": 3}), ("confirmed", 2, {"article_id": 7}))
+    o = classify(confirms, now=LATER, window=W)
+    assert (o.confirmed, o.credited_thread_id, o.credited_article_id) == (True, 3, None)
