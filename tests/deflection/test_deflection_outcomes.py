@@ -148,3 +148,11 @@ def test_events_at_the_same_instant_keep_the_order_they_were_recorded_in():
     confirms = facts(SHOWN, ("confirmed", 2, {"thread_id": 3}), ("confirmed", 2, {"article_id": 7}))
     o = classify(confirms, now=LATER, window=W)
     assert (o.confirmed, o.credited_thread_id, o.credited_article_id) == (True, 3, None)
+
+
+def test_the_hour_of_the_cap_is_the_clock_hour_whatever_the_seconds():
+    pairs = classified(confirmed_session("first", 10 + 30.25 / 60), confirmed_session("second", 20 + 45.5 / 60),
+                       confirmed_session("third", 59 + 59.999 / 60), confirmed_session("fourth", 60))
+    assert pairs[0][1].at.second == 30 and pairs[0][1].at.microsecond == 250000
+    mark_exclusions(pairs, exclude_automated=True, cap_per_hour=1)
+    assert [o.excluded for _, o in pairs] == [None, "address_cap", "address_cap", None]
