@@ -25,6 +25,8 @@ from ...extensions import db
 from ...models import Post, Thread
 
 DAY_SECONDS = 24 * 3600
+#: Threads per ``IN (...)`` list when reading replies (SQLite takes at most 999 parameters).
+CHUNK = 500
 
 
 def visible_threads():
@@ -35,8 +37,8 @@ def visible_threads():
 def _replies(thread_ids: list[int]) -> dict[int, list]:
     """Visible replies per thread, oldest first: (created_at, author_id, is_official, id)."""
     replies = defaultdict(list)
-    for chunk in range(0, len(thread_ids), 500):
-        ids = thread_ids[chunk:chunk + 500]
+    for chunk in range(0, len(thread_ids), CHUNK):
+        ids = thread_ids[chunk:chunk + CHUNK]
         for row in db.session.execute(
             select(Post.thread_id, Post.created_at, Post.author_id, Post.is_official, Post.id)
             .where(Post.thread_id.in_(ids), Post.is_question.is_(False), Post.hidden.is_(False),
