@@ -167,14 +167,19 @@ def prepare_site(workdir: Path, env: dict, replies: int = 50, extra_threads: int
     return ids
 
 
-def count_statements(env: dict, paths: dict[str, str], cookie: str | None) -> dict[str, int]:
-    """SQL statements per page, in-process (one request each, after a warm-up request)."""
+def count_statements(env: dict, paths: dict[str, str], cookie: str | None,
+                     page_cache: bool = False) -> dict[str, int]:
+    """SQL statements per page, in-process (one request each, after a warm-up request).
+
+    ``page_cache=False`` counts what drawing each page costs; ``True``, what a reader of a
+    page kept for anonymous readers costs (community/page_cache.py)."""
     from sqlalchemy import event
 
     from community import create_app
     from community.extensions import db
 
-    app = create_app({"INSTANCE_PATH": env["INSTANCE_PATH"]})
+    app = create_app({"INSTANCE_PATH": env["INSTANCE_PATH"], "PAGE_CACHE": page_cache,
+                      "VIEW_COUNT_FLUSH_SECONDS": 3600})
     counts = {}
     with app.app_context():
         engine = db.engine
@@ -312,6 +317,7 @@ def main() -> None:
     ids = prepare_site(args.workdir, env, replies=50)
     prepare_site(args.workdir, env, replies=50, extra_threads=200)
     statements_large = count_statements(env, pages, ids["cookie"])
+    statements_kept = count_statements(env, pages, ids["cookie"], page_cache=True)
 
     hello_proc, hello = serve("hello_app:app", ROOT / "bench", {**os.environ}, args.workers, args.workdir / "hello.log")
     site_proc, base = serve("bench_app:app", args.workdir, env, args.workers, args.workdir / "site.log")
@@ -356,13 +362,15 @@ def main() -> None:
             r["target_met"] = ok
         print(f"{name:<32} {r['rps']:>8.0f} {ratio:>7.0%} {r['p50']:>7.1f} {r['p95']:>7.1f} {r['p99']:>7.1f} "
               f"{r['non2xx']:>8}  {verdict}")
-    print("\nSQL statements per page (demo site with a 10-reply thread → +200 threads, 50 replies):")
+    print("\nSQL statements per page drawn (demo site with a 10-reply thread → +200 threads, 50 replies),"
+          " and per page served with the page cache on:")
     for name in pages:
         a, b = statements_small[name], statements_large[name]
-        print(f"  {name:<24} {a:>3} → {b:>3}  {'same' if a == b else 'GROWS'}")
+        print(f"  {name:<24} {a:>3} → {b:>3}  {'same' if a == b else 'GROWS'}   with the cache: {statements_kept[name]}")
     if args.json:
         args.json.write_text(json.dumps({"results": results, "statements": {"small": statements_small,
-                                                                            "large": statements_large},
+                                                                            "large": statements_large,
+                                                                            "with_cache": statements_kept},
                                          "settings": vars(args) | {"workdir": str(args.workdir),
                                                                    "json": str(args.json),
                                                                    "generator": load.__name__}},

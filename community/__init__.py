@@ -38,8 +38,11 @@ def create_app(config: dict | None = None) -> Flask:
     search.init_app(app)
     cli.init_app(app)
 
-    from . import security_headers
+    from . import page_cache, security_headers
+    from .services.forum import view_counts
 
+    page_cache.init_app(app)
+    view_counts.init_app(app)
     security_headers.init_app(app)
     return app
 

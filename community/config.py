@@ -97,8 +97,26 @@ class Defaults:
         "edit_others": 2000,
     }
 
+    # Fast pages (community/page_cache.py): whole pages kept for anonymous readers, thrown
+    # away by any write to a table a page shows; in Redis with REDIS_URL, else in memory.
+    PAGE_CACHE = True
+    PAGE_CACHE_SECONDS = 60
+    PAGE_CACHE_MAX_ENTRIES = 2000
+    #: Tables whose writes change no page an anonymous reader sees.
+    PAGE_CACHE_IGNORE_TABLES = [
+        "thread_views", "ask_sessions", "ask_events", "ask_refusals", "api_tokens", "password_resets",
+        "notifications", "outbox", "notification_preferences", "thread_subscriptions", "webhook_attempts",
+        "audit_log", "search_evidence", "alembic_version",
+    ]
+    #: Thread views are written in batches (services/forum/view_counts.py): every this many
+    #: seconds per worker, or once this many are waiting.  0: at the end of each request.
+    VIEW_COUNT_FLUSH_SECONDS = 10
+    VIEW_COUNT_FLUSH_MAX = 1000
+
     # Rate limits (Flask-Limiter syntax).  REDIS_URL shares them across workers.
     REDIS_URL: str | None = None
+    #: Every key this site writes in Redis starts with it (sites, or test runs, sharing one Redis).
+    REDIS_KEY_PREFIX = "community"
     RATELIMIT_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
     # Successful sign-ups per address (an office shares one), and failed attempts

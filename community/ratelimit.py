@@ -66,7 +66,9 @@ def _strategy():
     strategy = current_app.extensions.get("community_ratelimit")
     if strategy is None:
         uri = current_app.config["RATELIMIT_STORAGE_URI"]  # set by create_app
-        strategy = MovingWindowRateLimiter(storage_from_string(uri))
+        options = {"key_prefix": f"{current_app.config['REDIS_KEY_PREFIX']}:limits"} \
+            if uri.startswith(("redis://", "rediss://")) else {}
+        strategy = MovingWindowRateLimiter(storage_from_string(uri, **options))
         current_app.extensions["community_ratelimit"] = strategy
     return strategy
 

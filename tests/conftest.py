@@ -12,6 +12,18 @@ from community import create_app
 from community.extensions import db as _db
 from community.services.accounts import users
 from community.services.forum import threads
+from tests import databases
+
+# Under pytest-xdist each worker has a PostgreSQL database and Redis keys of its own
+# (tests/databases.py); every reader of TEST_DATABASE_URL sees this worker's database.
+if os.environ.get("TEST_DATABASE_URL"):
+    os.environ["TEST_DATABASE_URL"] = databases.for_worker(os.environ["TEST_DATABASE_URL"])
+os.environ["REDIS_KEY_PREFIX"] = databases.redis_prefix()
+
+
+def pytest_sessionfinish(session):
+    """A worker drops the PostgreSQL databases it made for itself."""
+    databases.drop_created()
 
 
 class RequestClient(FlaskClient):
@@ -48,14 +60,11 @@ def _every_app_uses_request_client():
 @pytest.fixture(autouse=True)
 def _fresh_redis_counters():
     """With ``REDIS_URL`` (the PostgreSQL pass of tests/run.py), each test starts with no rate-limit
-    counters, as it does in memory: that Redis database is the tests' own, emptied per test."""
+    counters or cached pages, as it does in memory: this run's keys (this xdist worker's
+    prefix) are deleted before each test."""
     url = os.environ.get("REDIS_URL")
     if url:
-        import redis
-
-        client = redis.Redis.from_url(url, socket_connect_timeout=2)
-        client.flushdb()
-        client.close()
+        databases.empty_redis(url)
     yield
 
 
@@ -76,6 +85,8 @@ def app(tmp_path):
         # Sessions land in an arm by a hash of a random id: tests that study the
         # holdout set its share themselves, so that no other test depends on chance.
         "DEFLECTION_HOLDOUT": 0,
+        # Each view is written at the end of its request (the batching has tests of its own).
+        "VIEW_COUNT_FLUSH_SECONDS": 0,
     })
 
     with app.app_context():

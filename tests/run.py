@@ -1,21 +1,27 @@
-"""Run the test suite twice: on SQLite, then on PostgreSQL with Redis (CI runs pass 1 alone for now).
+"""Run the whole test suite twice: on SQLite, then on PostgreSQL with Redis (what CI runs).
 
     .venv/bin/python tests/run.py [PYTEST ARGS...]
 
 1. The whole suite on a temporary SQLite file per test (what ``python -m pytest`` does).
-2. The fast subset (``-m "not browser and not slow"``) again with ``TEST_DATABASE_URL`` on a
-   PostgreSQL database made for the run (and dropped after it) and ``REDIS_URL`` for the
-   shared limits.  The whole suite twice would take longer than CI's budget on this
-   machine (README, "Test it"); the slow tests that need PostgreSQL run it themselves in
-   pass 1.  Where no PostgreSQL server answers, pass 2 is skipped with a message saying so,
-   not failed; where Redis does not answer, pass 2 runs with in-memory limits and says so.
+2. The whole suite again, but for the browser tests (``TEST_PG_MARK``, default
+   ``"not browser"``), with ``TEST_DATABASE_URL`` on a PostgreSQL database made for the
+   run (and dropped after it) and ``REDIS_URL`` for the shared limits and the page cache.
+   The browser tests' live servers always run on SQLite files of their own, so pass 2
+   would repeat pass 1 for them; ``TEST_PG_MARK=`` (empty) runs them too.  Where no
+   PostgreSQL server answers, pass 2 is skipped with a message saying so, not failed;
+   where Redis does not answer, pass 2 runs without it and says so.
+
+Both passes run on ``TEST_WORKERS`` processes (pytest-xdist ``-n``; default: one per CPU, at
+most 4; ``1`` for none): every test has its own instance folder, and each worker its own
+PostgreSQL database and Redis keys (tests/databases.py).  ``TEST_PASSES=sqlite`` (or
+``postgresql``) runs one pass.
 
 Settings (environment): ``TEST_PG_ADMIN_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/test``, a database to connect to while creating
 the run's own), ``TEST_PG_DATABASE`` (the name to create, default
 ``community_suite_<pid>``; it is emptied and dropped), ``TEST_REDIS_URL`` (default
-``redis://127.0.0.1:6379/4``; its database is flushed before the pass), ``TEST_PASSES``
-(``sqlite``, ``postgresql`` or both, the default).  Extra arguments go to both pytest runs.
+``redis://127.0.0.1:6379/4``; the run's keys are deleted before each test).  Extra
+arguments go to both pytest runs.
 Exits non-zero when either pass failed.
 """
 from __future__ import annotations
@@ -34,7 +40,16 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = "not browser and not slow"
+
+
+def _workers() -> list[str]:
+    """``-n N`` for pytest-xdist, or nothing when it is not installed or one worker is asked."""
+    try:
+        import xdist  # noqa: F401
+    except ImportError:
+        return []
+    count = int(os.environ.get("TEST_WORKERS") or min(os.cpu_count() or 1, 4))
+    return ["-n", str(count)] if count > 1 else []
 
 
 def _pytest(args: list[str], env: dict) -> tuple[int, dict]:
@@ -74,12 +89,13 @@ def _drop(admin_url: str, name: str) -> None:
 
 
 def _redis(url: str):
-    """Flush the pass's Redis database; returns None and why not when Redis does not answer."""
+    """None when Redis answers at ``url``, else why not."""
     try:
         import redis
 
         client = redis.Redis.from_url(url, socket_connect_timeout=2)
-        client.flushdb()
+        client.ping()
+        client.close()
         return None
     except Exception as exc:  # noqa: BLE001
         return f"{exc.__class__.__name__}"
@@ -88,6 +104,8 @@ def _redis(url: str):
 def main(argv: list[str]) -> int:
     passes = os.environ.get("TEST_PASSES", "sqlite,postgresql").split(",")
     env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "REDIS_URL")}
+    if not any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in argv):
+        argv = [*_workers(), *argv]
     results = {}
     if "sqlite" in passes:
         print("== pass 1: the whole suite on SQLite ==", flush=True)
@@ -106,15 +124,17 @@ def main(argv: list[str]) -> int:
             pg_env = {**env, "TEST_DATABASE_URL": url}
             if redis_missing:
                 print(f"== Redis does not answer at {redis_url} ({redis_missing}): "
-                      "pass 2 uses in-memory limits ==", flush=True)
+                      "pass 2 runs without Redis ==", flush=True)
             else:
                 pg_env["REDIS_URL"] = redis_url
-            print(f"== pass 2: the fast subset (-m \"{FAST}\") on PostgreSQL ({name})"
-                  f"{'' if redis_missing else ' with Redis'} ==", flush=True)
+            mark = os.environ.get("TEST_PG_MARK", "not browser")
+            what = f'the tests "{mark}"' if mark else "the whole suite"
+            print(f"== pass 2: {what} on PostgreSQL ({name}){'' if redis_missing else ' with Redis'} ==",
+                  flush=True)
             started = time.monotonic()
             try:
-                results["PostgreSQL, fast subset"] = (*_pytest(["-m", FAST, *argv], pg_env),
-                                                      time.monotonic() - started)
+                results[f"PostgreSQL, {what}"] = (*_pytest([*(["-m", mark] if mark else []), *argv], pg_env),
+                                                  time.monotonic() - started)
             finally:
                 _drop(admin, name)
     print("== summary ==")

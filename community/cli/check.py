@@ -14,7 +14,8 @@ def check(fix: bool):
 
     Checks post and thread scores against the votes, reply counts, idea vote
     and comment counts, one open ledger row per standing vote and per accept,
-    the daily cap, and every reputation total against the ledger.
+    the daily cap, every reputation total against the ledger, and the search
+    index's documents against the database (--fix rebuilds the index).
     """
     with write_intent():
         found = integrity.repair() if fix else integrity.find_drift()
@@ -22,6 +23,10 @@ def check(fix: bool):
             db.session.commit()
         remaining = integrity.find_drift() if fix else found
         db.session.rollback()
+    # After the rows (committed): the index is rebuilt from what they say now.
+    search_found = integrity.repair_search() if fix else integrity.search_drift()
+    found += search_found
+    remaining += integrity.search_drift() if fix else search_found
     if not found:
         click.echo("No drift: every counter, total and ledger row agrees.")
         return

@@ -6,6 +6,7 @@ import hashlib
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -17,7 +18,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .. import permissions, urls
-from ..extensions import db
+from ..extensions import csrf, db
+from ..page_cache import cached_for_anonymous
 from ..models import Category, Post
 from ..ratelimit import hit
 from ..services.accounts import preferences
@@ -25,7 +27,7 @@ from ..services.deflection import ask_sessions, credit
 from ..services.errors import NotAuthenticated, PermissionDenied
 from ..services.ideas import links as idea_links
 from ..services.kb import articles
-from ..services.forum import accepting, duplicates, listings, related, votes
+from ..services.forum import accepting, duplicates, listings, related, view_counts, votes
 from ..services.forum import threads as forum_threads
 from . import ask_flow
 from . import deflection as deflection_views
@@ -37,6 +39,7 @@ bp = Blueprint("forum", __name__)
 
 
 @bp.get("/categories/<slug>")
+@cached_for_anonymous()
 def category(slug: str):
     cat = db.session.execute(select(Category).where(Category.slug == slug)).scalar()
     if cat is None:
@@ -56,22 +59,21 @@ def _viewable_thread(thread_id: int):
     return thread, None
 
 
+def _count_view(thread_id: int, slug: str | None = None) -> None:
+    """A view of the thread, written with the next batch (also for a page from the cache)."""
+    view_counts.record(thread_id, _viewer_key())
+
+
 @bp.get("/threads/<int:thread_id>")
 @bp.get("/threads/<int:thread_id>/<slug>")
+@cached_for_anonymous(on_hit=_count_view)
 def thread(thread_id: int, slug: str | None = None):
     thread, moved = _viewable_thread(thread_id)
     if moved:
         return moved
     if slug != thread.slug:
         return redirect(url_for_args("forum.thread", thread_id=thread.id, slug=thread.slug), 301)
-    # Count the view first: committing afterwards would expire the loaded
-    # posts and make the template reload each one (an N+1).
-    counted = forum_threads.record_view(thread, _viewer_key())
-    duplicate = duplicates.banner(thread)
-    if duplicate and forum_threads.record_view(duplicate["original"], _viewer_key()):
-        counted = True  # a reader of the duplicate is a reader of the original too
-    if counted:
-        db.session.commit()
+    _count_view(thread.id)
     return render_thread_page(thread, order="date" if request.args.get("order") == "date" else "votes")
 
 
@@ -232,9 +234,15 @@ def _post_to_change(post_id: int, may) -> Post:
 
 
 @bp.post("/posts/<int:post_id>/vote")
+@csrf.exempt  # checked below for members; a visitor's vote only sends them to log in
 def vote(post_id: int):
+    """A member's vote; a visitor (whose page came from the anonymous cache, with no CSRF
+    token) is sent to log in and back."""
     post = _viewable_post(post_id)
-    if not current_user.is_authenticated:
+    if current_user.is_authenticated:
+        if current_app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()
+    else:
         # The arrows are shown to everyone; send visitors to log in and back to
         # the thread (not to this POST-only URL, which would answer 405).
         if wants_json():

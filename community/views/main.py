@@ -5,6 +5,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from ..extensions import db
+from ..page_cache import cached_for_anonymous
 from ..models import Category
 from ..services.forum import listings
 from .util import paginate, sort_arg, url_for_args
@@ -15,6 +16,7 @@ bp.add_app_template_global(url_for_args, "url_for_args")
 
 
 @bp.get("/")
+@cached_for_anonymous()
 def home():
     """What a customer needs first: search, categories, recent and unanswered threads."""
     recent = db.session.execute(listings.threads(sort="activity").limit(10)).scalars().all()
@@ -39,6 +41,7 @@ def _clean_tag(raw: str | None) -> str | None:
 
 
 @bp.get("/questions")
+@cached_for_anonymous()
 def questions():
     """Every visible question, ordered and filtered by category, tag and status."""
     sort = _choice("sort", listings.ORDERS, "activity")

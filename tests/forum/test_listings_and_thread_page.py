@@ -132,9 +132,9 @@ def test_view_counts_once_per_viewer_per_day(app, client, db, make, login, monke
     db.session.refresh(thread)
     assert thread.view_count == 3
 
-    from community.services.forum import threads
+    from community.services.forum import view_counts
 
-    monkeypatch.setattr(threads, "utcnow", lambda: utcnow() + timedelta(days=1))
+    monkeypatch.setattr(view_counts, "utcnow", lambda: utcnow() + timedelta(days=1))
     client.get(url)
     db.session.refresh(thread)
     assert thread.view_count == 4

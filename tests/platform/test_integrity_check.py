@@ -149,3 +149,31 @@ def test_idea_vote_rows_one_per_standing_vote(app, db, site):
     exchange.set_vote(voter, idea, 0)   # withdrawing the vote makes the ledger right again
     db.session.commit()
     assert integrity.find_drift() == []
+
+
+def test_a_search_index_missing_documents_or_keeping_extra_ones_is_reported_then_rebuilt(app, db, make, site):
+    from community import search
+
+    with search.paused():  # written while indexing was lost
+        make.thread(title="Where do I change the billing address?")
+    assert integrity.find_drift() == []  # the rows agree; the index does not
+    assert checks(integrity.search_drift()) == {("search_index", "documents")}
+    result = run(app)
+    assert result.exit_code == 1 and "search_index" in result.output, result.output
+    fixed = run(app, "--fix")
+    assert fixed.exit_code == 0, fixed.output
+    assert "Repaired 1; 0 remain." in fixed.output
+    assert search.count() == search.total() and integrity.search_drift() == []
+    assert [hit["title"] for hit in search.suggest("billing address")][:1] == ["Where do I change the billing address?"]
+
+    doomed = make.thread(title="A question deleted behind the app's back")
+    doomed_title = doomed.title
+    assert doomed_title in [hit["title"] for hit in search.suggest("question deleted behind the back")]
+    db.session.execute(text("DELETE FROM posts WHERE thread_id = :t"), {"t": doomed.id})
+    db.session.execute(text("UPDATE threads SET question_post_id = NULL WHERE id = :t"), {"t": doomed.id})
+    db.session.execute(text("DELETE FROM threads WHERE id = :t"), {"t": doomed.id})
+    db.session.commit()
+    assert checks(integrity.search_drift()) == {("search_index", "documents")}
+    assert run(app, "--fix").exit_code == 0
+    assert integrity.search_drift() == []
+    assert doomed_title not in [hit["title"] for hit in search.suggest("question deleted behind the back")]

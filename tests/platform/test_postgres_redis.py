@@ -4,6 +4,7 @@ These talk to real servers on 127.0.0.1 and skip, saying why, where none answers
 """
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -13,9 +14,11 @@ from community import create_app
 from community.extensions import db
 from community.services.accounts import users
 from community.services.forum import accepting, reputation, threads, votes
+from tests import databases
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# Its keys carry this run's prefix (tests/databases.py): other runs on the same Redis keep theirs.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def _pg_engine():
@@ -84,8 +87,8 @@ def _redis_or_skip():
 
 
 def test_rate_limits_are_shared_between_workers_through_redis(tmp_path):
-    client = _redis_or_skip()
-    client.flushdb()
+    _redis_or_skip()
+    databases.empty_redis(REDIS_URL)
     apps = [create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path),
                         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'r.db'}",
                         "SECRET_KEY": "t", "WTF_CSRF_ENABLED": False, "REDIS_URL": REDIS_URL,
@@ -97,4 +100,4 @@ def test_rate_limits_are_shared_between_workers_through_redis(tmp_path):
         statuses.append(apps[i % 2].test_client().post(
             "/login", data={"login": "nobody", "password": "wrong-password"}).status_code)
     assert statuses == [400, 400, 400, 429]
-    client.flushdb()
+    databases.empty_redis(REDIS_URL)

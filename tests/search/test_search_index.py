@@ -192,11 +192,12 @@ def test_rebuild_progress_and_drift_repair(make, db, app):
 
 
 def test_view_counts_and_pins_do_not_touch_the_index(make, db, app, monkeypatch):
-    from community.services.forum import threads as forum_service
+    from community.services.forum import view_counts
 
     thread = make.thread(title="Laptop fan is loud when idle")
     calls = record_reindexing(app, monkeypatch)
-    forum_service.record_view(thread, "visitor-1")
+    view_counts.record(thread.id, "visitor-1")
+    assert view_counts.flush() == 1
     thread.pinned = True
     db.session.commit()
     assert calls == []

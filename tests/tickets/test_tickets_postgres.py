@@ -19,9 +19,11 @@ from community.models import Flag, OutboxMessage, utcnow
 from community.services.errors import Conflict
 from community.services.tickets import escalation, webhooks
 from community.services.tickets import queue as tickets_queue
+from tests import databases
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/tickets_test"
+# Under pytest-xdist: this worker's own copy (tests/databases.py).
+PG_URL = databases.for_worker("postgresql+psycopg://postgres@127.0.0.1:5432/tickets_test")
 
 
 def _ensure_database() -> bool:
@@ -29,8 +31,9 @@ def _ensure_database() -> bool:
         import psycopg
 
         with psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=3) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'tickets_test'").fetchone():
-                conn.execute("CREATE DATABASE tickets_test")
+            name = PG_URL.rsplit("/", 1)[1]
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
         return True
     except Exception:  # noqa: BLE001 - any failure means "no PostgreSQL here"
         return False

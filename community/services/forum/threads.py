@@ -12,7 +12,6 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
 from ...markup import render_markdown
@@ -22,7 +21,6 @@ from ...models import (
     PostRevision,
     Tag,
     Thread,
-    ThreadView,
     User,
     utcnow,
 )
@@ -280,22 +278,3 @@ def get_post(post_id) -> Post:
     if post is None or post.deleted:
         raise NotFound("No such post.")
     return post
-
-
-def record_view(thread: Thread, viewer: str) -> bool:
-    """Count one view per viewer per day; returns whether it counted."""
-    day = utcnow().strftime("%Y-%m-%d")
-    exists = db.session.execute(
-        select(ThreadView.id).where(ThreadView.thread_id == thread.id,
-                                    ThreadView.viewer == viewer, ThreadView.day == day)
-    ).first()
-    if exists:
-        return False
-    try:
-        # A savepoint: two first views racing each other must not fail the page.
-        with db.session.begin_nested():
-            db.session.add(ThreadView(thread_id=thread.id, viewer=viewer[:64], day=day))
-    except IntegrityError:
-        return False
-    thread.view_count = Thread.view_count + 1
-    return True

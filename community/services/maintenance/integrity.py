@@ -17,10 +17,14 @@ nothing on a page would say so.  ``find_drift()`` checks, on any site:
   exactly one open ``idea_upvoted`` row (``source="idea:<id>"``, the voter as actor), a
   withdrawn or merged-away vote none;
 - ``daily_cap``: no user gained more than the daily cap from capped reasons on one day;
-- ``reputation``: a user's total is the sum of their ledger rows.
+- ``reputation``: a user's total is the sum of their ledger rows;
+- ``search_index``: the search index holds as many documents as the database has
+  searchable threads, ideas and articles (a write whose indexing was lost, a document
+  left behind by a row deleted outside the app).
 
 ``repair()`` fixes what is derivable: counters from rows, surplus open ledger rows
-reversed (the oldest kept), totals from the ledger.  A missing ledger row or a
+reversed (the oldest kept), totals from the ledger; ``repair_search()`` rebuilds the
+search index from the database (``search_drift()`` checks it).  A missing ledger row or a
 day over the cap is reported, not invented: what the rule would have granted
 then is not known.  Callers commit.
 """
@@ -32,6 +36,7 @@ from flask import current_app
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import aliased
 
+from ... import search
 from ...extensions import db
 from ...models import Idea, IdeaComment, IdeaVote, Post, ReputationEvent, Thread, User, Vote
 from ..forum import reputation
@@ -306,3 +311,22 @@ def _keep_at_most(events, wanted: dict[str, tuple[int, int]]) -> None:
 
 CHECKS = (_post_scores, _thread_scores, _reply_counts, _idea_votes, _idea_comments,
           _vote_ledger, _accept_ledger, _idea_vote_ledger, _daily_cap, _reputation_totals)
+
+
+# -- the search index ------------------------------------------------------------------
+# Checked apart from the rows: the search package reads the database through a session of
+# its own (what is committed), which must not wait behind a transaction holding the write
+# lock (``write_intent`` on SQLite).
+
+def search_drift() -> list[Drift]:
+    """Documents in the index against what a rebuild would write (``flask search status``)."""
+    expected, actual = search.total(), search.count()
+    return [] if expected == actual else [Drift("search_index", "documents", expected, actual)]
+
+
+def repair_search() -> list[Drift]:
+    """Rebuild the index from the database when it drifted; returns the drift found before."""
+    found = search_drift()
+    if found:
+        search.rebuild()
+    return found

@@ -1,0 +1,272 @@
+"""Whole pages for anonymous readers, kept once and served again until a write changes them.
+
+Most of a support community's traffic is people who are not logged in reading threads
+that search engines sent them to; drawing a 50-reply thread for each of them is the same
+work every time.  A view decorated with ``@cached_for_anonymous()`` is drawn once per URL
+and the HTML kept:
+
+- **Who gets a kept page.**  Only a visitor with no user (no session cookie, no remember
+  cookie, no API token) and an empty session (no flash message waiting, no CSRF token, no
+  ask draft), on GET or HEAD.  Anyone else is drawn afresh and never stored, so a logged-in
+  visitor never sees a page drawn for someone else, nor is theirs shown to anyone.
+- **What is kept.**  A 200 response that set no cookie and did not write to the session
+  (``csrf_token()`` gives an empty token while such a page is drawn: its only forms are the
+  vote arrows, which send anonymous visitors to log in).
+- **When it is thrown away.**  Every committed transaction that wrote to a table a page
+  shows (every table but those in ``PAGE_CACHE_IGNORE_TABLES``: view counts, ask events,
+  mail, tokens...; and statements run with ``execution_options(changes_pages=False)``,
+  such as the batched view counts, which a kept page shows up to ``PAGE_CACHE_SECONDS``
+  late) moves the site's *generation* on, and a page kept under an older
+  generation is not served again: a write is visible on the next request, in any worker.
+  Pages also expire after ``PAGE_CACHE_SECONDS`` (their "3 minutes ago" ages).
+- **Where.**  With ``REDIS_URL``: pages and the generation in Redis, shared by every
+  worker of every app server.  Without: pages in each process's memory (at most
+  ``PAGE_CACHE_MAX_ENTRIES``), the generation in a file of the instance folder shared by
+  the workers of this machine (several app servers need ``REDIS_URL``).
+
+Every page of such a view carries an ``ETag``; a request whose ``If-None-Match`` names it
+gets ``304 Not Modified`` with no body.  ``PAGE_CACHE = False`` turns the store off (the
+ETags stay).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import time
+from collections import OrderedDict
+from functools import wraps
+from pathlib import Path
+
+from flask import Flask, current_app, g, has_app_context, make_response, request, session
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
+
+#: The table a write statement changes (``INSERT INTO x``, ``UPDATE x``, ``DELETE FROM x``).
+_WRITE_RE = re.compile(r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
+_WRITE_WORDS = ("INSERT", "UPDATE", "DELETE", "WITH")
+
+
+# -- the stores -----------------------------------------------------------------------
+
+class MemoryStore:
+    """Pages in this process (least recently used dropped first); the generation in a file
+    of the instance folder, whose modification time every worker of the machine reads."""
+
+    def __init__(self, generation_file: Path, max_entries: int):
+        self.path = generation_file
+        self.max_entries = max_entries
+        self.pages: OrderedDict[str, tuple] = OrderedDict()
+        self.lock = threading.Lock()
+        if not self.path.exists():
+            self.path.touch()
+
+    def generation(self) -> int:
+        try:
+            return self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            self.path.touch()
+            return self.path.stat().st_mtime_ns
+
+    def bump(self) -> None:
+        """A new generation: strictly later than the last one, whatever the clock's grain."""
+        now = max(time.time_ns(), self.generation() + 1000)
+        os.utime(self.path, ns=(now, now))
+
+    def get(self, key: str):
+        with self.lock:
+            entry = self.pages.get(key)
+            if entry is not None:
+                self.pages.move_to_end(key)
+            return entry
+
+    def put(self, key: str, entry: tuple, seconds: int) -> None:
+        with self.lock:
+            self.pages[key] = entry
+            self.pages.move_to_end(key)
+            while len(self.pages) > self.max_entries:
+                self.pages.popitem(last=False)
+
+
+class RedisStore:
+    """Pages and the generation in Redis: one round trip (``MGET``) per request."""
+
+    def __init__(self, url: str, prefix: str, site: str):
+        import redis
+
+        self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.generation_key = f"{prefix}:pages:{site}:generation"
+        self.prefix = f"{prefix}:pages:{site}:"
+
+    def lookup(self, key: str):
+        """``(generation, entry or None)`` in one round trip."""
+        generation, raw = self.client.mget(self.generation_key, self.prefix + key)
+        return int(generation or 0), (_unpack(raw) if raw else None)
+
+    def generation(self) -> int:
+        return int(self.client.get(self.generation_key) or 0)
+
+    def bump(self) -> None:
+        self.client.incr(self.generation_key)
+
+    def put(self, key: str, entry: tuple, seconds: int) -> None:
+        self.client.set(self.prefix + key, _pack(entry), ex=max(1, seconds))
+
+
+def _pack(entry: tuple) -> bytes:
+    generation, expires, etag, mimetype, body = entry
+    return b"\n".join([str(generation).encode(), str(expires).encode(), etag.encode(), mimetype.encode(), body])
+
+
+def _unpack(raw: bytes) -> tuple:
+    generation, expires, etag, mimetype, body = raw.split(b"\n", 4)
+    return int(generation), float(expires), etag.decode(), mimetype.decode(), body
+
+
+def _store():
+    return current_app.extensions.get("page_cache")
+
+
+def _lookup(store, key: str):
+    """``(generation, entry)``; ``(None, None)`` when Redis does not answer: the page is then
+    drawn (and not kept), the site slower but up."""
+    if isinstance(store, RedisStore):
+        try:
+            return store.lookup(key)
+        except Exception:  # noqa: BLE001 - redis.RedisError and socket errors alike
+            current_app.logger.warning("page cache: Redis did not answer; drawing the page", exc_info=True)
+            return None, None
+    return store.generation(), store.get(key)
+
+
+# -- the decorator ----------------------------------------------------------------------
+
+def _anonymous_reader() -> bool:
+    """A request whose page is the same for every such visitor (see the module's docstring)."""
+    return (request.method in ("GET", "HEAD") and not request.authorization
+            and not current_user.is_authenticated and not session)
+
+
+def cached_for_anonymous(on_hit=None):
+    """Serve the view's page from the cache to anonymous readers (``on_hit(**view_args)``
+    still runs for each of them: the thread page counts its view there)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(**kwargs):
+            store = _store()
+            if not _anonymous_reader():
+                return _conditional(make_response(view(**kwargs)), private=True)
+            if store is None:
+                return _conditional(make_response(view(**kwargs)))
+            key = hashlib.sha1(request.full_path.encode()).hexdigest()
+            generation, entry = _lookup(store, key)
+            if entry is not None and entry[0] == generation and entry[1] > time.time():
+                if on_hit:
+                    on_hit(**kwargs)
+                return _from_entry(entry)
+            g.drawing_cached_page = True
+            response = make_response(view(**kwargs))
+            g.drawing_cached_page = False
+            if generation is not None and response.status_code == 200 and not session.modified and not g.get("set_visitor_cookie") \
+                    and not response.headers.getlist("Set-Cookie") and not response.is_streamed:
+                body = response.get_data()
+                seconds = current_app.config["PAGE_CACHE_SECONDS"]
+                store.put(key, (generation, time.time() + seconds, _etag(body), response.mimetype, body), seconds)
+            return _conditional(response)
+
+        return wrapped
+
+    return decorator
+
+
+def _etag(body: bytes) -> str:
+    return hashlib.sha1(body).hexdigest()[:20]
+
+
+def _from_entry(entry: tuple):
+    _, _, etag, mimetype, body = entry
+    response = current_app.response_class(body, mimetype=mimetype)
+    response.set_etag(etag)
+    return _conditional(response, etag_set=True)
+
+
+def _conditional(response, etag_set: bool = False, private: bool = False):
+    """``ETag`` on a page, and ``304`` when the request already has it.  Browsers may keep the
+    page but ask each time (``no-cache``); a member's page is ``private`` (no shared cache
+    between the site and them may keep it)."""
+    if response.status_code != 200 or response.is_streamed or request.method not in ("GET", "HEAD"):
+        return response
+    if not etag_set:
+        response.set_etag(_etag(response.get_data()))
+    response.headers.setdefault("Cache-Control", "private, no-cache" if private else "no-cache")
+    return response.make_conditional(request)
+
+
+def csrf_token_for_page():
+    """The templates' ``csrf_token()``: empty while a page for the anonymous cache is drawn (a
+    token would be one visitor's, and minting it would start a session)."""
+    from flask_wtf.csrf import generate_csrf
+
+    if g.get("drawing_cached_page"):
+        return ""
+    return generate_csrf()
+
+
+# -- invalidation ------------------------------------------------------------------------
+
+def _note_write(conn, cursor, statement, parameters, context, executemany) -> None:
+    """Mark the connection's transaction as one that changes pages."""
+    head = statement.lstrip()[:6].upper()
+    if not head.startswith(_WRITE_WORDS) or not has_app_context():
+        return
+    if context is not None and context.execution_options.get("changes_pages") is False:
+        return
+    ignored = current_app.config.get("PAGE_CACHE_IGNORE_TABLES", ())
+    match = _WRITE_RE.match(statement)
+    if match is None or match.group(1).lower() not in ignored:
+        conn.info["page_cache_dirty"] = True
+
+
+def _on_commit(conn) -> None:
+    """The commit event comes *before* the database commits: moving the generation now would
+    let another worker draw the old rows under the new generation.  The move waits for the
+    connection's return to the pool (``_on_checkin``), which follows the commit."""
+    if conn.info.pop("page_cache_dirty", False):
+        conn.info["page_cache_committed"] = True
+
+
+def _on_checkin(dbapi_connection, record) -> None:
+    if record is not None and record.info.pop("page_cache_committed", False) and has_app_context():
+        store = _store()
+        if store is not None:
+            try:
+                store.bump()
+            except Exception:  # noqa: BLE001 - Redis away: kept pages age out (PAGE_CACHE_SECONDS)
+                current_app.logger.warning("page cache: could not move the generation on", exc_info=True)
+
+
+def _on_rollback(conn) -> None:
+    conn.info.pop("page_cache_dirty", None)
+
+
+def init_app(app: Flask) -> None:
+    """The store (none when ``PAGE_CACHE`` is off), the write listeners and ``csrf_token()``."""
+    if app.config.get("PAGE_CACHE", True):
+        url = app.config.get("REDIS_URL")
+        # Keys name the database too: two sites (or tests) sharing one Redis and prefix keep apart.
+        site = hashlib.sha1(str(app.config["SQLALCHEMY_DATABASE_URI"]).encode()).hexdigest()[:10]
+        app.extensions["page_cache"] = RedisStore(url, app.config["REDIS_KEY_PREFIX"], site) if url else \
+            MemoryStore(Path(app.instance_path) / "page-cache.generation", app.config["PAGE_CACHE_MAX_ENTRIES"])
+    # Flask-WTF puts its own in both places: the globals (for imported macros) and a context
+    # processor (for templates); registered after it, these win.
+    app.jinja_env.globals["csrf_token"] = csrf_token_for_page
+    app.context_processor(lambda: {"csrf_token": csrf_token_for_page})
+    if not event.contains(Engine, "before_cursor_execute", _note_write):
+        event.listen(Engine, "before_cursor_execute", _note_write)
+        event.listen(Engine, "commit", _on_commit)
+        event.listen(Engine, "rollback", _on_rollback)
+        event.listen(Pool, "checkin", _on_checkin)
