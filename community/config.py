@@ -105,7 +105,8 @@ class Defaults:
     #: Tables whose writes change no page an anonymous reader sees.
     PAGE_CACHE_IGNORE_TABLES = [
         "thread_views", "ask_sessions", "ask_events", "ask_refusals", "api_tokens", "password_resets",
-        "notifications", "outbox", "notification_preferences", "thread_subscriptions", "webhook_attempts",
+        "notifications", "outbox", "notification_preferences", "thread_subscriptions", "category_subscriptions",
+        "tag_subscriptions", "webhook_attempts",
         "audit_log", "search_evidence", "alembic_version",
     ]
     #: Thread views are written in batches (services/forum/view_counts.py): every this many
@@ -160,6 +161,9 @@ class Defaults:
     #: Members sign in only through the provider (no password form, no local sign-up); staff
     #: keep their password at /login?with_password=1.
     OIDC_ONLY = False
+    #: The claim that says the provider verified the email (accounts are created or joined only then);
+    #: Entra ID sends ``xms_edov`` (an optional claim) instead of ``email_verified``.
+    OIDC_EMAIL_VERIFIED_CLAIM = "email_verified"
     #: The ID-token claim holding the person's groups or roles (a string or a list), and what
     #: they map to here, e.g. {"support": "agent", "pm": "product"}: the first entry whose key
     #: is in the claim wins.  No claim: roles are left to the admins.

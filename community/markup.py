@@ -6,6 +6,7 @@ runs on write, never on read.
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as etree
 from functools import partial
 
 import bleach
@@ -20,7 +21,8 @@ ALLOWED_TAGS = frozenset({
     "tbody", "td", "th", "thead", "tr", "ul", "dl", "dt", "dd",
 })
 ALLOWED_ATTRIBUTES = {
-    "a": ["href", "title", "rel"],
+    # class="mention" only: the one class this module writes itself (raw HTML is escaped anyway)
+    "a": lambda tag, name, value: name in ("href", "title", "rel") or (name == "class" and value == "mention"),
     "abbr": ["title"],
     "img": ["src", "alt", "title", "width", "height"],
     "code": ["class"],
@@ -202,17 +204,44 @@ class BoundedInlineScans(md.extensions.Extension):
             md_instance.inlinePatterns.register(processor, name, priority)
 
 
-def render_markdown(text: str) -> str:
+class _MentionLinks(inlinepatterns.InlineProcessor):
+    """``@name`` outside code as a link to the profile, for the names the caller knows exist."""
+
+    def __init__(self, pattern, names):
+        super().__init__(pattern)
+        self.names = names
+
+    def handleMatch(self, m, data):  # noqa: N802 (Markdown's API)
+        username = self.names.get(m.group(1).lower())
+        if username is None:
+            return None, None, None
+        link = etree.Element("a", {"href": f"/users/{username}", "class": "mention"})
+        link.text = f"@{m.group(1)}"
+        return link, m.start(0), m.end(0)
+
+
+class MentionLinks(md.extensions.Extension):
+    """Registered below code spans and links: Markdown stashes code first, so ``@x`` in code stays text."""
+
+    def __init__(self, names):
+        super().__init__()
+        self.names = {name.lower(): name for name in names}
+
+    def extendMarkdown(self, md_instance):  # noqa: N802
+        md_instance.inlinePatterns.register(_MentionLinks(MENTION_RE.pattern, self.names), "mention", 25)
+
+
+def render_markdown(text: str, mentions=()) -> str:
     """Render user Markdown (raw HTML escaped), then sanitize the result with bleach.
 
     bleach is the second line of defence: Markdown itself can still produce
-    links and images, whose URL schemes are checked here.
+    links and images, whose URL schemes are checked here.  ``mentions``: usernames
+    (existing accounts, looked up by the caller) whose ``@name`` becomes a profile link.
     """
-    html = md.markdown(
-        text or "",
-        extensions=["fenced_code", "tables", "sane_lists", EscapeRawHtml(), BoundedInlineScans()],
-        output_format="html",
-    )
+    extensions = ["fenced_code", "tables", "sane_lists", EscapeRawHtml(), BoundedInlineScans()]
+    if mentions:
+        extensions.append(MentionLinks(mentions))
+    html = md.markdown(text or "", extensions=extensions, output_format="html")
     return _cleaner.clean(html)
 
 

@@ -12,22 +12,40 @@ Secure too, unless ``SESSION_COOKIE_SECURE`` / ``REMEMBER_COOKIE_SECURE`` was se
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import request, request_finished
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self'",
-    "connect-src 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-    "base-uri 'self'",
-    "object-src 'none'",
-])
+
+def content_security_policy(form_targets=()) -> str:
+    """The policy; ``form_targets``: other origins a form may end up at.  Browsers check
+    ``form-action`` on the redirects after a POST too, so the logout form, whose answer
+    redirects to the identity provider's end-session page (RP-initiated logout), needs the
+    provider's origin there."""
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "connect-src 'self'",
+        " ".join(["form-action 'self'", *form_targets]),
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "object-src 'none'",
+    ])
+
+
+CSP = content_security_policy()
+
+
+def _origin(url: str | None) -> str | None:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def init_app(app) -> None:
+    provider = _origin(app.config.get("OIDC_ISSUER"))
+    csp = content_security_policy([provider] if provider else [])
     seconds = int(app.config.get("HSTS_SECONDS") or 0)
     hsts = f"max-age={seconds}; includeSubDomains" if seconds > 0 else None
     always_https = app.config.get("PREFERRED_URL_SCHEME") == "https"
@@ -38,7 +56,7 @@ def init_app(app) -> None:
     @app.after_request
     def add_security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("Content-Security-Policy", csp)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("X-Frame-Options", "DENY")

@@ -11,7 +11,7 @@ from ..extensions import db, write_intent
 from ..ratelimit import hit
 from ..services.errors import NotFound, PermissionDenied, RateLimited, ServiceError, ValidationError
 from ..services.forum import threads
-from ..services.mail import inbound
+from ..services.mail import inbound, reminders
 
 from ..services.mail import digest as digest_service
 from ..services.mail import outbox
@@ -54,6 +54,15 @@ def digest():
     counts = digest_service.build()
     click.echo(f"queued {counts['digests']} digests with {counts['items']} items; "
                "`flask --app community mail send` sends them")
+
+
+@mail.command("reminders")
+def reminders_command():
+    """Remind askers to accept an answer (ACCEPT_REMINDER_DAYS) and offer unanswered questions to
+    the members watching their category or tags (UNANSWERED_NOTIFY_HOURS); each once (cron, hourly)."""
+    counts = reminders.run()
+    click.echo(f"reminded {counts['accept']} askers to accept; offered {counts['unanswered']} unanswered "
+               f"questions to {counts['told']} members")
 
 
 #: sysexits(3) codes an MTA's pipe understands: bounce with the message, or try again later.

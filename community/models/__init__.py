@@ -22,9 +22,11 @@ from .notifications import (
     EMAIL_KIND_OF,
     EMAIL_KINDS,
     WATCH_LEVELS,
+    CategorySubscription,
     Notification,
     NotificationPreference,
     OutboxMessage,
+    TagSubscription,
     ThreadSubscription,
 )
 from .reputation import ReputationEvent
@@ -33,7 +35,7 @@ from .uploads import Upload
 from .user import ROLES, STAFF_ROLES, ApiToken, PasswordReset, User
 
 __all__ = [
-    "ApiToken", "AskEvent", "AskRefusal", "AuditEntry", "AskSession", "DeflectionCredit", "Category", "DuplicateLink", "FLAG_OUTCOMES", "FLAG_REASONS", "Flag", "Notification", "NotificationPreference", "ThreadSubscription", "OutboxMessage", "PasswordReset", "Post",
+    "ApiToken", "AskEvent", "AskRefusal", "AuditEntry", "AskSession", "DeflectionCredit", "Category", "DuplicateLink", "FLAG_OUTCOMES", "FLAG_REASONS", "Flag", "Notification", "NotificationPreference", "ThreadSubscription", "CategorySubscription", "TagSubscription", "OutboxMessage", "PasswordReset", "Post",
     "PostRevision", "ROLES", "ReputationEvent", "STAFF_ROLES", "Tag", "Thread", "ThreadView",
     "Ticket", "TicketEvent", "Upload", "User", "Vote", "WebhookAttempt", "thread_tags", "utcnow",
     "ARTICLE_STATES", "Article", "ArticleFeedback", "ArticleRevision", "article_tags",

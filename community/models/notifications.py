@@ -18,6 +18,9 @@ NOTIFICATION_KINDS = (
     "idea_comment",     # a comment on your idea
     "ticket_reply",     # a public reply on your escalated thread or support request
     "ticket_status",    # your ticket's status changed
+    "watching",         # a new post in a thread you watch, a new question where you watch
+    "reminder",         # accept an answer that solved your question (ACCEPT_REMINDER_DAYS)
+    "unanswered",       # a question nobody answered, where you watch (UNANSWERED_NOTIFY_HOURS)
 )
 
 
@@ -69,17 +72,26 @@ class OutboxMessage(db.Model):
     throttle_key: Mapped[str | None] = mapped_column(String(80))
 
 
-#: Email kinds a member sets a preference for, with what happens by default (docs/accounts.md).
+#: Kinds of event a member chooses a channel for, with the default (docs/accounts.md): a reply to
+#: your question and your answer accepted are emailed at once, the rest in-app and in the digest.
 EMAIL_KINDS = {
     "reply": "immediately",       # a reply to my question
     "accepted": "immediately",    # my answer was accepted
     "mention": "digest",          # someone @mentioned me
-    "watching": "digest",         # a new post in a thread I watch
+    "watching": "digest",         # a new post in a thread I watch, a new question where I watch
+    "idea": "digest",             # an idea I follow changed status, got an official response or a comment
+    "ticket": "digest",           # a reply on my support ticket, its status changed
+    "reminder": "digest",         # accept the answer that solved my question
+    "unanswered": "digest",       # a question nobody answered, in what I watch
 }
-EMAIL_CHOICES = ("immediately", "digest", "never")
-#: Which preference a notification kind falls under (kinds not listed are in-app only).
-EMAIL_KIND_OF = {"reply": "reply", "accepted": "accepted", "mention": "mention", "watching": "watching"}
-WATCH_LEVELS = ("watching", "muted")
+#: Channels: email at once, in the daily digest, in-app only ("never" emailed), or off (not even in-app).
+EMAIL_CHOICES = ("immediately", "digest", "never", "off")
+#: Which preference a notification kind falls under.
+EMAIL_KIND_OF = {"reply": "reply", "accepted": "accepted", "mention": "mention", "watching": "watching",
+                 "idea_status": "idea", "idea_comment": "idea", "ticket_reply": "ticket",
+                 "ticket_status": "ticket", "reminder": "reminder", "unanswered": "unanswered"}
+#: Discourse's levels: watching (every post), tracking (unread counted, mentions and replies), muted.
+WATCH_LEVELS = ("watching", "tracking", "muted")
 
 
 class NotificationPreference(db.Model):
@@ -94,13 +106,40 @@ class NotificationPreference(db.Model):
 
 
 class ThreadSubscription(db.Model):
-    """Watching (hear about every post) or muted (hear about nothing) for one member and thread.
-    Asking or answering a thread watches it; no row means neither."""
+    """Watching (hear about every post), tracking (unread posts counted) or muted (hear about
+    nothing) for one member and thread (``services/accounts/subscriptions.py``).  Asking or
+    answering sets the member's ``auto_watch`` level; no row: what the category and tags imply."""
 
     __tablename__ = "thread_subscriptions"
     __table_args__ = (Index("ix_thread_subscriptions_thread_level", "thread_id", "level"),)
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The last post the member had when they last opened the thread (tracking's unread count).
+    last_read_post_id: Mapped[int | None]
+
+
+class CategorySubscription(db.Model):
+    """A member's level for every thread of a category (a thread's own level wins)."""
+
+    __tablename__ = "category_subscriptions"
+    __table_args__ = (Index("ix_category_subscriptions_category_level", "category_id", "level"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TagSubscription(db.Model):
+    """A member's level for every thread with a tag (a thread's own level wins)."""
+
+    __tablename__ = "tag_subscriptions"
+    __table_args__ = (Index("ix_tag_subscriptions_tag_level", "tag_id", "level"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
     level: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

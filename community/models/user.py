@@ -44,6 +44,8 @@ class User(UserMixin, db.Model):
     oidc_subject: Mapped[str | None] = mapped_column(String(255))
     #: When the last daily digest was built for the user (``flask mail digest``).
     digest_sent_at: Mapped[datetime | None]
+    #: The level a thread gets when the member asks or answers in it (watching, tracking; None: none).
+    auto_watch: Mapped[str | None] = mapped_column(String(20), default="watching")
     #: The avatar's stored file (``uploads``, a square re-encoded by Pillow); None: a generated one.
     avatar: Mapped[str | None] = mapped_column(String(80))
     #: Set when the account was deleted: its personal data is gone, its posts stay as "deleted user"

@@ -43,3 +43,23 @@ def lock_users(*user_ids) -> None:
     ids = sorted({i for i in user_ids if i is not None})
     if ids:
         db.session.execute(select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update())
+
+
+def upsert(model, key: dict, values: dict, on_insert: dict | None = None) -> None:
+    """Insert the row, or update ``values`` where its primary key exists: one atomic statement
+    (``ON CONFLICT DO UPDATE`` on both databases).  ``on_insert``: columns set only by the insert.
+
+    Reading the row first and adding it when missing let two requests at once both find nothing
+    (``SELECT ... FOR UPDATE`` locks no row that is not there yet), and the second insert was a
+    primary-key violation, a 500.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(model).values(**key, **values, **(on_insert or {})).on_conflict_do_update(
+        index_elements=list(key), set_=values)
+    db.session.execute(stmt)
+    row = db.session.identity_map.get(db.session.identity_key(model, tuple(key.values())))
+    if row is not None:
+        db.session.expire(row)   # a row this session had loaded reads the stored value again

@@ -13,39 +13,53 @@ from ..models import Notification, User, utcnow
 
 
 def notify(user_id: int | None, kind: str, message: str, url: str, *, actor_id=None,
-           thread_id=None, post_id=None) -> Notification | None:
-    """Notify ``user_id`` unless they caused the event themselves or muted the thread; emails
-    it too when their preference for the kind says "immediately" (``services/mail/notify``)."""
-    from .accounts import preferences
+           thread_id=None, post_id=None, details: dict | None = None) -> Notification | None:
+    """Notify ``user_id`` unless they caused the event themselves, muted the thread (or its
+    category or tag) or turned the kind off; emails it too when their preference says
+    "immediately" (``services/mail/notify``; ``details`` go to the mail's template)."""
+    from ..models import EMAIL_KIND_OF
+    from .accounts import preferences, subscriptions
     from .mail import notify as mail_notify
 
     if user_id is None or user_id == actor_id:
         return None
-    if kind in MUTABLE_KINDS and preferences.is_muted(user_id, thread_id):
+    if kind in MUTABLE_KINDS and subscriptions.is_muted(user_id, thread_id):
+        return None
+    if kind in EMAIL_KIND_OF and preferences.email_choice(user_id, EMAIL_KIND_OF[kind]) == "off":
         return None
     note = Notification(user_id=user_id, kind=kind, message=message[:300], url=url[:300],
                         actor_id=actor_id, thread_id=thread_id, post_id=post_id)
     db.session.add(note)
-    mail_notify.email_for(note)
+    mail_notify.email_for(note, details)
     return note
 
 
 #: Kinds that a muted thread silences (an accepted answer or a ticket reply still reaches you).
-MUTABLE_KINDS = ("reply", "mention", "watching")
+MUTABLE_KINDS = ("reply", "mention", "watching", "unanswered", "reminder")
+
+
+def _tell_watchers(user_ids, message: str, *, thread, post, actor, url: str, skip_ids=()) -> int:
+    """One ``watching`` notification to each member in ``user_ids`` but ``skip_ids``; how many."""
+    return sum(1 for user_id in user_ids if user_id not in skip_ids and notify(
+        user_id, "watching", message, url, actor_id=actor.id, thread_id=thread.id, post_id=post.id))
 
 
 def notify_watchers(thread, post, actor, url: str, skip_ids=()) -> int:
-    """A new post: everyone watching the thread hears of it (not its author, who got "reply")."""
-    from .accounts import preferences
+    """A new post: everyone watching the thread (itself, its category or a tag) hears of it
+    (not its author, who got "reply")."""
+    from .accounts import subscriptions
 
-    count = 0
-    for user_id in preferences.watchers(thread.id):
-        if user_id in skip_ids:
-            continue
-        if notify(user_id, "watching", f"{actor.username} posted in “{thread.title}”", url,
-                  actor_id=actor.id, thread_id=thread.id, post_id=post.id):
-            count += 1
-    return count
+    return _tell_watchers(subscriptions.watchers(thread), f"{actor.username} posted in “{thread.title}”",
+                          thread=thread, post=post, actor=actor, url=url, skip_ids=skip_ids)
+
+
+def notify_new_thread(thread, post, actor, url: str, skip_ids=()) -> int:
+    """A new question: the members watching its category or one of its tags hear of it."""
+    from .accounts import subscriptions
+
+    return _tell_watchers(subscriptions.category_and_tag_watchers(thread),
+                          f"New question in {thread.category.name}: “{thread.title}”",
+                          thread=thread, post=post, actor=actor, url=url, skip_ids=skip_ids)
 
 
 def notify_mentions(text: str, *, actor, thread, post, url: str, skip_ids=(),
@@ -65,6 +79,16 @@ def notify_mentions(text: str, *, actor, thread, post, url: str, skip_ids=(),
                   url, actor_id=actor.id, thread_id=thread.id, post_id=post.id):
             count += 1
     return count
+
+
+def mentioned_names(text: str) -> set[str]:
+    """The usernames (as stored) of existing accounts @mentioned in ``text``: the ones the
+    Markdown links to their profile (``markup.render_markdown(mentions=...)``)."""
+    names = mentioned_usernames(text)
+    if not names:
+        return set()
+    return set(db.session.execute(select(User.username).where(func.lower(User.username).in_(names),
+                                                              User.deleted_at.is_(None))).scalars())
 
 
 def mentioned_ids(text: str) -> set[int]:

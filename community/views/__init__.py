@@ -27,14 +27,18 @@ def init_app(app: Flask) -> None:
         search,
         settings,
         sso,
+        sso_link,
+        subscriptions,
         support,
         tickets,
+        unaccepted,
         uploads,
         users,
     )
 
     for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
-                   support, analytics, kb, health, settings, uploads, editor, sso, account_data):
+                   support, analytics, kb, health, settings, uploads, editor, sso, account_data, subscriptions, unaccepted,
+                   sso_link):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions)

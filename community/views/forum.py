@@ -22,7 +22,7 @@ from ..extensions import csrf, db
 from ..page_cache import cached_for_anonymous
 from ..models import Category, Post
 from ..ratelimit import hit
-from ..services.accounts import preferences
+from ..services.accounts import subscriptions
 from ..services.deflection import ask_sessions, credit
 from ..services.errors import NotAuthenticated, PermissionDenied
 from ..services.ideas import links as idea_links
@@ -46,8 +46,9 @@ def category(slug: str):
         abort(404)
     sort = sort_arg()
     pagination = paginate(listings.threads(category_id=cat.id, sort=sort))
+    watch_level = subscriptions.category_level(current_user.id, cat.id) if current_user.is_authenticated else None
     return render_template("forum/listing.html", heading=cat.name, pagination=pagination,
-                           sort=sort, sorts=listings.SORTS, category=cat, tag=None)
+                           sort=sort, sorts=listings.SORTS, category=cat, tag=None, watch_level=watch_level)
 
 
 def _viewable_thread(thread_id: int):
@@ -74,6 +75,8 @@ def thread(thread_id: int, slug: str | None = None):
     if slug != thread.slug:
         return redirect(url_for_args("forum.thread", thread_id=thread.id, slug=thread.slug), 301)
     _count_view(thread.id)
+    if current_user.is_authenticated and subscriptions.mark_read(current_user.id, thread):
+        db.session.commit()     # tracking: no unread posts in it any more
     return render_thread_page(thread, order="date" if request.args.get("order") == "date" else "votes")
 
 
@@ -83,11 +86,12 @@ def render_thread_page(thread, *, order: str = "votes", reply_body: str = "", st
     question, accepted, answers = listings.thread_posts(
         thread, order=order, include_hidden=permissions.can_view_hidden_posts(current_user),
         viewer_id=current_user.id if current_user.is_authenticated else None)
-    my_votes, watch_level = {}, None
+    my_votes, watch_level, implied_level = {}, None, None
     if current_user.is_authenticated:
         ids = [p.id for p in (question, accepted, *answers) if p]
         my_votes = votes.votes_by_user(current_user.id, ids)
-        watch_level = preferences.watch_level(current_user.id, thread.id)
+        watch_level = subscriptions.thread_level(current_user.id, thread.id)
+        implied_level = watch_level or subscriptions.effective(current_user.id, thread.id)
     linked_ideas = idea_links.ideas_for_thread(thread.id)
     return render_template("forum/thread.html", thread=thread, question=question,
                            accepted=accepted, answers=answers, my_votes=my_votes, order=order,
@@ -95,6 +99,7 @@ def render_thread_page(thread, *, order: str = "votes", reply_body: str = "", st
                            linked_ideas=linked_ideas, panels=thread_panels.for_thread(thread, linked_ideas),
                            helped=credit.helped_by_thread(thread.id),
                            prompt=deflection_views.prompt_for("thread", thread.id), watch_level=watch_level,
+                           implied_level=implied_level,
                            duplicate=duplicates.banner(thread),
                            can_close_duplicate=permissions.can_close_as_duplicate(current_user, thread)
                            and duplicates.link_of(thread.id) is None,

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
 from ..page_cache import cached_for_anonymous
 from ..models import Category
+from ..services.accounts import subscriptions
 from ..services.forum import listings
 from .util import paginate, sort_arg, url_for_args
 
@@ -74,7 +76,8 @@ def tag(tag: str):
     sort = sort_arg()
     pagination = paginate(listings.threads(tag=tag, sort=sort))
     return render_template("forum/listing.html", heading=f"Tagged “{tag}”", pagination=pagination,
-                           sort=sort, sorts=listings.SORTS, category=None, tag=tag)
+                           sort=sort, sorts=listings.SORTS, category=None, tag=tag,
+                           watch_level=subscriptions.tag_level_by_name(current_user, tag))
 
 
 @bp.get("/favicon.ico")

@@ -8,7 +8,7 @@ from .. import permissions
 from ..extensions import csrf, db
 from ..models import User
 from ..ratelimit import check, hit
-from ..services.accounts import preferences, settings
+from ..services.accounts import preferences, settings, subscriptions
 from ..services.errors import NotFound, PermissionDenied, RateLimited, ServiceError
 from .actions import commit, commit_and_redirect
 
@@ -178,26 +178,42 @@ def shortcut():
     return redirect(url_for("settings.password" if request.path == "/password" else "settings.profile"))
 
 
+def _notifications_page(status: int = 200, error=None):
+    from ..services.forum import listings
+
+    followed = subscriptions.of_user(current_user.id)
+    return _page("notifications.html", "notifications", status, error=error,
+                 choices=preferences.choices(current_user.id), labels=preferences.LABELS,
+                 choice_labels=preferences.CHOICE_LABELS, categories=listings.categories(), followed=followed,
+                 category_levels={cat.id: level for cat, level in followed["categories"]})
+
+
 @bp.route("/settings/notifications", methods=["GET", "POST"])
 @login_required
 def notifications():
-    """Email at once, in the daily digest, or never, per kind of event (in-app notifications stay)."""
+    """Per kind of event: email at once, daily digest, on the site only, or off; the level asking
+    or answering gives a thread; categories and tags watched, tracked or muted."""
     if request.method == "POST":
         form = {k: request.form.get(k) for k in preferences.LABELS if request.form.get(k) is not None}
-        outcome = commit(lambda: preferences.set_choices(current_user.id, form))
+        levels = {k: v for k, v in request.form.items() if k == "auto_watch" or k.startswith(("category-", "tag-"))
+                  or k in ("new_tag", "new_tag_level")}
+
+        def save():
+            preferences.set_choices(current_user.id, form)
+            subscriptions.apply_form(current_user, levels)
+
+        outcome = commit(save)
         if outcome.error:
-            return _failed(outcome.error, "notifications.html", "notifications",
-                           choices=preferences.choices(current_user.id), labels=preferences.LABELS)
-        flash("Your email preferences are saved.", "success")
+            return _notifications_page(outcome.error.status, outcome.error)
+        flash("Your notification preferences are saved.", "success")
         return redirect(url_for("settings.notifications"))
-    return _page("notifications.html", "notifications", choices=preferences.choices(current_user.id),
-                 labels=preferences.LABELS)
+    return _notifications_page()
 
 
 @bp.post("/threads/<int:thread_id>/watch")
 @login_required
 def watch(thread_id: int):
-    """Watch (every post), mute (nothing) or neither, for one thread."""
+    """Watch (every post), track (unread counted), mute (nothing) or neither, for one thread."""
     from ..services.forum import threads as forum_threads
 
     thread = forum_threads.get_thread(thread_id)
@@ -205,8 +221,9 @@ def watch(thread_id: int):
         raise NotFound("No such thread.")
     level = request.form.get("level") or None
     labels = {"watching": "You are watching this thread: every new post notifies you.",
+              "tracking": "You are tracking this thread: its unread posts are counted in your notifications.",
               "muted": "This thread is muted: it will not notify you.", None: "Back to normal notifications."}
-    return commit_and_redirect(lambda: preferences.set_watch(current_user.id, thread.id, level),
+    return commit_and_redirect(lambda: subscriptions.set_thread_level(current_user.id, thread.id, level),
                                success=lambda value: labels[value],
                                back=url_for("forum.thread", thread_id=thread.id, slug=thread.slug))
 

@@ -14,8 +14,10 @@ from flask_login import current_user, login_user
 
 from .. import oidc
 from ..extensions import db
-from ..services.accounts import sso, users
-from ..services.errors import ServiceError
+from ..ratelimit import hit
+from ..services.accounts import sso, sso_link, users
+from ..services.errors import RateLimited, ServiceError
+from . import sso_link as link_views
 from .util import safe_local_path, safe_next
 
 bp = Blueprint("sso", __name__)
@@ -57,10 +59,23 @@ def _failed(message: str, status: int):
     return login_page(error=message), status
 
 
+def _limited():
+    """``SSO_RATE_LIMIT`` per client address: each start and callback costs the provider a request."""
+    try:
+        hit("SSO_RATE_LIMIT")
+    except RateLimited as exc:
+        log.warning("sso: rate limited %s on %s", request.remote_addr, request.path)
+        return _failed("Too many sign-in attempts from your network. Wait a minute, then try again.", exc.status)
+    return None
+
+
 @bp.get("/login/sso")
 def start():
     if not oidc.enabled():
         abort(404)
+    refused = _limited()
+    if refused:
+        return refused
     if current_user.is_authenticated:
         return redirect(safe_next(url_for("main.home")))
     session[_NEXT_KEY] = safe_next(url_for("main.home"))
@@ -76,12 +91,21 @@ def start():
 def callback():
     if not oidc.enabled():
         abort(404)
+    refused = _limited()
+    if refused:
+        return refused
     try:
         claims, id_token = oidc.finish_sign_in()
     except oidc.SignInFailed as exc:
         return _protocol_failure(exc)
     try:
         user = sso.sign_in(oidc.issuer(), claims)
+    except sso_link.LinkRequired as exc:
+        db.session.rollback()
+        log.info("sso: sub=%s matches account %s by email: asking for proof before joining", claims.get("sub"),
+                 exc.user_id)
+        link_views.remember(exc, claims, session.pop(_NEXT_KEY, None))
+        return redirect(url_for("sso_link.choose"))
     except ServiceError as exc:
         db.session.rollback()
         log.warning("sso: sub=%s refused: %s", claims.get("sub"), exc.message)

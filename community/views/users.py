@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import User, utcnow
 from ..services import notifications
-from ..services.accounts import users
+from ..services.accounts import subscriptions, users
 from ..services.deflection import credit
 from ..services.forum import listings, reputation
 from ..services.tickets import queue as tickets_queue
@@ -54,7 +54,8 @@ def profile(username: str):
 @login_required
 def inbox():
     pagination = paginate(notifications.for_user(current_user.id))
-    return render_template("users/notifications.html", pagination=pagination)
+    return render_template("users/notifications.html", pagination=pagination,
+                           tracked=subscriptions.unread(current_user.id))
 
 
 @bp.post("/notifications/read")

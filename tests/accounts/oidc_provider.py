@@ -13,6 +13,7 @@ import secrets
 import socket
 import threading
 import time
+from html import escape
 from urllib.parse import urlencode
 
 from flask import Flask, jsonify, redirect, request
@@ -26,6 +27,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+PAGE_PASSWORD = "corp-password"
+SIGN_IN_PAGE = """<!doctype html><html lang="en"><title>Corp sign-in</title><h1>Corp sign-in</h1>
+<form method="post" action="/authorize"><p>Signing in to {client}</p>{hidden}
+<label for="password">Corp password for {email}</label><input id="password" name="password" type="password">
+<button name="decision" value="allow">Allow</button> <button name="decision" value="deny">Deny</button></form></html>"""
 
 #: Ways to misbehave: sign with a key not in the JWKS, send another nonce, audience or issuer,
 #: an ID token that expired, or refuse consent.
@@ -44,6 +51,9 @@ class Provider:
         self.person = {"sub": "emp-1001", "email": "pat@corp.example", "email_verified": True,
                        "preferred_username": "pat", "name": "Pat Doe"}
         self.tamper: str | None = None
+        #: Show a sign-in page (password ``PAGE_PASSWORD``, then Allow) instead of signing in at once:
+        #: what a browser journey goes through.
+        self.interactive = False
         self.codes: dict[str, dict] = {}
         self.token_requests = 0
         #: The query of each RP-initiated logout received.
@@ -83,13 +93,20 @@ class Provider:
         def jwks():
             return jsonify(keys=[self.key.as_dict(private=False)])
 
-        @app.get("/authorize")
+        @app.route("/authorize", methods=["GET", "POST"])
         def authorize():
-            args = request.args
+            args = request.values
             if args.get("client_id") != self.client_id or args.get("response_type") != "code":
                 return "unknown client", 400
+            if self.interactive and request.method == "GET":
+                hidden = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in args.items())
+                return SIGN_IN_PAGE.format(client=escape(self.client_id), hidden=hidden,
+                                           email=escape(self.person["email"]))
+            if self.interactive and request.form.get("password") != PAGE_PASSWORD \
+                    and request.form.get("decision") != "deny":
+                return "wrong password", 401
             back = args["redirect_uri"]
-            if self.tamper == "deny":
+            if self.tamper == "deny" or request.form.get("decision") == "deny":
                 return redirect(f"{back}?{urlencode({'error': 'access_denied', 'state': args['state']})}")
             code = secrets.token_urlsafe(16)
             self.codes[code] = {"redirect_uri": back, "nonce": args.get("nonce"), "person": dict(self.person),

@@ -7,8 +7,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from community.models import Notification, OutboxMessage
-from community.services.accounts import preferences
+from community.models import EMAIL_KINDS, Notification, OutboxMessage
+from community.services.accounts import preferences, subscriptions
 from community.services.forum import accepting
 from community.services.mail import outbox
 
@@ -80,7 +80,7 @@ def test_muting_a_thread_silences_it_and_watching_hears_every_post(client, db, m
     make.reply(thread, author=helper, body="A third answer for you.")
     assert _kinds(db, asker) == ["reply", "reply"]
     assert client.post(f"/threads/{thread.id}/watch", data={"level": "loud"}).status_code == 302
-    assert preferences.watch_level(asker.id, thread.id) is None           # refused, flashed, unchanged
+    assert subscriptions.thread_level(asker.id, thread.id) is None           # refused, flashed, unchanged
 
 
 def test_settings_page_saves_choices(client, db, make, login):
@@ -89,8 +89,7 @@ def test_settings_page_saves_choices(client, db, make, login):
     page = client.get("/settings/notifications").get_data(as_text=True)
     assert 'name="reply" value="immediately" checked' in page and 'name="mention" value="digest" checked' in page
     assert client.post("/settings/notifications", data={"reply": "never", "watching": "immediately"}).status_code == 302
-    assert preferences.choices(carol.id) == {"reply": "never", "accepted": "immediately", "mention": "digest",
-                                             "watching": "immediately"}
+    assert preferences.choices(carol.id) == {**EMAIL_KINDS, "reply": "never", "watching": "immediately"}
     assert client.post("/settings/notifications", data={"reply": "sometimes"}).status_code == 400
     assert preferences.choices(carol.id)["reply"] == "never"
 
@@ -112,8 +111,7 @@ def test_one_click_unsubscribe_from_a_real_mail_needs_no_login(app, db, make, sm
     assert preferences.email_choice(asker.id, "reply") == "immediately"   # GET changes nothing
     done = stranger.post(path, data={"List-Unsubscribe": "One-Click"})     # what a mail client sends
     assert done.status_code == 200 and "no more emails" in done.get_data(as_text=True)
-    assert preferences.choices(asker.id) == {"reply": "never", "accepted": "immediately", "mention": "digest",
-                                             "watching": "digest"}           # exactly that kind
+    assert preferences.choices(asker.id) == {**EMAIL_KINDS, "reply": "never"}   # exactly that kind
     assert stranger.post(path).status_code == 200                          # twice: still off
     make.reply(thread, author=helper, body="One more answer for you.")
     assert len(_emails(db, "asker@example.com")) == 1
@@ -148,5 +146,5 @@ def test_the_daily_digest_lists_what_is_new_once_and_nothing_when_nothing_is(app
     raw = [r.decode() for r in smtp.inbox.raw if b"To: carol@example.com" in r][0]
     url = re.search(r"^List-Unsubscribe: <(http://[^>]+)>\r$", raw, re.M).group(1)
     assert app.test_client().post(url[url.index("/unsubscribe/"):]).status_code == 200
-    assert preferences.choices(carol.id) == {"reply": "immediately", "accepted": "immediately",
-                                             "mention": "never", "watching": "never"}
+    assert preferences.choices(carol.id) == {kind: "never" if default == "digest" else default
+                                             for kind, default in EMAIL_KINDS.items()}

@@ -134,17 +134,14 @@ def test_username_is_derived_valid_and_not_taken(client, provider, make):
     assert names == ["pat", "pat-2", "ZoOBrien", "x_member"]
 
 
-def test_a_verified_email_links_the_existing_local_account(client, provider, make):
+def test_a_verified_email_of_an_existing_account_asks_for_proof_before_linking(client, provider, make):
     local = make.user("patlocal")
     provider.person["email"] = "patlocal@example.com"
     response = sign_in(client)
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.headers["Location"] == "/login/sso/link"
     assert user_count() == 1
-    linked = _db.session.get(User, local.id)
-    assert (linked.oidc_issuer, linked.oidc_subject) == (provider.issuer, "emp-1001")
-    assert signed_in_as(client) == "patlocal"
-    entry = _db.session.execute(select(AuditEntry)).scalar_one()
-    assert (entry.action, entry.target_id) == ("user.sso_link", local.id)
+    assert _db.session.get(User, local.id).oidc_subject is None        # not joined yet: test_sso_link.py
+    assert signed_in_as(client) is None
 
 
 def test_an_unverified_email_does_not_link_and_nothing_is_created(client, provider, make):
@@ -189,6 +186,10 @@ def test_roles_follow_the_claim_at_every_sign_in_and_are_audited(app, client, pr
 def test_a_local_admin_is_kept_unless_the_map_gives_out_admin(app, client, provider, make):
     admin = make.user("patadmin", role="admin")
     moderator = make.user("patmod", role="moderator")
+    # joined to their company identities already (joining asks for proof: test_sso_link.py)
+    admin.oidc_issuer = moderator.oidc_issuer = provider.issuer
+    admin.oidc_subject, moderator.oidc_subject = "emp-1001", "emp-2"
+    _db.session.commit()
     app.config.update(OIDC_ROLE_CLAIM="groups", OIDC_ROLE_MAP={"support": "agent"})
     provider.person.update(email="patadmin@example.com", groups=["support"])
     sign_in(client)

@@ -105,6 +105,10 @@ ACCOUNTS = {
     # tests/accounts/test_sso.py drives them against a provider.
     "GET /login/sso": Rule(frozenset()),
     "GET /login/sso/callback": Rule(frozenset()),
+    "GET /login/sso/link": Rule(frozenset()),
+    "POST /login/sso/link": Rule(frozenset(), {"password": "x"}),
+    "GET /login/sso/link/<token>": Rule(frozenset(), path={"token": "x"}),
+    "POST /login/sso/link/<token>": Rule(frozenset(), {}, path={"token": "x"}),
     "GET /users": Rule(EVERYONE),
     "GET /users/<username>": Rule(EVERYONE),
     "GET /notifications": Rule(SIGNED_IN),
@@ -134,6 +138,8 @@ ACCOUNTS = {
     "GET /settings/notifications": Rule(SIGNED_IN),
     "POST /settings/notifications": Rule(SIGNED_IN, {"reply": "digest", "mention": "never"}),
     "POST /threads/<int:thread_id>/watch": Rule(SIGNED_IN, {"level": "muted"}),
+    "POST /categories/<slug>/watch": Rule(SIGNED_IN, {"level": "watching"}),
+    "POST /tags/<tag>/watch": Rule(SIGNED_IN, {"level": "tracking"}),
     # The signed link needs no login (one click from a mail); a forged one ("x") is a 400 for everyone.
     "GET /unsubscribe/<token>": Rule(EVERYONE, path={"token": "x"}),
     "POST /unsubscribe/<token>": Rule(EVERYONE, {"List-Unsubscribe": "One-Click"}, path={"token": "x"}),
@@ -178,6 +184,7 @@ IDEAS = {
 MODERATION = {
     "GET /moderation": Rule(MODERATORS),
     "GET /moderation/audit": Rule(MODERATORS),
+    "GET /moderation/unaccepted": Rule(MODERATORS),
     "POST /moderation/posts/<int:post_id>/flag": Rule(NOT_OWNER, {"reason": "spam"}),
     "POST /moderation/posts/<int:post_id>/hide": Rule(MODERATORS, {"reason": "Spam"}),
     "POST /moderation/posts/<int:post_id>/restore": Rule(MODERATORS, {}),

@@ -104,7 +104,7 @@ class Scene:
                 "token_id": self.api_token.id, "name": self.upload.filename}
 
     def slug_for(self, key: str) -> str:
-        if key.startswith("GET /categories/"):
+        if " /categories/" in key:
             return self.category.slug
         if "/kb/" in key:
             return self.article.slug

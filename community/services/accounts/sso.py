@@ -3,8 +3,9 @@
 The rules, in order:
 
 1. A person is found by the issuer and ``sub`` stored on their account, never by email alone.
-2. Not found: an existing account with the same email is linked (the identity stored on it)
-   only when the provider says ``email_verified``; an unverified address that belongs to an
+2. Not found, and an existing account has the same email: with ``email_verified`` the person
+   must prove the account is theirs before the identity is joined to it (``LinkRequired``;
+   ``sso_link.py``: its password or a mailed link); an unverified address that belongs to an
    account here is refused, so nobody takes over an account by typing its address at the
    provider.
 3. Otherwise a member is created from the verified email, with a username derived from
@@ -28,11 +29,13 @@ from ...extensions import db
 from ...models import User
 from ..errors import Conflict, PermissionDenied, ValidationError
 from ..moderation import audit
+from .sso_link import LinkRequired
 from .users import EMAIL_RE, USERNAME_RE, hash_password
 
 
 def sign_in(issuer: str, claims: dict) -> User:
-    """The account for these claims: found, linked or created, with its role brought up to date."""
+    """The account for these claims: found or created, with its role brought up to date.
+    ``LinkRequired`` when an existing account has the verified email (proof comes first)."""
     for _attempt in range(3):
         try:
             with db.session.begin_nested():
@@ -57,21 +60,19 @@ def _find_or_link(issuer: str, claims: dict) -> User | None:
     existing = db.session.execute(select(User).where(User.email == email)).scalar() if email else None
     if existing is None:
         return None
-    if claims.get("email_verified") is not True:
+    if not email_verified(claims):
         raise Conflict("An account here already uses this email address, and your company account has "
                        "not confirmed that the address is yours, so the two were not joined. Log in with "
                        "your password, or ask your company to confirm your email address.")
     if existing.oidc_subject is not None:
         raise Conflict("The account with this email address is already joined to another company "
                        "sign-in. Ask an administrator for help.")
-    existing.oidc_issuer, existing.oidc_subject = issuer, subject
-    audit.record(existing, "user.sso_link", "user", existing.id, after={"issuer": issuer})
-    return existing
+    raise LinkRequired(existing, issuer, subject)   # joined only with proof (sso_link.py)
 
 
 def _create(issuer: str, claims: dict) -> User:
     email = _email(claims)
-    if not email or claims.get("email_verified") is not True:
+    if not email or not email_verified(claims):
         raise PermissionDenied("Your company account did not share a confirmed email address, which an "
                         "account here needs. Ask your company's administrator to confirm it.")
     username = unique_username(claims.get("preferred_username") or email.split("@")[0])
@@ -83,6 +84,13 @@ def _create(issuer: str, claims: dict) -> User:
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def email_verified(claims: dict) -> bool:
+    """The provider vouches for the address: ``OIDC_EMAIL_VERIFIED_CLAIM`` (``email_verified``;
+    Entra ID: ``xms_edov``) is true (a JSON true, or the string "true" some providers send)."""
+    value = claims.get(current_app.config.get("OIDC_EMAIL_VERIFIED_CLAIM") or "email_verified")
+    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
 def _email(claims: dict) -> str | None:
@@ -134,6 +142,17 @@ def role_after(current: str, matched: str | None, managed: set[str]) -> str:
     if matched is not None:
         return matched
     return "member" if current in managed else current
+
+
+def role_claims(claims: dict) -> dict:
+    """The part of the claims the role mapping reads (kept while a link waits for proof)."""
+    claim = current_app.config.get("OIDC_ROLE_CLAIM")
+    return {claim: claims[claim]} if claim and claim in claims else {}
+
+
+def apply_role(user: User, claims: dict) -> None:
+    """The mapping's role for these claims (``role_after``), audited when it changes."""
+    _apply_role(user, claims)
 
 
 def _apply_role(user: User, claims: dict) -> None:

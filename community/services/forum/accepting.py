@@ -5,7 +5,8 @@ earns anything for an answer the asker (or the accepting moderator) wrote.  When
 accepts on the asker's behalf, the +2 still goes to the asker.  Changing or
 withdrawing reverses exactly the rows of the previous accept.  Race-safe:
 the thread row is locked and re-read first, so the same accept sent many
-times at once awards once.  Callers check ``permissions.can_accept`` and commit.
+times at once awards once.  An accept by someone other than the asker (a moderator) is
+recorded in the audit log.  Callers check ``permissions.can_accept`` and commit.
 """
 from __future__ import annotations
 
@@ -36,6 +37,11 @@ def accept(actor: User, thread: Thread, post: Post | None) -> Thread:
     lock_users(thread.author_id, post.author_id, previous.author_id if previous else None)
     if thread.accepted_post_id is not None:
         _reverse_accept(thread, actor)
+    if actor.id != thread.author_id:      # a moderator on the asker's behalf
+        from ..moderation import audit
+
+        audit.record(actor, "thread.accept", "thread", thread.id, before={"accepted_post_id": thread.accepted_post_id},
+                     after={"accepted_post_id": post.id}, note="accepted on the asker's behalf")
     thread.accepted_post_id = post.id
     # ``solved_at`` is the first acceptance: switching to another answer does not move
     # it; withdrawing clears it (docs/metrics.md, "time to accepted answer").

@@ -27,7 +27,7 @@ from ...models import (
 from ...urls import thread_url
 from .. import notifications
 from .. import inputs
-from ..accounts import preferences
+from ..accounts import subscriptions
 from ..errors import NotFound, ValidationError
 from ..locking import lock
 from ..moderation import spam
@@ -161,15 +161,17 @@ def create_thread(author: User, category: Category, title: str, body: str, tags=
     thread = Thread(category=category, author=author, title=title, slug=slugify(title),
                     created_at=now, last_activity_at=now, external_id=external_id)
     thread.tags = get_tags(tag_names)
-    question = Post(thread=thread, author=author, is_question=True, body=body,
-                    body_html=render_markdown(body), created_at=now)
+    question = Post(thread=thread, author=author, is_question=True, body=body, created_at=now,
+                    body_html=render_markdown(body, mentions=notifications.mentioned_names(body)))
     db.session.add_all([thread, question])
     db.session.flush()
     thread.question_post_id = question.id
     if notify:
-        preferences.watch_by_default(author.id, thread.id)
-        notifications.notify_mentions(body, actor=author, thread=thread, post=question,
-                                      url=thread_url(thread, question.id))
+        subscriptions.watch_by_default(author.id, thread.id)
+        url = thread_url(thread, question.id)
+        notifications.notify_mentions(body, actor=author, thread=thread, post=question, url=url)
+        notifications.notify_new_thread(thread, question, author, url,
+                                        skip_ids=notifications.mentioned_ids(body) | {author.id})
     return thread
 
 
@@ -180,7 +182,8 @@ def add_reply(author: User, thread: Thread, body: str, *, created_at: datetime |
     if created_at is None:
         spam.check_new_content(author, body)  # new-account limits; imports pass created_at
     now = created_at or utcnow()
-    post = Post(thread=thread, author=author, body=body, body_html=render_markdown(body),
+    post = Post(thread=thread, author=author, body=body,
+                body_html=render_markdown(body, mentions=notifications.mentioned_names(body)),
                 created_at=now, is_official=official)
     db.session.add(post)
     thread.reply_count = Thread.reply_count + 1
@@ -197,7 +200,7 @@ def add_reply(author: User, thread: Thread, body: str, *, created_at: datetime |
         notifications.notify_mentions(body, actor=author, thread=thread, post=post, url=url,
                                       skip_ids={thread.author_id})
         notifications.notify_watchers(thread, post, author, url, skip_ids={thread.author_id} | mentioned)
-        preferences.watch_by_default(author.id, thread.id)
+        subscriptions.watch_by_default(author.id, thread.id)
     return post
 
 
@@ -221,7 +224,7 @@ def edit_post(editor: User, post: Post, body: str, *, title: str | None = None,
         title=thread.title if post.is_question else None, tags=old_tags,
     ))
     post.body = body
-    post.body_html = render_markdown(body)
+    post.body_html = render_markdown(body, mentions=notifications.mentioned_names(body))
     post.edited_at = utcnow()
     post.edited_by_id = editor.id
     if new_title is not None:

@@ -17,6 +17,7 @@ SUBJECTS = {
     "password_reset": "Reset your {site} password",
     "notification": "{subject}",
     "digest": "Your {site} digest: {count} new",
+    "sso_link_confirm": "Join your company sign-in to your {site} account",
 }
 
 

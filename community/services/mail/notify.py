@@ -36,9 +36,10 @@ def unsubscribe_headers(url: str) -> dict:
     return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
-def email_for(note) -> bool:
+def email_for(note, details: dict | None = None) -> bool:
     """Queue (or batch) the mail for an in-app notification if its kind is emailed at once;
-    True if the notification is in a mail."""
+    True if the notification is in a mail.  ``details`` (the answers of an accept reminder)
+    go to the template."""
     kind = EMAIL_KIND_OF.get(note.kind)
     if kind is None or preferences.email_choice(note.user_id, kind) != "immediately":
         return False
@@ -47,7 +48,7 @@ def email_for(note) -> bool:
         return False
     lock(User, user.id)   # one mail decision at a time per person: the throttle's count and batch hold
     key = f"{KEY_PREFIX}{user.id}:thread:{note.thread_id}" if note.thread_id else f"{KEY_PREFIX}{user.id}"
-    item = {"message": note.message, "link": absolute_url(note.url)}
+    item = {"message": note.message, "link": absolute_url(note.url), **(details or {})}
     waiting = _waiting(key) if note.thread_id else None
     if waiting is not None:
         _add_to(waiting, user, kind, item, note.thread_id)
