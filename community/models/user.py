@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -44,8 +44,10 @@ class User(UserMixin, db.Model):
     oidc_subject: Mapped[str | None] = mapped_column(String(255))
     #: When the last daily digest was built for the user (``flask mail digest``).
     digest_sent_at: Mapped[datetime | None]
+    #: A username derived at the first single sign-on may be changed once (then False).
+    username_changeable: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: The level a thread gets when the member asks or answers in it (watching, tracking; None: none).
-    auto_watch: Mapped[str | None] = mapped_column(String(20), default="watching")
+    auto_watch: Mapped[str | None] = mapped_column(String(20), default="watching", server_default="watching")
     #: The avatar's stored file (``uploads``, a square re-encoded by Pillow); None: a generated one.
     avatar: Mapped[str | None] = mapped_column(String(80))
     #: Set when the account was deleted: its personal data is gone, its posts stay as "deleted user"

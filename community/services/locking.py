@@ -9,11 +9,15 @@ is omitted by the dialect; there a writing request's transaction begins with
 serializes writers for the whole transaction.
 
 Lock order, to keep PostgreSQL free of deadlocks: threads (by id), then
-posts, then users (by id).  Ideas lock their idea row first.
+posts, then users (by id).  Ideas lock their idea row first.  ``advisory``
+locks name something that is no row (a mail throttle key: one member and one
+thread); they are taken after the thread row that serializes the writers.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+import hashlib
+
+from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import User
@@ -63,3 +67,12 @@ def upsert(model, key: dict, values: dict, on_insert: dict | None = None) -> Non
     row = db.session.identity_map.get(db.session.identity_key(model, tuple(key.values())))
     if row is not None:
         db.session.expire(row)   # a row this session had loaded reads the stored value again
+
+
+def advisory(name: str) -> None:
+    """A transaction-long lock on ``name`` (PostgreSQL ``pg_advisory_xact_lock``; SQLite's
+    ``BEGIN IMMEDIATE`` already serializes writers)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    db.session.execute(select(func.pg_advisory_xact_lock(key)))

@@ -36,7 +36,6 @@ def page():
 
 def _download(user) -> Response:
     """The JSON document as a file (``attachment``, so a browser saves it)."""
-    hit("DATA_EXPORT_RATE_LIMIT", key=f"user:{current_user.id}")
     body = json.dumps(mydata.export(user), ensure_ascii=False, indent=1, sort_keys=False)
     response = Response(body, mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="{user.username}-data.json"'
@@ -47,6 +46,7 @@ def _download(user) -> Response:
 @bp.get("/settings/data/export")
 @login_required
 def export():
+    hit("DATA_EXPORT_RATE_LIMIT", key=f"user:{current_user.id}")
     return _download(current_user)
 
 
@@ -78,6 +78,7 @@ def staff_export(username: str):
     target = users.get_by_username(username)
     if target.id == current_user.id or not permissions.can_export_account(current_user, target):
         abort(403)
+    hit("DATA_EXPORT_RATE_LIMIT", key=f"user:{current_user.id}")
     audit.record(current_user, "user.export", "user", target.id, note="data export on the member's request")
     db.session.commit()
     return _download(target)

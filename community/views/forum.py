@@ -75,12 +75,16 @@ def thread(thread_id: int, slug: str | None = None):
     if slug != thread.slug:
         return redirect(url_for_args("forum.thread", thread_id=thread.id, slug=thread.slug), 301)
     _count_view(thread.id)
-    if current_user.is_authenticated and subscriptions.mark_read(current_user.id, thread):
-        db.session.commit()     # tracking: no unread posts in it any more
-    return render_thread_page(thread, order="date" if request.args.get("order") == "date" else "votes")
+    levels = None
+    if current_user.is_authenticated:
+        read, levels = subscriptions.mark_read(current_user.id, thread)
+        if read:                # tracking: no unread posts in it any more
+            db.session.commit()
+    return render_thread_page(thread, order="date" if request.args.get("order") == "date" else "votes",
+                              levels=levels)
 
 
-def render_thread_page(thread, *, order: str = "votes", reply_body: str = "", status: int = 200):
+def render_thread_page(thread, *, order: str = "votes", reply_body: str = "", status: int = 200, levels=None):
     """The thread page, the one way it is drawn (also beside a refused answer): staff see
     hidden posts, authors their own, everyone their own votes."""
     question, accepted, answers = listings.thread_posts(
@@ -90,8 +94,8 @@ def render_thread_page(thread, *, order: str = "votes", reply_body: str = "", st
     if current_user.is_authenticated:
         ids = [p.id for p in (question, accepted, *answers) if p]
         my_votes = votes.votes_by_user(current_user.id, ids)
-        watch_level = subscriptions.thread_level(current_user.id, thread.id)
-        implied_level = watch_level or subscriptions.effective(current_user.id, thread.id)
+        levels = levels or subscriptions.page_state(current_user.id, thread)
+        watch_level, implied_level = levels.own, levels.effective
     linked_ideas = idea_links.ideas_for_thread(thread.id)
     return render_template("forum/thread.html", thread=thread, question=question,
                            accepted=accepted, answers=answers, my_votes=my_votes, order=order,

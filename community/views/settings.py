@@ -44,6 +44,18 @@ def profile():
     return _page("profile.html", "profile", form=_profile_form())
 
 
+@bp.post("/settings/username")
+@login_required
+def username():
+    """Once, for a username derived at the first company sign-in."""
+    wanted = request.form.get("username", "")
+    outcome = commit(lambda: settings.change_username(current_user, wanted))
+    if outcome.error:
+        return _failed(outcome.error, "profile.html", "profile", form=_profile_form(), wanted=wanted)
+    flash(f"Your username is now {outcome.value.username}. It cannot be changed again.", "success")
+    return redirect(url_for("settings.profile"))
+
+
 @bp.post("/settings/avatar")
 @login_required
 def avatar():

@@ -1,5 +1,6 @@
 """category_subscriptions, tag_subscriptions; thread_subscriptions.last_read_post_id (tracking);
-users.auto_watch (the level asking or answering gives a thread)
+users.auto_watch (the level asking or answering gives a thread); users.username_changeable (a username
+derived at the first single sign-on can be changed once)
 
 Revision ID: f3b7d9e1a5c2
 Revises: e8a1c4d2f6b9
@@ -41,10 +42,12 @@ def upgrade():
         batch_op.add_column(sa.Column('last_read_post_id', sa.Integer(), nullable=True))
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('auto_watch', sa.String(length=20), nullable=True, server_default='watching'))
+        batch_op.add_column(sa.Column('username_changeable', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('username_changeable')
         batch_op.drop_column('auto_watch')
     with op.batch_alter_table('thread_subscriptions', schema=None) as batch_op:
         batch_op.drop_column('last_read_post_id')

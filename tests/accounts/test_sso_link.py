@@ -106,3 +106,15 @@ def test_another_claim_can_vouch_for_the_email(client, provider, app):
     app.config["OIDC_EMAIL_VERIFIED_CLAIM"] = "xms_edov"
     provider.person.update(email_verified=False, xms_edov=True)
     assert sign_in(client).status_code == 302 and signed_in_as(client) == "pat"
+
+
+def test_a_derived_username_can_be_changed_once(client, provider, make):
+    make.user("taken-name")
+    assert sign_in(client).status_code == 302 and signed_in_as(client) == "pat"
+    assert "you can change it once" in client.get("/settings").get_data(as_text=True)
+    assert client.post("/settings/username", data={"username": "Taken-Name"}).status_code == 409
+    assert client.post("/settings/username", data={"username": "no spaces"}).status_code == 400
+    assert client.post("/settings/username", data={"username": "pat.doe"}).status_code == 302
+    assert signed_in_as(client) == "pat.doe"
+    assert client.post("/settings/username", data={"username": "pat-again"}).status_code == 403
+    assert "stays as it is" in client.get("/settings").get_data(as_text=True)

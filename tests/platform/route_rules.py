@@ -118,6 +118,8 @@ ACCOUNTS = {
     "POST /settings": Rule(ACTIVE, {"display_name": "Pat Doe", "about": "I run *billing*.",
                                     "location": "Lyon", "website": "https://pat.example.com"}),
     "POST /settings/avatar": Rule(ACTIVE, {"file": TINY_PNG}),
+    # Only a username derived at a first company sign-in can be changed (once): nobody's here.
+    "POST /settings/username": Rule(frozenset(), {"username": "fresh-name"}),
     "GET /settings/password": Rule(SIGNED_IN),
     "POST /settings/password": Rule(SIGNED_IN, {"current": "password123", "new": "a fresh long secret",
                                                 "confirm": "a fresh long secret"}),

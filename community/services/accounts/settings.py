@@ -65,6 +65,28 @@ def update_profile(user: User, *, display_name: str, about: str, location: str, 
     return user
 
 
+def change_username(user: User, wanted: str) -> User:
+    """A username derived at the first single sign-on, changed once by its member (then fixed, so
+    links to the profile and @mentions stay stable).  Case-insensitively unique, under the row lock."""
+    from ..errors import PermissionDenied
+    from .users import USERNAME_RE
+
+    wanted = (wanted or "").strip()
+    lock(User, user.id)
+    db.session.refresh(user)
+    if not user.username_changeable:
+        raise PermissionDenied("Your username cannot be changed (it can be changed once, after a first "
+                               "company sign-in).")
+    if not USERNAME_RE.match(wanted):
+        raise ValidationError("Usernames are 3–40 letters, digits, '_', '.' or '-'.", field="username")
+    if wanted != user.username and db.session.execute(
+            select(User.id).where(func.lower(User.username) == wanted.lower(), User.id != user.id)).first():
+        raise Conflict("That username is taken.", field="username")
+    user.username, user.username_changeable = wanted, False
+    db.session.flush()
+    return user
+
+
 def set_avatar(user: User, raw: bytes) -> User:
     """Store ``raw`` as the member's avatar: the upload rules, then a square re-encoded by Pillow
     (``uploads.store.store_avatar``).  The old picture stays stored (posts may show it)."""

@@ -9,7 +9,8 @@ The rules, in order:
    account here is refused, so nobody takes over an account by typing its address at the
    provider.
 3. Otherwise a member is created from the verified email, with a username derived from
-   ``preferred_username`` (else the email's local part), made valid and de-duplicated.
+   ``preferred_username`` (else the email's local part), made valid and de-duplicated; the
+   member may change it once (``settings.change_username``).
 4. With ``OIDC_ROLE_CLAIM`` set, the role follows ``OIDC_ROLE_MAP`` at every sign-in
    (``role_after``), and each change is written to the audit log.
 
@@ -78,7 +79,7 @@ def _create(issuer: str, claims: dict) -> User:
     username = unique_username(claims.get("preferred_username") or email.split("@")[0])
     # No password anyone knows: the member signs in through the provider (a password reset
     # by email can give them one later).
-    user = User(username=username, email=email, role="member", oidc_issuer=issuer,
+    user = User(username=username, email=email, role="member", oidc_issuer=issuer, username_changeable=True,
                 oidc_subject=str(claims["sub"]), password_hash=hash_password(secrets.token_urlsafe(32)),
                 display_name=(claims.get("name") or None) and str(claims["name"])[:80])
     db.session.add(user)

@@ -15,7 +15,9 @@ it) when they have no level for it yet.  Callers commit; writes are upserts on t
 """
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, String, delete, func, literal, select, union_all, update
 
 from ...extensions import db
 from ...models import (
@@ -191,23 +193,53 @@ def _last_post_id(thread_id: int) -> int | None:
     return db.session.execute(select(func.max(Post.id)).where(Post.thread_id == thread_id)).scalar()
 
 
-def mark_read(user_id: int, thread: Thread) -> bool:
+@dataclass(frozen=True)
+class PageState:
+    """What the thread page needs of a member's levels, read in one statement."""
+
+    own: str | None            # their choice for the thread
+    effective: str | None      # what applies (own, else what its category and tags imply)
+    last_read_post_id: int | None
+    last_post_id: int | None
+
+
+def page_state(user_id: int, thread: Thread) -> PageState:
+    """One UNION query: the member's row for the thread, their category and tag rows for it, and
+    the thread's last post (the thread page runs the same statements whatever its size)."""
+    own = select(literal("own").label("src"), ThreadSubscription.level.label("level"),
+                 ThreadSubscription.last_read_post_id.label("n")).where(
+        ThreadSubscription.user_id == user_id, ThreadSubscription.thread_id == thread.id)
+    category = select(literal("implied"), CategorySubscription.level, literal(None, Integer)).where(
+        CategorySubscription.user_id == user_id, CategorySubscription.category_id == thread.category_id)
+    tags = select(literal("implied"), TagSubscription.level, literal(None, Integer)).join(
+        thread_tags, thread_tags.c.tag_id == TagSubscription.tag_id).where(
+        TagSubscription.user_id == user_id, thread_tags.c.thread_id == thread.id)
+    last = select(literal("last"), literal(None, String), func.max(Post.id)).where(Post.thread_id == thread.id)
+    rows = db.session.execute(union_all(own, category, tags, last)).all()
+    own_row = next(((level, n) for src, level, n in rows if src == "own"), (None, None))
+    implied = [level for src, level, _ in rows if src == "implied"]
+    return PageState(own_row[0], _combine(own_row[0], implied), own_row[1],
+                     next((n for src, _, n in rows if src == "last"), None))
+
+
+def mark_read(user_id: int, thread: Thread) -> tuple[bool, PageState]:
     """The member read the thread up to its last post: their watched or tracked thread has no
     unread posts now.  A thread tracked or watched through its category or tags gets its own row
-    at that level on first read, so its unread posts are counted from then on."""
-    row = db.session.get(ThreadSubscription, (user_id, thread.id))
-    last = _last_post_id(thread.id)
-    if row is None:
-        level = effective(user_id, thread.id)
-        if level not in ("watching", "tracking"):
-            return False
-        db.session.add(ThreadSubscription(user_id=user_id, thread_id=thread.id, level=level,
-                                          last_read_post_id=last))
-        return True
-    if row.level == "muted" or row.last_read_post_id == last:
-        return False
-    row.last_read_post_id = last
-    return True
+    at that level on first read, so its unread posts are counted from then on.  Returns whether
+    anything changed, and the page's state."""
+    state = page_state(user_id, thread)
+    if state.own is None:
+        if state.effective not in ("watching", "tracking"):
+            return False, state
+        db.session.add(ThreadSubscription(user_id=user_id, thread_id=thread.id, level=state.effective,
+                                          last_read_post_id=state.last_post_id))
+        return True, state
+    if state.own == "muted" or state.last_read_post_id == state.last_post_id:
+        return False, state
+    db.session.execute(update(ThreadSubscription).where(ThreadSubscription.user_id == user_id,
+                                                        ThreadSubscription.thread_id == thread.id)
+                       .values(last_read_post_id=state.last_post_id))
+    return True, state
 
 
 def unread(user_id: int, limit: int = 20) -> list[tuple[Thread, int]]:

@@ -23,7 +23,7 @@ from ...extensions import db
 from ...models import EMAIL_KIND_OF, OutboxMessage, User, utcnow
 from ...urls import absolute_url
 from ..accounts import preferences
-from ..locking import lock
+from ..locking import advisory
 from . import messages
 from .messages import CHANNEL
 
@@ -46,8 +46,9 @@ def email_for(note, details: dict | None = None) -> bool:
     user = db.session.get(User, note.user_id)
     if user is None or user.deleted_at is not None:
         return False
-    lock(User, user.id)   # one mail decision at a time per person: the throttle's count and batch hold
     key = f"{KEY_PREFIX}{user.id}:thread:{note.thread_id}" if note.thread_id else f"{KEY_PREFIX}{user.id}"
+    if note.thread_id:
+        advisory(key)     # one mail decision at a time per person and thread: the batch holds
     item = {"message": note.message, "link": absolute_url(note.url), **(details or {})}
     waiting = _waiting(key) if note.thread_id else None
     if waiting is not None:
