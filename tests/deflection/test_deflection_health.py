@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from community.extensions import db
+from community.models import Thread
 from community.services.accounts import users
 from tests.deflection.conftest import T0, minutes
 
@@ -201,3 +202,18 @@ def test_withdrawing_the_accept_clears_the_solution_and_accepting_again_restarts
     p["asker"].accept(thread, answer)
     h = health(p["agent"])
     assert (h["solved"], h["median_time_to_accepted_answer_seconds"], h["answered_24h"]) == (1, 45 * 60, 1)
+
+
+def test_imported_answers_count_by_their_own_time_not_the_order_they_were_stored_in(site, people):
+    """``flask import`` writes posts with their original times, in the file's order."""
+    from community.services.forum import threads as forum_threads
+
+    category, p = people
+    site.at(T0)
+    question = p["asker"].ask(category, "Imported question with answers out of order")
+    thread = db.session.get(Thread, question)
+    forum_threads.add_reply(p["bea"].user, thread, "Stored first, written at ten.", created_at=minutes(60))
+    forum_threads.add_reply(p["cai"].user, thread, "Stored second, written at half past nine.", created_at=minutes(30))
+    db.session.commit()
+    site.at(minutes(120))
+    assert health(p["agent"])["median_time_to_first_reply_seconds"] == 30 * 60
