@@ -128,3 +128,21 @@ def test_staff_cannot_delete_themselves_and_moderators_delete_a_member_on_reques
     assert client.post(f"/moderation/users/deleted-{carol.id}/delete", data={"note": "again"}).status_code == 403
     other_mod = make.user("mod2", role="moderator")
     assert client.post(f"/moderation/users/{other_mod.username}/delete", data={"note": "x"}).status_code == 403
+
+
+def test_the_avatar_of_a_deleted_member_is_no_longer_served(client, make, login, db):
+    import io
+
+    from PIL import Image
+
+    carol = make.user("carol")
+    login(carol)
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 200)).save(out, format="PNG")
+    client.post("/settings/avatar", data={"file": (io.BytesIO(out.getvalue()), "me.png")},
+                content_type="multipart/form-data")
+    db.session.refresh(carol)
+    avatar = carol.avatar
+    assert client.get(f"/uploads/{avatar}").status_code == 200
+    client.post("/settings/delete", data={"confirm_username": "carol", "password": "password123"})
+    assert client.get(f"/uploads/{avatar}").status_code == 404

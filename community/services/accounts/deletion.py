@@ -3,7 +3,7 @@
 The ``users`` row is kept, emptied of everything personal, so that every post, vote,
 idea and reputation row still points at a row (other members' totals and the ledger
 are unchanged, threads keep their answers) and pages show the author as "deleted user".
-What is removed: profile fields, avatar, email address, password, single sign-on
+What is removed: profile fields, the avatar (its upload row and file), email address, password, single sign-on
 identity, API tokens, reset links, notifications, preferences, subscriptions, follows,
 mail waiting in the outbox, and the name and address on support tickets.  Ask sessions
 (what the member typed while searching) are detached from the account.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from ...extensions import db
 from ...models import (
@@ -61,6 +61,7 @@ def delete_account(actor: User, user: User, *, note: str | None = None) -> User:
     if user.deleted_at is not None:
         raise Conflict("This account was already deleted.")
     before = {"username": user.username, "role": user.role}
+    _remove_avatar(user)
     _remove_own_rows(user)
     _scrub_profile(user)
     db.session.flush()
@@ -84,6 +85,22 @@ def _remove_own_rows(user: User) -> None:
     # Images stay where posts show them; only the name the member gave the file goes.
     db.session.execute(update(Upload).where(Upload.user_id == user.id).values(original_name="")
                        .execution_options(synchronize_session=False))
+
+
+def _remove_avatar(user: User) -> None:
+    """The avatar is a picture of the person, not a post's: its row goes (so ``/uploads/`` stops
+    serving it) and its file too unless another member stored the same picture."""
+    from ..uploads import storage
+
+    if not user.avatar:
+        return
+    sha, _, ext = user.avatar.partition(".")
+    db.session.execute(delete(Upload).where(Upload.user_id == user.id, Upload.sha256 == sha, Upload.ext == ext)
+                       .execution_options(synchronize_session=False))
+    if db.session.execute(select(Upload.id).where(Upload.sha256 == sha).limit(1)).first() is None:
+        path = storage.path_of(user.avatar)
+        if path is not None:
+            path.unlink(missing_ok=True)
 
 
 def _scrub_profile(user: User) -> None:
