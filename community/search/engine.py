@@ -148,12 +148,13 @@ class SearchState:
         scored = _scored(terms, searcher)
         if scored is None:
             return []
-        hits = scored.top(max(limit, SUGGEST_CANDIDATES), allow=_type_mask(_arrays(searcher), types))
+        hits = scored.top(max(limit, SUGGEST_CANDIDATES), allow=_type_mask(_arrays(searcher), types),
+                          coverage=True)
         # Rerank the few candidates with the priors (solved, votes) kept in the document.
         ranked = sorted(((score * prior(bool(f.get("solved")), f.get("votes", 0)), f)
                          for docnum, score in hits for f in (searcher.stored_fields(docnum),)),
                         key=lambda pair: -pair[0])
-        return [presenting.suggestion(f, score, terms) for score, f in ranked[:limit]]
+        return [presenting.suggestion(f, score, terms) for score, f in presenting.order_suggestions(ranked, limit)]
 
     def search(self, text: str, *, category_id=None, solved=None, type=None, since: datetime | None = None,
                until: datetime | None = None, page: int = 1, per_page: int = 20) -> SearchResults:
@@ -175,7 +176,8 @@ class SearchState:
         result.total = len(scored.candidates(allow))
         if (page - 1) * per_page >= result.total:
             return result
-        hits = scored.top(page * per_page, allow=allow, multiplier=_priors(arrays))[(page - 1) * per_page:]
+        hits = scored.top(page * per_page, allow=allow, multiplier=_priors(arrays),
+                          coverage=True)[(page - 1) * per_page:]
         result.results = [presenting.page_hit(searcher.stored_fields(docnum), score, terms)
                           for docnum, score in hits]
         return result

@@ -223,7 +223,8 @@ class PostgresSearch:
             " AND type = ANY(CAST(:types AS text[])) ORDER BY rank DESC, key LIMIT :limit",
             params)
         terms = querying.analyze(text_)
-        return [presenting.suggestion(dict(row), row["rank"], terms) for row in rows[:limit]]
+        ranked = [(row["rank"], dict(row)) for row in rows]
+        return [presenting.suggestion(f, score, terms) for score, f in presenting.order_suggestions(ranked, limit)]
 
     def search(self, text_: str, *, category_id=None, solved=None, type=None, since: datetime | None = None,
                until: datetime | None = None, page: int = 1, per_page: int = 20) -> SearchResults:

@@ -4,6 +4,35 @@ from __future__ import annotations
 from . import snippets
 from .results import Hit
 
+#: A suggestion scoring under this share of the best one is not shown: a match on one common
+#: word ("twice", "month") beside a thread that holds the whole question is noise, not help.
+#: Measured (bench/relevance.py, docs/search.md): relevant threads of the dev set score down to
+#: 0.15 of the best (0.2 lost two, -0.7 point of recall@5), so the floor stays under that.
+MIN_RELATIVE_SCORE = 0.1
+#: ... from the 4th on: the first three are always shown (on a site of a few threads, with
+#: deleted documents in the statistics, a relevant second answer scored under 0.1).
+ALWAYS_SHOWN = 3
+#: An official article scoring at least this share of the best result comes first (issue 23:
+#: "an article that answers well comes first"); one that matches worse keeps its place.
+ARTICLE_FIRST_RATIO = 0.7
+
+
+def order_suggestions(ranked: list[tuple[float, dict]], limit: int) -> list[tuple[float, dict]]:
+    """The ``limit`` suggestions to show from ``(score, stored fields)`` best first, for every
+    backend: after the first :data:`ALWAYS_SHOWN`, those under :data:`MIN_RELATIVE_SCORE` of the
+    best left out; the best official article moved first when it scores :data:`ARTICLE_FIRST_RATIO`
+    of the best (a suggestion list is short: what answers best, officially, leads)."""
+    if not ranked:
+        return []
+    best = ranked[0][0]
+    if best <= 0:
+        return ranked[:limit]
+    kept = ranked[:ALWAYS_SHOWN] + [pair for pair in ranked[ALWAYS_SHOWN:] if pair[0] >= MIN_RELATIVE_SCORE * best]
+    article = next((i for i, (score, f) in enumerate(kept) if f.get("type") == "article"), None)
+    if article and kept[article][0] >= ARTICLE_FIRST_RATIO * best:
+        kept.insert(0, kept.pop(article))
+    return kept[:limit]
+
 
 def suggestion(f: dict, score: float, terms: list[str]) -> dict:
     return {

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .postings import SearcherArrays
-from .query import LONG_FIELDS, SCORE_ONLY_FIELDS
+from .query import DF_FIELDS, LONG_FIELDS, SCORE_ONLY_FIELDS
 from .schema import FIELD_BOOSTS, PHRASE_BOOSTS
 
 #: Whoosh's BM25F parameters (``scoring.BM25F`` defaults, as the engine used them).
@@ -30,6 +30,11 @@ B = 0.75
 PHRASE_SLOP = 2
 #: Documents whose phrase is checked per round of the branch and bound.
 PHRASE_CHUNK = 64
+#: Query coverage: a document's score is multiplied by (share of the query's IDF mass it
+#: holds, in any field) ** this.  A document with every word of a described problem beats
+#: one whose title holds one rare word (bench/relevance.py, docs/search.md: dev2 R@5 0.892 ->
+#: 0.983, MRR 0.755 -> 0.917; dev 0.889 -> 0.883, MRR 0.857 unchanged).  0 turns it off.
+COVERAGE_POWER = 0.5
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,10 @@ class Scored:
         #: Sum of the unboosted title scores of the phrase's stems, and how many are in the title.
         self.title = np.zeros(size)
         self.title_count = np.zeros(size, dtype=np.int8)
+        #: Per document, bit i set when it holds the plan's i-th stem in any field (:meth:`coverage`).
+        self.stems = list(dict.fromkeys(leaf.term for leaf in (*query_plan.select, *query_plan.extra,
+                                                               *(l for group in query_plan.require for l in group))))
+        self.held = np.zeros(size, dtype=np.int32) if COVERAGE_POWER and 1 < len(self.stems) <= 31 else None
         selected = None
         if query_plan.select:
             selected = np.zeros(size, dtype=bool)
@@ -113,10 +122,32 @@ class Scored:
         lengths = self.arrays.lengths(leaf.field)[ids]
         raw = idf * (weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / avg))
         self.score[ids] += raw * leaf.boost
+        if self.held is not None:
+            self.held[ids] |= 1 << self.stems.index(leaf.term)
         if leaf.field == "title" and leaf.term in self.plan.phrase:
             self.title[ids] += raw
             self.title_count[ids] += 1
         return ids
+
+    def coverage(self, docs: np.ndarray) -> np.ndarray | float:
+        """For ``docs``, (IDF of the query's stems each holds / IDF of all of them) ** the power:
+        the multiplier that makes matching more of the query count (1.0 when off).
+
+        Plain BM25 over title + body gets this from one field holding every word; the
+        boosted per-field sum lets a title with one rare word outrank a question that holds
+        the whole description.  Stems of the plan that no document holds still count."""
+        if self.held is None or not COVERAGE_POWER:
+            return 1.0
+        reader = self.arrays.searcher.reader()
+        total = max(self.arrays.searcher.doc_count_all(), 1)
+        bits = self.held[docs]
+        held, whole = np.zeros(len(docs)), 0.0
+        for i, term in enumerate(self.stems):
+            df = max(reader.doc_frequency(f, term) for f in DF_FIELDS)
+            weight = float(np.log1p((total - df + 0.5) / (df + 0.5)))
+            held += weight * ((bits >> i) & 1)
+            whole += weight
+        return (held / whole) ** COVERAGE_POWER
 
     def candidates(self, allow: np.ndarray | None = None) -> np.ndarray:
         """Docnums of the matching documents (within ``allow``, a mask, when given)."""
@@ -124,15 +155,18 @@ class Scored:
         return np.flatnonzero(mask)
 
     def top(self, limit: int, allow: np.ndarray | None = None,
-            multiplier: np.ndarray | None = None) -> list[tuple[int, float]]:
+            multiplier: np.ndarray | None = None, coverage: bool = False) -> list[tuple[int, float]]:
         """The best ``limit`` ``(docnum, score)``, score descending, then docnum ascending.
 
-        ``multiplier`` (per document) scales the final score (the priors of the search page).
+        ``multiplier`` (per document) scales the final score (the priors of the search page),
+        and so does :meth:`coverage` when ``coverage`` (off: the score of the Whoosh query).
         """
         docs = self.candidates(allow)
         if not len(docs) or limit <= 0:
             return []
         scale = multiplier[docs] if multiplier is not None else 1.0
+        if coverage:
+            scale = scale * self.coverage(docs)
         final = self.score[docs] * scale
         if self.plan.phrase:
             final = self._with_phrases(docs, final, scale, limit)

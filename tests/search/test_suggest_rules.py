@@ -1,0 +1,50 @@
+"""Suggestion rules above the raw scores: query coverage, the relative minimum score, an
+official article that answers well first (docs/search.md, "Ranking")."""
+from __future__ import annotations
+
+from community import search
+from community.demo import seed as demo_seed
+from community.search import presenting, ranker
+
+
+def test_a_thread_holding_the_whole_description_beats_a_title_with_one_rare_word(app, make, db, monkeypatch):
+    monkeypatch.setattr(presenting, "MIN_RELATIVE_SCORE", 0.0)
+    category = make.category("Sync")
+    title_only = make.thread(category=category, title="Sleep settings",
+                             body="Where is the setting for the display timeout?")
+    described = make.thread(category=category, title="Desktop app question",
+                            body="The client stops syncing the shared folder after the laptop wakes "
+                                 "from sleep and the tray icon spins forever.")
+    for n in range(8):  # other threads, so that the common words are common
+        make.thread(category=category, title=f"Shared folder number {n}",
+                    body="The client shows the shared folder after syncing.")
+    db.session.commit()
+    query = "client stops syncing the shared folder after the laptop wakes from sleep"
+    monkeypatch.setattr(ranker, "COVERAGE_POWER", 0.0)  # the boosted per-field sum alone
+    assert [r["id"] for r in search.suggest(query)][:2] == [title_only.id, described.id]
+    monkeypatch.setattr(ranker, "COVERAGE_POWER", 0.5)
+    app.extensions["search"]._suggest_cache.clear()  # keyed by stems, not by the knobs
+    assert [r["id"] for r in search.suggest(query)][:2] == [described.id, title_only.id]
+
+
+def test_the_demo_double_charge_shows_the_official_article_first(app, db):
+    demo_seed.seed()
+    db.session.commit()  # as `flask demo seed` does; the listeners index it
+    found = search.suggest("I was charged twice this month", types=("thread", "article"), limit=10)
+    titles = [r["title"] for r in found]
+    # The thread scores best; the article answers well (over 0.7 of it), so it comes first.
+    assert titles[:2] == ["Why was I charged twice, and how do refunds work?",
+                          "Charged twice for the annual plan this month"]
+    best = max(r["score"] for r in found)
+    assert all(r["score"] >= presenting.MIN_RELATIVE_SCORE * best for r in found[presenting.ALWAYS_SHOWN:])
+
+
+def test_order_suggestions_floor_and_article_first():
+    thread = {"type": "thread"}
+    article = {"type": "article"}
+    ranked = [(10.0, thread), (8.0, article), (0.5, thread), (3.0, thread), (0.9, thread)]
+    assert presenting.order_suggestions(ranked, 5) == [(8.0, article), (10.0, thread), (0.5, thread), (3.0, thread)]
+    weak_article = [(10.0, thread), (6.0, thread), (5.0, article)]  # under 0.7 of the best: keeps its place
+    assert presenting.order_suggestions(weak_article, 5) == weak_article
+    assert presenting.order_suggestions(ranked, 1) == [(8.0, article)]
+    assert presenting.order_suggestions([], 5) == []
