@@ -157,8 +157,15 @@ def test_the_account_bucket_is_the_account_however_it_is_typed(limited, client, 
     assert _login(client, " NOBODY", "10.3.0.9").status_code == 429
 
 
-def test_the_default_storage_is_shared_by_processes(app):
-    """Without REDIS_URL the counters live in a file of the instance folder, not in a process."""
+def test_the_default_storage_is_shared_by_processes(tmp_path, monkeypatch):
+    """Without REDIS_URL the counters live in a file of the instance folder, not in a process.
+    (An app of its own: the PostgreSQL pass of tests/run.py sets REDIS_URL for the others.)"""
+    from community import create_app
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "t",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'db.sqlite'}"})
     uri = app.config["RATELIMIT_STORAGE_URI"]
     assert uri.startswith("sqlite:////") and uri.endswith("/ratelimits.sqlite3")
     from limits import parse
