@@ -31,10 +31,7 @@ def store(user, raw: bytes, original_name: str = "") -> tuple[Upload, bool]:
     config = _checked(user, raw)
     encoded = images.reencode(raw, max_pixels=config["UPLOAD_MAX_PIXELS"], max_side=config["UPLOAD_MAX_SIDE"])
     small = images.thumbnail(encoded, width=config["UPLOAD_THUMB_WIDTH"])
-    if small is not None:
-        sha = hashlib.sha256(encoded.data).hexdigest()
-        storage.save(f"{sha}{THUMBNAIL_SUFFIX}.{small.ext}", small.data)
-    return _keep(user, encoded, original_name)
+    return _keep(user, encoded, original_name, thumbnail=small)
 
 
 def store_avatar(user, raw: bytes) -> Upload:
@@ -59,10 +56,13 @@ def _checked(user, raw: bytes):
     return config
 
 
-def _keep(user, encoded, original_name: str) -> tuple[Upload, bool]:
-    """The file (named by its hash) and one row per picture per member, race-safe."""
+def _keep(user, encoded, original_name: str, thumbnail=None) -> tuple[Upload, bool]:
+    """The file (named by its hash), its thumbnail if any, and one row per picture per member,
+    race-safe."""
     sha = hashlib.sha256(encoded.data).hexdigest()
     storage.save(f"{sha}.{encoded.ext}", encoded.data)
+    if thumbnail is not None:
+        storage.save(f"{sha}{THUMBNAIL_SUFFIX}.{thumbnail.ext}", thumbnail.data)
     existing = _find(user.id, sha)
     if existing is not None:
         return existing, False
