@@ -86,7 +86,7 @@ def _exit_code(exc: ServiceError) -> int:
 def receive(recipient: str | None):
     """Post the reply read on standard input (one raw message, as an MTA pipe delivers it).
 
-    Exits 0 when posted; otherwise prints why on standard error and exits with a sysexits code
+    Exits 0 when posted, or when the same mail (by its Message-ID) was posted before; otherwise prints why on standard error and exits with a sysexits code
     the MTA turns into a bounce (67 unknown or expired address, 77 not allowed, 65 unreadable) or
     a retry (75: too many posts right now)."""
     raw = sys.stdin.buffer.read(MAX_INBOUND_BYTES + 1)
@@ -97,8 +97,14 @@ def receive(recipient: str | None):
             reply = inbound.read(raw, recipient)
             if not permissions.can_reply(reply.user, reply.thread):
                 raise PermissionDenied(_refusal(reply))
+            received, earlier = inbound.claim(reply.key)
+            if received is None:          # delivered before: done already, nothing to bounce
+                db.session.rollback()
+                click.echo(f"already received (posted as #{earlier}); nothing posted again")
+                return
             hit("POST_RATE_LIMIT", key=f"user:{reply.user.id}")
             post = threads.add_reply(reply.user, reply.thread, reply.body)
+            received.post_id = post.id
             db.session.commit()
     except ServiceError as exc:
         db.session.rollback()

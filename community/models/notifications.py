@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -71,6 +71,24 @@ class OutboxMessage(db.Model):
     #: ``thread:<id>:user:<id>`` for notification mails: one per thread per hour per person.
     throttle_key: Mapped[str | None] = mapped_column(String(80))
 
+
+
+class InboundMail(db.Model):
+    """A reply received by email, kept by its ``Message-ID`` (``services/mail/inbound.claim``).
+
+    Mail servers deliver the same message again (a retry after a timeout, a second MX, a
+    forwarding loop): the unique key makes the second delivery, or ten at once, post nothing.
+    ``message_key`` is the Message-ID, or ``sha256:<hex>`` of the raw message when it has none
+    (or one longer than the column)."""
+
+    __tablename__ = "inbound_mail"
+    __table_args__ = (UniqueConstraint("message_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(255))
+    #: The post it became (None once that post is gone).
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 #: Kinds of event a member chooses a channel for, with the default (docs/accounts.md): a reply to
 #: your question and your answer accepted are emailed at once, the rest in-app and in the digest.

@@ -8,7 +8,9 @@ servers fold the case of local parts) and short enough for the 64-character loca
 ``read(raw)`` (``flask --app community mail receive``, fed one message on standard input by
 the MTA) finds the token among the recipients, checks it, and keeps only the new text: the
 quoted message, the "On ... wrote:" line, the signature and the phone's footer go.  The CLI
-checks ``permissions.can_reply`` and posts it with ``forum.threads.add_reply``.
+checks ``permissions.can_reply``, ``claim``s the message by its ``Message-ID`` (the same mail
+delivered twice, or ten times at once, posts once: the unique key of ``inbound_mail``
+decides) and posts it with ``forum.threads.add_reply``.
 """
 from __future__ import annotations
 
@@ -22,9 +24,11 @@ from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 
 from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
-from ...models import Thread, User
+from ...models import InboundMail, Thread, User
 from ..errors import NotFound, PermissionDenied, ValidationError
 
 SALT = b"reply-by-email-v1"
@@ -42,6 +46,8 @@ class Reply:
     thread: Thread
     body: str
     sender: str
+    #: What identifies this mail across deliveries (``message_key``).
+    key: str
 
 
 def _mac(user_id: int, thread_id: int, stamp: str) -> str:
@@ -110,7 +116,32 @@ def read(raw: bytes, recipient: str | None = None) -> Reply:
     body = strip_quoted(_text_of(message))
     if not body:
         raise ValidationError("The reply is empty once the quoted message is removed.", field="body")
-    return Reply(user, thread, body, sender)
+    return Reply(user, thread, body, sender, message_key(message, raw))
+
+
+def message_key(message, raw: bytes) -> str:
+    """The mail's ``Message-ID`` (without its angle brackets), or ``sha256:<hex>`` of the raw
+    bytes when it has none or one too long to keep: a redelivery carries the same either way."""
+    value = " ".join(str(message.get("Message-ID") or "").split()).strip("<> ")
+    if value and len(value) <= 255:
+        return value
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def claim(key: str) -> tuple[InboundMail | None, int | None]:
+    """Record the mail ``key`` as received: ``(row, None)`` for the first delivery, ``(None, post
+    id or None)`` when it came before.  The insert runs in a savepoint, so a concurrent delivery
+    that commits first makes ours a duplicate (PostgreSQL waits on the unique index for it;
+    SQLite's writers are serialized) rather than an error.  The caller sets ``row.post_id``."""
+    row = InboundMail(message_key=key)
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        earlier = db.session.execute(select(InboundMail.post_id).where(InboundMail.message_key == key)).first()
+        return None, earlier[0] if earlier else None
+    return row, None
 
 
 def _text_of(message) -> str:
