@@ -61,7 +61,6 @@ class Thread(db.Model):
     external_id: Mapped[str | None] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
-    first_reply_at: Mapped[datetime | None]
     solved_at: Mapped[datetime | None]
     view_count: Mapped[int] = mapped_column(default=0)
     reply_count: Mapped[int] = mapped_column(default=0)

@@ -80,3 +80,43 @@ def test_upgrade_keeps_the_rows_of_rebuilt_tables_with_foreign_keys_on(tmp_path)
         db.engine.dispose()
     assert counts == {"users": 2, "threads": 1, "posts": 2, "votes": 1}
     assert dangling == [] and still_on == 1
+
+
+def test_dropping_first_reply_at_keeps_the_threads_and_downgrade_brings_the_column_back(tmp_path):
+    """``threads.first_reply_at`` (never read; wrong after a hide, delete or merge) is dropped in
+    place: the thread and the posts pointing at it stay; a downgrade adds the column back, empty."""
+    from sqlalchemy import text
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'drop.db'}",
+                      "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "test"})
+    now = "2026-01-05 10:00:00"
+    with app.app_context():
+        flask_migrate.upgrade(revision="f3b7d9e1a5c2")  # the revision before the drop
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO users (id, username, email, password_hash, role, reputation_points, about,"
+                " about_html, created_at, session_version) VALUES (1, 'asker', 'a@example.com', 'x', 'member',"
+                " 1, '', '', :now, 1)"), {"now": now})
+            conn.execute(text("INSERT INTO categories (id, name, slug, description, position, created_at)"
+                              " VALUES (1, 'Billing', 'billing', '', 0, :now)"), {"now": now})
+            conn.execute(text(
+                "INSERT INTO threads (id, category_id, author_id, title, slug, created_at, last_activity_at,"
+                " first_reply_at, view_count, reply_count, score, locked, pinned, hidden, deleted) VALUES"
+                " (1, 1, 1, 'Invoice', 'invoice', :now, :now, '2026-01-04 09:00:00', 0, 0, 0, 0, 0, 0, 0)"),
+                {"now": now})
+            conn.execute(text(
+                "INSERT INTO posts (id, thread_id, author_id, is_question, is_official, body, body_html,"
+                " score, created_at, hidden, deleted) VALUES (1, 1, 1, 1, 0, 'b', '<p>b</p>', 0, :now, 0, 0)"),
+                {"now": now})
+        flask_migrate.upgrade(revision="a1d0f7c3e9b2")
+        columns = {c["name"] for c in db.inspect(db.engine).get_columns("threads")}
+        with db.engine.connect() as conn:
+            kept = (conn.exec_driver_sql("SELECT count(*) FROM threads").scalar(),
+                    conn.exec_driver_sql("SELECT count(*) FROM posts").scalar())
+        flask_migrate.downgrade(revision="f3b7d9e1a5c2")
+        with db.engine.connect() as conn:
+            back = conn.exec_driver_sql("SELECT id, first_reply_at FROM threads").fetchall()
+        db.engine.dispose()
+    assert "first_reply_at" not in columns and "solved_at" in columns
+    assert kept == (1, 1)
+    assert back == [(1, None)]

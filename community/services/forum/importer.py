@@ -228,15 +228,13 @@ def _thread_rows(batch: list[ThreadIn], directory: _Directory) -> tuple[list[dic
         asked = item.created_at or now
         answers = [(a, a.created_at or asked) for a in item.answers]
         author_id = directory.user_id(item.author)
-        first_reply = min((when for a, when in answers if directory.user_id(a.author) != author_id),
-                          default=None)
         accepted = next(((a, when) for a, when in answers if a.accepted), None)
         category = directory.category(item.category)
         thread_rows.append({
             "category_id": category.id, "author_id": author_id, "title": item.title,
             "slug": slugify(item.title), "external_id": item.external_id, "created_at": asked,
             "last_activity_at": max([asked] + [when for _a, when in answers]),
-            "first_reply_at": first_reply, "solved_at": accepted[1] if accepted else None,
+            "solved_at": accepted[1] if accepted else None,
             "view_count": item.views, "reply_count": len(answers), "score": item.score,
         })
         plans.append((item, asked, answers, category))

@@ -188,8 +188,6 @@ def add_reply(author: User, thread: Thread, body: str, *, created_at: datetime |
     db.session.add(post)
     thread.reply_count = Thread.reply_count + 1
     thread.last_activity_at = now
-    if thread.first_reply_at is None and author.id != thread.author_id:
-        thread.first_reply_at = now
     db.session.flush()
     if notify:
         url = thread_url(thread, post.id)

@@ -20,8 +20,9 @@ What a merge does, and why:
   listing.  Notifications and open flags that referenced A now reference B,
   and threads previously merged into A now point straight at B.
 - B's counters are recomputed from its posts: ``reply_count`` (visible
-  answers), ``first_reply_at``, ``last_activity_at``; A's views are added to
-  B's.
+  answers) and ``last_activity_at``; A's views are added to B's.  The time
+  to a first reply is not stored: community health reads it from the
+  replies themselves (a reply merged in from an older thread counts as 0 s).
 """
 from __future__ import annotations
 
@@ -117,11 +118,7 @@ def recount(thread: Thread) -> None:
         select(func.count(Post.id).filter(Post.hidden.is_(False)), func.max(Post.created_at))
         .where(*answers)
     ).one()
-    first_other = db.session.execute(
-        select(func.min(Post.created_at)).where(*answers, Post.author_id != thread.author_id)
-    ).scalar()
     thread.reply_count = visible or 0
-    thread.first_reply_at = first_other
     latest = max(x for x in (thread.last_activity_at, last_post, thread.created_at) if x)
     thread.last_activity_at = latest
 
