@@ -6,7 +6,7 @@ Dropped with SQLite's own ALTER TABLE ... DROP COLUMN (3.35+), not a batch copy 
 column has no index or constraint, and recreating ``threads`` with foreign keys on would cascade.
 
 Revision ID: a1d0f7c3e9b2
-Revises: f3b7d9e1a5c2
+Revises: a9c4e2f7b1d3
 Create Date: 2026-12-01 19:20:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = 'a1d0f7c3e9b2'
-down_revision = 'f3b7d9e1a5c2'
+down_revision = 'a9c4e2f7b1d3'
 branch_labels = None
 depends_on = None
 

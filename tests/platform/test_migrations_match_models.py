@@ -91,7 +91,7 @@ def test_dropping_first_reply_at_keeps_the_threads_and_downgrade_brings_the_colu
                       "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "test"})
     now = "2026-01-05 10:00:00"
     with app.app_context():
-        flask_migrate.upgrade(revision="f3b7d9e1a5c2")  # the revision before the drop
+        flask_migrate.upgrade(revision="a9c4e2f7b1d3")  # the revision before the drop
         with db.engine.begin() as conn:
             conn.execute(text(
                 "INSERT INTO users (id, username, email, password_hash, role, reputation_points, about,"
@@ -113,7 +113,7 @@ def test_dropping_first_reply_at_keeps_the_threads_and_downgrade_brings_the_colu
         with db.engine.connect() as conn:
             kept = (conn.exec_driver_sql("SELECT count(*) FROM threads").scalar(),
                     conn.exec_driver_sql("SELECT count(*) FROM posts").scalar())
-        flask_migrate.downgrade(revision="f3b7d9e1a5c2")
+        flask_migrate.downgrade(revision="a9c4e2f7b1d3")
         with db.engine.connect() as conn:
             back = conn.exec_driver_sql("SELECT id, first_reply_at FROM threads").fetchall()
         db.engine.dispose()
