@@ -202,6 +202,8 @@ class Defaults:
     #: hours is offered once to the members watching its category or tags.
     ACCEPT_REMINDER_DAYS = 3
     UNANSWERED_NOTIFY_HOURS = 24
+    #: The reminder's "accept this answer" links (no sign-in needed, once) work this many days.
+    ACCEPT_LINK_MAX_AGE_DAYS = 14
     #: Reply by email: notification mails carry ``Reply-To: <local>+TOKEN@<domain>`` (None: the
     #: domain of MAIL_FROM).  ``flask mail receive`` posts what comes back; a token works this long.
     MAIL_REPLY_LOCAL_PART = "reply"

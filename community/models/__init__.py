@@ -27,6 +27,7 @@ from .notifications import (
     Notification,
     NotificationPreference,
     OutboxMessage,
+    SpentLink,
     TagSubscription,
     ThreadSubscription,
 )
@@ -36,7 +37,7 @@ from .uploads import Upload
 from .user import ROLES, STAFF_ROLES, ApiToken, PasswordReset, User
 
 __all__ = [
-    "ApiToken", "AskEvent", "AskRefusal", "AuditEntry", "AskSession", "DeflectionCredit", "Category", "DuplicateLink", "FLAG_OUTCOMES", "FLAG_REASONS", "Flag", "Notification", "NotificationPreference", "ThreadSubscription", "CategorySubscription", "TagSubscription", "OutboxMessage", "InboundMail", "PasswordReset", "Post",
+    "ApiToken", "AskEvent", "AskRefusal", "AuditEntry", "AskSession", "DeflectionCredit", "Category", "DuplicateLink", "FLAG_OUTCOMES", "FLAG_REASONS", "Flag", "Notification", "NotificationPreference", "ThreadSubscription", "CategorySubscription", "TagSubscription", "OutboxMessage", "InboundMail", "SpentLink", "PasswordReset", "Post",
     "PostRevision", "ROLES", "ReputationEvent", "STAFF_ROLES", "Tag", "Thread", "ThreadView",
     "Ticket", "TicketEvent", "Upload", "User", "Vote", "WebhookAttempt", "thread_tags", "utcnow",
     "ARTICLE_STATES", "Article", "ArticleFeedback", "ArticleRevision", "article_tags",

@@ -90,6 +90,16 @@ class InboundMail(db.Model):
     post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+
+class SpentLink(db.Model):
+    """A signed link from a mail that works once (``services/mail/accept_links.py``): its nonce,
+    kept when it is used.  The primary key makes a second use, or ten at once, a refusal."""
+
+    __tablename__ = "spent_links"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)
+
 #: Kinds of event a member chooses a channel for, with the default (docs/accounts.md): a reply to
 #: your question and your answer accepted are emailed at once, the rest in-app and in the digest.
 EMAIL_KINDS = {

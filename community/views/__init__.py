@@ -10,6 +10,7 @@ from ..markup import safe
 
 def init_app(app: Flask) -> None:
     from . import (
+        accept_links,
         account_data,
         analytics,
         auth,
@@ -38,7 +39,7 @@ def init_app(app: Flask) -> None:
 
     for module in (main, auth, forum, users, ideas, idea_links, moderation, tickets, search, deflection,
                    support, analytics, kb, health, settings, uploads, editor, sso, account_data, subscriptions, unaccepted,
-                   sso_link):
+                   sso_link, accept_links):
         app.register_blueprint(module.bp)
 
     app.jinja_env.globals.update(perm=permissions)

@@ -145,6 +145,9 @@ ACCOUNTS = {
     # The signed link needs no login (one click from a mail); a forged one ("x") is a 400 for everyone.
     "GET /unsubscribe/<token>": Rule(EVERYONE, path={"token": "x"}),
     "POST /unsubscribe/<token>": Rule(EVERYONE, {"List-Unsubscribe": "One-Click"}, path={"token": "x"}),
+    # The reminder mail's one-click accept: the signed link is the credential; a forged one is a 400.
+    "GET /accept/<token>": Rule(EVERYONE, path={"token": "x"}),
+    "POST /accept/<token>": Rule(EVERYONE, {}, path={"token": "x"}),
     "GET /settings/data": Rule(SIGNED_IN),
     "GET /settings/data/export": Rule(SIGNED_IN),
     # Members delete their own account (a wrong confirmation is a 400); staff ask an admin.

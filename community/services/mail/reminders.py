@@ -2,7 +2,7 @@
 
 - A thread with answers by others but none accepted ``ACCEPT_REMINDER_DAYS`` after it was
   asked: its author is reminded once (kind ``reminder``), with the answers listed, best voted
-  first, each linked to where its Accept button is.
+  first, each with a one-click accept link (``accept_links``: signed, expiring, once).
 - A question with no reply ``UNANSWERED_NOTIFY_HOURS`` after it was asked: offered once (kind
   ``unanswered``) to the members watching its category or one of its tags.
 
@@ -23,6 +23,7 @@ from ...models import Post, Thread, User, utcnow
 from ...urls import absolute_url, thread_url
 from .. import notifications
 from ..accounts import subscriptions
+from . import accept_links
 
 WINDOW = timedelta(days=14)
 
@@ -67,6 +68,16 @@ def answers_of(thread: Thread) -> list[Post]:
         .order_by(Post.score.desc(), Post.created_at, Post.id)).scalars())
 
 
+def answer_items(thread: Thread) -> list[dict]:
+    """The reminder's list: each answer with its author, votes, an excerpt, its link and a
+    one-click accept link (``accept_links``; one nonce for the whole list, so one use spends all)."""
+    nonce = accept_links.new_nonce()
+    return [{"author": post.author.shown_name, "score": post.score, "excerpt": _excerpt(post.body),
+             "link": absolute_url(thread_url(thread, post.id)),
+             "accept": absolute_url(f"/accept/{accept_links.token(thread.author_id, thread.id, post.id, nonce)}")}
+            for post in answers_of(thread)]
+
+
 def remind_to_accept(thread_id: int, now) -> bool:
     """Remind the thread's author once; False when another run did, or it was solved meanwhile."""
     if not _claim(thread_id, Thread.accept_reminded_at, now):
@@ -74,8 +85,7 @@ def remind_to_accept(thread_id: int, now) -> bool:
     thread = db.session.get(Thread, thread_id)
     if thread.accepted_post_id is not None:
         return False
-    answers = [{"author": post.author.shown_name, "score": post.score, "excerpt": _excerpt(post.body),
-                "link": absolute_url(thread_url(thread, post.id))} for post in answers_of(thread)]
+    answers = answer_items(thread)
     notifications.notify(thread.author_id, "reminder",
                          f"Did an answer solve “{thread.title}”? Accept the one that did",
                          thread_url(thread), thread_id=thread.id, details={"answers": answers})
