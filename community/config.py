@@ -274,8 +274,19 @@ class Defaults:
     KB_REVIEW_CONTACT_ABOVE = 0.5
 
     # Image uploads (docs/uploads.md).
-    #: Where uploaded images are stored (default: instance/uploads).
+    #: Where uploaded images are stored (default: instance/uploads)...
     UPLOAD_DIR: str | None = None
+    #: ...or, when a bucket is named, an S3-compatible object store that every app server
+    #: shares (docs/uploads.md; needs boto3: ``pip install -e '.[s3]'``).  Unset keys use
+    #: boto3's own credential chain (AWS_* environment variables, an instance role).
+    UPLOAD_S3_BUCKET: str | None = None
+    UPLOAD_S3_ENDPOINT_URL: str | None = None
+    UPLOAD_S3_REGION: str | None = None
+    UPLOAD_S3_PREFIX = "uploads/"
+    UPLOAD_S3_ACCESS_KEY_ID: str | None = None
+    UPLOAD_S3_SECRET_ACCESS_KEY: str | None = None
+    #: "path" for stores that do not take the bucket in the host name (MinIO, most self-hosted).
+    UPLOAD_S3_ADDRESSING_STYLE = "auto"
     UPLOAD_MAX_BYTES = 5 * 1024 * 1024
     #: No request body may be larger (413): an upload and its form fields, with room to spare.
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024

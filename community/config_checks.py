@@ -9,6 +9,26 @@ def check(config) -> None:
     vote_budget(config.get("IDEA_VOTE_BUDGET"))
     time_zone(config.get("REPORT_TIME_ZONE"))
     oidc(config)
+    upload_storage(config)
+
+
+def upload_storage(config) -> None:
+    """Refuse to start with an S3 bucket named but no way to reach it: boto3 missing or a
+    malformed endpoint or addressing style (reaching the bucket is ``flask check``'s job)."""
+    from urllib.parse import urlsplit
+
+    if not config.get("UPLOAD_S3_BUCKET"):
+        return
+    try:
+        import boto3  # noqa: F401
+    except ImportError:
+        raise ValueError("UPLOAD_S3_BUCKET is set but boto3 is not installed: pip install -e '.[s3]'.") from None
+    endpoint = config.get("UPLOAD_S3_ENDPOINT_URL")
+    if endpoint and (urlsplit(endpoint).scheme not in ("http", "https") or not urlsplit(endpoint).netloc):
+        raise ValueError(f"UPLOAD_S3_ENDPOINT_URL must be an http(s) address, not {endpoint!r}.")
+    if config.get("UPLOAD_S3_ADDRESSING_STYLE") not in ("auto", "path", "virtual"):
+        raise ValueError("UPLOAD_S3_ADDRESSING_STYLE must be auto, path or virtual, "
+                         f"not {config.get('UPLOAD_S3_ADDRESSING_STYLE')!r}.")
 
 
 def vote_budget(value) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, jsonify, request, send_file
 from flask_login import current_user, login_required
 
+from ..services.errors import Unavailable
 from ..services.uploads import storage, store
 from .actions import commit, error_json
 
@@ -33,10 +34,15 @@ def upload():
 @bp.get("/uploads/<name>")
 def serve(name: str):
     upload = store.by_filename(name)
-    path = storage.path_of(name) if upload is not None else None
-    if path is None:
+    try:
+        stored = storage.open_file(name) if upload is not None else None
+    except Unavailable as error:
+        abort(503, error.message)
+    if stored is None:
         abort(404)
-    response = send_file(path, mimetype=upload.content_type, max_age=31536000, conditional=True)
+    # Names are hashes of the bytes: the name is the entity tag, and never changes content.
+    response = send_file(stored, mimetype=upload.content_type, max_age=31536000, conditional=True,
+                         etag=name.partition(".")[0], last_modified=upload.created_at)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
     response.headers["Content-Disposition"] = "inline"

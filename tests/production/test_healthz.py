@@ -12,7 +12,8 @@ def test_a_healthy_server_answers_200_with_every_check(client, db, make):
     assert response.status_code == 200
     data = response.get_json()
     assert data["status"] == "ok" and data["failed"] == []
-    assert set(data["checks"]) == {"database", "search", "migrations"}
+    assert set(data["checks"]) == {"database", "search", "migrations", "uploads"}
+    assert data["checks"]["uploads"]["backend"] == "folder"
     assert all(check["ok"] for check in data["checks"].values())
     assert data["checks"]["search"]["documents"] == 1
     assert data["checks"]["migrations"]["revision"] == data["checks"]["migrations"]["head"]

@@ -98,9 +98,7 @@ def _remove_avatar(user: User) -> None:
     db.session.execute(delete(Upload).where(Upload.user_id == user.id, Upload.sha256 == sha, Upload.ext == ext)
                        .execution_options(synchronize_session=False))
     if db.session.execute(select(Upload.id).where(Upload.sha256 == sha).limit(1)).first() is None:
-        path = storage.path_of(user.avatar)
-        if path is not None:
-            path.unlink(missing_ok=True)
+        storage.delete(user.avatar)
 
 
 def _scrub_profile(user: User) -> None:

@@ -1,12 +1,14 @@
 """Is this app server fit to serve?  What ``GET /healthz`` answers to load balancers.
 
-Three checks, each cheap enough to run every few seconds:
+Four checks, each cheap enough to run every few seconds:
 
 - ``database``: the database answers ``SELECT 1``;
 - ``search``: the search index can be opened and read (its document count);
 - ``migrations``: the revision stamped in ``alembic_version`` is the head of
   ``migrations/`` (an app server started on new code before ``flask db upgrade``,
-  or on old code after it, is not current and should get no traffic).
+  or on old code after it, is not current and should get no traffic);
+- ``uploads``: image storage answers (the folder is writable, or the S3 bucket
+  answers ``HEAD``).
 
 A failing check reports the exception's class and first line, never a
 traceback, and the others still run, so that the answer says everything that
@@ -28,7 +30,8 @@ from ...extensions import db
 def check_all() -> dict:
     """``{"ok": bool, "failed": [names], "checks": {name: {"ok": bool, ...}}}``."""
     checks = {}
-    for name, check in (("database", _database), ("search", _search), ("migrations", _migrations)):
+    for name, check in (("database", _database), ("search", _search), ("migrations", _migrations),
+                        ("uploads", _uploads)):
         started = time.perf_counter()
         try:
             result = {"ok": True, **check()}
@@ -55,6 +58,12 @@ def _database() -> dict:
 
 def _search() -> dict:
     return {"documents": search.count()}
+
+
+def _uploads() -> dict:
+    from ..uploads import storage
+
+    return storage.backend().check()
 
 
 def _migrations() -> dict:

@@ -1,41 +1,54 @@
-"""Where stored images live: a folder (``UPLOAD_DIR``, default ``instance/uploads``).
+"""Where stored images live: a folder (``UPLOAD_DIR``, default ``instance/uploads``), or an
+S3-compatible bucket when ``UPLOAD_S3_BUCKET`` is set, so that several app servers share them.
 
-Files are named by the hash of their bytes and written atomically (a temporary file,
-then a rename), so a half-written image is never served and two workers storing the
-same picture write the same file.  Several app servers share uploads by pointing
-``UPLOAD_DIR`` at shared storage (docs/deploy.md); an object-store adapter would
-implement the same two functions.
+Files are named by the hash of their bytes, so storing is idempotent: two workers storing
+the same picture write the same object, and a name once stored never changes content.
+Both backends answer the same four calls; the rest of the app never knows which one it has.
 """
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
+from typing import BinaryIO, Protocol
 
 from flask import current_app
 
 
-def folder() -> Path:
-    path = Path(current_app.config["UPLOAD_DIR"])
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+class Storage(Protocol):
+    def save(self, filename: str, data: bytes, content_type: str) -> None: ...
+    def exists(self, filename: str) -> bool: ...
+    def open(self, filename: str) -> BinaryIO | None: ...
+    def delete(self, filename: str) -> None: ...
+    def check(self) -> dict: ...
 
 
-def save(filename: str, data: bytes) -> None:
-    target = folder() / filename
-    if target.exists():
-        return
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def backend() -> Storage:
+    """This app's storage, built once from its settings."""
+    extensions = current_app.extensions
+    if "upload_storage" not in extensions:
+        config = current_app.config
+        if config.get("UPLOAD_S3_BUCKET"):
+            from .s3_storage import S3Storage
+
+            extensions["upload_storage"] = S3Storage.from_config(config)
+        else:
+            from .folder_storage import FolderStorage
+
+            extensions["upload_storage"] = FolderStorage(config["UPLOAD_DIR"])
+    return extensions["upload_storage"]
 
 
-def path_of(filename: str) -> Path | None:
-    """The stored file, or None (the name is checked by the caller against the database)."""
-    path = folder() / filename
-    return path if path.is_file() else None
+def save(filename: str, data: bytes, content_type: str) -> None:
+    backend().save(filename, data, content_type)
+
+
+def exists(filename: str) -> bool:
+    return backend().exists(filename)
+
+
+def open_file(filename: str) -> BinaryIO | None:
+    """The stored bytes as a file to read, or None (the caller checks the name against the
+    database first)."""
+    return backend().open(filename)
+
+
+def delete(filename: str) -> None:
+    backend().delete(filename)

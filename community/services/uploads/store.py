@@ -60,9 +60,9 @@ def _keep(user, encoded, original_name: str, thumbnail=None) -> tuple[Upload, bo
     """The file (named by its hash), its thumbnail if any, and one row per picture per member,
     race-safe."""
     sha = hashlib.sha256(encoded.data).hexdigest()
-    storage.save(f"{sha}.{encoded.ext}", encoded.data)
+    storage.save(f"{sha}.{encoded.ext}", encoded.data, encoded.content_type)
     if thumbnail is not None:
-        storage.save(f"{sha}{THUMBNAIL_SUFFIX}.{thumbnail.ext}", thumbnail.data)
+        storage.save(f"{sha}{THUMBNAIL_SUFFIX}.{thumbnail.ext}", thumbnail.data, thumbnail.content_type)
     existing = _find(user.id, sha)
     if existing is not None:
         return existing, False
@@ -94,7 +94,7 @@ def by_filename(filename: str) -> Upload | None:
 def thumbnail_url(upload: Upload) -> str | None:
     """Where the upload's thumbnail is served, when it has one."""
     name = f"{upload.sha256}{THUMBNAIL_SUFFIX}.{upload.ext}"
-    return f"/uploads/{name}" if storage.path_of(name) is not None else None
+    return f"/uploads/{name}" if storage.exists(name) else None
 
 
 def markdown_for(upload: Upload) -> str:
