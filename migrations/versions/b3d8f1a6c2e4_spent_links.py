@@ -1,7 +1,7 @@
 """spent_links: signed mail links that work once (one-click accept from the reminder mail)
 
 Revision ID: b3d8f1a6c2e4
-Revises: a9c4e2f7b1d3
+Revises: a1d0f7c3e9b2
 Create Date: 2026-12-01 19:45:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'b3d8f1a6c2e4'
-down_revision = 'a9c4e2f7b1d3'
+down_revision = 'a1d0f7c3e9b2'
 branch_labels = None
 depends_on = None
 
