@@ -78,3 +78,24 @@ def test_a_member_who_chose_the_digest_is_not_counted_or_throttled(db, make):
     db.session.commit()
     make.reply(make.thread(author=asker), author=helper)
     assert _mails(db, "asker@example.com") == []
+
+
+def test_the_worker_holds_back_what_was_queued_past_the_ceiling_and_still_sends_resets(db, make, app, client):
+    """The queue's check can be passed by events at the same instant (it takes no lock across
+    members); the worker's, under a lock per member, cannot."""
+    asker, helper = make.user("asker"), make.user("helper")
+    for _ in range(5):
+        make.reply(make.thread(author=asker), author=helper)
+    client.post("/forgot", data={"email": "asker@example.com"})
+    assert len(_mails(db, "asker@example.com")) == 6              # 40 a day: all five queued, and the reset
+    app.config["MAIL_DAILY_LIMIT_PER_USER"] = 2                   # as if five had raced past a ceiling of 2
+    counts = outbox.send_due(outbox.worker_name())
+    assert counts["sent"] == 3                                    # two notifications and the reset
+    mails = _mails(db, "asker@example.com")
+    held = [m for m in mails if m.last_error == outbox.HELD_BACK]
+    assert [m.id for m in held] == [m.id for m in mails[2:5]] and all(m.sent_at for m in held)
+    assert mails[5].sent_at is not None and mails[5].last_error is None       # the reset went
+    assert outbox.send_due(outbox.worker_name()) == {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "lost": 0}
+    with freeze_time(utcnow() + timedelta(days=1, minutes=1)):
+        make.reply(make.thread(author=asker), author=helper)
+        assert outbox.send_due(outbox.worker_name())["sent"] == 1  # a new day, a new share

@@ -6,6 +6,8 @@ workers never hold one row.  After a send the row is marked sent in a commit
 whose UPDATE is conditional on the claim still being this worker's.  A failure
 waits ``MAIL_BACKOFF_SECONDS * 2**(attempts-1)`` (capped) and after
 ``MAIL_MAX_ATTEMPTS`` the row is marked failed, kept with its error for admins.
+A notification mail that would pass its member's daily ceiling (counted under a lock per
+member as it is claimed) is held back: marked done with ``HELD_BACK``, never sent.
 A worker that dies between the SMTP hand-off and its commit leaves the claim to
 expire, and that one message may go out twice: at-least-once, the only
 guarantee SMTP allows.
@@ -18,16 +20,19 @@ import time
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from ... import mail
 from ...extensions import db, write_intent
 from ...models import OutboxMessage, utcnow
+from ..locking import advisory
 from .messages import CHANNEL, redacted
 
 #: Rows that are a request the worker turns into a mail (``services/accounts/reset.py``).
 RESOLVED_KIND = "password_reset_request"
 NOTHING_TO_SEND = "nothing sent: no account has this address, or the request expired before sending"
+#: A notification mail not sent: its member had their day's share (``MAIL_DAILY_LIMIT_PER_USER``).
+HELD_BACK = "held back: the member's daily ceiling of notification mails was reached"
 
 
 def worker_name() -> str:
@@ -49,25 +54,51 @@ def _due(now):
 
 
 def claim_next(worker: str) -> OutboxMessage | None:
-    """Take one due row for ``worker`` and commit the claim; None when nothing is due."""
-    for _ in range(10):   # another worker may win a candidate: try the next
+    """Take one due row for ``worker`` and commit the claim; None when nothing is due.  A
+    notification mail past its member's daily ceiling is held back instead (``_over_ceiling``)."""
+    lost = 0
+    while lost < 10:   # another worker may win a candidate: try the next
         now = utcnow()
         with write_intent():
             candidate = db.session.execute(
-                select(OutboxMessage.id).where(*_due(now))
+                select(OutboxMessage.id, OutboxMessage.user_id, OutboxMessage.throttle_key).where(*_due(now))
                 .order_by(OutboxMessage.available_at, OutboxMessage.id).limit(1)
-            ).scalar()
+            ).first()
             if candidate is None:
                 db.session.rollback()
                 return None
+            held = _over_ceiling(candidate, now)
+            values = {"sent_at": now, "last_error": HELD_BACK} if held else {}
             won = db.session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == candidate, *_due(now))
-                .values(claimed_by=worker, claimed_at=now)
+                update(OutboxMessage).where(OutboxMessage.id == candidate.id, *_due(now))
+                .values(claimed_by=None if held else worker, claimed_at=None if held else now, **values)
                 .execution_options(synchronize_session=False)).rowcount
             db.session.commit()
-        if won == 1:
-            return db.session.get(OutboxMessage, candidate)
-    return None
+        if won == 1 and not held:
+            return db.session.get(OutboxMessage, candidate.id)
+        lost += won != 1
+
+
+def _over_ceiling(candidate, now) -> bool:
+    """Whether a notification mail would pass its member's ``MAIL_DAILY_LIMIT_PER_USER``: the
+    mails to them sent in the last 24 hours plus those other workers hold now.  The queue checks
+    the ceiling too, but without a lock across members (two posts notifying the same people in
+    another order would deadlock), so concurrent events can queue past it; this check is the
+    guarantee.  It runs under an advisory lock per member until the claim commits (PostgreSQL;
+    SQLite serializes writers), one lock per transaction, so claims for one member are counted
+    one after the other and never deadlock."""
+    from .notify import KEY_PREFIX
+
+    if candidate.user_id is None or not (candidate.throttle_key or "").startswith(KEY_PREFIX):
+        return False
+    advisory(f"mail-ceiling:{candidate.user_id}")
+    counted = db.session.execute(
+        select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.user_id == candidate.user_id, OutboxMessage.channel == CHANNEL,
+            OutboxMessage.throttle_key.startswith(KEY_PREFIX, autoescape=True), OutboxMessage.id != candidate.id,
+            or_(and_(OutboxMessage.sent_at >= now - timedelta(days=1), OutboxMessage.last_error.is_(None)),
+                and_(OutboxMessage.sent_at.is_(None), OutboxMessage.claimed_by.is_not(None))))).scalar_one()
+    return counted >= current_app.config["MAIL_DAILY_LIMIT_PER_USER"]
 
 
 def _resolve(message: OutboxMessage, worker: str) -> dict | None:
@@ -164,8 +195,6 @@ def failed(limit: int = 100):
 
 
 def pending_count() -> int:
-    from sqlalchemy import func
-
     return db.session.execute(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.channel == CHANNEL, OutboxMessage.sent_at.is_(None),
         OutboxMessage.failed_at.is_(None))).scalar_one()
