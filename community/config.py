@@ -217,8 +217,10 @@ class Defaults:
     SEARCH_LEARN_DAYS = 730
     #: Documents the bulk index writer of `flask import` holds before a commit.
     SEARCH_BULK_COMMIT_EVERY = 20000
-    #: Whoosh subprocesses for bulk indexing (1: in the importing process, usually faster).
+    #: Whoosh subprocesses for bulk indexing (1: one writer, usually faster; N > 1: Whoosh's MpWriter).
     SEARCH_IMPORT_PROCS = 1
+    #: `flask import` writes the Whoosh index in a child process while it inserts rows (False: in-process).
+    SEARCH_IMPORT_BACKGROUND = True
     #: Whoosh: megabytes of decoded long posting lists (common stems) each process keeps (0: none).
     SEARCH_POSTINGS_CACHE_MB = 64
     #: PostgreSQL backend: seconds a process keeps its snapshot of word frequencies (common words).

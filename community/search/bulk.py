@@ -2,18 +2,28 @@
 
 The writer commits every ``SEARCH_BULK_COMMIT_EVERY`` documents (default
 20,000), so an interrupted import leaves the index close to the database;
-``flask search rebuild`` makes them equal.  ``SEARCH_IMPORT_PROCS=N``
-(default 1) makes the writer analyse and write postings in N subprocesses,
-each writing its own segment, while this process reads input and inserts
-rows: worth it on an otherwise idle multi-core machine.
+``flask search rebuild`` makes them equal.  The writer runs in a child process
+(``bulk_process``, ``SEARCH_IMPORT_BACKGROUND``, default on) while this process
+reads input and inserts rows.  ``SEARCH_IMPORT_PROCS=N`` (N > 1) uses Whoosh's
+own multiprocess writer instead (N subprocesses, each writing its own segment,
+with Whoosh's sorting pool: slower per document).
 """
 from __future__ import annotations
 
 import os
+from collections import Counter
+from operator import itemgetter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import current_app
+from whoosh import formats
+from whoosh.system import pack_uint
+
+from .analysis import WORD_RE, SupportAnalyzer, normalize
+
+
+_docnum = itemgetter(0)
 
 
 class TermPool:
@@ -55,8 +65,10 @@ class TermPool:
 
     @staticmethod
     def _sorted(group: list) -> list:
-        if any(group[i][0] > group[i + 1][0] for i in range(len(group) - 1)):
-            group.sort(key=lambda posting: posting[0])  # merged segments may interleave
+        """The group by docnum: merged segments may interleave.  Sorted every time: on a list
+        already in order (the usual case) the sort is one linear pass in C, cheaper than checking
+        the order in Python first."""
+        group.sort(key=_docnum)
         return group
 
     def write(self, writer) -> None:
@@ -83,8 +95,77 @@ class TermPool:
         self.fields, self.lengths = {}, {}
 
 
+def _text_items(field, value) -> list | None:
+    """``field.index(value)`` (term bytes, frequency, weight, value bytes) for a text field analysed
+    by :class:`SupportAnalyzer` with frequencies or positions, without Whoosh's token stream.
+
+    Whoosh yields one ``Token`` per word through the analyzer and ``formats.tokens`` and counts
+    them in ``word_values``; here the words are the same regex matches and stems
+    (``analysis.normalize``), stop words left out and positions counting only the words kept, as
+    the analyzer numbers them.  ``None`` for any other field: the caller asks Whoosh.
+    """
+    fmt = field.format
+    kind = type(fmt)
+    if not isinstance(value, str) or type(field.analyzer) is not SupportAnalyzer \
+            or kind not in (formats.Frequency, formats.Positions):
+        return None
+    stems = [stem for stem in map(normalize, WORD_RE.findall(value)) if stem]
+    boost = fmt.field_boost
+    if kind is formats.Frequency:
+        return [(term.encode("utf-8"), count, float(count) * boost, pack_uint(count))
+                for term, count in Counter(stems).items()]
+    positions: dict[str, list[int]] = {}
+    for position, term in enumerate(stems):
+        positions.setdefault(term, []).append(position)
+    return [(term.encode("utf-8"), len(found), float(len(found)) * boost, fmt.encode(found))
+            for term, found in positions.items()]
+
+
+def _add_document(writer, fields: dict) -> None:
+    """``SegmentWriter.add_document`` with :func:`_text_items` for the analysed text fields
+    (the rest of it as Whoosh 2.7 writes it: boosts, lengths, spelling, vectors, columns)."""
+    writer._check_state()
+    perdocwriter, schema, docnum, add_post = writer.perdocwriter, writer.schema, writer.docnum, writer.pool.add
+    docboost = writer._doc_boost(fields)
+    fieldnames = sorted(name for name in fields if not name.startswith("_"))
+    writer._check_fields(schema, fieldnames)
+    perdocwriter.start_doc(docnum)
+    for fieldname in fieldnames:
+        value = fields.get(fieldname)
+        if value is None:
+            continue
+        field = schema[fieldname]
+        length = 0
+        if field.indexed:
+            fieldboost = writer._field_boost(fields, fieldname, docboost)
+            items = _text_items(field, value)
+            if items is None:
+                items = field.index(value)
+            scorable = field.scorable
+            for tbytes, freq, weight, vbytes in items:
+                if scorable:
+                    length += freq
+                add_post((fieldname, tbytes, docnum, weight * fieldboost, vbytes))
+        if field.separate_spelling():
+            spellfield = field.spelling_fieldname(fieldname)
+            for word in field.spellable_words(value):
+                add_post((spellfield, word.encode("utf-8"), 0, 1, None))
+        if field.vector:
+            vitems = sorted((text, weight, vbytes) for text, _, weight, vbytes
+                            in field.vector.word_values(value, field.analyzer, mode="index"))
+            perdocwriter.add_vector_items(fieldname, field, vitems)
+        customval = fields.get("_stored_%s" % fieldname, value)
+        perdocwriter.add_field(fieldname, field, customval if field.stored else None, length)
+        column = field.column_type
+        if column and customval is not None:
+            perdocwriter.add_column_value(fieldname, column, field.to_column_value(customval))
+    perdocwriter.finish_doc()
+    writer._added = True
+    writer.docnum += 1
+
+
 def fast_writer(writer):
-    """``writer`` (a fresh ``SegmentWriter``) using a :class:`TermPool`."""
+    """``writer`` (a fresh ``SegmentWriter``) using a :class:`TermPool` and :func:`_add_document`."""
     from whoosh.util.numeric import byte_to_length, length_to_byte
 
     pool = TermPool()
@@ -99,6 +180,7 @@ def fast_writer(writer):
 
     perdoc.add_field = add_field
     writer._flush_segment = lambda: pool.write(writer)
+    writer.add_document = lambda **fields: _add_document(writer, fields)
     return writer
 
 
@@ -136,13 +218,23 @@ def bulk_writer(timeout: float = 300.0) -> Iterator[BulkIndexer]:
         return
     procs = min(int(config.get("SEARCH_IMPORT_PROCS") or 1), os.cpu_count() or 1)
     options = {"procs": procs, "multisegment": True, "batchsize": 200} if procs > 1 else {}
+    commit_every = int(config.get("SEARCH_BULK_COMMIT_EVERY") or 20000)
     if procs > 1:
         def open_writer():
             return state.index.writer(timeout=timeout, limitmb=256, **options)
     else:
         def open_writer():
             return fast_writer(state.index.writer(timeout=timeout))
-    indexer = BulkIndexer(open_writer, int(config.get("SEARCH_BULK_COMMIT_EVERY") or 20000))
+    if procs == 1 and config.get("SEARCH_IMPORT_BACKGROUND", True):
+        from .bulk_process import ProcessIndexer
+
+        indexer = ProcessIndexer(open_writer, commit_every)
+        try:
+            yield indexer
+        finally:
+            indexer.close()
+        return
+    indexer = BulkIndexer(open_writer, commit_every)
     try:
         yield indexer
     finally:

@@ -115,9 +115,11 @@ def test_fast_markdown_path_matches_the_renderer():
         "x\n\n\ny", "Error: cannot sync", "ctrl\x0bchar", "v2.1 broke it", "e.g. this", "end.",
         "It works!", "Wow! [link](http://x.io)", "![img](/uploads/a.png)", "MO.SE is odd", "see stackexchange.com/q/1",
         "www.example.org", "mail me@example.com", "i.e. the file.txt", "ftp://host/x", "Acme 1.14.7 fails",
+        "a -> b", "x > y and y >= z", "> quoted", "a\n> quoted", "a >\nb", ">", "1 > 0.", "a\n\n>b",
     ]
     for text in samples:
         assert render_body(text) == render_markdown(text), text
+    assert render_body("x > y") == "<p>x &gt; y</p>"  # the fast path itself, not the renderer
 
 
 @pytest.mark.skipif(not (SE_DUMP / "Posts.xml").exists(), reason="Stack Exchange sample dump not present")

@@ -52,3 +52,34 @@ def test_fast_pool_writes_the_same_index(tmp_path):
         q = querying.build(querying.analyze(text))
         expected = [(h.docnum, round(h.score, 6)) for h in plain.search(q, limit=30)]
         assert expected and [(h.docnum, round(h.score, 6)) for h in fast.search(q, limit=30)] == expected
+
+
+def _postings(searcher) -> dict:
+    reader = searcher.reader()
+    out = {}
+    for field, term in reader.all_terms():
+        matcher = reader.postings(field, term)
+        postings = []
+        while matcher.is_active():
+            postings.append((matcher.id(), matcher.value(), matcher.weight()))
+            matcher.next()
+        out[field, term] = postings
+    return out
+
+
+def test_fast_document_analysis_writes_the_same_postings(tmp_path):
+    """Frequencies and title positions from the fast path are byte for byte Whoosh's: stop words,
+    accents, repeated words, apostrophes and dotted versions included."""
+    docs = _docs(60)
+    for i, doc in enumerate(docs):
+        doc["title"] += " the Café’s v3.12.4 can't can not it's a printer printer" if i % 3 == 0 else ""
+        doc["question"] += " Ünïcode don’t x y 3.12 printer the the" if i % 2 else ""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    plain, fast = _build(tmp_path / "a", docs, False).searcher(), _build(tmp_path / "b", docs, True).searcher()
+    expected = _postings(plain)
+    assert ("title", b"printer") in expected and ("title", b"caf\xc3\xa9") not in expected
+    assert _postings(fast) == expected
+    for field in ("title", "question", "accepted", "answers", "tags", "category"):
+        assert [fast.reader().doc_field_length(i, field) for i in range(60)] == \
+               [plain.reader().doc_field_length(i, field) for i in range(60)]

@@ -60,7 +60,9 @@ def username_for(name: str | None) -> str:
 
 #: Anything Markdown or HTML might act on sends a text to the full renderer ("!" only as
 #: an image's "![").  What the linkifier acts on is asked of it (``markup.may_linkify``).
-_NOT_PLAIN = re.compile(r"[<>&*_`\[\]#\\|~\x00-\x08\x0b-\x1f\x7f]|!\[|^\s*(?:[-+=]|\d+[.)])|\t|\s\n|\n\s*\n\s*\n",
+#: A ">" inside a line is text (escaped as "&gt;", as both Markdown and the sanitizer write it);
+#: only at a line's start is it a quote.
+_NOT_PLAIN = re.compile(r"[<&*_`\[\]#\\|~\x00-\x08\x0b-\x1f\x7f]|!\[|^\s*(?:[-+=>]|\d+[.)])|\t|\s\n|\n\s*\n\s*\n",
                         re.MULTILINE)
 
 def render_body(text: str) -> str:
@@ -77,7 +79,7 @@ def render_body(text: str) -> str:
         lines = paragraph.split("\n")
         if not all(line and line == line.strip() for line in lines):
             return render_markdown(text)  # indentation, trailing spaces, blank-ish lines
-        paragraphs.append("<p>" + "\n".join(lines) + "</p>")
+        paragraphs.append("<p>" + "\n".join(lines).replace(">", "&gt;") + "</p>")
     return "\n".join(paragraphs)
 
 

@@ -1,0 +1,71 @@
+"""Shortcuts of ``markup`` that bulk imports rely on.
+
+``render_markdown`` reuses one Markdown instance per thread: it must render exactly as a fresh
+instance does, and nothing of one text (reference definitions, stashed code) may reach the next.
+``may_linkify`` scans for a necessary part of a URL before running the linkifier's pattern: it
+must answer as the pattern does.
+"""
+import threading
+
+import markdown as md
+from bleach.linkifier import URL_RE
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from community import markup
+
+TEXTS = [
+    "plain paragraph",
+    "[site]: https://example.com/a\n\nsee [the site][site]",
+    "see [the site][site]",  # the definition above must not carry over
+    "```python\nprint('<b>')\n```\n\nafter `code` and <b>raw</b>",
+    "| a | b |\n|---|---|\n| 1 | 2 |",
+    "1. one\n2. two\n\n* x\n* y",
+    "![remote](https://elsewhere.example/x.png) and http://example.org/path",
+    "    indented code\n\n> quote *em* **strong**",
+    "",
+]
+
+
+def fresh(text: str) -> str:
+    html = md.markdown(text, extensions=markup._extensions(), output_format="html")
+    return markup._cleaner.clean(html)
+
+
+def test_reused_instance_renders_like_a_fresh_one_in_any_order():
+    for texts in (TEXTS, list(reversed(TEXTS)), TEXTS * 2):
+        assert [markup.render_markdown(t) for t in texts] == [fresh(t) for t in texts]
+
+
+def test_reference_definitions_do_not_leak_into_the_next_text():
+    markup.render_markdown("[site]: https://example.com/a\n\n[x][site]")
+    assert "href" not in markup.render_markdown("[x][site]")
+
+
+def test_each_thread_has_its_own_instance():
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(markup._renderer()))
+    thread.start()
+    thread.join()
+    assert seen[0] is not markup._renderer()
+
+
+def test_mentions_still_link():
+    assert 'class="mention"' in markup.render_markdown("hi @alice", mentions=["alice"])
+    assert 'class="mention"' not in markup.render_markdown("hi @alice")
+
+
+LINKY = ["example.com", "see http://a.io/x", "www.example.org.", "e.g. this", "v3.12.4 crashed",
+         "end.Next", "mail me: a@b.example", "(foo.bar)", "no url here", "a-b.c", "x .com", "foo. com",
+         "ＥＸＡＭＰＬＥ.ＣＯＭ", "straße.de", "K.K"]
+
+
+def test_may_linkify_answers_as_the_linkifier_pattern_on_examples():
+    for text in LINKY:
+        assert markup.may_linkify(text) is (URL_RE.search(text) is not None), text
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("abcxyz.-/: @_1ſK")) | st.characters(), max_size=40))
+def test_may_linkify_answers_as_the_linkifier_pattern(text):
+    assert markup.may_linkify(text) is (URL_RE.search(text) is not None)
