@@ -94,10 +94,11 @@ def explain(query: str, keys: Iterable[str]) -> dict[str, list[tuple[str, str]]]
 
 def search(query: str, *, category_id: int | None = None, solved: bool | None = None,
            type: str | None = None, since: datetime | None = None, until: datetime | None = None,
-           page: int = 1, per_page: int = 20) -> SearchResults:
-    """A page of results for the search page (``type`` is "thread", "article" or "idea")."""
+           page: int = 1, per_page: int = 20, sort: str = "relevance") -> SearchResults:
+    """A page of results for the search page (``type`` is "thread", "article" or "idea"; ``sort``
+    one of ``schema.SORTS``: relevance, newest, active, votes)."""
     return _state().search(query, category_id=category_id, solved=solved, type=type, since=since,
-                           until=until, page=page, per_page=per_page)
+                           until=until, page=page, per_page=per_page, sort=sort)
 
 
 def rebuild(progress: Callable[[int], None] | None = None) -> int:

@@ -96,6 +96,7 @@ def thread_document(thread: Thread, posts: list[Post], learned: str = "") -> dic
         "activity": thread.last_activity_at or thread.created_at,
         "snippet_text": (accepted_text or question_text)[:STORED_CHARS],
         "question_text": question_text[:STORED_CHARS],
+        **sort_keys(thread.created_at, thread.last_activity_at or thread.created_at, thread.score),
     }
 
 
@@ -175,6 +176,7 @@ def idea_document(idea) -> dict | None:
         "activity": getattr(idea, "last_activity_at", None) or created,
         "snippet_text": body[:STORED_CHARS],
         "question_text": body[:STORED_CHARS],
+        **sort_keys(created, getattr(idea, "last_activity_at", None) or created, votes),
     }
 
 
@@ -225,7 +227,21 @@ def article_document(article) -> dict | None:
         "votes": article.helpful_yes, "prior": int(round(prior(True, article.helpful_yes) * 1000)),
         "replies": 0, "status": "official", "created": article.created_at, "activity": article.updated_at,
         "snippet_text": body[:STORED_CHARS], "question_text": body[:STORED_CHARS],
+        **sort_keys(article.created_at, article.updated_at, article.helpful_yes),
     }
+
+
+def sort_keys(created, activity, votes) -> dict:
+    """The columns the search page sorts by besides relevance (``schema.SORTS``)."""
+    return {"created_order": _epoch(created), "activity_order": _epoch(activity or created),
+            "votes_order": max(min(int(votes or 0), 2**31 - 1), -(2**31))}
+
+
+def _epoch(moment) -> int:
+    """Whole seconds since 1970 of a naive UTC datetime (0 when unknown)."""
+    import calendar
+
+    return calendar.timegm(moment.utctimetuple()) if moment else 0
 
 
 def article_documents(session: Session, ids: Iterable[int]) -> dict[str, dict | None]:

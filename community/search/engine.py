@@ -23,7 +23,7 @@ from .errors import SearchUnavailable
 from . import query as querying
 from .postings import SearcherArrays
 from .results import SearchResults
-from .schema import prior
+from .schema import SORTS, prior
 from .whoosh_index import WhooshIndex
 
 log = logging.getLogger(__name__)
@@ -157,16 +157,17 @@ class SearchState:
         return [presenting.suggestion(f, score, terms) for score, f in presenting.order_suggestions(ranked, limit)]
 
     def search(self, text: str, *, category_id=None, solved=None, type=None, since: datetime | None = None,
-               until: datetime | None = None, page: int = 1, per_page: int = 20) -> SearchResults:
+               until: datetime | None = None, page: int = 1, per_page: int = 20,
+               sort: str = "relevance") -> SearchResults:
         page = max(1, int(page or 1))
         per_page = min(max(1, int(per_page or 20)), 100)
         terms = querying.analyze(text)
         return self.reading(True, lambda searcher: self._search(
             text, terms, searcher, category_id=category_id, solved=solved, type=type, since=since,
-            until=until, page=page, per_page=per_page))
+            until=until, page=page, per_page=per_page, sort=sort))
 
     def _search(self, text, terms, searcher, *, category_id, solved, type, since, until, page,
-                per_page) -> SearchResults:
+                per_page, sort="relevance") -> SearchResults:
         result = SearchResults(query=text or "", page=page, per_page=per_page)
         scored = _scored(terms, searcher)
         if scored is None:
@@ -176,8 +177,13 @@ class SearchState:
         result.total = len(scored.candidates(allow))
         if (page - 1) * per_page >= result.total:
             return result
-        hits = scored.top(page * per_page, allow=allow, multiplier=_priors(arrays),
-                          coverage=True)[(page - 1) * per_page:]
+        column = SORTS.get(sort)
+        if column is None:
+            hits = scored.top(page * per_page, allow=allow, multiplier=_priors(arrays), coverage=True)
+        else:
+            hits = scored.ordered(page * per_page, arrays.numeric(column, 0), allow=allow,
+                                  multiplier=_priors(arrays))
+        hits = hits[(page - 1) * per_page:]
         result.results = [presenting.page_hit(searcher.stored_fields(docnum), score, terms)
                           for docnum, score in hits]
         return result

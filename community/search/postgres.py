@@ -56,6 +56,11 @@ SUGGEST_CANDIDATES = 20
 PREFIX_WEIGHT = 0.3
 
 
+#: The search page's orders (``schema.SORTS``), ties by best match as in the Whoosh backend.
+ORDERS = {"relevance": "rank DESC, key", "newest": "created DESC NULLS LAST, rank DESC, key",
+          "active": "activity DESC NULLS LAST, rank DESC, key", "votes": "votes DESC, rank DESC, key"}
+
+
 class PostgresSearch:
     """``app.extensions["search"]`` when ``SEARCH_BACKEND=postgres``; the same methods as Whoosh's."""
 
@@ -227,7 +232,8 @@ class PostgresSearch:
         return [presenting.suggestion(f, score, terms) for score, f in presenting.order_suggestions(ranked, limit)]
 
     def search(self, text_: str, *, category_id=None, solved=None, type=None, since: datetime | None = None,
-               until: datetime | None = None, page: int = 1, per_page: int = 20) -> SearchResults:
+               until: datetime | None = None, page: int = 1, per_page: int = 20,
+               sort: str = "relevance") -> SearchResults:
         page = max(1, int(page or 1))
         per_page = min(max(1, int(per_page or 20)), 100)
         result = SearchResults(query=text_ or "", page=page, per_page=per_page)
@@ -258,7 +264,8 @@ class PostgresSearch:
         rows = self._read(
             f"SELECT {', '.join(STORED)}, ({rank}) * prior"
             f" AS rank, count(*) OVER () AS total FROM {TABLE}, (SELECT {q} AS q, {sel} AS sel) AS query"
-            f" WHERE {' AND '.join(where)} ORDER BY rank DESC, key LIMIT :limit OFFSET :offset", params)
+            f" WHERE {' AND '.join(where)} ORDER BY {ORDERS.get(sort, ORDERS['relevance'])}"
+            " LIMIT :limit OFFSET :offset", params)
         if rows:
             result.total = rows[0]["total"]
         elif page > 1:

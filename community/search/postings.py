@@ -78,7 +78,8 @@ class SegmentColumns:
         return cached
 
     def numeric(self, field: str, default: int) -> np.ndarray:
-        """A ``NumericColumn("I")`` column (the prior) as an array, ``default`` where unset."""
+        """A ``NumericColumn`` column ("I" unsigned or "i" signed 32-bit: the prior, the sort keys)
+        as an array, ``default`` where unset."""
         key = "#" + field
         cached = self._lengths.get(key)
         if cached is None:
@@ -86,7 +87,9 @@ class SegmentColumns:
                 perdoc = self._reader._perdoc
                 column = (perdoc.column_reader(field, self._reader.schema[field].column_type)
                           if perdoc.has_column(field) else None)
-                raw = _fixed_column(column, self.doccount, np.dtype(">u4"), default=default)
+                typecode = getattr(self._reader.schema[field].column_type, "_typecode", "I")
+                raw = _fixed_column(column, self.doccount, np.dtype(">i4" if typecode == "i" else ">u4"),
+                                    default=default)
                 cached = self._lengths[key] = raw.astype(np.float64)
         return cached
 

@@ -173,6 +173,19 @@ class Scored:
         order = np.lexsort((docs, -final))[:limit]
         return list(zip(docs[order].tolist(), final[order].tolist()))
 
+    def ordered(self, limit: int, key: np.ndarray, allow: np.ndarray | None = None,
+                multiplier: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The first ``limit`` ``(docnum, score)`` by ``key`` (per document) descending, ties by
+        score (as :meth:`top` without the phrase bonus), then docnum: the search page's "newest",
+        "active" and "votes" orders, over every match, not only the best ones."""
+        docs = self.candidates(allow)
+        if not len(docs) or limit <= 0:
+            return []
+        scale = (multiplier[docs] if multiplier is not None else 1.0) * self.coverage(docs)
+        final = self.score[docs] * scale
+        order = np.lexsort((docs, -final, -key[docs].astype(np.int64)))[:limit]
+        return list(zip(docs[order].tolist(), final[order].tolist()))
+
     def _with_phrases(self, docs, final, scale, limit) -> np.ndarray:
         """Add the phrase bonus where the title holds the stems in order, for every document
         that could still reach the top ``limit`` with it (the rest cannot: their best

@@ -15,7 +15,7 @@ from .analysis import STOPWORDS, SupportAnalyzer
 
 #: Bump when the schema or analyzer changes: an index built with another
 #: version is rebuilt from the database on the next ``search rebuild``.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 ANALYZER = SupportAnalyzer()
 __all__ = ["ANALYZER", "STOPWORDS", "build_schema", "prior"]
@@ -45,6 +45,11 @@ STORED_CHARS = 3000
 #: Longest indexed text per body field: the opening of a post says what it is
 #: about; the tail of very long posts adds little but indexing time.
 INDEXED_CHARS = 4000
+
+
+#: The search page's orders: best match first, or by a column (newest question, latest activity,
+#: highest score), ties by best match.  ``None``: by relevance.
+SORTS = {"relevance": None, "newest": "created_order", "active": "activity_order", "votes": "votes_order"}
 
 
 def prior(solved: bool, votes: int) -> float:
@@ -81,6 +86,10 @@ def build_schema() -> Schema:
         #: Filtered on by the search page (``since``/``until``).
         created=DATETIME(stored=True),
         activity=STORED(),
+        #: The search page's other orders (``SORTS``): seconds since 1970 and the score, as columns.
+        created_order=COLUMN(columns.NumericColumn("I", default=0)),
+        activity_order=COLUMN(columns.NumericColumn("I", default=0)),
+        votes_order=COLUMN(columns.NumericColumn("i", default=0)),
         #: The text a snippet is cut from: the accepted answer when solved, else the question.
         snippet_text=STORED(),
         #: The question's text (stored separately so search pages can highlight both).

@@ -87,3 +87,49 @@ def test_hidden_threads_not_shown(client, make, db):
     thread.hidden = True
     db.session.commit()
     assert "No results" in client.get("/search?q=secret+roadmap").get_data(as_text=True)
+
+
+def test_sort_orders_every_match_by_newest_activity_and_votes(client, make, db):
+    best = make.thread(title="Refund refund refund for a double charge", body="Refund the duplicate refund.")
+    old = make.thread(title="Refund after cancelling", body="How long does it take?")
+    new = make.thread(title="Where is my refund", body="It was promised last week.")
+    voted = make.thread(title="Refund policy for annual plans", body="Can I get a partial one?")
+    other = make.thread(title="Password reset mail never arrives", body="Nothing in spam either.")
+    for thread, created, activity, score in ((best, datetime(2021, 3, 1), datetime(2021, 3, 2), 1),
+                                             (old, datetime(2019, 5, 1), datetime(2024, 8, 1), 2),
+                                             (new, datetime(2025, 1, 1), datetime(2025, 1, 2), 0),
+                                             (voted, datetime(2020, 7, 1), datetime(2020, 7, 1), 9),
+                                             (other, datetime(2026, 1, 1), datetime(2026, 1, 1), 50)):
+        thread.created_at, thread.last_activity_at, thread.score = created, activity, score
+    db.session.commit()
+
+    def order(query):
+        html = client.get("/search?q=refund" + query).get_data(as_text=True)
+        found = sorted((html.index(f"/threads/{t.id}/"), t) for t in (best, old, new, voted, other)
+                       if f"/threads/{t.id}/" in html)
+        return [t for _at, t in found]
+
+    assert order("")[0] is best and other not in order("")
+    assert order("&sort=newest") == [new, best, voted, old]
+    assert order("&sort=active") == [new, old, best, voted]
+    assert order("&sort=votes") == [voted, old, best, new]
+    assert order("&sort=sideways") == order("")
+    html = client.get("/search?q=refund&sort=votes").get_data(as_text=True)
+    assert 'aria-current="true" href="/search?q=refund&amp;sort=votes">Most votes</a>' in html
+    assert 'name="sort" value="votes"' in html  # the filters keep the order
+
+
+def test_a_sorted_search_pages_through_every_match(client, make, db, app):
+    app.config["PAGE_SIZE"] = 2
+    threads = [make.thread(title=f"Export report number {n}", body="The export of this report fails.")
+               for n in range(5)]
+    for n, thread in enumerate(threads):
+        thread.created_at = datetime(2020, 1, 1 + n)
+    db.session.commit()
+    seen = []
+    for page in (1, 2, 3):
+        html = client.get(f"/search?q=export&sort=newest&page={page}").get_data(as_text=True)
+        seen += sorted((html.index(f"/threads/{t.id}/"), t.id) for t in threads if f"/threads/{t.id}/" in html)
+        if page < 3:
+            assert f"/search?q=export&amp;sort=newest&amp;page={page + 1}" in html  # the next page keeps the order
+    assert [thread_id for _at, thread_id in seen] == [t.id for t in reversed(threads)]
