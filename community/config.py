@@ -107,7 +107,7 @@ class Defaults:
         "thread_views", "ask_sessions", "ask_events", "ask_refusals", "api_tokens", "password_resets",
         "notifications", "outbox", "notification_preferences", "thread_subscriptions", "category_subscriptions",
         "tag_subscriptions", "webhook_attempts",
-        "audit_log", "search_evidence", "alembic_version",
+        "audit_log", "search_evidence", "search_queue", "alembic_version",
     ]
     #: Thread views are written in batches (services/forum/view_counts.py): every this many
     #: seconds per worker, or once this many are waiting.  0: at the end of each request.
@@ -225,6 +225,13 @@ class Defaults:
     SEARCH_POSTINGS_CACHE_MB = 64
     #: PostgreSQL backend: seconds a process keeps its snapshot of word frequencies (common words).
     SEARCH_PG_STATS_SECONDS = 600
+    #: Whoosh: apply the indexing queue in the request, right after its commit (search/queue.py).
+    #: None: on under TESTING (a test searches right after posting), off otherwise (a background
+    #: thread per process applies it, off the request path).
+    SEARCH_INDEX_SYNC: bool | None = None
+    #: Whoosh: seconds between each process's looks at the indexing queue for rows no wake-up
+    #: announced (a worker that died after its commit); the bound on a search's delay then.
+    SEARCH_QUEUE_POLL_SECONDS = 2.0
 
     # Import (`flask import`).
     #: Worker processes rendering Markdown (0: one per CPU, at most 4; 1: none).

@@ -26,8 +26,21 @@ def rebuild():
 
 @search.command("status")
 def status():
-    """Documents in the index beside those in the database."""
-    click.echo(f"Index: {search_service.count():,} documents; database: {search_service.total():,} searchable.")
+    """Documents in the index beside those in the database, and updates waiting to be applied."""
+    click.echo(f"Index: {search_service.count():,} documents; database: {search_service.total():,} searchable. "
+               f"{search_service.pending():,} updates waiting to be applied.")
+
+
+@search.command("apply")
+def apply():
+    """Apply the indexing queue now (changes committed and not indexed yet).
+
+    The app servers apply it by themselves after each write; this is for a site whose
+    servers are stopped, or to see it done before a check."""
+    written = search_service.apply_pending()
+    if written is None:
+        raise click.ClickException("The search index stayed locked by another writer; try again.")
+    click.echo(f"Applied {written:,} documents; {search_service.pending():,} updates waiting.")
 
 
 @search.command("learn")

@@ -37,3 +37,22 @@ class SearchEvidence(db.Model):
     words: Mapped[str] = mapped_column(String(200))
     session_id: Mapped[str | None] = mapped_column(ForeignKey("ask_sessions.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SearchQueueEntry(db.Model):
+    """One index update waiting: document ``key`` changed in the transaction that wrote this row.
+
+    Written in the same transaction as the change (so a committed change always has its row,
+    and a rolled-back one never does), applied after the response by ``search/queue.py`` and
+    deleted once the index holds it. The database stays the source of truth: losing the
+    index loses nothing (``flask search rebuild``), and a row left by a dead worker is applied
+    by the next one. Used by the Whoosh backend only (PostgreSQL search writes its documents
+    in the transaction itself).
+    """
+
+    __tablename__ = "search_queue"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: ``thread:3``, ``idea:4``, ``article:2``: the document to read again from the database.
+    key: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

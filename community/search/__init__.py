@@ -22,6 +22,8 @@ Public interface (other areas use only these):
   index generation, so a write anywhere refreshes it).
 - ``rebuild(progress=None) -> int``: rebuild from the database.
 - ``touch(*keys)``: re-index after SQL that bypassed the ORM (``"thread:3"``).
+- ``pending()`` and ``apply_pending()``: the Whoosh indexing queue (``queue.py``): a
+  change is indexed after its commit, off the request, by each process's applier.
 - ``paused()`` and ``bulk_writer()``: for bulk imports that index by themselves.
 
 Any text is accepted as a query: unparseable input gives no results, never an error.
@@ -39,7 +41,8 @@ from flask import Flask, current_app
 from .errors import SearchUnavailable
 from .results import Hit, SearchResults
 
-__all__ = ["Hit", "SearchResults", "SearchUnavailable", "bulk_writer", "count", "init_app", "paused", "rebuild",
+__all__ = ["Hit", "SearchResults", "SearchUnavailable", "apply_pending", "bulk_writer", "count", "init_app",
+           "paused", "pending", "rebuild",
            "explain", "related", "search", "suggest", "touch"]
 
 
@@ -65,6 +68,9 @@ def init_app(app: Flask) -> None:
         state = SearchState(app)
         app.extensions["search"] = state
         state.index.index()  # create the directory and an empty index on first run
+        if not state.queue.sync:
+            # Every serving process runs an applier, so rows a dead worker left are applied.
+            app.before_request(state.queue.ensure_running)
     listeners.install()
 
 
@@ -119,6 +125,24 @@ def total() -> int:
 def touch(*keys: str) -> None:
     """Re-index documents now, e.g. ``touch("thread:3")`` after a bulk UPDATE statement."""
     _state().reindex(keys)
+
+
+def pending() -> int:
+    """Index updates committed and not applied yet (Whoosh's queue; 0 on PostgreSQL)."""
+    from .queue import pending as waiting
+
+    state = _state()
+    if getattr(state, "queue", None) is None:
+        return 0
+    from ..extensions import db
+
+    return waiting(db.session)
+
+
+def apply_pending(lock_timeout: float = 30.0) -> int | None:
+    """Apply the indexing queue now: documents written, ``None`` if the index stayed locked."""
+    queue = getattr(_state(), "queue", None)
+    return 0 if queue is None else queue.apply(lock_timeout=lock_timeout)
 
 
 def bulk_writer(timeout: float = 300.0):

@@ -44,6 +44,10 @@ class SearchState:
         postings.CACHE.resize(float(config.get("SEARCH_POSTINGS_CACHE_MB", 64)) * (1 << 20))
         #: True while a bulk import indexes by itself (listeners then do nothing).
         self.paused = False
+        from .queue import IndexQueue
+
+        #: Changes are queued in their transaction and applied after it (search/queue.py).
+        self.queue = IndexQueue(app, self.index, self.load)
         self._suggest_cache: dict[tuple, list[dict]] = {}
 
     # -- writing --------------------------------------------------------------

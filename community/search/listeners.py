@@ -5,7 +5,9 @@ the ideas module exists, Idea record the affected document keys in the
 session's ``info``; counters changed with SQL expressions on ORM objects
 (``thread.score = Thread.score + 1``) are updates too.  Whoosh: after a
 successful commit the keys are re-indexed from the database; a rollback
-discards them.  PostgreSQL: the documents are written just before the
+discards them.  Whoosh: just before the commit the keys are queued in
+``search_queue`` in the same transaction, and applied after it, off the
+request (``queue.py``).  PostgreSQL: the documents are written just before the
 commit, in the same transaction, so they commit or roll back with it.
 
 SQL run outside the ORM (``session.execute(update(Thread)...)``) fires no
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session, object_session
 log = logging.getLogger(__name__)
 
 PENDING = "search_pending_keys"
+QUEUED = "search_queued"
 _installed = False
 
 
@@ -100,39 +103,58 @@ def _in_savepoint(session: Session) -> bool:
 
 
 def _before_commit(session: Session) -> None:
-    """Backends that keep documents in the database (PostgreSQL) write them in this transaction."""
+    """Whoosh: the changed documents' keys go into ``search_queue`` in this transaction.
+    PostgreSQL: the documents themselves are written in this transaction."""
     if _in_savepoint(session) or not has_app_context():
         return
     state = current_app.extensions.get("search")
-    if state is None or not getattr(state, "in_transaction", False):
+    if state is None:
+        return
+    in_transaction = getattr(state, "in_transaction", False)
+    queue = getattr(state, "queue", None)
+    if not in_transaction and queue is None:
         return
     if session.info.get(PENDING) or session.new or session.dirty or session.deleted:
         session.flush()  # collects the keys of what is still unflushed
     keys = session.info.pop(PENDING, None)
-    if keys and not state.paused:
+    if not keys or state.paused:
+        return
+    if in_transaction:
         state.write(session, keys)
+    else:
+        from .queue import enqueue
+
+        enqueue(session, keys)
+        session.info[QUEUED] = True
 
 
 def _after_commit(session: Session) -> None:
-    # SQLAlchemy fires after_commit when a savepoint is released too; indexing then would
+    # SQLAlchemy fires after_commit when a savepoint is released too; applying then would
     # read uncommitted rows elsewhere (and on SQLite wait on the lock this session holds).
     if _in_savepoint(session):
         return
+    queued = session.info.pop(QUEUED, False)
+    # Keys collected after _before_commit ran (an object another before_commit listener added,
+    # flushed by the commit itself) were not queued: they are re-indexed here, as before the queue.
     keys = session.info.pop(PENDING, None)
-    if not keys or not has_app_context():
+    if not (queued or keys) or not has_app_context():
         return
     state = current_app.extensions.get("search")
     if state is None or state.paused or getattr(state, "in_transaction", False):
         return
     try:
-        state.reindex(keys)
+        if queued:
+            state.queue.committed()
+        else:
+            state.reindex(keys)
     except Exception:  # the commit succeeded; search must not turn it into an error page
-        log.exception("Re-indexing %d documents failed; `flask search rebuild` repairs it.", len(keys))
+        log.exception("Re-indexing failed; `flask search rebuild` repairs it.")
 
 
 def _discard(session: Session, *args) -> None:
     if not _in_savepoint(session):  # keys of the outer transaction stay; extra keys only re-read rows
         session.info.pop(PENDING, None)
+        session.info.pop(QUEUED, None)  # the queue rows rolled back with the transaction
 
 
 def install() -> None:

@@ -165,8 +165,9 @@ def record_reindexing(app, monkeypatch) -> list:
     state = app.extensions["search"]
     if getattr(state, "in_transaction", False):
         monkeypatch.setattr(state, "write", lambda session, keys: calls.append(set(keys)))
-    else:
-        monkeypatch.setattr(state, "reindex", lambda keys: calls.append(set(keys)))
+    else:  # Whoosh: what the indexing queue reads from the database for the index (search/queue.py)
+        load = state.queue.loader
+        monkeypatch.setattr(state.queue, "loader", lambda keys: calls.append(set(keys)) or load(keys))
     return calls
 
 

@@ -1,0 +1,224 @@
+"""The indexing queue (Whoosh backend): index updates leave the request, and none is lost.
+
+Why: re-indexing a thread in the request that changed it read the whole thread again and
+committed a Whoosh segment, about half of a reply's time (docs/deploy.md, "Writes"), and
+every worker's next search reopened its searchers after each such commit.
+
+How:
+
+- **In the writer's transaction.**  Just before a transaction commits, the documents it
+  changed (the keys ``listeners.py`` collected) are inserted into ``search_queue``
+  (``SearchQueueEntry``) in that same transaction: a committed change always has its row,
+  a rolled-back one never has.
+- **After the commit.**  The process's *applier*, a daemon thread started on first use in
+  each process (after gunicorn forks), is woken and applies the queue in the background.
+  With ``SEARCH_INDEX_SYNC`` (default: on under ``TESTING``, off otherwise) the queue is
+  applied in the request itself, right after its commit, so the next request finds the post.
+- **Applying.**  Take Whoosh's writer lock (one writer across every process on the index's
+  directory), *then* read the oldest ``BATCH`` rows, then their documents from the
+  database, write them, commit the index, and delete exactly the rows read.  Lock first,
+  read after: whoever writes last has read the latest state, so an older document never
+  overwrites a newer one.  A row committed after the read stays for the next round.  A
+  crash between the index's commit and the delete applies those rows again (harmless: a
+  document is read afresh each time).
+- **Busy lock.**  Another process is applying; its read may have missed our rows, so the
+  applier tries again after ``RETRY_SECONDS``.  Every applier also looks at the queue every
+  ``SEARCH_QUEUE_POLL_SECONDS`` (one ``SELECT ... LIMIT 1``), so rows left by a worker that
+  died are applied by another.
+- **Delay.**  A committed change is searchable once the round after its commit ends: in the
+  bench (docs/deploy.md) well under a second; at most ``SEARCH_QUEUE_POLL_SECONDS`` plus a
+  round when its own process died.  ``flask search apply`` applies the queue now;
+  ``flask search status`` shows how many updates wait.
+
+The database stays the source of truth: ``flask search rebuild`` rebuilds the index from
+it at any time, and ``flask check`` reports an index that differs from it.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+from whoosh.index import LockError
+
+log = logging.getLogger(__name__)
+
+#: Rows applied per index commit (a round takes them oldest first).
+BATCH = 500
+#: Seconds before trying again after the index lock was busy.
+RETRY_SECONDS = 0.2
+#: Appliers of this process, drained at exit (a clean stop leaves nothing waiting).
+_QUEUES: weakref.WeakSet = weakref.WeakSet()
+
+
+def enqueue(session: Session, keys: Iterable[str]) -> None:
+    """Insert a queue row per key in ``session``'s transaction (called just before its commit)."""
+    from ..models import SearchQueueEntry
+
+    rows = [{"key": key} for key in sorted(set(keys))]
+    if rows:
+        session.execute(insert(SearchQueueEntry), rows)
+
+
+def pending(session: Session) -> int:
+    """Index updates waiting."""
+    from sqlalchemy import func
+
+    from ..models import SearchQueueEntry
+
+    return session.execute(select(func.count()).select_from(SearchQueueEntry)).scalar_one()
+
+
+class IndexQueue:
+    """The applier of one app in this process (see the module's docstring)."""
+
+    def __init__(self, app, index, loader: Callable[[list[str]], dict]):
+        self.app = app
+        self.index = index
+        self.loader = loader
+        config = app.config
+        sync = config.get("SEARCH_INDEX_SYNC")
+        self.sync = app.testing if sync is None else bool(sync)
+        self.poll_seconds = float(config.get("SEARCH_QUEUE_POLL_SECONDS", 2.0))
+        self.lock_timeout = float(config.get("SEARCH_LOCK_TIMEOUT", 5.0))
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+        self._start_lock = threading.Lock()
+        self._apply_lock = threading.Lock()  # one round at a time in this process
+        self._stopped = False
+
+    # -- after a commit ---------------------------------------------------------
+
+    def committed(self) -> None:
+        """A transaction that queued updates has committed: apply now (sync) or wake the applier."""
+        if self.sync:
+            try:
+                if self.apply(lock_timeout=self.lock_timeout) is not None:
+                    return
+            except Exception:  # the commit succeeded; search must not turn it into an error page
+                log.exception("Applying the search queue failed; the applier tries again.")
+        self.wake()
+
+    def wake(self) -> None:
+        self.ensure_running()
+        self._wake.set()
+
+    def ensure_running(self) -> None:
+        """Start this process's applier (once per process: a thread does not survive a fork)."""
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            return
+        with self._start_lock:
+            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+                return
+            self._pid = os.getpid()
+            self._stopped = False
+            self._wake = threading.Event()
+            self._thread = threading.Thread(target=self._run, name="search-queue", daemon=True)
+            self._thread.start()
+            _register(self)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """End this process's applier after its current round (tests; the thread is a daemon)."""
+        self._stopped = True
+        self._wake.set()
+        if self._thread is not None and self._pid == os.getpid():
+            self._thread.join(timeout)
+        self._thread = None
+
+    def _run(self) -> None:
+        wait = self.poll_seconds
+        while True:
+            self._wake.wait(wait)
+            self._wake.clear()
+            if self._stopped:
+                return
+            wait = self.poll_seconds
+            try:
+                if not self._has_rows():
+                    continue
+                if self.apply(lock_timeout=1.0) is None:
+                    wait = RETRY_SECONDS  # another process holds the lock: our rows may be after its read
+            except Exception:  # noqa: BLE001 - logged; the rows stay and the next round retries
+                log.exception("Applying the search queue failed; retrying in %.0fs.", self.poll_seconds)
+
+    # -- applying ----------------------------------------------------------------
+
+    def _has_rows(self) -> bool:
+        from ..extensions import db
+        from ..models import SearchQueueEntry
+
+        with self.app.app_context(), Session(db.engine) as session:
+            return session.execute(select(SearchQueueEntry.id).limit(1)).first() is not None
+
+    def apply(self, *, lock_timeout: float = 5.0) -> int | None:
+        """Apply every waiting update; the number of documents written, ``None`` if the index
+        stayed locked by another writer for ``lock_timeout`` seconds (rows left for later)."""
+        done = 0
+        with self._apply_lock:
+            while True:
+                written = self._round(lock_timeout)
+                if written is None:
+                    return None if done == 0 else done
+                done += written[0]
+                if written[1] < BATCH:
+                    return done
+
+    def _round(self, lock_timeout: float) -> tuple[int, int] | None:
+        """One index commit: ``(documents written, rows read)``; ``None`` when the lock stayed busy."""
+        from ..extensions import db
+        from ..models import SearchQueueEntry
+
+        try:
+            writer = self.index.writer(timeout=lock_timeout)
+        except LockError:
+            return None
+        try:
+            with self.app.app_context(), Session(db.engine) as session:
+                rows = session.execute(select(SearchQueueEntry.id, SearchQueueEntry.key)
+                                       .order_by(SearchQueueEntry.id).limit(BATCH)).all()
+            if not rows:
+                writer.cancel()
+                return 0, 0
+            keys = sorted({key for _, key in rows})
+            docs = self.loader(keys)
+            for key in keys:
+                doc = docs.get(key)
+                if doc is None:
+                    writer.delete_by_term("key", key)
+                else:
+                    writer.update_document(**doc)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        # After the index holds them, and only the rows read: one committed since stays.
+        with self.app.app_context(), Session(db.engine) as session:
+            session.execute(delete(SearchQueueEntry).where(SearchQueueEntry.id.in_([i for i, _ in rows])))
+            session.commit()
+        return len(keys), len(rows)
+
+
+def _register(queue: IndexQueue) -> None:
+    if not getattr(_apply_at_exit, "registered", False):
+        atexit.register(_apply_at_exit)
+        _apply_at_exit.registered = True
+    _QUEUES.add(queue)
+
+
+def _apply_at_exit() -> None:
+    """A worker stopping cleanly applies what it queued (another would, within a poll)."""
+    for queue in list(_QUEUES):
+        if queue._pid != os.getpid():
+            continue
+        try:
+            if queue._has_rows():
+                queue.apply(lock_timeout=queue.lock_timeout)
+        except Exception:  # noqa: BLE001 - at exit: the rows stay for the next applier
+            log.warning("The search queue was not applied at exit; the next applier will.", exc_info=True)
