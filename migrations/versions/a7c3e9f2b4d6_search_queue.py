@@ -1,7 +1,7 @@
 """search_queue: index updates waiting, written in the transaction of the change they follow
 
 Revision ID: a7c3e9f2b4d6
-Revises: f3b7d9e1a5c2
+Revises: b3d8f1a6c2e4
 Create Date: 2026-12-01 19:25:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'a7c3e9f2b4d6'
-down_revision = 'f3b7d9e1a5c2'
+down_revision = 'b3d8f1a6c2e4'
 branch_labels = None
 depends_on = None
 
