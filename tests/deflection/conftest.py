@@ -122,6 +122,13 @@ class Site:
         _db.session.commit()
         return category
 
+    def api(self, path: str):
+        """GET an API path as a support agent (one token per site), as a dashboard would."""
+        if not getattr(self, "_token", None):
+            self._token = users.issue_token(self.user(role="agent"))
+            _db.session.commit()
+        return self.app.test_client().get(path, headers={"Authorization": f"Bearer {self._token}"})
+
     def report(self, start=None, end=None, **kw):
         day = T0.date()
         return metrics.deflection_report(start or day, end or day, **kw)

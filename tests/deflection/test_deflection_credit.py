@@ -114,6 +114,26 @@ def test_a_contact_within_the_window_fails_the_credit_and_reverses_the_bonus(sit
     assert "Helped 1 customer without a support contact" in page
 
 
+def test_a_member_s_contact_from_another_browser_fails_only_that_member_s_credit(site):
+    """dana and lee each confirmed a deflection, signed in; dana writes to support from another
+    browser (another cookie): only dana's credit fails, found by her account."""
+    flow = Credited(site)
+    dana, lee = site.user("dana"), site.user("lee")
+    flow.deflect(0, member=dana)
+    flow.deflect(10, member=lee)
+    assert [points for points, _ in bonus_rows(flow.helper.id)] == [2, 2]
+    site.at(minutes(60))
+    laptop = site.visitor()
+    laptop.login(dana)
+    flow.support(laptop, laptop.open_page("/support/contact"), minutes(61))
+
+    assert [points for points, _ in bonus_rows(flow.helper.id)] == [2, 2, -2]
+    page = laptop.get(f"/threads/{flow.t1.id}/{flow.t1.slug}").get_data(as_text=True)
+    assert "Helped 1 customer without a support contact" in page
+    failed = db.session.execute(select(DeflectionCredit.user_id).where(DeflectionCredit.failed_at.is_not(None))).scalars().all()
+    assert failed == [dana.id]
+
+
 def test_a_question_posted_afterwards_fails_it_too_and_only_once(site):
     flow = Credited(site)
     visitor, sid = flow.deflect(0, member=True)  # posting a question needs an account
@@ -232,3 +252,40 @@ def test_customers_helped_on_profiles_and_the_contributors_ranking_count_exactly
     # after the members who helped, the others in the reputation order of /users
     assert [name for name, _ in rows[2:]] == [name for name, _ in listed if name not in ("helper", "second")]
     assert len({u.reputation for u in db.session.execute(select(User)).scalars()}) > 1
+
+
+def test_the_contributors_ranking_is_customers_helped_then_reputation_then_seniority(site):
+    """helper 2 held, second 1 held (and 1 failed, which does not count); among members who helped
+    nobody, the higher reputation first and, at equal reputation, the earlier member."""
+    import re
+
+    from community.services.forum import reputation as ledger
+
+    flow = Credited(site)
+    second = site.user("second")
+    answer = forum_threads.add_reply(second, flow.t2, "Open the invoice in another browser, then save it.")
+    accepting.accept(flow.t2.author, flow.t2, answer)
+    rich, twin_a, twin_b = site.user("rich"), site.user("twin_a"), site.user("twin_b")
+    for user, points in ((rich, 500), (twin_a, 300), (twin_b, 300), (flow.t1.author, -100),
+                         (flow.t2.author, -100), (flow.helper, -100), (second, -100)):
+        ledger.award(user.id, "answer_accepted", points=points)
+    db.session.commit()
+
+    for n, thread in enumerate(("t1", "t1", "t2", "t2")):
+        site.at(minutes(n * 10))
+        visitor = site.visitor()
+        sid = visitor.open_page()
+        flow.shown(visitor, sid, minutes(n * 10), thread=thread)
+        flow.opened(visitor, sid, minutes(n * 10 + 1), thread=thread)
+        flow.confirmed(visitor, sid, minutes(n * 10 + 2), thread=thread)
+        last = visitor
+    site.at(minutes(60))
+    flow.support(last, last.open_page("/support/contact"), minutes(61))   # second's 2nd credit fails
+
+    page = site.visitor().get("/users?sort=helped").get_data(as_text=True)
+    rows = re.findall(r'<tr><td><a href="/users/([^"]+)">.*?</td>\s*<td>(-?[\d,]+)</td><td>(\d+)</td>', page, re.S)
+    named = [(name, helped) for name, _, helped in rows]
+    assert named[:5] == [("helper", "2"), ("second", "1"), ("rich", "0"), ("twin_a", "0"), ("twin_b", "0")]
+    # helper's and second's reputation are below every member who helped nobody: only the count ranks them
+    reputations = {name: int(rep.replace(",", "")) for name, rep, _ in rows}
+    assert reputations["helper"] < reputations["twin_b"] and reputations["second"] < reputations["twin_b"]

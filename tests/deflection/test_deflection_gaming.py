@@ -173,3 +173,45 @@ def test_the_exclusion_can_be_turned_off_for_a_rig_of_scripted_visitors(site, an
     site.app.config["DEFLECTION_EXCLUDE_AUTOMATED"] = True
     r = site.report(now=minutes(60))
     assert r["confirmed_deflections"] == 0 and r["excluded_traffic"]["excluded_by_reason"] == {"no_script": 3}
+
+
+def test_refusals_count_on_the_day_they_happen(site):
+    """Two bots on 2 March, one on 3 March: each day's report has its own count."""
+    from datetime import datetime
+
+    for when in (datetime(2026, 3, 2, 10, 0), datetime(2026, 3, 2, 23, 59), datetime(2026, 3, 3, 0, 1)):
+        site.at(when)
+        assert site.visitor(agent="Mozilla/5.0 (compatible; bingbot/2.0)").open_page(beacon=False) == ""
+    site.at(datetime(2026, 3, 3, 12, 0))
+
+    def bots(period):
+        body = site.api(f"/api/v1/metrics/deflection?{period}").get_json()
+        return refused(body, "bot")
+
+    assert bots("from=2026-03-02&to=2026-03-02") == 2
+    assert bots("from=2026-03-03&to=2026-03-03") == 1
+    assert bots("from=2026-03-02&to=2026-03-03") == 3
+
+
+def test_a_failed_search_on_the_ask_page_is_counted_apart_and_records_nothing(site, answer, monkeypatch):
+    """The page still works without suggestions; the failure is a refusal "search_failed",
+    never a search that found nothing (no suggestions_shown, no content gap)."""
+    from community import search
+
+    def broken(*args, **kwargs):
+        raise search.SearchUnavailable("index unreadable")
+
+    visitor = site.visitor()
+    sid = visitor.open_page("/ask")
+    monkeypatch.setattr(search, "suggest", broken)
+    page = visitor.get("/ask?title=reset+password+mobile")
+    assert page.status_code == 200 and b"reset password mobile" in page.data
+    contact = visitor.get("/support/contact?subject=reset+password+mobile")
+    assert contact.status_code == 200
+    monkeypatch.undo()
+    site.at(minutes(60))
+    body = site.api("/api/v1/metrics/deflection?from=2026-03-02&to=2026-03-02").get_json()
+    assert refused(body, "search_failed") == 2
+    assert body["content_gaps"] == []
+    kinds = db.session.execute(select(AskEvent.kind).where(AskEvent.session_id == sid)).scalars().all()
+    assert "suggestions_shown" not in kinds

@@ -379,3 +379,25 @@ def test_an_unknown_reporting_time_zone_stops_the_app_with_a_clear_error(tmp_pat
 
     with pytest.raises(ValueError, match="REPORT_TIME_ZONE must be an IANA time zone"):
         create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "REPORT_TIME_ZONE": "Mars/Olympus"})
+
+
+def test_a_long_gap_query_is_shortened_on_the_page_and_whole_in_the_api(site, flow):
+    """120 characters are shown whole; past that, 119 (trailing space trimmed) and an ellipsis."""
+    import html
+    import re
+
+    exact = ("zzqx wvvk " * 12)[:119] + "q"                  # 120 characters, finds nothing
+    longer = "qjj " + ("wvvk zzqx " * 13)[:126]              # 130; its 119th character is a space
+    assert len(exact) == 120 and len(longer) == 130 and longer[118] == " " and longer[117] != " "
+    for n, query in enumerate((exact, longer)):
+        visitor, sid = flow.visit(minutes(n))
+        assert visitor.suggest(sid, query)["results"] == []
+    site.at(minutes(60))
+    body = site.api("/api/v1/metrics/deflection?from=2026-03-02&to=2026-03-02").get_json()
+    assert sorted(g["query"] for g in body["content_gaps"]) == sorted([exact, longer])
+    staff = site.visitor()
+    staff.login(site.user(role="agent"))
+    page = staff.get("/analytics?from=2026-03-02&to=2026-03-02").get_data(as_text=True)
+    cells = {html.unescape(title): html.unescape(shown) for title, shown in
+             re.findall(r'<td class="gap-query" title="([^"]*)">([^<]*)</td>', page)}
+    assert cells == {exact: exact, longer: longer[:118] + "…"}

@@ -352,3 +352,24 @@ def test_analytics_page_roles_and_csv(client, login, make):
                 "health.median_time_to_first_reply_seconds", "health.p90_time_to_accepted_answer_seconds",
                 "excluded_traffic.refused", "previous_period.from", "previous_period.change.held_deflections"):
         assert key in figures
+
+
+def test_the_contact_page_suggests_threads_and_articles_and_the_ask_page_ideas_too(site):
+    """An idea answers nobody's support request: the contact form never offers one."""
+    from community.services.ideas.exchange import create_idea
+
+    idea = create_idea(site.user(), site.category(), "Dark mode for the mobile app",
+                       "Please add a dark theme to the mobile app for night use.")
+    thread = site.thread("Dark mode makes the mobile app text unreadable",
+                         "With dark mode on, the mobile app shows grey text on black.")
+    from community.extensions import db
+
+    db.session.commit()
+    ask = site.visitor().get("/ask?title=dark+mode+mobile+app").get_data(as_text=True)
+    assert f"/idea/{idea.id}" in ask and f"/thread/{thread.id}" in ask
+    contact = site.visitor().get("/support/contact?subject=dark+mode+mobile+app").get_data(as_text=True)
+    assert f"/thread/{thread.id}" in contact and f"/idea/{idea.id}" not in contact
+    shown = db.session.execute(select(AskEvent.result_ids).where(AskEvent.kind == "suggestions_shown")
+                               .order_by(AskEvent.id)).scalars().all()
+    assert [sorted(ids) for ids in shown] == [sorted([f"idea:{idea.id}", f"thread:{thread.id}"]),
+                                              [f"thread:{thread.id}"]]
