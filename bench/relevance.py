@@ -23,12 +23,17 @@ and every system is measured on the *other* queries only, before and after the r
 ``--duplicates PostLinks.xml`` replays the Stack Exchange duplicate links (``LinkTypeId`` 3)
 as closed duplicates (the duplicate's title votes for the original) before measuring; no
 dev query is used for that, so every query is measured.
+
+The table is printed and the same figures are written as JSON (``--json``; by default
+``bench/results/relevance-<queries file>-<backend>.json``): every system's R@5, R@10 and
+MRR@10 overall and per part, the knobs in force, the machine's load and the command.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -95,7 +100,14 @@ def main() -> None:
     parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh")
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/search_relevance",
                         help="an empty database the benchmark may fill and drop (postgres backend)")
+    parser.add_argument("--set", action="append", default=[], metavar="MODULE.NAME=VALUE",
+                        help="try a ranking knob of community.search (ranker.B=0.9, schema.FIELD_BOOSTS.title=2)")
+    parser.add_argument("--json", type=Path, metavar="PATH",
+                        help="where to write the figures (default bench/results/relevance-<queries>-<backend>.json)")
     args = parser.parse_args()
+    for setting in args.set:
+        apply_setting(setting)
+    load_before = os.getloadavg()
 
     root = Path(tempfile.mkdtemp(prefix="relevance-"))
     uri = args.pg_url if args.backend == "postgres" else f"sqlite:///{root / 'bench.db'}"
@@ -195,22 +207,78 @@ def main() -> None:
 
     print()
     print(f"backend: {args.backend}")
-    parts = sorted({p for by_part in rows.values() for p in by_part})
+    summary = summarize(rows)
+    parts = sorted({p for system in summary.values() for p in system["parts"]})
     header = f"{'system':<20} {'recall@5':>9} {'recall@10':>10} {'MRR@10':>8}"
     print(header + "".join(f"  {p + ' R@5/R@10/MRR':>24}" for p in parts))
-    for name, by_part in rows.items():
-        every = [value for values in by_part.values() for value in values]
-        r5, r10, mrr = (statistics.mean(column) for column in zip(*every))
-        line = f"{name:<20} {r5:>9.3f} {r10:>10.3f} {mrr:>8.3f}"
+    for name, system in summary.items():
+        line = f"{name:<20} {system['recall@5']:>9.3f} {system['recall@10']:>10.3f} {system['mrr@10']:>8.3f}"
         for p in parts:
-            a, b, c = (statistics.mean(column) for column in zip(*by_part[p]))
-            line += f"  {f'{a:.3f}/{b:.3f}/{c:.3f} (n={len(by_part[p])})':>24}"
+            f = system["parts"][p]
+            cell = f"{f['recall@5']:.3f}/{f['recall@10']:.3f}/{f['mrr@10']:.3f} (n={f['queries']})"
+            line += f"  {cell:>24}"
         print(line)
     latencies.sort()
-    print(f"\nsuggest latency over {len(latencies)} queries: p50 {statistics.median(latencies):.1f} ms, "
-          f"p95 {latencies[int(len(latencies) * 0.95) - 1]:.1f} ms")
+    latency = {"queries": len(latencies), "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+               "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1], 1) if latencies else None}
+    print(f"\nsuggest latency over {latency['queries']} queries: p50 {latency['p50_ms']} ms, "
+          f"p95 {latency['p95_ms']} ms")
     for query, relevant, got in misses:
         print(f"MISS {query!r}: want {relevant}, got {got}")
+    out = args.json or RESULTS / f"relevance-{args.queries.stem}-{args.backend}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "command": " ".join(["python", *sys.argv]), "backend": args.backend,
+        "corpus": [str(p) for p in args.corpus], "queries_file": str(args.queries), "queries": len(queries),
+        "learn_share": args.learn, "duplicates": str(args.duplicates) if args.duplicates else None,
+        "settings": args.set, "knobs": knobs(), "load_average": {"before": [round(x, 2) for x in load_before],
+                                           "after": [round(x, 2) for x in os.getloadavg()]},
+        "systems": summary, "suggest_latency": latency,
+        "misses": [{"query": q, "relevant": r, "top3": g} for q, r, g in misses],
+    }, indent=2) + "\n")
+    print(f"figures written to {out}")
+
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def summarize(rows: dict[str, dict[str, list]]) -> dict[str, dict]:
+    """``{system: {recall@5, recall@10, mrr@10, queries, parts: {part: {...}}}}`` (means over queries)."""
+    def figures(values: list) -> dict:
+        r5, r10, mrr = (statistics.mean(column) for column in zip(*values))
+        return {"recall@5": round(r5, 4), "recall@10": round(r10, 4), "mrr@10": round(mrr, 4),
+                "queries": len(values)}
+
+    return {name: {**figures([v for values in by_part.values() for v in values]),
+                   "parts": {p: figures(values) for p, values in sorted(by_part.items())}}
+            for name, by_part in rows.items()}
+
+
+def apply_setting(setting: str) -> None:
+    """``module.NAME=value`` or ``module.DICT.key=value`` of a ``community.search`` module, set
+    before anything is indexed or asked (a variant measured without editing the code)."""
+    import importlib
+
+    target, _, value = setting.partition("=")
+    module_name, *names = target.split(".")
+    module = importlib.import_module(f"community.search.{module_name}")
+    parsed = json.loads(value) if value[:1] in "-0123456789[{tfn\"" else value
+    if len(names) == 1 and hasattr(module, names[0]):
+        setattr(module, names[0], parsed)
+    elif len(names) == 2 and isinstance(getattr(module, names[0], None), dict):
+        getattr(module, names[0])[names[1]] = parsed
+    else:
+        raise SystemExit(f"--set {setting}: no such knob")
+
+
+def knobs() -> dict:
+    """The ranking settings the figures were measured with (so a JSON file says what it measured)."""
+    from community.search import postgres_query, presenting, query, ranker
+
+    return {"field_boosts": dict(schema.FIELD_BOOSTS), "phrase_boosts": dict(schema.PHRASE_BOOSTS),
+            "bm25": {"K1": ranker.K1, "B": ranker.B}, "coverage_power": ranker.COVERAGE_POWER,
+            "max_query_terms": query.MAX_QUERY_TERMS, "min_relative_score": presenting.MIN_RELATIVE_SCORE,
+            "always_shown": presenting.ALWAYS_SHOWN, "pg_rank_weights": postgres_query.RANK_WEIGHTS}
 
 
 def _duplicate_links(path: Path) -> list[tuple[str, str]]:

@@ -24,6 +24,7 @@ from whoosh.index import LockError
 from whoosh.reading import ReaderClosed
 from whoosh.writing import CLEAR
 
+from . import ranker
 from .errors import SearchUnavailable
 from .schema import SCHEMA_VERSION, build_schema
 
@@ -46,6 +47,12 @@ class PriorBM25F(scoring.BM25F):
             column = searcher.reader().column_reader("prior")
             searcher._community_prior = column
         return score * ((column[docnum] or 1000) / 1000.0)
+
+
+def weighting(priors: bool) -> scoring.BM25F:
+    """Whoosh's scorer with the ranker's ``K1`` and ``B``, so that anything Whoosh itself
+    scores (``searcher.search``, the tests' reference) ranks as :mod:`ranker` does."""
+    return (PriorBM25F if priors else scoring.BM25F)(K1=ranker.K1, B=ranker.B)
 
 
 class WhooshIndex:
@@ -128,7 +135,7 @@ class WhooshIndex:
         error: Exception | None = None
         for attempt in range(6):
             try:
-                return self.index().searcher(weighting=PriorBM25F() if priors else scoring.BM25F())
+                return self.index().searcher(weighting=weighting(priors))
             except (OSError, ReaderClosed, EOFError) as exc:
                 # A concurrent commit removed files while we opened them: retry.
                 error = exc

@@ -11,13 +11,13 @@ import random
 
 import numpy as np
 import pytest
-from whoosh import index, scoring
+from whoosh import index
 from whoosh import query as Q
 
 from community.search import query as querying
 from community.search import postings, ranker
 from community.search.postings import SearcherArrays
-from community.search.whoosh_index import PriorBM25F
+from community.search.whoosh_index import PriorBM25F, weighting
 from community.search.schema import build_schema
 
 #: A Zipf-like vocabulary: the first words are in most documents, the last in a few.
@@ -55,7 +55,8 @@ def searchers(tmp_path_factory):
     for i in range(0, 600, 13):  # deletions in every segment
         writer.delete_by_term("key", f"thread:{i}")
     writer.commit(merge=False)
-    plain, priors = ix.searcher(weighting=scoring.BM25F()), ix.searcher(weighting=PriorBM25F())
+    plain, priors = ix.searcher(weighting=weighting(False)), ix.searcher(weighting=weighting(True))
+    assert isinstance(priors.weighting, PriorBM25F) and (plain.weighting.K1, plain.weighting.B) == (ranker.K1, ranker.B)
     assert len(plain.reader().leaf_readers()) == 3 and plain.reader().has_deletions()
     yield plain, priors
     plain.close()
