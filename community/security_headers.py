@@ -21,7 +21,8 @@ def content_security_policy(form_targets=()) -> str:
     """The policy; ``form_targets``: other origins a form may end up at.  Browsers check
     ``form-action`` on the redirects after a POST too, so the logout form, whose answer
     redirects to the identity provider's end-session page (RP-initiated logout), needs the
-    provider's origin there."""
+    provider's origin there (the issuer's: an end-session page on another origin is reached
+    through a page of ours instead, ``views/sso.provider_logout``)."""
     return "; ".join([
         "default-src 'self'",
         "script-src 'self'",
@@ -38,13 +39,14 @@ def content_security_policy(form_targets=()) -> str:
 CSP = content_security_policy()
 
 
-def _origin(url: str | None) -> str | None:
+def origin(url: str | None) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL, else None."""
     parts = urlsplit(url or "")
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def init_app(app) -> None:
-    provider = _origin(app.config.get("OIDC_ISSUER"))
+    provider = origin(app.config.get("OIDC_ISSUER"))
     csp = content_security_policy([provider] if provider else [])
     seconds = int(app.config.get("HSTS_SECONDS") or 0)
     hsts = f"max-age={seconds}; includeSubDomains" if seconds > 0 else None

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, session,
+                   url_for)
 from flask_login import current_user, login_user
 
 from .. import oidc
 from ..extensions import db
 from ..ratelimit import hit
+from ..security_headers import origin
 from ..services.accounts import sso, sso_link, users
 from ..services.errors import RateLimited, ServiceError
 from . import sso_link as link_views
@@ -35,7 +37,16 @@ def provider_logout():
     if id_token is None or not oidc.enabled():
         return None
     url = oidc.logout_url(id_token, url_for("main.home", _external=True))
-    return redirect(url) if url else None
+    if not url:
+        return None
+    if origin(url) == origin(current_app.config.get("OIDC_ISSUER")):
+        return redirect(url)
+    # Browsers check the CSP's ``form-action`` on every redirect after the logout form's POST, and
+    # it names only the issuer's origin: an end-session page elsewhere is reached from a page of
+    # ours instead (a meta refresh is a new navigation, which ``form-action`` does not govern).
+    response = make_response(render_template("auth/provider_logout.html", url=url))
+    response.headers["Cache-Control"] = "no-store"      # the URL carries the ID token as a hint
+    return response
 
 
 def login_options() -> dict:

@@ -58,6 +58,9 @@ class Provider:
         self.token_requests = 0
         #: The query of each RP-initiated logout received.
         self.logouts: list[dict] = []
+        #: Where discovery says the end-session page is: the issuer's origin, or another one
+        #: (``http://localhost:<port>``: the same server under another origin).
+        self.logout_base = self.issuer
         self.app = self._build()
         self.server = None
 
@@ -82,7 +85,7 @@ class Provider:
                            id_token_signing_alg_values_supported=["RS256"],
                            code_challenge_methods_supported=["S256"],
                            token_endpoint_auth_methods_supported=["client_secret_basic"],
-                           end_session_endpoint=f"{self.issuer}/logout")
+                           end_session_endpoint=f"{self.logout_base}/logout")
 
         @app.get("/logout")
         def end_session():

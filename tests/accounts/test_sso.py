@@ -334,3 +334,22 @@ def test_logout_ends_the_providers_session_too(client, provider, make):
     client.post("/login", data={"login": local.username, "password": "password123"})
     assert client.post("/logout").headers["Location"] == "/"  # a password session: only ours ends
     assert len(provider.logouts) == 1
+
+
+def test_an_end_session_page_on_another_origin_is_reached_through_a_page_of_ours(app, client, provider):
+    """The CSP's form-action names the issuer's origin only, and browsers check it on the redirects
+    after the logout form: an end-session page elsewhere gets a page that refreshes to it."""
+    provider.logout_base = f"http://localhost:{provider.port}"
+    sign_in(client)
+    response = client.post("/logout")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert f"form-action 'self' {provider.issuer};" in response.headers["Content-Security-Policy"]
+    page = response.get_data(as_text=True)
+    target = page.split('<meta http-equiv="refresh" content="0; url=', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert target.startswith(f"http://localhost:{provider.port}/logout?") and f'href="{target}"'.replace(
+        "&", "&amp;") in page
+    at_provider = requests.get(target, allow_redirects=False, timeout=10)
+    assert at_provider.headers["Location"] == "http://localhost/"
+    [logout] = provider.logouts
+    assert logout["client_id"] == provider.client_id and logout["id_token_hint"].count(".") == 2
+    assert signed_in_as(client) is None

@@ -49,3 +49,28 @@ def test_sign_in_through_the_providers_page_and_join_an_existing_account(tmp_pat
             assert page.problems == [] and joiner.problems == []
     finally:
         provider.stop()
+
+
+def test_logout_reaches_an_end_session_page_on_another_origin_than_the_issuer(tmp_path):
+    """The CSP's form-action names the issuer's origin; a provider whose end-session page lives
+    elsewhere (here the same server as ``localhost``, another origin than ``127.0.0.1``) must
+    still be reached from the logout button, with no CSP violation on the way."""
+    provider = Provider()
+    provider.interactive = True
+    provider.logout_base = f"http://localhost:{provider.port}"
+    provider.start()
+    try:
+        with demo_site(tmp_path, OIDC_ISSUER=provider.issuer, OIDC_CLIENT_ID=provider.client_id,
+                       OIDC_CLIENT_SECRET=provider.client_secret, OIDC_BUTTON_LABEL="Sign in with Corp") \
+                as (app, base), chromium() as browser:
+            page = new_page(browser)
+            _through_provider(page, base, provider)
+            page.wait_for_url(f"{base}/questions")
+            page.click(".user-menu summary")
+            page.click(".user-menu form[action='/logout'] button")
+            page.wait_for_url(f"{base}/")                        # through localhost's end-session page
+            assert len(provider.logouts) == 1, "RP-initiated logout reached the provider"
+            assert page.query_selector(".user-menu") is None              # logged out here
+            assert page.problems == []
+    finally:
+        provider.stop()
