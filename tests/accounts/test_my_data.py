@@ -9,17 +9,20 @@ from sqlalchemy import func, select
 from community.models import (
     ApiToken,
     AuditEntry,
+    CategorySubscription,
     Notification,
     NotificationPreference,
     OutboxMessage,
     Post,
     ReputationEvent,
+    TagSubscription,
     ThreadSubscription,
     Ticket,
     User,
 )
-from community.services.accounts import users
+from community.services.accounts import mydata, subscriptions, users
 from community.services.forum import accepting, votes
+from community.services.forum import threads as forum_threads
 from community.services.tickets import workflow
 
 
@@ -34,6 +37,10 @@ def _scene(make, db):
     workflow.open_ticket(source="contact", subject="Invoice", body="Please call me at 555-0100.",
                          requester=carol, requester_name="Carol Danvers", requester_email="carol@example.com")
     users.issue_token(carol, "export script")
+    subscriptions.set_category_level(carol.id, thread.category_id, "watching")
+    tag = forum_threads.get_tags(["invoices"])[0]
+    db.session.flush()
+    subscriptions.set_tag_level(carol.id, tag.id, "muted")
     carol.display_name, carol.location, carol.website = "Carol Danvers", "Lyon", "https://carol.example.com"
     db.session.commit()
     return carol, dan, thread, answer, own
@@ -52,6 +59,8 @@ def test_export_holds_what_the_member_wrote_and_what_is_stored_about_them_but_no
     assert [v["post_id"] for v in data["votes"]] == [answer.id]
     assert [t["subject"] for t in data["tickets"]] == ["Invoice"]
     assert [t["name"] for t in data["api_tokens"]] == ["export script"]
+    assert [s["level"] for s in data["category_subscriptions"]] == ["watching"]
+    assert [s["level"] for s in data["tag_subscriptions"]] == ["muted"]
     assert data["reputation_events"] and all(row["user_id"] == carol.id for row in data["reputation_events"])
     text = r.get_data(as_text=True)
     assert "password_hash" not in text and "token_hash" not in text
@@ -72,7 +81,9 @@ def test_deleting_keeps_posts_as_deleted_user_and_removes_personal_data(client, 
     assert gone.website is None and gone.oidc_subject is None
     for model, column in ((ApiToken, ApiToken.user_id), (Notification, Notification.user_id),
                           (NotificationPreference, NotificationPreference.user_id),
-                          (ThreadSubscription, ThreadSubscription.user_id)):
+                          (ThreadSubscription, ThreadSubscription.user_id),
+                          (CategorySubscription, CategorySubscription.user_id),
+                          (TagSubscription, TagSubscription.user_id)):
         assert db.session.execute(select(func.count()).select_from(model).where(column == carol.id)).scalar_one() == 0
     ticket = db.session.execute(select(Ticket).where(Ticket.requester_id == carol.id)).scalar_one()
     assert (ticket.requester_name, ticket.requester_email) == (None, None)
@@ -146,3 +157,17 @@ def test_the_avatar_of_a_deleted_member_is_no_longer_served(client, make, login,
     assert client.get(f"/uploads/{avatar}").status_code == 200
     client.post("/settings/delete", data={"confirm_username": "carol", "password": "password123"})
     assert client.get(f"/uploads/{avatar}").status_code == 404
+
+
+def test_every_column_naming_a_member_is_exported_or_says_why_not(app):
+    """A new table with a foreign key to ``users`` must join ``mydata.SOURCES`` or
+    ``mydata.NOT_EXPORTED`` (with its reason): "everything stored about them" stays true."""
+    from community.extensions import db as _db
+
+    exported = {f"{col.property.columns[0].table.name}.{col.property.columns[0].name}"
+                for _section, _model, col in mydata.SOURCES}
+    naming = {f"{table.name}.{column.name}" for table in _db.metadata.sorted_tables for column in table.columns
+              if any(fk.column.table.name == "users" for fk in column.foreign_keys)}
+    assert naming - exported - set(mydata.NOT_EXPORTED) == set()
+    assert set(mydata.NOT_EXPORTED) <= naming and not (exported & set(mydata.NOT_EXPORTED))
+    assert all(reason.strip() for reason in mydata.NOT_EXPORTED.values())

@@ -21,11 +21,13 @@ from ...extensions import db
 from ...models import (
     ApiToken,
     AskSession,
+    CategorySubscription,
     IdeaFollow,
     Notification,
     NotificationPreference,
     OutboxMessage,
     PasswordReset,
+    TagSubscription,
     ThreadSubscription,
     Ticket,
     Upload,
@@ -42,7 +44,8 @@ DELETED_EMAIL_DOMAIN = "deleted.invalid"
 #: Rows that exist only for the member: removed with the account.
 OWN_ROWS = ((ApiToken, ApiToken.user_id), (PasswordReset, PasswordReset.user_id),
             (Notification, Notification.user_id), (NotificationPreference, NotificationPreference.user_id),
-            (ThreadSubscription, ThreadSubscription.user_id), (IdeaFollow, IdeaFollow.user_id))
+            (ThreadSubscription, ThreadSubscription.user_id), (CategorySubscription, CategorySubscription.user_id),
+            (TagSubscription, TagSubscription.user_id), (IdeaFollow, IdeaFollow.user_id))
 
 
 def check_confirmation(user: User, *, password: str, typed_username: str) -> None:

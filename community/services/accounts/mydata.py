@@ -18,6 +18,7 @@ from ...models import (
     ArticleFeedback,
     AskEvent,
     AskSession,
+    CategorySubscription,
     Flag,
     Idea,
     IdeaComment,
@@ -28,6 +29,7 @@ from ...models import (
     Post,
     PostRevision,
     ReputationEvent,
+    TagSubscription,
     Thread,
     ThreadSubscription,
     Ticket,
@@ -59,11 +61,35 @@ SOURCES = (
     ("notifications", Notification, Notification.user_id),
     ("notification_preferences", NotificationPreference, NotificationPreference.user_id),
     ("thread_subscriptions", ThreadSubscription, ThreadSubscription.user_id),
+    ("category_subscriptions", CategorySubscription, CategorySubscription.user_id),
+    ("tag_subscriptions", TagSubscription, TagSubscription.user_id),
     ("reputation_events", ReputationEvent, ReputationEvent.user_id),
     ("api_tokens", ApiToken, ApiToken.user_id),
     ("uploads", Upload, Upload.user_id),
     ("ask_sessions", AskSession, AskSession.user_id),
 )
+
+#: Columns naming a member that are not exported, and why (``tests/accounts/test_my_data.py`` holds
+#: every foreign key to ``users`` to be in ``SOURCES`` or here, so a new table is not forgotten).
+NOT_EXPORTED = {
+    "audit_log.actor_id": "staff's actions on others: the moderation record, kept for accountability",
+    "ideas.response_by_id": "staff work on other members' ideas",
+    "idea_status_changes.changed_by_id": "staff work on other members' ideas",
+    "idea_links.created_by_id": "staff work linking ideas, threads and tickets",
+    "articles.credited_user_id": "an article made from the member's answer: the answer is in posts, the reward in reputation_events",
+    "article_revisions.editor_id": "staff edits of knowledge-base articles",
+    "posts.edited_by_id": "an edit of someone's post; the member's own edits are their post_revisions",
+    "thread_duplicates.closed_by_id": "closing a thread as a duplicate: staff or the asker, on the thread",
+    "tickets.assignee_id": "support agents' work on other people's tickets",
+    "tickets.created_by_id": "an agent opening a ticket for someone; the requester's tickets are exported",
+    "flags.resolved_by_id": "moderators resolving other members' flags",
+    "notifications.actor_id": "other members' notifications, naming this member as their cause",
+    "reputation_events.actor_id": "other members' ledger rows, naming this member as their cause",
+    "deflection_credits.author_id": "holds other visitors' pseudonymous ids; the credit is in reputation_events",
+    "deflection_credits.user_id": "derived from the member's ask_sessions, which are exported",
+    "outbox.user_id": "mail waiting to be sent: its text is the notifications, already exported",
+    "password_resets.user_id": "reset links: secrets only",
+}
 
 
 def _value(value):
