@@ -95,13 +95,13 @@ def receive(recipient: str | None):
             raise ValidationError("The message is larger than 10 MB.", field="body")
         with write_intent():
             reply = inbound.read(raw, recipient)
-            if not permissions.can_reply(reply.user, reply.thread):
-                raise PermissionDenied(_refusal(reply))
             received, earlier = inbound.claim(reply.key)
             if received is None:          # delivered before: done already, nothing to bounce
                 db.session.rollback()
                 click.echo(f"already received (posted as #{earlier}); nothing posted again")
                 return
+            if not permissions.can_reply(reply.user, reply.thread):
+                raise PermissionDenied(_refusal(reply))      # the rollback forgets the claim
             hit("POST_RATE_LIMIT", key=f"user:{reply.user.id}")
             post = threads.add_reply(reply.user, reply.thread, reply.body)
             received.post_id = post.id

@@ -88,6 +88,10 @@ def test_a_refused_mail_is_not_remembered_so_its_redelivery_is_judged_again(app,
     db.session.commit()
     assert _receive(app, raw).exit_code == 0
     assert _replies_by(db, asker) == ["A late thank you"]
+    thread.locked = True                          # locked since: the repeat is still only a repeat
+    db.session.commit()
+    repeat = _receive(app, raw)
+    assert repeat.exit_code == 0 and "already received" in repeat.output
 
 
 @pytest.mark.slow
