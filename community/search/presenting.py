@@ -12,6 +12,12 @@ MIN_RELATIVE_SCORE = 0.1
 #: ... from the 4th on: the first three are always shown (on a site of a few threads, with
 #: deleted documents in the statistics, a relevant second answer scored under 0.1).
 ALWAYS_SHOWN = 3
+#: ... and one sharing neither a category nor a tag with the first :data:`ALWAYS_SHOWN` needs
+#: this share: a weak match in another topic is a word shared by chance ("I was charged twice
+#: this month" listed "List endpoint returns the same page twice" at 0.25 of the best, beside
+#: three billing threads).  Category and tags as soft evidence (issue 16); measured in
+#: docs/search.md (no relevant suggestion of either dev set lost).
+OTHER_TOPIC_RELATIVE_SCORE = 0.3
 #: An official article scoring at least this share of the best result comes first (issue 23:
 #: "an article that answers well comes first"); one that matches worse keeps its place.
 ARTICLE_FIRST_RATIO = 0.7
@@ -20,18 +26,30 @@ ARTICLE_FIRST_RATIO = 0.7
 def order_suggestions(ranked: list[tuple[float, dict]], limit: int) -> list[tuple[float, dict]]:
     """The ``limit`` suggestions to show from ``(score, stored fields)`` best first, for every
     backend: after the first :data:`ALWAYS_SHOWN`, those under :data:`MIN_RELATIVE_SCORE` of the
-    best left out; the best official article moved first when it scores :data:`ARTICLE_FIRST_RATIO`
-    of the best (a suggestion list is short: what answers best, officially, leads)."""
+    best left out, and those sharing no category or tag with the first ones under
+    :data:`OTHER_TOPIC_RELATIVE_SCORE`; the best official article moved first when it scores
+    :data:`ARTICLE_FIRST_RATIO` of the best (a suggestion list is short: what answers best,
+    officially, leads)."""
     if not ranked:
         return []
     best = ranked[0][0]
     if best <= 0:
         return ranked[:limit]
-    kept = ranked[:ALWAYS_SHOWN] + [pair for pair in ranked[ALWAYS_SHOWN:] if pair[0] >= MIN_RELATIVE_SCORE * best]
+    first = ranked[:ALWAYS_SHOWN]
+    topics = set().union(*(_topics(f) for _score, f in first))
+    kept = first + [pair for pair in ranked[ALWAYS_SHOWN:] if pair[0] >= best * (
+        MIN_RELATIVE_SCORE if _topics(pair[1]) & topics else max(MIN_RELATIVE_SCORE, OTHER_TOPIC_RELATIVE_SCORE))]
     article = next((i for i, (score, f) in enumerate(kept) if f.get("type") == "article"), None)
     if article and kept[article][0] >= ARTICLE_FIRST_RATIO * best:
         kept.insert(0, kept.pop(article))
     return kept[:limit]
+
+
+def _topics(f: dict) -> set[str]:
+    """What stored fields say a document is about: its category and its tags (both backends)."""
+    value = f.get("category_id")
+    category = set() if value in (None, "") else {f"category:{value}"}
+    return category | {f"tag:{tag}" for tag in (f.get("tags") or "").split()}
 
 
 def suggestion(f: dict, score: float, terms: list[str]) -> dict:

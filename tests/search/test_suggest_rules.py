@@ -39,6 +39,37 @@ def test_the_demo_double_charge_shows_the_official_article_first(app, db):
     assert all(r["score"] >= presenting.MIN_RELATIVE_SCORE * best for r in found[presenting.ALWAYS_SHOWN:])
 
 
+def test_the_demo_double_charge_lists_no_other_topic_after_the_first_three(app, db, client):
+    """The issue's example: the Ask page's five suggestions for a double charge are about billing;
+    "List endpoint returns the same page twice" (API, 0.25 of the best: it shares "twice") and
+    "Recover a folder a colleague deleted two months ago" (storage: "months") are not shown."""
+    demo_seed.seed()
+    db.session.commit()
+    found = client.get("/api/v1/suggest?q=I+was+charged+twice+this+month").get_json()["results"]
+    titles = [r["title"] for r in found]
+    assert "List endpoint returns the same page twice" not in titles
+    assert "Recover a folder a colleague deleted two months ago" not in titles
+    assert titles[:3] == ["Why was I charged twice, and how do refunds work?",
+                          "Charged twice for the annual plan this month", "Cancelled my trial but was still charged"]
+    assert len(titles) == 5  # the billing threads and article about invoices of past months follow
+    assert all("invoices for past months" in title for title in titles[3:]), titles
+
+
+def test_a_weak_suggestion_of_another_topic_needs_the_other_topic_floor():
+    billing = {"type": "thread", "category_id": "1", "tags": "refund"}
+    api, none = {"type": "thread", "category_id": "2", "tags": "api"}, {"type": "idea", "category_id": "", "tags": ""}
+    api_refund = {"type": "thread", "category_id": "2", "tags": "api refund"}  # shares a tag
+    top3 = [(10.0, billing), (9.0, billing), (8.0, billing)]
+    ratio = presenting.OTHER_TOPIC_RELATIVE_SCORE
+    ranked = top3 + [(10.0 * ratio, api), (10.0 * ratio - 0.01, api), (1.5, billing), (1.0, billing),
+                     (0.99, billing), (3.5, none), (2.0, none), (1.1, api_refund)]
+    assert presenting.order_suggestions(ranked, 10) == top3 + [
+        (10.0 * ratio, api), (1.5, billing), (1.0, billing), (3.5, none), (1.1, api_refund)]
+    # Another category among the first three is one of their topics: the plain floor applies.
+    mixed = [(10.0, billing), (9.0, api), (8.0, none), (1.2, api), (1.2, none)]
+    assert presenting.order_suggestions(mixed, 10) == mixed[:4]
+
+
 def test_order_suggestions_floor_and_article_first():
     thread = {"type": "thread"}
     article = {"type": "article"}
