@@ -25,8 +25,11 @@ COORD_SCALE = 0.0
 #: Stems looked up per query after pruning (the rarest ones, which carry the meaning).
 MAX_QUERY_TERMS = 6
 #: A stem in more than this share of documents ranks nothing ("question",
-#: "work") and costs a scan of most of the index: dropped when rarer stems remain.
+#: "work") and costs a scan of most of the index: dropped when rarer stems remain...
 MAX_DF_RATIO = 0.5
+#: ... and in more than this many documents: on a small site, where a few threads share
+#: most words, every word still tells them apart (and costs nothing).
+NEAR_UNIVERSAL_MIN_DF = 200
 #: Stems in more than this share of documents are "common": they add to the
 #: score of documents found by the rarer stems but do not find documents by
 #: themselves (Lucene's common-terms query), which keeps a query from scoring
@@ -81,7 +84,8 @@ def prune(terms: list[str], searcher, *, max_terms: int | None = None,
     known = [t for t in dict.fromkeys(terms) if df.get(t, 0) > 0]
     if not known:
         return []
-    useful = [t for t in known if df[t] / total <= max_df_ratio] or known
+    ceiling = max(max_df_ratio * total, NEAR_UNIVERSAL_MIN_DF)
+    useful = [t for t in known if df[t] <= ceiling] or known
     keep = set(sorted(useful, key=lambda t: df[t])[:max_terms])
     return [t for t in useful if t in keep]
 

@@ -69,3 +69,13 @@ def test_suggest_limit_and_types(corpus):
 def test_accents_and_case_fold(make):
     thread = make.thread(title="Café menu résumé export fails")
     assert search.suggest("CAFE RESUME")[0]["id"] == thread.id
+
+
+def test_on_a_small_site_a_word_most_threads_share_still_counts(app, make, db):
+    """Three threads, "file" in two of them: the word still narrows the results (on a site of
+    thousands, a word in over half the threads is left out of the query: ``query.prune``)."""
+    one = make.thread(title="Desktop app stuck on syncing one file forever", body="It never finishes, all day.")
+    two = make.thread(title="Sync conflicts create duplicate copies of my files", body="It never finishes, all day.")
+    make.thread(title="Selective sync settings reset after an update", body="It never finishes, all day.")
+    found = [hit.id for hit in search.search("sync stuck file").results]
+    assert found[:2] == [one.id, two.id] and len(found) == 3
