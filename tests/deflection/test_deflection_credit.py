@@ -289,3 +289,66 @@ def test_the_contributors_ranking_is_customers_helped_then_reputation_then_senio
     # helper's and second's reputation are below every member who helped nobody: only the count ranks them
     reputations = {name: int(rep.replace(",", "")) for name, rep, _ in rows}
     assert reputations["helper"] < reputations["twin_b"] and reputations["second"] < reputations["twin_b"]
+
+
+def test_the_address_cap_counts_confirmations_not_sessions(site):
+    """Cap 2, one address: three visitors open the page, two confirm (both credited: 2 earlier
+    sessions are not 2 earlier confirmations), then the third confirms: over the cap, no credit."""
+    flow = Credited(site)
+    site.app.config["DEFLECTION_MAX_CONFIRMATIONS_PER_ADDRESS_HOUR"] = 2
+    people = []
+    for n in range(3):
+        site.at(minutes(n))
+        visitor = site.visitor(address="10.9.9.9")
+        people.append((visitor, visitor.open_page()))
+    for n, (visitor, sid) in enumerate(people):
+        flow.shown(visitor, sid, minutes(10 + n * 5))
+        flow.opened(visitor, sid, minutes(11 + n * 5))
+        flow.confirmed(visitor, sid, minutes(12 + n * 5))
+    assert [points for points, _ in bonus_rows(flow.helper.id)] == [2, 2]
+    page = site.visitor().get(f"/threads/{flow.t1.id}/{flow.t1.slug}").get_data(as_text=True)
+    assert "Helped 2 customers without a support contact" in page
+
+
+def test_a_cap_of_0_credits_every_confirmation_of_an_address(site):
+    flow = Credited(site)
+    site.app.config["DEFLECTION_MAX_CONFIRMATIONS_PER_ADDRESS_HOUR"] = 0   # no cap
+    for n in range(3):
+        flow.deflect(n * 5, visitor=site.visitor(address="10.9.9.9"))
+    assert [points for points, _ in bonus_rows(flow.helper.id)] == [2, 2, 2]
+    page = site.visitor().get(f"/threads/{flow.t1.id}/{flow.t1.slug}").get_data(as_text=True)
+    assert "Helped 3 customers without a support contact" in page
+
+
+def test_deleting_the_accepted_answer_takes_back_its_deflection_bonus(site):
+    """The bonus belongs to the answer (its ledger row names the post): deleting the answer
+    reverses it with the accept's points, and the author's total is what it was before."""
+    flow = Credited(site)
+    before_accept = reputation(flow.helper.id) - 15
+    flow.deflect(0)
+    assert reputation(flow.helper.id) == before_accept + 15 + 2
+    author = site.visitor()
+    author.login(flow.helper)
+    author.get(f"/threads/{flow.t1.id}/{flow.t1.slug}")
+    assert author.post(f"/posts/{flow.answer_id}/delete").status_code == 302
+    assert [points for points, _ in bonus_rows(flow.helper.id)] == [2, -2]
+    assert reputation(flow.helper.id) == before_accept
+
+
+def test_top_threads_say_which_are_solved_and_sessions_with_opens_count_each_session_once(site):
+    """S1 confirmed t1 (solved); S2 opened t2 (unsolved) twice and left: inferred; S3 was shown
+    suggestions and opened none."""
+    flow = Credited(site)
+    flow.deflect(0)
+    site.at(minutes(10))
+    visitor, sid = flow.visit(minutes(10))
+    flow.shown(visitor, sid, minutes(10), thread="t2")
+    flow.opened(visitor, sid, minutes(11), thread="t2")
+    flow.opened(visitor, sid, minutes(12), thread="t2")
+    browsing, sid3 = flow.visit(minutes(20))
+    flow.shown(browsing, sid3, minutes(20))
+    site.at(minutes(120))
+    body = site.api("/api/v1/metrics/deflection?from=2026-03-02&to=2026-03-02").get_json()
+    assert (body["sessions_with_suggestions"], body["sessions_with_opens"]) == (3, 2)
+    assert [(t["thread_id"], t["solved"], t["confirmed"], t["inferred"]) for t in body["top_threads"]] == [
+        (flow.t1.id, True, 1, 0), (flow.t2.id, False, 0, 1)]

@@ -401,3 +401,15 @@ def test_a_long_gap_query_is_shortened_on_the_page_and_whole_in_the_api(site, fl
     cells = {html.unescape(title): html.unescape(shown) for title, shown in
              re.findall(r'<td class="gap-query" title="([^"]*)">([^<]*)</td>', page)}
     assert cells == {exact: exact, longer: longer[:118] + "…"}
+
+
+def test_a_gap_shows_the_latest_wording_and_at_the_same_instant_the_last_recorded(site, flow):
+    """Three wordings of one normalized query: 09:00 and twice at 09:05; the gap shows the
+    wording recorded last at 09:05."""
+    for at, wording in ((0, "zzqx WVVK qjjx"), (5, "ZZQX wvvk qjjx"), (5, "zzqx wvvk qjjx!")):
+        visitor, sid = flow.visit(minutes(at))
+        assert visitor.suggest(sid, wording)["results"] == []
+    site.at(minutes(60))
+    body = site.api("/api/v1/metrics/deflection?from=2026-03-02&to=2026-03-02").get_json()
+    assert [(g["query"], g["searches"], g["gaps"], g["zero_results"], g["last_seen"])
+            for g in body["content_gaps"]] == [("zzqx wvvk qjjx!", 3, 3, 3, "2026-03-02T09:05:00Z")]
