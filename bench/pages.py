@@ -1,24 +1,33 @@
 """Page throughput against a minimal Flask "hello" app, in one run, under the same gunicorn.
 
     python bench/pages.py [--seconds 5] [--connections 16] [--workers 2]
-                          [--database-url postgresql+psycopg://postgres@127.0.0.1/production_bench]
+                          [--configs sqlite,postgres,postgres-search]
+                          [--database-url postgresql+psycopg://postgres@127.0.0.1/pages_bench]
+                          [--redis-url redis://127.0.0.1:6379/5]
                           [--workdir /tmp/pages-bench] [--json results.json]
 
-One command, in this order:
+One command; for each configuration of ``--configs`` (SQLite + Whoosh; PostgreSQL + Whoosh;
+PostgreSQL + PostgreSQL search; the PostgreSQL ones are skipped, saying so, when nothing
+answers at ``--database-url``, an empty database that each run drops and creates again):
 
 1. builds a fresh instance in ``--workdir`` (``flask db upgrade``, ``flask demo seed``, a
-   thread with 50 replies, a thread to reply to, a bench account with an API token), on a new
-   SQLite file or on ``--database-url`` (an empty database; it is emptied again each run);
+   thread with 50 replies, a thread to reply to, a bench account with an API token);
 2. counts SQL statements per page in-process at two data sizes (the demo site, then with 200
-   more threads and the long thread at 50 replies rather than 10) to show they do not grow;
+   more threads and the long thread at 50 replies rather than 10) to show they do not grow,
+   anonymous and signed in (the signed-in requests are checked to be signed in);
 3. serves the site and ``bench/hello_app.py`` with gunicorn (``gunicorn.conf.py``, sync workers,
    ``--workers`` of them) and loads each URL for ``--seconds`` at ``--connections`` connections
-   with wrk (a Python load generator where wrk is not installed): home, a category listing,
-   the 50-reply thread anonymous and logged in, search, suggest, posting a reply and voting
-   (through the API with a token);
-4. prints a table (requests/s, ratio to hello, p50/p95/p99 ms, non-2xx) and writes JSON.
+   with wrk (a Python load generator where wrk is not installed): hello, home, a category
+   listing, the 50-reply thread anonymous and logged in, search, suggest, posting a reply and
+   voting (through the API with a token);
+4. prints a table (requests/s, ratio to hello, p50/p95/p99 ms, non-2xx, and the CPU the
+   gunicorn workers spent per request, read from /proc, with its ratio to hello's) and writes
+   JSON.  On a shared machine the throughput ratio moves with the other load; the CPU per
+   request hardly does, and its ratio is what the throughput ratio would be on an idle machine
+   where the app's CPU is the limit.
 
-Keep runs short (the defaults take about a minute) and ``nice`` them on a shared machine.
+Keep runs short (the defaults take about a minute per configuration) and ``nice`` them on a
+shared machine.
 """
 from __future__ import annotations
 
@@ -83,7 +92,8 @@ def _reset_postgres(url: str) -> None:
     admin.dispose()
 
 
-def build_instance(workdir: Path, database_url: str | None) -> dict:
+def build_instance(workdir: Path, database_url: str | None, search_backend: str = "whoosh",
+                   redis_url: str | None = None) -> dict:
     if workdir.exists():
         shutil.rmtree(workdir)
     (workdir / "instance").mkdir(parents=True)
@@ -95,8 +105,11 @@ def build_instance(workdir: Path, database_url: str | None) -> dict:
         "PASSWORD_HASH_METHOD = 'pbkdf2:sha256:1000'\n"
         "SECRET_KEY = 'pages-bench'\n")
     env = {**os.environ, "DATABASE_URL": url, "SEARCH_INDEX_DIR": str(workdir / "index"),
-           "INSTANCE_PATH": str(workdir / "instance")}
+           "INSTANCE_PATH": str(workdir / "instance"), "SEARCH_BACKEND": search_backend}
     env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+        env["REDIS_KEY_PREFIX"] = f"pages-bench-{os.getpid()}"
     # The app reads instance/config.py from its instance folder; create_app takes it from config.
     (workdir / "bench_app.py").write_text(
         "import os\nfrom community import create_app\n"
@@ -112,7 +125,7 @@ def build_instance(workdir: Path, database_url: str | None) -> dict:
 
 def prepare_site(workdir: Path, env: dict, replies: int = 50, extra_threads: int = 0) -> dict:
     """In-process: the long thread, a thread to reply to, the bench account, its token and cookie."""
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "SEARCH_INDEX_DIR")})
+    _use_env(env)
     from sqlalchemy import func, select
 
     from community import create_app
@@ -164,7 +177,28 @@ def prepare_site(workdir: Path, env: dict, replies: int = 50, extra_threads: int
         ids["cookie"] = f"session={cookie.value}"
         db.session.remove()
         db.engine.dispose()
+    _stop_applier(app)
     return ids
+
+
+def _use_env(env: dict) -> None:
+    """This process's apps (built in-process) read the configuration's settings."""
+    for key in ("DATABASE_URL", "SEARCH_INDEX_DIR", "SEARCH_BACKEND", "REDIS_URL", "REDIS_KEY_PREFIX"):
+        if key in env:
+            os.environ[key] = env[key]
+        else:
+            os.environ.pop(key, None)
+
+
+def _stop_applier(app) -> None:
+    """The in-process app's indexing thread (search/queue.py) ends with it: its database goes."""
+    queue = getattr(app.extensions.get("search"), "queue", None)
+    if queue is not None:
+        from community import search
+
+        with app.app_context():
+            search.apply_pending()
+        queue.stop()
 
 
 def count_statements(env: dict, paths: dict[str, str], cookie: str | None,
@@ -172,12 +206,15 @@ def count_statements(env: dict, paths: dict[str, str], cookie: str | None,
     """SQL statements per page, in-process (one request each, after a warm-up request).
 
     ``page_cache=False`` counts what drawing each page costs; ``True``, what a reader of a
-    page kept for anonymous readers costs (community/page_cache.py)."""
+    page kept for anonymous readers costs (community/page_cache.py).  Pages named "logged
+    in" are requested by a client holding ``cookie`` (and refused unless the page then shows
+    the bench account signed in), the others by a client with no cookie at all."""
     from sqlalchemy import event
 
     from community import create_app
     from community.extensions import db
 
+    _use_env(env)
     app = create_app({"INSTANCE_PATH": env["INSTANCE_PATH"], "PAGE_CACHE": page_cache,
                       "VIEW_COUNT_FLUSH_SECONDS": 3600})
     counts = {}
@@ -186,16 +223,22 @@ def count_statements(env: dict, paths: dict[str, str], cookie: str | None,
     seen = []
     listener = lambda *a, **k: seen.append(1)  # noqa: E731
     event.listen(engine, "before_cursor_execute", listener)
-    client = app.test_client()
+    name_, _, value = (cookie or "=").partition("=")
     for name, path in paths.items():
-        headers = {"Cookie": cookie} if cookie and "logged in" in name else {}
-        client.get(path, headers=headers)
+        client = app.test_client()
+        signed_in = "logged in" in name
+        if signed_in:
+            client.set_cookie(name_, value)
+        client.get(path)
         seen.clear()
-        response = client.get(path, headers=headers)
+        response = client.get(path)
         assert response.status_code == 200, (path, response.status_code)
+        shows_member = b"benchuser" in response.data and b'action="/logout"' in response.data
+        assert shows_member == signed_in, (name, "signed in" if shows_member else "anonymous")
         counts[name] = len(seen)
     event.remove(engine, "before_cursor_execute", listener)
     engine.dispose()
+    _stop_applier(app)
     return counts
 
 
@@ -222,6 +265,25 @@ def serve(module: str, cwd: Path, env: dict, workers: int, log: Path):
             time.sleep(0.2)
     proc.terminate()
     raise SystemExit("gunicorn did not start: " + log.read_text()[-2000:])
+
+
+def workers_cpu(master_pid: int) -> float:
+    """CPU seconds the gunicorn master's workers have used: those running (user + system) and
+    those it has reaped (its children's times: workers recycled after ``max_requests``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == master_pid:
+            total += int(fields[13]) + int(fields[14])
+        elif int(fields[1]) == master_pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def load_wrk(url: str, seconds: float, connections: int, headers: dict, method="GET", body=None,
@@ -294,35 +356,49 @@ def load_python(url: str, seconds: float, connections: int, headers: dict, metho
 
 # -- main -----------------------------------------------------------------------------
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--database-url", help="an empty database for the bench (default: a new SQLite file)")
-    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "pages-bench")
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+CONFIGS = {
+    "sqlite": ("SQLite + Whoosh", False, "whoosh"),
+    "postgres": ("PostgreSQL + Whoosh", True, "whoosh"),
+    "postgres-search": ("PostgreSQL + PostgreSQL search", True, "postgres"),
+}
 
-    load = load_wrk if shutil.which("wrk") else load_python
-    site = build_instance(args.workdir, args.database_url)
+
+def postgres_reachable(url: str) -> str | None:
+    """Why the PostgreSQL configurations cannot run, or None."""
+    try:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url.rsplit("/", 1)[0] + "/postgres", connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure is a reason to skip
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+
+
+def run_config(args, key: str, load) -> dict:
+    label, on_postgres, backend = CONFIGS[key]
+    workdir = args.workdir / key
+    site = build_instance(workdir, args.database_url if on_postgres else None, backend,
+                          args.redis_url if on_postgres else None)
     env = site["env"]
 
     # SQL statements at two sizes: the demo with a 10-reply thread, then +200 threads and 50 replies.
-    small = prepare_site(args.workdir, env, replies=10)
+    small = prepare_site(workdir, env, replies=10)
     pages = {"home": "/", "category": small["category_path"], "thread (anonymous)": small["thread_path"],
              "thread (logged in)": small["thread_path"], "search": "/search?q=invoice",
              "suggest": "/api/v1/suggest?q=invoice%20download"}
     statements_small = count_statements(env, pages, small["cookie"])
-    ids = prepare_site(args.workdir, env, replies=50)
+    ids = prepare_site(workdir, env, replies=50)
     # Each call signs the bench account in again, which ends its earlier sessions: the
     # logged-in runs use the last call's cookie (the earlier one is a visitor's with a stale cookie).
-    ids["cookie"] = prepare_site(args.workdir, env, replies=50, extra_threads=200)["cookie"]
+    ids["cookie"] = prepare_site(workdir, env, replies=50, extra_threads=200)["cookie"]
     statements_large = count_statements(env, pages, ids["cookie"])
     statements_kept = count_statements(env, pages, ids["cookie"], page_cache=True)
 
-    hello_proc, hello = serve("hello_app:app", ROOT / "bench", {**os.environ}, args.workers, args.workdir / "hello.log")
-    site_proc, base = serve("bench_app:app", args.workdir, env, args.workers, args.workdir / "site.log")
+    hello_proc, hello = serve("hello_app:app", ROOT / "bench", {**os.environ}, args.workers, workdir / "hello.log")
+    site_proc, base = serve("bench_app:app", workdir, env, args.workers, workdir / "site.log")
     auth = {"Authorization": f"Bearer {ids['token']}", "Content-Type": "application/json"}
     runs = [
         ("hello", hello + "/hello", {}, {}),
@@ -339,21 +415,30 @@ def main() -> None:
     results = {}
     try:
         for name, url, headers, extra in runs:
+            master = hello_proc.pid if name == "hello" else site_proc.pid
             load(url, 1, min(4, args.connections), headers, **extra)  # warm every worker
+            cpu = workers_cpu(master)
             results[name] = load(url, args.seconds, args.connections, headers, **extra)
+            spent = workers_cpu(master) - cpu
+            results[name]["cpu_ms"] = round(spent * 1000 / max(1, results[name]["requests"]), 2)
+            results[name]["load"] = os.getloadavg()[0]
     finally:
         for proc in (site_proc, hello_proc):
             proc.terminate()
             proc.wait(timeout=30)
 
-    hello_rps = results["hello"]["rps"]
-    print(f"\npages vs hello: gunicorn {args.workers} sync workers, {args.connections} connections, "
-          f"{args.seconds:g} s each, {'wrk' if load is load_wrk else 'Python load generator'}, "
-          f"{'PostgreSQL' if args.database_url else 'SQLite'} + Whoosh, {platform.node()} ({os.cpu_count()} cores)\n")
-    print(f"{'page':<32} {'req/s':>8} {'× hello':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'non-2xx':>8}  target")
+    hello_rps, hello_cpu = results["hello"]["rps"], results["hello"]["cpu_ms"]
+    loads = [r["load"] for r in results.values()]
+    print(f"\npages vs hello: {label}{' + Redis' if on_postgres and args.redis_url else ''}; gunicorn "
+          f"{args.workers} sync workers, {args.connections} connections, {args.seconds:g} s each, "
+          f"{'wrk' if load is load_wrk else 'Python load generator'}, {platform.node()} ({os.cpu_count()} cores), "
+          f"load average {min(loads):.1f}-{max(loads):.1f}\n")
+    print(f"{'page':<32} {'req/s':>7} {'× hello':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'non-2xx':>7} "
+          f"{'CPU ms':>7} {'CPU × hello':>11}  target (throughput; p99)")
     for name, r in results.items():
         ratio = r["rps"] / hello_rps if hello_rps else 0
         r["ratio"] = round(ratio, 3)
+        r["cpu_ratio"] = round(hello_cpu / r["cpu_ms"], 3) if r["cpu_ms"] else None
         target = TARGETS.get(name)
         verdict = ""
         if target:
@@ -362,21 +447,48 @@ def main() -> None:
                                           f"p99<{target[1]}" if target[1] else ""]))
             verdict = f"{want}: {'met' if ok else 'NOT met'}"
             r["target_met"] = ok
-        print(f"{name:<32} {r['rps']:>8.0f} {ratio:>7.0%} {r['p50']:>7.1f} {r['p95']:>7.1f} {r['p99']:>7.1f} "
-              f"{r['non2xx']:>8}  {verdict}")
+        cpu_ratio = f"{r['cpu_ratio']:.0%}" if r["cpu_ratio"] else "-"
+        print(f"{name:<32} {r['rps']:>7.0f} {ratio:>7.0%} {r['p50']:>7.1f} {r['p95']:>7.1f} {r['p99']:>7.1f} "
+              f"{r['non2xx']:>7} {r['cpu_ms']:>7.2f} {cpu_ratio:>11}  {verdict}")
     print("\nSQL statements per page drawn (demo site with a 10-reply thread → +200 threads, 50 replies),"
           " and per page served with the page cache on:")
     for name in pages:
         a, b = statements_small[name], statements_large[name]
         print(f"  {name:<24} {a:>3} → {b:>3}  {'same' if a == b else 'GROWS'}   with the cache: {statements_kept[name]}")
+    return {"label": label, "results": results,
+            "statements": {"small": statements_small, "large": statements_large, "with_cache": statements_kept}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--configs", default="sqlite,postgres,postgres-search",
+                        help=f"comma-separated, of {', '.join(CONFIGS)}")
+    parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/pages_bench",
+                        help="an empty PostgreSQL database for the PostgreSQL configurations (dropped and created)")
+    parser.add_argument("--redis-url", help="Redis for the PostgreSQL configurations (default: none, in-memory)")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "pages-bench")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    load = load_wrk if shutil.which("wrk") else load_python
+    configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown:
+        parser.error(f"unknown configuration {unknown[0]!r}: one of {', '.join(CONFIGS)}")
+    why_not = postgres_reachable(args.database_url) if any(CONFIGS[c][1] for c in configs) else None
+    out = {}
+    for key in configs:
+        if CONFIGS[key][1] and why_not:
+            print(f"\n{CONFIGS[key][0]}: skipped, no PostgreSQL at {args.database_url} ({why_not})")
+            continue
+        out[key] = run_config(args, key, load)
     if args.json:
-        args.json.write_text(json.dumps({"results": results, "statements": {"small": statements_small,
-                                                                            "large": statements_large,
-                                                                            "with_cache": statements_kept},
-                                         "settings": vars(args) | {"workdir": str(args.workdir),
-                                                                   "json": str(args.json),
-                                                                   "generator": load.__name__}},
-                                        indent=2, default=str))
+        args.json.write_text(json.dumps({"configs": out, "settings": vars(args) | {
+            "workdir": str(args.workdir), "json": str(args.json), "generator": load.__name__}},
+            indent=2, default=str))
 
 
 if __name__ == "__main__":

@@ -213,7 +213,12 @@ def csrf_token_for_page():
 
     if g.get("drawing_cached_page"):
         return ""
-    return generate_csrf()
+    # One token a request: a member's thread page asks for it ~200 times (every vote, accept,
+    # delete and moderation form), and each generate_csrf() call reads its settings again.
+    token = g.get("_page_csrf_token")
+    if token is None:
+        token = g._page_csrf_token = generate_csrf()
+    return token
 
 
 # -- invalidation ------------------------------------------------------------------------

@@ -15,7 +15,8 @@ def check(fix: bool):
     Checks post and thread scores against the votes, reply counts, idea vote
     and comment counts, one open ledger row per standing vote and per accept,
     the daily cap, every reputation total against the ledger, and the search
-    index's documents against the database (--fix rebuilds the index).
+    index against the database, document by document: missing, extra or stale
+    (--fix re-indexes those documents).
     """
     with write_intent():
         found = integrity.repair() if fix else integrity.find_drift()

@@ -22,6 +22,7 @@ Public interface (other areas use only these):
   index generation, so a write anywhere refreshes it).
 - ``rebuild(progress=None) -> int``: rebuild from the database.
 - ``touch(*keys)``: re-index after SQL that bypassed the ORM (``"thread:3"``).
+- ``drift()``: documents missing from the index, extra in it, or stale (``flask check``).
 - ``pending()`` and ``apply_pending()``: the Whoosh indexing queue (``queue.py``): a
   change is indexed after its commit, off the request, by each process's applier.
 - ``paused()`` and ``bulk_writer()``: for bulk imports that index by themselves.
@@ -41,7 +42,7 @@ from flask import Flask, current_app
 from .errors import SearchUnavailable
 from .results import Hit, SearchResults
 
-__all__ = ["Hit", "SearchResults", "SearchUnavailable", "apply_pending", "bulk_writer", "count", "init_app",
+__all__ = ["Hit", "SearchResults", "SearchUnavailable", "apply_pending", "bulk_writer", "count", "drift", "init_app",
            "paused", "pending", "rebuild",
            "explain", "related", "search", "suggest", "touch"]
 
@@ -125,6 +126,18 @@ def total() -> int:
 def touch(*keys: str) -> None:
     """Re-index documents now, e.g. ``touch("thread:3")`` after a bulk UPDATE statement."""
     _state().reindex(keys)
+
+
+def drift() -> dict[str, list]:
+    """Where the index and the database disagree: ``{"missing", "extra", "stale"}`` keys
+    (``compare.py``: ids and each document's stored fields, not only the counts)."""
+    from sqlalchemy.orm import Session
+
+    from ..extensions import db
+    from .compare import index_drift
+
+    with Session(db.engine) as session:
+        return index_drift(_state(), session)
 
 
 def pending() -> int:

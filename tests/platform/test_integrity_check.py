@@ -155,11 +155,12 @@ def test_a_search_index_missing_documents_or_keeping_extra_ones_is_reported_then
     from community import search
 
     with search.paused():  # written while indexing was lost
-        make.thread(title="Where do I change the billing address?")
+        missed = make.thread(title="Where do I change the billing address?")
     assert integrity.find_drift() == []  # the rows agree; the index does not
-    assert checks(integrity.search_drift()) == {("search_index", "documents")}
+    assert checks(integrity.search_drift()) == {("search_index", f"thread:{missed.id}")}
     result = run(app)
-    assert result.exit_code == 1 and "search_index" in result.output, result.output
+    assert result.exit_code == 1 and f"search_index   thread:{missed.id}" in result.output, result.output
+    assert "expected in the index, found missing" in result.output
     fixed = run(app, "--fix")
     assert fixed.exit_code == 0, fixed.output
     assert "Repaired 1; 0 remain." in fixed.output
@@ -167,13 +168,38 @@ def test_a_search_index_missing_documents_or_keeping_extra_ones_is_reported_then
     assert [hit["title"] for hit in search.suggest("billing address")][:1] == ["Where do I change the billing address?"]
 
     doomed = make.thread(title="A question deleted behind the app's back")
-    doomed_title = doomed.title
+    doomed_title, doomed_key = doomed.title, f"thread:{doomed.id}"
     assert doomed_title in [hit["title"] for hit in search.suggest("question deleted behind the back")]
     db.session.execute(text("DELETE FROM posts WHERE thread_id = :t"), {"t": doomed.id})
     db.session.execute(text("UPDATE threads SET question_post_id = NULL WHERE id = :t"), {"t": doomed.id})
     db.session.execute(text("DELETE FROM threads WHERE id = :t"), {"t": doomed.id})
     db.session.commit()
-    assert checks(integrity.search_drift()) == {("search_index", "documents")}
+    assert checks(integrity.search_drift()) == {("search_index", doomed_key)}
     assert run(app, "--fix").exit_code == 0
     assert integrity.search_drift() == []
     assert doomed_title not in [hit["title"] for hit in search.suggest("question deleted behind the back")]
+
+
+def test_an_index_with_the_right_count_but_the_wrong_documents_or_old_versions_is_reported(app, db, make, site):
+    """Counting documents misses one lost and another kept (same count), and a document whose
+    row changed behind the listeners (SQL that bypassed the ORM): each is named and repaired."""
+    from community import search
+
+    with search.paused():
+        lost = make.thread(title="Tablet will not charge past eighty percent")
+    kept = make.thread(title="Old question removed outside the app")
+    db.session.execute(text("UPDATE threads SET hidden = :h WHERE id = :t"), {"h": True, "t": kept.id})
+    renamed = site["thread"]
+    db.session.execute(text("UPDATE threads SET title = 'Renamed by hand in SQL' WHERE id = :t"), {"t": renamed.id})
+    db.session.commit()
+    assert search.count() == search.total()  # the count alone sees nothing
+    found = {(d.subject, d.actual) for d in integrity.search_drift()}
+    assert found == {(f"thread:{lost.id}", "missing"), (f"thread:{kept.id}", "still there"),
+                     (f"thread:{renamed.id}", "stale title")}, found
+    result = run(app)
+    assert result.exit_code == 1 and "stale title" in result.output, result.output
+    fixed = run(app, "--fix")
+    assert "Repaired 3; 0 remain." in fixed.output and fixed.exit_code == 0, fixed.output
+    assert integrity.search_drift() == []
+    assert [hit["title"] for hit in search.suggest("renamed by hand")][:1] == ["Renamed by hand in SQL"]
+    assert all(hit["id"] != kept.id for hit in search.suggest("old question removed outside"))

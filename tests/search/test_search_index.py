@@ -238,3 +238,22 @@ def test_idea_documents_follow_the_expected_fields(app):
     assert doc["votes"] == 12 and doc["status"] == "planned" and doc["solved"] is False
     assert idea_document(SimpleNamespace(**{**vars(idea), "merged_into_id": 9})) is None
     assert idea_document(SimpleNamespace(**{**vars(idea), "hidden": True})) is None
+
+
+def test_drift_names_missing_extra_and_stale_documents_on_either_backend(make, db):
+    """``search.drift()`` (what ``flask check`` reports) compares ids and stored fields, so an
+    index with the right count but the wrong documents, or old versions, is caught."""
+    from sqlalchemy import text
+
+    steady = make.thread(title="Bluetooth mouse lags on battery")
+    with search.paused():
+        lost = make.thread(title="Tablet will not charge past eighty percent")
+    gone = make.thread(title="Question removed outside the app")
+    db.session.execute(text("UPDATE threads SET hidden = :h WHERE id = :t"), {"h": True, "t": gone.id})
+    db.session.execute(text("UPDATE threads SET title = 'Renamed by hand in SQL' WHERE id = :t"), {"t": steady.id})
+    db.session.commit()
+    assert search.count() == search.total() == 2
+    assert search.drift() == {"missing": [f"thread:{lost.id}"], "extra": [f"thread:{gone.id}"],
+                              "stale": [(f"thread:{steady.id}", ["title"])]}
+    search.touch(f"thread:{lost.id}", f"thread:{gone.id}", f"thread:{steady.id}")
+    assert search.drift() == {"missing": [], "extra": [], "stale": []}

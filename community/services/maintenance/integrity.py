@@ -18,13 +18,14 @@ nothing on a page would say so.  ``find_drift()`` checks, on any site:
   withdrawn or merged-away vote none;
 - ``daily_cap``: no user gained more than the daily cap from capped reasons on one day;
 - ``reputation``: a user's total is the sum of their ledger rows;
-- ``search_index``: the search index holds as many documents as the database has
-  searchable threads, ideas and articles (a write whose indexing was lost, a document
-  left behind by a row deleted outside the app).
+- ``search_index``: the search index holds exactly the database's searchable threads,
+  ideas and articles, each as the database gives it now: per key, none missing (a write
+  whose indexing was lost), none extra (a row deleted outside the app), none stale (a
+  stored field such as the title, votes or replies differs: SQL that bypassed the ORM).
 
 ``repair()`` fixes what is derivable: counters from rows, surplus open ledger rows
-reversed (the oldest kept), totals from the ledger; ``repair_search()`` rebuilds the
-search index from the database (``search_drift()`` checks it).  A missing ledger row or a
+reversed (the oldest kept), totals from the ledger; ``repair_search()`` re-indexes each
+drifted document from the database (``search_drift()`` checks them).  A missing ledger row or a
 day over the cap is reported, not invented: what the rule would have granted
 then is not known.  Callers commit.
 """
@@ -319,14 +320,20 @@ CHECKS = (_post_scores, _thread_scores, _reply_counts, _idea_votes, _idea_commen
 # lock (``write_intent`` on SQLite).
 
 def search_drift() -> list[Drift]:
-    """Documents in the index against what a rebuild would write (``flask search status``)."""
-    expected, actual = search.total(), search.count()
-    return [] if expected == actual else [Drift("search_index", "documents", expected, actual)]
+    """Each document the index lacks, keeps although it should not, or holds in an older
+    version than the database's (``search.drift()``); updates waiting in the indexing queue
+    are applied first (a nightly check must not report what is about to be written)."""
+    search.apply_pending(lock_timeout=10.0)
+    found = search.drift()
+    return ([Drift("search_index", key, "in the index", "missing") for key in found["missing"]]
+            + [Drift("search_index", key, "not in the index", "still there") for key in found["extra"]]
+            + [Drift("search_index", key, "as in the database", f"stale {', '.join(fields)}")
+               for key, fields in found["stale"]])
 
 
 def repair_search() -> list[Drift]:
-    """Rebuild the index from the database when it drifted; returns the drift found before."""
+    """Re-index each drifted document from the database; returns the drift found before."""
     found = search_drift()
     if found:
-        search.rebuild()
+        search.touch(*sorted({drift.subject for drift in found}))
     return found
