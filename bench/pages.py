@@ -420,7 +420,9 @@ def run_config(args, key: str, load) -> dict:
             cpu = workers_cpu(master)
             results[name] = load(url, args.seconds, args.connections, headers, **extra)
             spent = workers_cpu(master) - cpu
-            results[name]["cpu_ms"] = round(spent * 1000 / max(1, results[name]["requests"]), 2)
+            # None when no request finished in the run (the CPU spent then says nothing per request).
+            done = results[name]["requests"]
+            results[name]["cpu_ms"] = round(spent * 1000 / done, 2) if done else None
             results[name]["load"] = os.getloadavg()[0]
     finally:
         for proc in (site_proc, hello_proc):
@@ -438,23 +440,25 @@ def run_config(args, key: str, load) -> dict:
     for name, r in results.items():
         ratio = r["rps"] / hello_rps if hello_rps else 0
         r["ratio"] = round(ratio, 3)
-        r["cpu_ratio"] = round(hello_cpu / r["cpu_ms"], 3) if r["cpu_ms"] else None
+        r["cpu_ratio"] = round(hello_cpu / r["cpu_ms"], 3) if r["cpu_ms"] and hello_cpu else None
         target = TARGETS.get(name)
         verdict = ""
         if target:
-            ok = (target[0] is None or ratio >= target[0]) and (target[1] is None or r["p99"] < target[1])
+            ok = r["requests"] > 0 and (target[0] is None or ratio >= target[0]) and \
+                (target[1] is None or r["p99"] < target[1])
             want = " ".join(filter(None, [f"≥{target[0]:.0%}" if target[0] else "",
                                           f"p99<{target[1]}" if target[1] else ""]))
             verdict = f"{want}: {'met' if ok else 'NOT met'}"
             r["target_met"] = ok
         cpu_ratio = f"{r['cpu_ratio']:.0%}" if r["cpu_ratio"] else "-"
         print(f"{name:<32} {r['rps']:>7.0f} {ratio:>7.0%} {r['p50']:>7.1f} {r['p95']:>7.1f} {r['p99']:>7.1f} "
-              f"{r['non2xx']:>7} {r['cpu_ms']:>7.2f} {cpu_ratio:>11}  {verdict}")
+              f"{r['non2xx']:>7} {r['cpu_ms'] if r['cpu_ms'] is not None else '-':>7} {cpu_ratio:>11}  {verdict}")
     print("\nSQL statements per page drawn (demo site with a 10-reply thread → +200 threads, 50 replies),"
           " and per page served with the page cache on:")
     for name in pages:
         a, b = statements_small[name], statements_large[name]
-        print(f"  {name:<24} {a:>3} → {b:>3}  {'same' if a == b else 'GROWS'}   with the cache: {statements_kept[name]}")
+        trend = "same" if a == b else "GROWS" if b > a else "fewer"
+        print(f"  {name:<24} {a:>3} → {b:>3}  {trend:<5}   with the cache: {statements_kept[name]}")
     return {"label": label, "results": results,
             "statements": {"small": statements_small, "large": statements_large, "with_cache": statements_kept}}
 
