@@ -214,7 +214,10 @@ def bulk_writer(timeout: float = 300.0) -> Iterator[BulkIndexer]:
     if getattr(state, "in_transaction", False):
         from .postgres import PostgresBulkIndexer
 
-        yield PostgresBulkIndexer(state)
+        try:
+            yield PostgresBulkIndexer(state)
+        finally:
+            state.refresh_terms()  # the imported words: frequencies and typo corrections
         return
     procs = min(int(config.get("SEARCH_IMPORT_PROCS") or 1), os.cpu_count() or 1)
     options = {"procs": procs, "multisegment": True, "batchsize": 200} if procs > 1 else {}

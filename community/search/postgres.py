@@ -41,13 +41,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from . import documents, presenting
+from . import documents, postgres_terms, presenting
+from . import postgres_headline as headline
 from . import query as querying
 from .analysis import normalize
 from .errors import SearchUnavailable
-from .postgres_query import tsquery, words
+from .postgres_query import Lexeme, tsquery, words
 from .postgres_schema import COLUMNS, DDL, DROP, STORED, TABLE
-from .results import SearchResults
+from .results import Hit, SearchResults
 
 log = logging.getLogger(__name__)
 
@@ -75,15 +76,20 @@ class PostgresSearch:
         self.stats_seconds = float(app.config.get("SEARCH_PG_STATS_SECONDS") or 600)
 
     def _document_frequencies(self) -> tuple[int, dict[str, int]]:
-        """Documents and each lexeme's document count (``ts_stat``), refreshed every
-        ``SEARCH_PG_STATS_SECONDS``; a word newer than the snapshot counts as rare, which it is."""
+        """Documents and each lexeme's document count (``search_terms``, ``postgres_terms``),
+        read every ``SEARCH_PG_STATS_SECONDS``, after refreshing the table from ``ts_stat`` if it
+        is that old; a word newer than the snapshot counts as rare, which it is."""
         import time
 
         now = time.monotonic()
         if self._stats is None or now - self._stats[0] > self.stats_seconds:
-            rows = self._read(f"SELECT word, ndoc FROM ts_stat('SELECT vector FROM {TABLE}')", {})
-            total = self._read(f"SELECT count(*) AS n FROM {TABLE}", {})[0]["n"]
-            self._stats = (now, total, {row["word"]: row["ndoc"] for row in rows})
+            def read(connection):
+                postgres_terms.refresh(connection, max_age=self.stats_seconds)
+                total = connection.execute(text(f"SELECT count(*) FROM {TABLE}")).scalar()
+                return total, postgres_terms.frequencies(connection)
+
+            total, frequencies = self._transaction(read)
+            self._stats = (now, total, frequencies)
         return self._stats[1], self._stats[2]
 
     def _tsquery(self, text_: str | None, *, prefix: bool):
@@ -91,9 +97,27 @@ class PostgresSearch:
         if not found:
             return None
         total, frequencies = self._document_frequencies()
+        if querying.TYPO_FIX:
+            found = self._corrected(found, frequencies)
         limit = max(querying.COMMON_RATIO * total, querying.COMMON_MIN_DF)
         return tsquery(found, prefix=prefix, common_df=limit, documents_total=total,
-                       df=lambda word: frequencies.get(normalize(word), 0))
+                       df=lambda word: frequencies.get(word if isinstance(word, Lexeme) else normalize(word), 0))
+
+    def _corrected(self, found: list[str], frequencies: dict[str, int]) -> list[str]:
+        """``found`` with each word no document holds replaced by its correction, if it has one
+        (``postgres_terms.corrections``: one edit, the most documents); a word corrected to one
+        already in the query is dropped."""
+        unknown = {word: normalize(word) for word in found if postgres_terms.correctable(normalize(word), frequencies)}
+        if not unknown:
+            return found
+        fixes = self._transaction(lambda connection: postgres_terms.corrections(connection, sorted(set(unknown.values()))))
+        out: list[str] = []
+        for word in found:
+            fix = fixes.get(unknown.get(word, ""))
+            item = Lexeme.of(fix, typed=word) if fix else word
+            if not any(str(item) == str(seen) for seen in out):
+                out.append(item)
+        return out
 
     # -- schema ---------------------------------------------------------------
 
@@ -184,7 +208,14 @@ class PostgresSearch:
                     if progress:
                         progress(len(chunk))
                     session.expunge_all()
+            postgres_terms.refresh(session.connection(), wait=True)
+        self._stats = None
         return written
+
+    def refresh_terms(self) -> None:
+        """Rebuild the table of words now (after a bulk import) and forget this process's snapshot."""
+        self._transaction(lambda connection: postgres_terms.refresh(connection, wait=True))
+        self._stats = None
 
     def total(self) -> int:
         from ..extensions import db
@@ -196,11 +227,16 @@ class PostgresSearch:
     # -- reading --------------------------------------------------------------
 
     def _read(self, sql: str, params: dict) -> list:
+        return self._transaction(lambda connection: list(connection.execute(text(sql), params).mappings()))
+
+    @staticmethod
+    def _transaction(work):
+        """``work(connection)`` in a transaction of its own; any database error is ``SearchUnavailable``."""
         from ..extensions import db
 
         try:
-            with db.engine.connect() as connection:
-                return list(connection.execute(text(sql), params).mappings())
+            with db.engine.begin() as connection:
+                return work(connection)
         except SQLAlchemyError as exc:
             log.exception("PostgreSQL search failed; answering 'search unavailable'.")
             raise SearchUnavailable("Search is temporarily unavailable.") from exc
@@ -221,15 +257,26 @@ class PostgresSearch:
         prefix_selects = "p IS NOT NULL AND title_words @@ p" if len(words(text_)) == 1 else "false"
         # The half-typed last word matches title words it begins (ranked a little, below whole words).
         rows = self._read(
-            f"SELECT {', '.join(STORED)}, ({rank}"
+            f"SELECT key, {', '.join(STORED)}, ({rank}"
             f" + {PREFIX_WEIGHT} * coalesce(ts_rank(title_words, p), 0)) * prior AS rank"
             f" FROM {TABLE}, (SELECT {q} AS q, {sel} AS sel, {p} AS p) AS query"
             f" WHERE (vector @@ sel OR ({prefix_selects}))"
             " AND type = ANY(CAST(:types AS text[])) ORDER BY rank DESC, key LIMIT :limit",
             params)
-        terms = querying.analyze(text_)
         ranked = [(row["rank"], dict(row)) for row in rows]
-        return [presenting.suggestion(f, score, terms) for score, f in presenting.order_suggestions(ranked, limit)]
+        shown = presenting.order_suggestions(ranked, limit)
+        if not shown:
+            return []
+        heads = {row["key"]: row["h"] for row in self._read(
+            f"SELECT key, {headline.sql('snippet_text')} AS h FROM {TABLE}, (SELECT {q} AS q) AS query"
+            " WHERE key = ANY(CAST(:keys AS text[]))", {**params, "keys": [f["key"] for _s, f in shown]})}
+        terms = querying.analyze(text_)
+        out = []
+        for score, f in shown:
+            item = presenting.suggestion(f, score, terms)
+            item["snippet"] = headline.plain(heads.get(f["key"]), f.get("snippet_text"))
+            out.append(item)
+        return out
 
     def search(self, text_: str, *, category_id=None, solved=None, type=None, since: datetime | None = None,
                until: datetime | None = None, page: int = 1, per_page: int = 20,
@@ -261,20 +308,42 @@ class PostgresSearch:
             params["until"] = until
             where.append("created <= :until")
         params.update(limit=per_page, offset=(page - 1) * per_page)
+        # Headlines only for the page's rows: the inner query ranks and cuts, the outer one marks.
+        order = ORDERS.get(sort, ORDERS["relevance"])
         rows = self._read(
-            f"SELECT {', '.join(STORED)}, ({rank}) * prior"
-            f" AS rank, count(*) OVER () AS total FROM {TABLE}, (SELECT {q} AS q, {sel} AS sel) AS query"
-            f" WHERE {' AND '.join(where)} ORDER BY {ORDERS.get(sort, ORDERS['relevance'])}"
-            " LIMIT :limit OFFSET :offset", params)
+            f"SELECT page.*, {headline.sql('page.title', 'page.hq', title=True)} AS title_h,"
+            f" {headline.sql('page.snippet_text', 'page.hq')} AS snippet_h,"
+            f" CASE WHEN page.solved THEN {headline.sql('page.question_text', 'page.hq')} END AS question_h"
+            f" FROM (SELECT key, {', '.join(STORED)}, ({rank}) * prior"
+            f" AS rank, count(*) OVER () AS total, q AS hq FROM {TABLE}, (SELECT {q} AS q, {sel} AS sel) AS query"
+            f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit OFFSET :offset) AS page"
+            f" ORDER BY {order}", params)
         if rows:
             result.total = rows[0]["total"]
         elif page > 1:
             result.total = self._read(
                 f"SELECT count(*) AS n FROM {TABLE}, (SELECT {q} AS q, {sel} AS sel) AS query"
                 f" WHERE {' AND '.join(where)}", params)[0]["n"]
-        terms = querying.analyze(text_)
-        result.results = [presenting.page_hit(dict(row), row["rank"], terms) for row in rows]
+        result.results = [_page_hit(dict(row)) for row in rows]
         return result
+
+
+def _page_hit(f: dict) -> Hit:
+    """A search-page hit from a row with its headlines (``presenting.page_hit``'s fields; the
+    question is shown when a solved thread's accepted answer does not hold the words)."""
+    solved = bool(f.get("solved"))
+    source, text_, head = ("accepted" if solved else "question"), f.get("snippet_text"), f.get("snippet_h")
+    if solved and not headline.marked(head) and headline.marked(f.get("question_h")):
+        source, text_, head = "question", f.get("question_text"), f.get("question_h")
+    return Hit(
+        type=f["type"], id=f["id"], title=f["title"], url=f["url"], solved=solved,
+        score=round(float(f["rank"]), 4), votes=f.get("votes") or 0, replies=f.get("replies") or 0,
+        status=f.get("status") or "", category_id=int(f["category_id"]) if f.get("category_id") else None,
+        category_name=f.get("category_name") or "", tags=(f.get("tags") or "").split(),
+        created=f.get("created"), activity=f.get("activity"),
+        title_html=headline.html(f.get("title_h") or f["title"], f["title"]),
+        snippet_html=headline.html(head, text_), snippet_source=source,
+    )
 
 
 class PostgresBulkIndexer:

@@ -26,6 +26,27 @@ MAX_WORDS = 12
 _PREFIX_RE = re.compile(r"[^0-9a-z]+")
 
 
+class Lexeme(str):
+    """A query word that is already a lexeme (a typo's correction from ``search_terms``): it goes
+    into the query as that lexeme, not through ``plainto_tsquery``.  ``typed`` is what was typed."""
+
+    typed: str = ""
+
+    @classmethod
+    def of(cls, lexeme: str, typed: str) -> "Lexeme":
+        out = cls(lexeme)
+        out.typed = typed
+        return out
+
+
+def _part(word: str, n: int) -> str:
+    """The tsquery of one word.  A correction keeps the typed word beside it: the word may be in
+    a document newer than the table of words (a new thread is found at once, as without typos)."""
+    if isinstance(word, Lexeme):  # alphabetic (postgres_terms.correctable): no tsquery syntax
+        return f"(plainto_tsquery('{CONFIG}', :t{n}) || CAST(:w{n} AS tsquery))"
+    return f"plainto_tsquery('{CONFIG}', :w{n})"
+
+
 def words(text_: str | None) -> list[str]:
     """The distinct words of a query, in order (each becomes one ``plainto_tsquery``)."""
     if not isinstance(text_, str):
@@ -54,8 +75,10 @@ def tsquery(words_: list[str], *, prefix: bool, df: Callable[[str], int] | None 
         return None
     parts, params = [], {}
     for n, word in enumerate(words_):
-        params[f"w{n}"] = word
-        parts.append(f"plainto_tsquery('{CONFIG}', :w{n})")
+        params[f"w{n}"] = str(word)
+        if isinstance(word, Lexeme):
+            params[f"t{n}"] = word.typed
+        parts.append(_part(word, n))
     select_sql = " || ".join(parts)
     # BM25-like: each word's ts_rank (field weights, frequency) times its IDF, summed; ts_rank
     # alone has no IDF, so "password" and "error" would weigh the same.
@@ -74,7 +97,7 @@ def tsquery(words_: list[str], *, prefix: bool, df: Callable[[str], int] | None 
         elif not rare:
             rarest = [part for _count, part in sorted(zip(counts, parts))[:3]]
             select_sql = " && ".join(f"({part})" for part in rarest)
-    last = _PREFIX_RE.sub("", words_[-1])
+    last = _PREFIX_RE.sub("", getattr(words_[-1], "typed", "") or words_[-1])
     prefix_sql = "NULL::tsquery"
     if prefix and len(last) >= 3:
         params["prefix"] = last + ":*"

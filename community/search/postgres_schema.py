@@ -8,6 +8,9 @@ answer C, other answers and category D) are decided.
 from __future__ import annotations
 
 TABLE = "search_documents"
+#: Every lexeme of ``vector`` and how many documents hold it (typo correction, document frequencies).
+TERMS = "search_terms"
+TERMS_REFRESHED = "search_terms_refreshed"
 
 COLUMNS = ("key", "type", "id", "url", "title", "question", "accepted", "answers", "tags", "category",
            "category_id", "category_name", "solved", "votes", "prior", "replies", "status", "created",
@@ -69,6 +72,12 @@ DDL = (
     f"CREATE INDEX IF NOT EXISTS {TABLE}_vector ON {TABLE} USING gin (vector)",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_title_words ON {TABLE} USING gin (title_words)",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_created ON {TABLE} (created)",
+    # Typo correction (migration c7e2a9d4f1b8): the lexemes with their document counts.
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    f"CREATE TABLE IF NOT EXISTS {TERMS} (term text PRIMARY KEY, ndoc integer NOT NULL)",
+    f"CREATE INDEX IF NOT EXISTS {TERMS}_trgm ON {TERMS} USING gin (term gin_trgm_ops)",
+    f"CREATE TABLE IF NOT EXISTS {TERMS_REFRESHED} (id integer PRIMARY KEY CHECK (id = 1),"
+    " at timestamp with time zone NOT NULL, documents integer NOT NULL)",
 )
-DROP = (f"DROP TABLE IF EXISTS {TABLE}", f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {CONFIG}",
+DROP = (f"DROP TABLE IF EXISTS {TERMS_REFRESHED}", f"DROP TABLE IF EXISTS {TERMS}", f"DROP TABLE IF EXISTS {TABLE}", f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {CONFIG}",
         f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {PREFIX_CONFIG}")

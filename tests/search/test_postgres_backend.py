@@ -135,3 +135,46 @@ def test_migration_creates_the_table_and_its_index_only_on_postgresql(app, db):
         db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
         db.session.commit()
         db.create_all()
+
+
+def test_snippets_are_ts_headline_passages_with_marks_escaped(app, make, db):
+    body = ("Intro words that say nothing much at all about it. " * 8
+            + "The <b>ribbon</b> & cartridge jam when printing labels. " + "Closing words here. " * 10)
+    thread = make.thread(title="Ribbon jams in the label printer", body=body)
+    hit = search.search("ribon jam").results[0]  # "ribon": corrected to "ribbon", marked as such
+    assert hit.id == thread.id
+    html = str(hit.snippet_html)
+    assert "<mark>ribbon</mark>&lt;/b&gt; &amp; cartridge <mark>jam</mark> when" in html
+    assert html.startswith("…") and html.endswith("…") and "<b>" not in html
+    assert str(hit.title_html) == "<mark>Ribbon</mark> <mark>jams</mark> in the label printer"
+    suggestion = search.suggest("ribon jam")[0]
+    assert suggestion["id"] == thread.id and "<mark>" not in suggestion["snippet"]
+    assert "ribbon</b> & cartridge jam" in suggestion["snippet"] and suggestion["snippet"].startswith("…")
+
+
+def test_the_table_of_words_is_refreshed_by_rebuild_and_import_and_when_stale(app, make, db):
+    from community.search import postgres_terms
+
+    make.thread(title="Thermal printer smudges", body="Smudges on every receipt.")
+    db.session.execute(text("DELETE FROM search_terms"))
+    db.session.commit()
+    search.rebuild()
+    assert db.session.execute(text("SELECT ndoc FROM search_terms WHERE term = 'smudg'")).scalar() == 1
+    state = app.extensions["search"]
+    with db.engine.begin() as connection:  # fresh: not refreshed again; stale: refreshed
+        assert postgres_terms.refresh(connection, max_age=3600) is False
+    db.session.execute(text("UPDATE search_terms_refreshed SET at = now() - interval '2 hours'"))
+    db.session.commit()
+    make.thread(title="Smudges again on the receipts", body="Still smudges on every receipt.")
+    with db.engine.begin() as connection:
+        assert postgres_terms.refresh(connection, max_age=3600) is True
+    assert db.session.execute(text("SELECT ndoc FROM search_terms WHERE term = 'smudg'")).scalar() == 2
+    state.refresh_terms()  # what `flask import` calls at its end
+    assert state._stats is None
+
+
+def test_one_edit_is_damerau_levenshtein_one():
+    from community.search.postgres_terms import one_edit
+
+    assert all(one_edit("printer", w) for w in ("printr", "printerr", "prinzer", "pritner", "xprinter"))
+    assert not any(one_edit("printer", w) for w in ("printer", "pritnre", "prnter s", "prin", "rpitner"[::-1]))

@@ -79,3 +79,21 @@ def test_on_a_small_site_a_word_most_threads_share_still_counts(app, make, db):
     make.thread(title="Selective sync settings reset after an update", body="It never finishes, all day.")
     found = [hit.id for hit in search.search("sync stuck file").results]
     assert found[:2] == [one.id, two.id] and len(found) == 3
+
+
+def test_typos_are_corrected_to_the_known_word_one_edit_away(corpus):
+    """Both backends: a deletion, a swap of neighbours and a substitution find the thread whose
+    words they meant; two edits are no typo of it."""
+    login = corpus[0].id
+    assert search.suggest("pasword")[0]["id"] == login  # deletion
+    assert search.suggest("passwrod")[0]["id"] == login  # neighbours swapped
+    assert search.suggest("lagin page")[0]["id"] == login  # substitution
+    assert search.search("authenticatr codes").results[0].id == corpus[1].id
+    assert search.suggest("pssswrd") == []  # two edits: no correction, nothing found
+
+
+def test_a_new_word_one_edit_from_a_known_one_finds_its_thread(corpus, make):
+    """A word only a new thread holds is its own word, not a typo of a known one."""
+    search.suggest("password")  # the backends' word statistics are read before the new thread
+    fresh = make.thread(title="Umlauts rejected by the passwort field", body="The passwort field rejects them.")
+    assert fresh.id in [hit.id for hit in search.search("passwort").results]  # the page: no title prefixes

@@ -1,0 +1,91 @@
+"""The PostgreSQL backend's table of words: document frequencies and typo correction with ``pg_trgm``.
+
+``search_terms`` (migration ``c7e2a9d4f1b8``) holds every lexeme of
+``search_documents.vector`` and the number of documents holding it, as
+``ts_stat`` counts them.  ``ts_stat`` reads every vector of the table (seconds at
+100,000 threads), so it runs once per ``SEARCH_PG_STATS_SECONDS`` for the whole
+site, by whichever process first finds the table stale (a transaction-level
+advisory lock keeps the others from doing the same at once; they read the
+previous contents meanwhile, which MVCC keeps whole until the refresh commits),
+and on ``flask search rebuild`` and after ``flask import``.  Each process then
+reads the table into its frequency snapshot.
+
+Typo correction, as the Whoosh backend does it (``query._correct``): a word of
+five letters or more whose stem no document holds is replaced by the known
+lexeme one edit away (insertion, deletion, substitution or two neighbours
+swapped; the first letter kept) held by the most documents.  The trigram index
+(``gin_trgm_ops``) finds the near words; the exact one-edit test is made here.
+"""
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from .postgres_schema import TABLE, TERMS, TERMS_REFRESHED
+
+#: Advisory lock key of the refresh (any constant of this application: "search_terms").
+LOCK_KEY = 0x7365617263
+#: Trigram similarity under which no candidate is read: a swap of two neighbours in the middle
+#: of a five-letter word ("abcde" / "abdce") shares 2 of 10 trigrams, so 0.2 keeps every one-edit word.
+SIMILARITY = 0.2
+#: Shortest stem that is corrected (shorter ones have too many neighbours), as for Whoosh.
+MIN_LENGTH = 5
+
+
+def refresh(connection, *, max_age: float | None = None, wait: bool = False) -> bool:
+    """Rebuild ``search_terms`` from ``ts_stat`` in ``connection``'s transaction, unless it is
+    younger than ``max_age`` seconds or another process is refreshing it (``wait``: wait for it
+    instead, as a rebuild does).  Returns whether it was rebuilt."""
+    if wait:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+    elif not connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY}).scalar():
+        return False
+    if max_age is not None and connection.execute(text(
+            f"SELECT at > now() - make_interval(secs => :age) FROM {TERMS_REFRESHED}"), {"age": max_age}).scalar():
+        return False
+    connection.execute(text(f"DELETE FROM {TERMS}"))
+    connection.execute(text(f"INSERT INTO {TERMS} (term, ndoc) SELECT word, ndoc FROM ts_stat('SELECT vector FROM {TABLE}')"))
+    connection.execute(text(
+        f"INSERT INTO {TERMS_REFRESHED} (id, at, documents) VALUES (1, now(), (SELECT count(*) FROM {TABLE}))"
+        " ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at, documents = EXCLUDED.documents"))
+    return True
+
+
+def frequencies(connection) -> dict[str, int]:
+    """``{lexeme: documents holding it}`` as last refreshed."""
+    return dict(connection.execute(text(f"SELECT term, ndoc FROM {TERMS}")).all())
+
+
+def one_edit(a: str, b: str) -> bool:
+    """Whether ``b`` is one insertion, deletion, substitution or swap of neighbours from ``a``."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                   and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long_[i]:
+        i += 1
+    return short[i:] == long_[i + 1:]
+
+
+def correctable(stem: str, known: dict[str, int]) -> bool:
+    return len(stem) >= MIN_LENGTH and stem.isalpha() and stem.isascii() and known.get(stem, 0) == 0
+
+
+def corrections(connection, stems: list[str]) -> dict[str, str]:
+    """``{unknown stem: the known lexeme one edit away held by the most documents}`` for those
+    of ``stems`` that have one (the first letter kept; ties by the lexeme)."""
+    if not stems:
+        return {}
+    connection.execute(text("SELECT set_config('pg_trgm.similarity_threshold', :s, true)"), {"s": str(SIMILARITY)})
+    rows = connection.execute(text(
+        f"SELECT q.stem, t.term, t.ndoc FROM unnest(CAST(:stems AS text[])) AS q(stem)"
+        f" JOIN {TERMS} t ON t.term % q.stem AND left(t.term, 1) = left(q.stem, 1)"
+        " AND abs(length(t.term) - length(q.stem)) <= 1"), {"stems": stems}).all()
+    found: dict[str, list[tuple[int, str]]] = {}
+    for stem, term, ndoc in rows:
+        if one_edit(stem, term):
+            found.setdefault(stem, []).append((-ndoc, term))
+    return {stem: min(candidates)[1] for stem, candidates in found.items()}
