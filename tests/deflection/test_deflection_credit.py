@@ -240,6 +240,11 @@ def test_customers_helped_on_profiles_and_the_contributors_ranking_count_exactly
                          r"(?: <span class=\"muted\">\((\d+) this month\)</span>)?", html).groups()
 
     assert profile("helper") == ("3", "2") and profile("second") == ("1", "1")
+    own = site.visitor()
+    own.login(flow.helper)
+    mine = own.get("/users/helper").get_data(as_text=True)
+    assert ("Your answers helped <strong>3</strong> customers without a support contact"
+            ' <span class="muted">(2 this month)</span>') in mine
     assert profile(flow.t1.author.username) == ("0", None)
     rows = re.findall(r'<tr><td><a href="/users/([^"]+)">.*?</td>\s*<td>[\d,]+</td><td>(\d+)</td>',
                       browser.get("/users?sort=helped").get_data(as_text=True), re.S)
