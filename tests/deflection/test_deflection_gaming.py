@@ -215,3 +215,27 @@ def test_a_failed_search_on_the_ask_page_is_counted_apart_and_records_nothing(si
     assert body["content_gaps"] == []
     kinds = db.session.execute(select(AskEvent.kind).where(AskEvent.session_id == sid)).scalars().all()
     assert "suggestions_shown" not in kinds
+
+
+def test_the_address_limit_holds_across_signed_in_members_and_says_why(site, answer):
+    """Two members behind one address, each in their own browser: the per-address confirmation
+    limit (3 a minute) counts both; the fourth confirmation is a 429 that names the limit."""
+    site.app.config["DEFLECTION_CONFIRM_RATE_LIMIT"] = "3 per minute"
+    first, second = site.visitor(address="10.7.7.7"), site.visitor(address="10.7.7.7")
+    first.login(site.user())
+    second.login(site.user())
+    sessions_ = []
+    for visitor in (first, second):
+        sid = visitor.open_page()
+        visitor.suggest(sid, "reset password")
+        assert visitor.open(sid, answer.id).status_code == 302
+        sessions_.append(sid)
+    replies = [first.confirm(sessions_[0], answer.id), first.confirm(sessions_[0], answer.id),
+               second.confirm(sessions_[1], answer.id), second.confirm(sessions_[1], answer.id)]
+    assert [r.status_code for r in replies] == [200, 200, 200, 429]
+    error = replies[-1].get_json()["error"]
+    assert error["code"] == "rate_limited" and "3 per 1 minute" in error["message"]
+    site.at(minutes(60))
+    body = site.api("/api/v1/metrics/deflection?from=2026-03-02&to=2026-03-02").get_json()
+    assert refused(body, "confirm_limit") == 1 and refused(body, "confirm_repeat") == 1
+    assert body["confirmed_deflections"] == 2
