@@ -41,8 +41,11 @@ def send(loop: bool, interval: float):
 
 @mail.command("status")
 def status():
-    """How many messages wait, and the ones that failed for good with their last error."""
+    """How many messages wait, how many were held back at the daily ceiling, and the ones that
+    failed for good with their last error."""
     click.echo(f"pending {outbox.pending_count()}")
+    click.echo(f"held back in the last 24 hours {outbox.held_back_count()} (members past "
+               "MAIL_DAILY_LIMIT_PER_USER; their notifications stay in-app)")
     for message in outbox.failed():
         click.echo(f"failed #{message.id} to {message.payload.get('to')} after {message.attempts} attempts "
                    f"({message.failed_at:%Y-%m-%d %H:%M} UTC): {message.last_error}")

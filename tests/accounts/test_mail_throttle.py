@@ -95,6 +95,7 @@ def test_the_worker_holds_back_what_was_queued_past_the_ceiling_and_still_sends_
     held = [m for m in mails if m.last_error == outbox.HELD_BACK]
     assert [m.id for m in held] == [m.id for m in mails[2:5]] and all(m.sent_at for m in held)
     assert mails[5].sent_at is not None and mails[5].last_error is None       # the reset went
+    assert "held back in the last 24 hours 3 " in app.test_cli_runner().invoke(args=["mail", "status"]).output
     assert outbox.send_due(outbox.worker_name()) == {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "lost": 0}
     with freeze_time(utcnow() + timedelta(days=1, minutes=1)):
         make.reply(make.thread(author=asker), author=helper)

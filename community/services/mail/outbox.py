@@ -194,6 +194,13 @@ def failed(limit: int = 100):
         .order_by(OutboxMessage.id.desc()).limit(limit)).scalars())
 
 
+def held_back_count(days: int = 1) -> int:
+    """Notification mails held back at the daily ceiling in the last ``days`` (``mail status``)."""
+    return db.session.execute(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.channel == CHANNEL, OutboxMessage.last_error == HELD_BACK,
+        OutboxMessage.sent_at >= utcnow() - timedelta(days=days))).scalar_one()
+
+
 def pending_count() -> int:
     return db.session.execute(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.channel == CHANNEL, OutboxMessage.sent_at.is_(None),
