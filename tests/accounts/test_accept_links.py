@@ -156,3 +156,33 @@ def test_one_link_posted_ten_times_at_once_accepts_once(kind, tmp_path):
                                          .order_by(ReputationEvent.reason)).scalars().all()
             assert awarded == ["accepted_answer", "answer_accepted"]
             db.engine.dispose()
+
+
+def test_a_reminder_batched_into_a_waiting_mail_keeps_its_accept_links(app, db, make):
+    """A reply came minutes before the reminder, so a mail for the thread waits for its hour: the
+    reminder joins it, answers and accept links included."""
+    from community.models import OutboxMessage
+
+    start = utcnow() - timedelta(days=3, minutes=30)
+    with freeze_time(start):
+        asker, expert, helper = make.user("asker"), make.user("expert"), make.user("helper")
+        thread = make.thread(author=asker, title="Sync stops after the update")
+        preferences.set_choice(asker.id, "reminder", "immediately")
+        db.session.commit()
+    with freeze_time(utcnow() - timedelta(minutes=20)):
+        answer = make.reply(thread, author=expert, body="Delete the sync cache folder, then sign in again.")
+    with freeze_time(utcnow() - timedelta(minutes=10)):
+        make.reply(thread, author=helper, body="Also check the proxy settings.")     # waits for its hour
+    assert reminders.run()["accept"] == 1
+    db.session.expire_all()
+    mails = db.session.execute(select(OutboxMessage).where(OutboxMessage.user_id == asker.id)
+                               .order_by(OutboxMessage.id)).scalars().all()
+    assert len(mails) == 2                                   # the first reply's, and the batch
+    batch = mails[1].payload
+    assert batch["subject"].startswith("2 new posts: ")
+    link, _other = ACCEPT_RE.findall(batch["text"])         # both answers, the older first (equal votes)
+    assert batch["html"].count("accept it</a>") == 2
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    assert app.test_client().post(path).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Thread, thread.id).accepted_post_id == answer.id
