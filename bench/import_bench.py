@@ -1,9 +1,12 @@
 """Import benchmark: N synthetic threads (default 100,000) into a fresh SQLite + Whoosh instance.
 
-    python bench/import_bench.py [--threads 100000] [--keep DIR]
+    python bench/import_bench.py [--threads 100000] [--keep DIR] [--corpus realistic|synthetic]
 
 Generates the JSONL first (not timed), then times ``flask import`` exactly as
-a user runs it, and reports threads per second and the index size.
+a user runs it, and reports threads per second, the CPU of every process
+(the load-independent part on a shared machine), the load average and the index size.
+``--corpus realistic`` (the default) is ``bench/corpus.py`` (``bench/data/README.md``);
+``synthetic`` the older ``bench/synthetic.py``, kept for comparison with old figures.
 """
 from __future__ import annotations
 
@@ -16,32 +19,45 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.synthetic import write  # noqa: E402
+from bench import corpus, synthetic  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, help="instance directory to use and keep")
+    parser.add_argument("--corpus", choices=("realistic", "synthetic"), default="realistic")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="import-bench-"))
     root.mkdir(parents=True, exist_ok=True)
     data = root / "threads.jsonl"
     started = time.perf_counter()
-    write(data, args.threads)
+    if args.corpus == "realistic":
+        corpus.write(data, args.threads, 1)
+    else:
+        synthetic.write(data, args.threads)
     print(f"generated {args.threads:,} threads in {time.perf_counter() - started:.1f}s -> {data} "
           f"({data.stat().st_size / 1e6:.0f} MB)")
     env = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{root / 'community.db'}",
            "SEARCH_INDEX_DIR": str(root / "index"), "SECRET_KEY": "bench", "PATH": "/usr/bin:/bin"}
     flask = [sys.executable, "-m", "flask", "--app", "community"]
     subprocess.run(flask + ["db", "upgrade"], env=env, check=True, capture_output=True)
+    import os
+    import resource
+
+    load = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(flask + ["import", str(data)], env=env, check=True, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     print(done.stdout.strip())
     size = sum(p.stat().st_size for p in (root / "index").glob("*")) / 1e6
-    print(f"RESULT: {args.threads:,} threads in {elapsed:.1f}s wall (process start included) = "
-          f"{args.threads / elapsed:,.0f} threads/s; index {size:.0f} MB; instance {root}")
+    print(f"RESULT: {args.threads:,} threads ({args.corpus}) in {elapsed:.1f}s wall (process start included) = "
+          f"{args.threads / elapsed:,.0f} threads/s; CPU of all processes {cpu:.1f}s "
+          f"({cpu / args.threads * 1000:.2f} ms a thread); load {load:.1f} -> {os.getloadavg()[0]:.1f}; "
+          f"index {size:.0f} MB; instance {root}")
 
 
 if __name__ == "__main__":
