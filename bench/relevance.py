@@ -178,7 +178,7 @@ def main() -> None:
                 state = app.extensions["search"]
                 for weight in args.learned_boost:
                     schema.FIELD_BOOSTS["learned"] = weight
-                    state._suggest_cache.clear()
+                    getattr(state, "_suggest_cache", {}).clear()  # Whoosh only (PostgreSQL: weight D)
                     measure(f"+ duplicates x{weight:g}", queries, rows, latencies)
                 baseline_rows(queries, rows)
         if args.learn:
@@ -198,7 +198,7 @@ def main() -> None:
             state = app.extensions["search"]
             for weight in args.learned_boost:
                 schema.FIELD_BOOSTS["learned"] = weight
-                state._suggest_cache.clear()
+                getattr(state, "_suggest_cache", {}).clear()  # Whoosh only (PostgreSQL: weight D)
                 measure(f"+ learned x{weight:g}", test, rows, latencies)
             baseline_rows(test, rows)
         elif not args.duplicates:

@@ -7,7 +7,7 @@ searchable thread, article and idea, with the same fields as a Whoosh
 document.  Its ``vector`` is a generated ``tsvector`` column, so PostgreSQL
 computes it from the text in the statement that writes the row, weighted
 title (A) above tags and question (B) above the accepted answer (C) above
-other answers and the category (D), with a GIN index.
+other answers, the category and the learned evidence (D), with a GIN index.
 
 Writes happen **in the transaction that changed the content**: before a
 session commits, the keys its flush collected (``listeners``) are loaded
@@ -17,9 +17,9 @@ the latest committed state).  So a rollback leaves nothing, and every app
 instance on the database sees a new thread in suggestions at once.
 
 Queries read on a connection of their own (never the caller's transaction,
-which a failed query would abort): the words typed, each through
-``plainto_tsquery`` (English stems, accents folded, stop words: any input is
-safe), OR-ed; common words rank but do not select; the last word of a
+which a failed query would abort): the words typed less the Whoosh analyzer's
+stop words, each through ``plainto_tsquery`` (English stems, accents folded: any
+input is safe), OR-ed; common words rank but do not select; the last word of a
 one-word suggestion also as a prefix of the unstemmed title words ("jamm" is
 no prefix of the stem "jam"), so suggestions follow typing.  Ranked by the
 sum over words of ``ts_rank`` (weighted, length-normalised) times the word's
@@ -163,7 +163,7 @@ class PostgresSearch:
         row = {name: doc.get(name) for name in COLUMNS}
         row["category_id"] = int(doc["category_id"]) if doc.get("category_id") else None
         row["prior"] = (doc.get("prior") or 1000) / 1000.0
-        for name in ("question", "accepted", "answers", "tags", "category", "category_name", "status",
+        for name in ("question", "accepted", "answers", "tags", "category", "learned", "category_name", "status",
                      "snippet_text", "question_text"):
             row[name] = row[name] or ""
         row["votes"], row["replies"] = int(row["votes"] or 0), int(row["replies"] or 0)

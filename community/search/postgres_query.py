@@ -11,7 +11,8 @@ import re
 from collections.abc import Callable
 
 from . import query as querying
-from .analysis import WORD_RE
+from . import ranker
+from .analysis import WORD_RE, normalize
 from .postgres_schema import CONFIG, PREFIX_CONFIG
 
 #: Weights of ts_rank for D, C, B, A (other answers, accepted, question, title).
@@ -56,7 +57,8 @@ def words(text_: str | None) -> list[str]:
         word = match.group().lower()
         if len(seen) >= MAX_WORDS:
             break
-        seen.setdefault(word, None)
+        if normalize(word):  # the Whoosh analyzer's stop words (the index keeps every word)
+            seen.setdefault(word, None)
     return list(seen)
 
 
@@ -88,7 +90,7 @@ def tsquery(words_: list[str], *, prefix: bool, df: Callable[[str], int] | None 
         count = df(word) if df is not None else 0
         params[f"idf{n}"] = math.log(1.0 + (total - count + 0.5) / (count + 0.5))
         ranks.append(f":idf{n} * {RANK_FUNCTION}('{RANK_WEIGHTS}', vector, {parts[n]}, {RANK_NORMALIZATION})")
-    rank_sql = " + ".join(ranks)
+    rank_sql = f"({' + '.join(ranks)}){_coverage_sql(parts)}"
     if df is not None:
         counts = [df(word) for word in words_]
         rare = [part for part, count in zip(parts, counts) if count <= common_df]
@@ -103,3 +105,15 @@ def tsquery(words_: list[str], *, prefix: bool, df: Callable[[str], int] | None 
         params["prefix"] = last + ":*"
         prefix_sql = f"to_tsquery('{PREFIX_CONFIG}', :prefix)"
     return " || ".join(parts), select_sql, prefix_sql, rank_sql, params
+
+
+def _coverage_sql(parts: list[str]) -> str:
+    """`` * (IDF of the words the document holds / IDF of all the words) ^ power``: the Whoosh
+    ranker's query coverage (``ranker.COVERAGE_POWER``), so that a document holding the whole
+    described problem beats one whose title holds one rare word.  A stop word (an empty
+    ``plainto_tsquery``) counts for neither side; '' for a one-word query or power 0."""
+    if len(parts) < 2 or not ranker.COVERAGE_POWER:
+        return ""
+    held = " + ".join(f"CASE WHEN vector @@ {part} THEN :idf{n} ELSE 0 END" for n, part in enumerate(parts))
+    whole = " + ".join(f"CASE WHEN numnode({part}) > 0 THEN :idf{n} ELSE 0 END" for n, part in enumerate(parts))
+    return f" * power(({held}) / greatest({whole}, 1e-9), {float(ranker.COVERAGE_POWER)})"

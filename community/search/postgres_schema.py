@@ -3,7 +3,8 @@
 
 Kept apart from the backend so that the schema is read in one place: the generated
 ``vector`` column is where the field weights (title A, tags and question B, accepted
-answer C, other answers and category D) are decided.
+answer C, other answers, category and learned evidence D) are decided.  Migration
+``d8f1b3c5e7a9`` added the ``learned`` column and the stop-word-free stemming.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ TABLE = "search_documents"
 TERMS = "search_terms"
 TERMS_REFRESHED = "search_terms_refreshed"
 
-COLUMNS = ("key", "type", "id", "url", "title", "question", "accepted", "answers", "tags", "category",
+COLUMNS = ("key", "type", "id", "url", "title", "question", "accepted", "answers", "tags", "category", "learned",
            "category_id", "category_name", "solved", "votes", "prior", "replies", "status", "created",
            "activity", "snippet_text", "question_text")
 STORED = ("type", "id", "url", "title", "tags", "category_id", "category_name", "solved", "votes", "replies",
@@ -22,6 +23,8 @@ STORED = ("type", "id", "url", "title", "tags", "category_id", "category_name", 
 CONFIG = "community_search"
 #: Unstemmed words with accents folded: what a half-typed word is a prefix of.
 PREFIX_CONFIG = "community_prefix"
+#: Snowball English stems without a stop-word list (see the configuration below).
+STEM_DICTIONARY = "community_stem"
 DDL = (
     "CREATE EXTENSION IF NOT EXISTS unaccent",
     f"""DO $$ BEGIN
@@ -31,13 +34,22 @@ DDL = (
                 ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple;
         END IF;
     END $$""",
-    # English stems with accents folded ("Café" finds "cafe"), as the Whoosh analyzer does.
+    # English stems with accents folded ("Café" finds "cafe"), as the Whoosh analyzer does, and
+    # no stop words: PostgreSQL's English list (127 words: "how", "what", "who", "after", "not")
+    # is not Whoosh's (33), and the words it drops decided matches ("how long before closing a
+    # question" -> "How much time before closing a question?").  The query side leaves out the
+    # Whoosh analyzer's stop words instead (``postgres_query.words``).
     f"""DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_ts_dict WHERE dictname = '{STEM_DICTIONARY}') THEN
+            CREATE TEXT SEARCH DICTIONARY {STEM_DICTIONARY} (TEMPLATE = snowball, Language = english);
+        END IF;
         IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = '{CONFIG}') THEN
             CREATE TEXT SEARCH CONFIGURATION {CONFIG} (COPY = english);
-            ALTER TEXT SEARCH CONFIGURATION {CONFIG}
-                ALTER MAPPING FOR hword, hword_part, word WITH unaccent, english_stem;
         END IF;
+        ALTER TEXT SEARCH CONFIGURATION {CONFIG}
+            ALTER MAPPING FOR hword, hword_part, word WITH unaccent, {STEM_DICTIONARY};
+        ALTER TEXT SEARCH CONFIGURATION {CONFIG}
+            ALTER MAPPING FOR asciiword, asciihword, hword_asciipart WITH {STEM_DICTIONARY};
     END $$""",
     f"""CREATE TABLE IF NOT EXISTS {TABLE} (
         key varchar(40) PRIMARY KEY,
@@ -61,11 +73,12 @@ DDL = (
         activity timestamp without time zone,
         snippet_text text NOT NULL DEFAULT '',
         question_text text NOT NULL DEFAULT '',
+        learned text NOT NULL DEFAULT '',
         vector tsvector GENERATED ALWAYS AS (
             setweight(to_tsvector('{CONFIG}'::regconfig, title), 'A')
             || setweight(to_tsvector('{CONFIG}'::regconfig, tags || ' ' || question), 'B')
             || setweight(to_tsvector('{CONFIG}'::regconfig, accepted), 'C')
-            || setweight(to_tsvector('{CONFIG}'::regconfig, answers || ' ' || category), 'D')
+            || setweight(to_tsvector('{CONFIG}'::regconfig, answers || ' ' || category || ' ' || learned), 'D')
         ) STORED,
         title_words tsvector GENERATED ALWAYS AS (to_tsvector('{PREFIX_CONFIG}'::regconfig, title)) STORED
     )""",
@@ -80,4 +93,5 @@ DDL = (
     " at timestamp with time zone NOT NULL, documents integer NOT NULL)",
 )
 DROP = (f"DROP TABLE IF EXISTS {TERMS_REFRESHED}", f"DROP TABLE IF EXISTS {TERMS}", f"DROP TABLE IF EXISTS {TABLE}", f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {CONFIG}",
-        f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {PREFIX_CONFIG}")
+        f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {PREFIX_CONFIG}",
+        f"DROP TEXT SEARCH DICTIONARY IF EXISTS {STEM_DICTIONARY}")

@@ -178,3 +178,26 @@ def test_one_edit_is_damerau_levenshtein_one():
 
     assert all(one_edit("printer", w) for w in ("printr", "printerr", "prinzer", "pritner", "xprinter"))
     assert not any(one_edit("printer", w) for w in ("printer", "pritnre", "prnter s", "prin", "rpitner"[::-1]))
+
+
+def test_learned_evidence_finds_its_thread_on_postgres_too(app, make, db, printer):
+    """A visitor's confirmed words are in the thread's ``learned`` column, searched at weight D
+    (migration d8f1b3c5e7a9), so what a visitor called the problem finds it on both backends."""
+    from community.models import utcnow
+    from community.services.learning import evidence
+
+    assert search.suggest("smudged stickers") == []
+    assert evidence.vote(printer.id, "visitor:1", "confirmed", "smudged stickers", utcnow())
+    db.session.commit()
+    assert db.session.execute(text("SELECT learned FROM search_documents WHERE key = :k"),
+                              {"k": f"thread:{printer.id}"}).scalar_one() == "smudged stickers . smudged stickers"
+    assert [hit["id"] for hit in search.suggest("smudged stickers")] == [printer.id]
+
+
+def test_words_on_postgresql_s_own_stop_list_match_as_in_whoosh(app, make):
+    """PostgreSQL's English stop list drops "how", "before", "after", "who"; the Whoosh analyzer
+    keeps them, and so does the index now: only the analyzer's own stop words are left out."""
+    timing = make.thread(title="How much time before closing a question", body="A policy question about when to close.")
+    make.thread(title="Closing a question", body="A policy question about closing.")
+    assert search.suggest("how long before closing")[0]["id"] == timing.id
+    assert search.suggest("the a of") == []  # the analyzer's stop words alone: nothing to look for
