@@ -26,12 +26,15 @@ timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # Behind a load balancer that keeps connections open: longer than ours is idle, shorter than its.
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
-max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+# A leak guard, not a routine: with pages served from the cache at hundreds a second, 2,000
+# recycled each worker every few seconds, and under load both at once left no worker serving
+# for seconds (bench/pages.py, docs/deploy.md "Speed").
+max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
 # The app is built once in the master and workers fork from it: a recycled worker is serving
 # again in milliseconds, not after seconds of imports (with pages served from the cache in
 # under a millisecond, 2,000 requests pass in seconds).  GUNICORN_PRELOAD=0 builds it per worker.
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1") not in ("0", "false", "no")
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 2000)
 # Heartbeat files in memory rather than on a disk that may stall (containers).
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # X-Forwarded-Proto etc. are honoured by the app (PROXY_FIX_* settings), not by gunicorn.
