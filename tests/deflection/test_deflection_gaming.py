@@ -239,3 +239,15 @@ def test_the_address_limit_holds_across_signed_in_members_and_says_why(site, ans
     body = site.api("/api/v1/metrics/deflection?from=2026-03-02&to=2026-03-02").get_json()
     assert refused(body, "confirm_limit") == 1 and refused(body, "confirm_repeat") == 1
     assert body["confirmed_deflections"] == 2
+
+
+def test_with_the_exclusion_off_a_rig_behind_one_address_may_start_more_than_20_sessions_a_minute(site):
+    """25 cookieless page views from one address in one minute: 20 sessions and 5 refused while
+    automated traffic is excluded; 25 sessions and none refused with the exclusion off."""
+    for excluded, address in ((True, "192.0.2.7"), (False, "192.0.2.8")):
+        site.app.config["DEFLECTION_EXCLUDE_AUTOMATED"] = excluded
+        made = [site.visitor(address=address).open_page(beacon=False) for _ in range(25)]
+        assert sum(bool(sid) for sid in made) == (20 if excluded else 25)
+    site.at(minutes(60))
+    body = site.api("/api/v1/metrics/deflection?from=2026-03-02&to=2026-03-02").get_json()
+    assert refused(body, "address_rate") == 5 and sessions() == 45
