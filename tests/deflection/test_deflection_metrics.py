@@ -413,3 +413,13 @@ def test_a_gap_shows_the_latest_wording_and_at_the_same_instant_the_last_recorde
     body = site.api("/api/v1/metrics/deflection?from=2026-03-02&to=2026-03-02").get_json()
     assert [(g["query"], g["searches"], g["gaps"], g["zero_results"], g["last_seen"])
             for g in body["content_gaps"]] == [("zzqx wvvk qjjx!", 3, 3, 3, "2026-03-02T09:05:00Z")]
+
+
+def test_a_three_character_query_is_recorded_and_a_suggestions_session_is_told_it_is_not_held_out(site, flow):
+    """Three characters is the shortest query recorded (a gap when it finds nothing); two are not."""
+    visitor, sid = flow.visit(minutes(0))
+    assert visitor.suggest(sid, "zzq") == {"results": []}      # "holdout" only for a holdout session
+    assert visitor.suggest(sid, "qj") == {"results": []}
+    site.at(minutes(60))
+    body = site.api("/api/v1/metrics/deflection?from=2026-03-02&to=2026-03-02").get_json()
+    assert [(g["query"], g["searches"], g["zero_results"]) for g in body["content_gaps"]] == [("zzq", 1, 1)]
