@@ -373,3 +373,20 @@ def test_the_contact_page_suggests_threads_and_articles_and_the_ask_page_ideas_t
                                .order_by(AskEvent.id)).scalars().all()
     assert [sorted(ids) for ids in shown] == [sorted([f"idea:{idea.id}", f"thread:{thread.id}"]),
                                               [f"thread:{thread.id}"]]
+
+
+def test_the_visitor_cookie_is_lax_and_http_only_and_the_address_is_kept_only_as_a_salted_hash(site):
+    """The session stores sha256(SECRET_KEY|addr|address), never the address nor its unsalted hash."""
+    import hashlib
+
+    from community.extensions import db
+
+    visitor = site.visitor(address="198.51.100.23")
+    page = visitor.get("/ask")
+    cookie = next(h for h in page.headers.getlist("Set-Cookie") if h.startswith("community_visitor="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    stored = db.session.execute(select(AskSession.address_key)).scalar_one()
+    salted = hashlib.sha256(b"rules|addr|198.51.100.23").hexdigest()[:40]
+    assert stored == salted
+    for unsalted in (b"|addr|198.51.100.23", b"None|addr|198.51.100.23"):
+        assert stored != hashlib.sha256(unsalted).hexdigest()[:40]
