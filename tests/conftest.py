@@ -58,6 +58,17 @@ def _every_app_uses_request_client():
 
 
 @pytest.fixture(autouse=True)
+def _no_search_appliers_left():
+    """The search queue's applier threads that a test's apps started (apps without ``TESTING``,
+    such as those that prepare a live server's database) end with the test: left running, they
+    poll databases that are dropped and run beside later tests' start-up."""
+    yield
+    from community.search import queue
+
+    queue.stop_all()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_redis_counters():
     """With ``REDIS_URL`` (the PostgreSQL pass of tests/run.py), each test starts with no rate-limit
     counters or cached pages, as it does in memory: this run's keys (this xdist worker's

@@ -205,6 +205,14 @@ class IndexQueue:
         return len(keys), len(rows)
 
 
+def stop_all(timeout: float = 5.0) -> None:
+    """Stop every applier of this process (tests: an app a test made, on a database it then
+    drops, must not leave a thread polling it for the rest of the run)."""
+    for queue in list(_QUEUES):
+        if queue._thread is not None:
+            queue.stop(timeout)
+
+
 def _register(queue: IndexQueue) -> None:
     if not getattr(_apply_at_exit, "registered", False):
         atexit.register(_apply_at_exit)

@@ -159,3 +159,16 @@ def test_bulk_updates_are_one_index_commit(app, db, make):
     before = app.extensions["search"].index.index().latest_generation()
     assert search.apply_pending() == 30
     assert app.extensions["search"].index.index().latest_generation() == before + 1
+
+
+def test_stop_all_ends_every_applier_of_the_process(app, make, db, background):
+    """What the suite's autouse fixture calls after each test: an app that a test made without
+    TESTING (a live server's preparation) must not leave its applier polling a dropped database."""
+    import threading
+
+    from community.search import queue as queue_module
+
+    make.thread(title="Printer driver crashes on startup", body="Each time the spooler starts it crashes.")
+    wait_until(lambda: background._thread is not None and background._thread.is_alive())
+    queue_module.stop_all()
+    assert "search-queue" not in {thread.name for thread in threading.enumerate() if thread.is_alive()}
