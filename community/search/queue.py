@@ -183,21 +183,14 @@ class IndexQueue:
             with self.app.app_context(), Session(db.engine) as session:
                 rows = session.execute(select(SearchQueueEntry.id, SearchQueueEntry.key)
                                        .order_by(SearchQueueEntry.id).limit(BATCH)).all()
-            if not rows:
-                writer.cancel()
-                return 0, 0
-            keys = sorted({key for _, key in rows})
-            docs = self.loader(keys)
-            for key in keys:
-                doc = docs.get(key)
-                if doc is None:
-                    writer.delete_by_term("key", key)
-                else:
-                    writer.update_document(**doc)
         except BaseException:
             writer.cancel()
             raise
-        writer.commit()
+        if not rows:
+            writer.cancel()
+            return 0, 0
+        keys = sorted({key for _, key in rows})
+        self.index.write_documents(writer, keys, self.loader)
         # After the index holds them, and only the rows read: one committed since stays.
         with self.app.app_context(), Session(db.engine) as session:
             session.execute(delete(SearchQueueEntry).where(SearchQueueEntry.id.in_([i for i, _ in rows])))

@@ -182,11 +182,13 @@ class WhooshIndex:
             log.info("Search index busy; re-indexing %d documents in the background.", len(keys))
             (background or self._retry_in_background)(keys, loader)
             return False
-        self._write(writer, keys, loader)
+        self.write_documents(writer, keys, loader)
         return True
 
     @staticmethod
-    def _write(writer, keys: list[str], loader: Loader) -> None:
+    def write_documents(writer, keys: list[str], loader: Loader) -> None:
+        """Each key's document from ``loader`` written (or deleted when it has none), then one
+        commit; on any failure the writer is cancelled and the index keeps its last commit."""
         try:
             docs = loader(keys)
             for key in keys:
@@ -209,7 +211,7 @@ class WhooshIndex:
                 except LockError:
                     continue
                 try:
-                    self._write(writer, keys, loader)
+                    self.write_documents(writer, keys, loader)
                 except Exception:
                     log.exception("Search indexing failed for %s", keys[:20])
                 return
