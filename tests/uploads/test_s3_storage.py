@@ -16,6 +16,8 @@ from PIL import Image
 from community import create_app
 from community.models import Upload
 from tests.platform import live_server
+from tests.uploads.test_uploads import send
+from tests.uploads.test_uploads_concurrency import _prepare
 
 moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed (pip install -e '.[test]')")
 boto3 = pytest.importorskip("boto3", reason="boto3 is not installed (pip install -e '.[s3]')")
@@ -62,11 +64,6 @@ def picture(size=(40, 30), colour=(10, 120, 200)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, colour).save(out, format="PNG")
     return out.getvalue()
-
-
-def send(client, data: bytes, name="screenshot.png"):
-    return client.post("/uploads", data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data",
-                       headers={"Accept": "application/json"})
 
 
 def objects(settings) -> dict[str, str]:
@@ -162,15 +159,10 @@ def test_a_bad_storage_setting_stops_the_app_with_its_name(tmp_path, setting, va
 @pytest.mark.skipif(not live_server.GUNICORN.exists(), reason="gunicorn is not installed")
 def test_one_picture_sent_ten_times_at_once_through_gunicorn_is_one_object(s3_settings, tmp_path):
     from community.extensions import db
-    from community.services.accounts import users
 
     config = live_server.server_config(f"sqlite:///{tmp_path / 's3.db'}", tmp_path, **s3_settings)
+    _prepare(config)
     app = create_app(config)
-    with app.app_context():
-        db.create_all()
-        users.create_user("painter", "painter@example.com", "password123")
-        db.session.commit()
-        db.engine.dispose()
     data = picture(colour=(1, 2, 3))
     with live_server.gunicorn(config, tmp_path, workers=4, threads=2) as base:
         member = live_server.Client(base).login("painter")
