@@ -4,6 +4,7 @@ CSRF token; the link expires and works once (one use spends every link of that m
 from the mail a real SMTP server received, used through HTTP."""
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import timedelta
@@ -158,6 +159,22 @@ def test_one_link_posted_ten_times_at_once_accepts_once(kind, tmp_path):
             db.engine.dispose()
 
 
+def test_a_sent_reminder_keeps_no_accept_link_in_the_outbox(app, db, make, smtp):
+    """The links accept without signing in, like a reset link: once the mail is sent, its row keeps
+    the subject and the thread's link but neither body nor the answers' links."""
+    from community.models import OutboxMessage
+
+    asker, thread, _weak, _strong = _reminded(app, db, make)
+    links = _links_from_mail(smtp)
+    db.session.expire_all()
+    [row] = [m for m in db.session.execute(select(OutboxMessage).where(OutboxMessage.user_id == asker.id)).scalars()
+             if "Accept the one" in m.payload["subject"]]
+    assert row.sent_at is not None and row.payload["text"] == "[removed after sending]"
+    assert f"/threads/{thread.id}/" in row.payload["items"][0]["link"]
+    stored = json.dumps(row.payload)
+    assert all(link.rsplit("/", 1)[1] not in stored for link in links) and "answers" not in row.payload["items"][0]
+
+
 def test_a_reminder_batched_into_a_waiting_mail_keeps_its_accept_links(app, db, make):
     """A reply came minutes before the reminder, so a mail for the thread waits for its hour: the
     reminder joins it, answers and accept links included."""
@@ -179,7 +196,7 @@ def test_a_reminder_batched_into_a_waiting_mail_keeps_its_accept_links(app, db, 
                                .order_by(OutboxMessage.id)).scalars().all()
     assert len(mails) == 2                                   # the first reply's, and the batch
     batch = mails[1].payload
-    assert batch["subject"].startswith("2 new posts: ")
+    assert batch["subject"].startswith("2 new posts: ") and batch["secret"] and not mails[0].payload["secret"]
     link, _other = ACCEPT_RE.findall(batch["text"])         # both answers, the older first (equal votes)
     assert batch["html"].count("accept it</a>") == 2
     path = "/" + link.split("://", 1)[1].split("/", 1)[1]

@@ -3,11 +3,13 @@ new, in the categories and tags you watch or track), ideas you follow; a reminde
 the answers with one-click accept links.  Sent through a real SMTP server."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from freezegun import freeze_time
+from sqlalchemy import select
 
-from community.models import utcnow
+from community.models import OutboxMessage, utcnow
 from community.services import notifications
 from community.services.accounts import preferences, subscriptions
 from community.services.forum import threads as forum_threads
@@ -100,6 +102,9 @@ def test_a_reminder_in_the_digest_lists_the_answers_with_accept_links_that_work(
     assert "Did an answer solve “Sync stops after the update”?" in text
     assert "expert (0 votes): Delete the sync cache folder" in text
     link = text.split("Accept it: ", 1)[1].split()[0]
+    token = link.rsplit("/", 1)[1]
+    stored = db.session.execute(select(OutboxMessage.payload).where(OutboxMessage.sent_at.isnot(None))).scalars()
+    assert all(token not in json.dumps(payload) for payload in stored)     # the link is not kept once sent
     path = "/" + link.split("://", 1)[1].split("/", 1)[1]
     assert app.test_client().post(path).status_code == 200
     db.session.expire_all()

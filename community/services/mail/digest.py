@@ -142,7 +142,8 @@ def build(now=None) -> dict:
             messages.queue("digest", to=user.email, user=user, count=count,
                            sections=[(title, sections[key]) for key, title in SECTIONS if sections[key]],
                            unsubscribe_url=unsubscribe_url, settings_url=absolute_url("/settings/notifications"),
-                           headers=unsubscribe_headers(unsubscribe_url))
+                           headers=unsubscribe_headers(unsubscribe_url),
+                           secret=messages.holds_accept_links([i for items in sections.values() for i in items]))
             db.session.commit()
         counts["digests"] += 1
         counts["items"] += count

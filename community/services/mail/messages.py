@@ -49,14 +49,27 @@ def payload_for(name: str, *, to: str, user=None, headers: dict | None = None, s
             "message_id": make_msgid(domain=domain), "headers": headers or {}, **parts}
 
 
-def queue(name: str, *, to: str, user=None, headers: dict | None = None, **context) -> OutboxMessage:
+def queue(name: str, *, to: str, user=None, headers: dict | None = None, secret: bool = False,
+          **context) -> OutboxMessage:
     """Render and queue one mail in the caller's transaction (nothing is sent here)."""
     message = OutboxMessage(channel=CHANNEL, user_id=getattr(user, "id", None),
-                            payload=payload_for(name, to=to, user=user, headers=headers, **context))
+                            payload=payload_for(name, to=to, user=user, headers=headers, secret=secret,
+                                                **context))
     db.session.add(message)
     return message
 
 
+def holds_accept_links(items: list[dict]) -> bool:
+    """A mail listing an accept reminder's answers carries one-click accept links, which act
+    without signing in: a credential like a reset link."""
+    return any(item.get("answers") for item in items)
+
+
 def redacted(payload: dict) -> dict:
-    """What stays of a sent mail whose body held a credential."""
-    return {**payload, "text": "[removed after sending]", "html": "[removed after sending]"}
+    """What stays of a sent mail whose body held a credential (the items keep their messages and
+    thread links, not their answers' accept links)."""
+    kept = {**payload, "text": "[removed after sending]", "html": "[removed after sending]"}
+    if "items" in payload:
+        kept["items"] = [{key: value for key, value in item.items() if key != "answers"}
+                         for item in payload["items"]]
+    return kept

@@ -58,7 +58,8 @@ def email_for(note, details: dict | None = None) -> bool:
         return False
     available_at = _next_slot(key) if note.thread_id else utcnow()   # before this mail is flushed
     message = messages.queue("notification", **_context(user, kind, [item], note.thread_id))
-    message.payload = {**message.payload, "items": [item], "kind": kind}
+    message.payload = {**message.payload, "items": [item], "kind": kind,
+                       "secret": messages.holds_accept_links([item])}
     message.throttle_key, message.available_at = key, available_at
     return True
 
@@ -93,7 +94,7 @@ def _add_to(message: OutboxMessage, user: User, kind: str, item: dict, thread_id
     context = _context(user, message.payload.get("kind", kind), items, thread_id)
     payload = messages.payload_for("notification", **context)
     message.payload = {**payload, "message_id": message.payload["message_id"], "items": items,
-                       "kind": context["kind"]}
+                       "kind": context["kind"], "secret": messages.holds_accept_links(items)}
 
 
 def _next_slot(key: str):
