@@ -44,6 +44,10 @@ def create_app(config: dict | None = None) -> Flask:
     page_cache.init_app(app)
     view_counts.init_app(app)
     security_headers.init_app(app)
+    from . import page_cache_wsgi
+
+    page_cache_wsgi.init_app(app)  # kept pages answered before Flask
+    request_log.install_proxy_fix(app)  # outermost: every layer inside sees the client's address
     return app
 
 

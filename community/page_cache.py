@@ -27,10 +27,15 @@ and the HTML kept:
 Every page of such a view carries an ``ETag``; a request whose ``If-None-Match`` names it
 gets ``304 Not Modified`` with no body.  ``PAGE_CACHE = False`` turns the store off (the
 ETags stay).
+
+A request with no session or remember cookie and no ``Authorization`` header is answered from
+the store before Flask sees it (``page_cache_wsgi.py``): no request context, session, user
+loader or hooks, just the lookup.  Anyone else comes through the decorator below.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import threading
@@ -99,7 +104,7 @@ class RedisStore:
 
         self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self.generation_key = f"{prefix}:pages:{site}:generation"
-        self.prefix = f"{prefix}:pages:{site}:"
+        self.prefix = f"{prefix}:pages2:{site}:"  # pages2: entries name the view to tell of a hit
 
     def lookup(self, key: str):
         """``(generation, entry or None)`` in one round trip."""
@@ -117,32 +122,65 @@ class RedisStore:
 
 
 def _pack(entry: tuple) -> bytes:
-    generation, expires, etag, mimetype, body = entry
-    return b"\n".join([str(generation).encode(), str(expires).encode(), etag.encode(), mimetype.encode(), body])
+    generation, expires, etag, mimetype, hit, body = entry
+    return b"\n".join([str(generation).encode(), str(expires).encode(), etag.encode(), mimetype.encode(),
+                       hit.encode(), body])
 
 
 def _unpack(raw: bytes) -> tuple:
-    generation, expires, etag, mimetype, body = raw.split(b"\n", 4)
-    return int(generation), float(expires), etag.decode(), mimetype.decode(), body
+    generation, expires, etag, mimetype, hit, body = raw.split(b"\n", 5)
+    return int(generation), float(expires), etag.decode(), mimetype.decode(), hit.decode(), body
+
+
+def page_key(environ: dict) -> str:
+    """The store's key for a request: its path and query string as sent (both doors use it)."""
+    raw = f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}?{environ.get('QUERY_STRING', '')}"
+    return hashlib.sha1(raw.encode("latin-1", "replace")).hexdigest()
+
+
+def fresh_entry(app: Flask, environ: dict):
+    """The kept page for this request when there is a current one, else None (also when Redis
+    does not answer: the page is then drawn, and not kept)."""
+    store = app.extensions.get("page_cache")
+    if store is None:
+        return None
+    generation, entry = _lookup(store, page_key(environ), app)
+    if entry is not None and entry[0] == generation and entry[1] > time.time():
+        return entry
+    return None
+
+
+def tell_hit(app: Flask, entry: tuple, remote_addr: str | None, user_agent: str) -> None:
+    """Run the view's ``on_hit`` for a reader served the kept page (in an app context)."""
+    if not entry[4]:
+        return
+    view, kwargs = json.loads(entry[4])
+    on_hit = _ON_HIT.get(view)
+    if on_hit is not None:
+        on_hit(remote_addr, user_agent, **kwargs)
 
 
 def _store():
     return current_app.extensions.get("page_cache")
 
 
-def _lookup(store, key: str):
+def _lookup(store, key: str, app: Flask):
     """``(generation, entry)``; ``(None, None)`` when Redis does not answer: the page is then
     drawn (and not kept), the site slower but up."""
     if isinstance(store, RedisStore):
         try:
             return store.lookup(key)
         except Exception:  # noqa: BLE001 - redis.RedisError and socket errors alike
-            current_app.logger.warning("page cache: Redis did not answer; drawing the page", exc_info=True)
+            app.logger.warning("page cache: Redis did not answer; drawing the page", exc_info=True)
             return None, None
     return store.generation(), store.get(key)
 
 
 # -- the decorator ----------------------------------------------------------------------
+
+#: A decorated view's name -> its ``on_hit``.
+_ON_HIT: dict = {}
+
 
 def _anonymous_reader() -> bool:
     """A request whose page is the same for every such visitor (see the module's docstring)."""
@@ -151,10 +189,16 @@ def _anonymous_reader() -> bool:
 
 
 def cached_for_anonymous(on_hit=None):
-    """Serve the view's page from the cache to anonymous readers (``on_hit(**view_args)``
-    still runs for each of them: the thread page counts its view there)."""
+    """Serve the view's page from the cache to anonymous readers (``on_hit(remote_addr,
+    user_agent, **view_args)`` still runs for each of them, in an app context but maybe no
+    request context: the thread page counts its view there)."""
 
     def decorator(view):
+        # Named in the entry, the same in every process: any worker can tell of a hit.
+        name = f"{view.__module__}.{view.__qualname__}"
+        if on_hit is not None:
+            _ON_HIT[name] = on_hit
+
         @wraps(view)
         def wrapped(**kwargs):
             store = _store()
@@ -162,12 +206,12 @@ def cached_for_anonymous(on_hit=None):
                 return _conditional(make_response(view(**kwargs)), private=True)
             if store is None:
                 return _conditional(make_response(view(**kwargs)))
-            key = hashlib.sha1(request.full_path.encode()).hexdigest()
-            generation, entry = _lookup(store, key)
+            key = page_key(request.environ)
+            generation, entry = _lookup(store, key, current_app)
             if entry is not None and entry[0] == generation and entry[1] > time.time():
-                if on_hit:
-                    on_hit(**kwargs)
+                tell_hit(current_app, entry, request.remote_addr, request.user_agent.string)
                 return _from_entry(entry)
+            hit = json.dumps([name, kwargs]) if on_hit is not None else ""
             g.drawing_cached_page = True
             response = make_response(view(**kwargs))
             g.drawing_cached_page = False
@@ -175,7 +219,8 @@ def cached_for_anonymous(on_hit=None):
                     and not response.headers.getlist("Set-Cookie") and not response.is_streamed:
                 body = response.get_data()
                 seconds = current_app.config["PAGE_CACHE_SECONDS"]
-                store.put(key, (generation, time.time() + seconds, _etag(body), response.mimetype, body), seconds)
+                store.put(key, (generation, time.time() + seconds, _etag(body), response.mimetype, hit, body),
+                          seconds)
             return _conditional(response)
 
         return wrapped
@@ -188,7 +233,7 @@ def _etag(body: bytes) -> str:
 
 
 def _from_entry(entry: tuple):
-    _, _, etag, mimetype, body = entry
+    _, _, etag, mimetype, _, body = entry
     response = current_app.response_class(body, mimetype=mimetype)
     response.set_etag(etag)
     return _conditional(response, etag_set=True)

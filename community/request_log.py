@@ -35,7 +35,8 @@ def request_id_from(value: str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    _install_proxy_fix(app)
+    """The request id and log line hooks (``install_proxy_fix`` comes last, around every other
+    WSGI layer: see create_app)."""
     if app.config.get("REQUEST_LOG", True):
         # logging.config.fileConfig (Alembic's env.py runs one) disables every logger that exists
         # when it runs; an app made afterwards in the same process logs again.
@@ -61,15 +62,18 @@ def init_app(app: Flask) -> None:
 def _log(response, request_id: str) -> None:
     started = g.get("request_started")
     ms = (time.perf_counter() - started) * 1000 if started is not None else 0.0
-    level = logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO
+    log_line(request_id, request.method, request.path, response.status_code, ms, _user_id(), request.remote_addr)
+
+
+def log_line(request_id: str, method: str, path: str, status: int, ms: float, user_id, ip: str | None) -> None:
+    """The one line per request (also for a kept page answered before Flask, page_cache_wsgi.py)."""
+    level = logging.DEBUG if path in _QUIET_PATHS else logging.INFO
     if not logger.isEnabledFor(level):
         return
-    user_id = _user_id()
     logger.log(level, "request_id=%s method=%s path=%s status=%d ms=%.1f user=%s ip=%s",
-               request_id, request.method, request.path, response.status_code, ms, user_id or "-",
-               request.remote_addr or "-",
-               extra={"request_id": request_id, "method": request.method, "path": request.path,
-                      "status": response.status_code, "duration_ms": round(ms, 1), "user_id": user_id})
+               request_id, method, path, status, ms, user_id or "-", ip or "-",
+               extra={"request_id": request_id, "method": method, "path": path,
+                      "status": status, "duration_ms": round(ms, 1), "user_id": user_id})
 
 
 def _user_id():
@@ -78,7 +82,8 @@ def _user_id():
     return getattr(user, "id", None) if user is not None and getattr(user, "is_authenticated", False) else None
 
 
-def _install_proxy_fix(app: Flask) -> None:
+def install_proxy_fix(app: Flask) -> None:
+    """The outermost WSGI layer, so that every layer inside sees the client's address and scheme."""
     counts = {name: int(app.config.get(f"PROXY_FIX_X_{name.upper()}") or 0)
               for name in ("for", "proto", "host", "port", "prefix")}
     if any(counts.values()):

@@ -55,15 +55,20 @@ def init_app(app) -> None:
                     else app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
                     for key in app.config.get("COOKIES_SECURE_BY_REQUEST", [])}
 
+    fixed = [("Content-Security-Policy", csp), ("X-Content-Type-Options", "nosniff"),
+             ("Referrer-Policy", "strict-origin-when-cross-origin"), ("X-Frame-Options", "DENY")]
+
+    def headers_for(is_secure: bool) -> list[tuple[str, str]]:
+        return fixed + [("Strict-Transport-Security", hsts)] if hsts and (always_https or is_secure) else fixed
+
+    # The pages kept for anonymous readers are answered before Flask (page_cache_wsgi.py), with these.
+    app.extensions["security_headers"] = headers_for
+
     @app.after_request
     def add_security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", csp)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        if hsts and (always_https or request.is_secure):
-            headers.setdefault("Strict-Transport-Security", hsts)
+        for name, value in headers_for(request.is_secure):
+            headers.setdefault(name, value)
         return response
 
     def secure_cookies_over_https(sender, response, **_):

@@ -1,8 +1,6 @@
 """Categories, threads, asking, replying, voting, accepting, editing."""
 from __future__ import annotations
 
-import hashlib
-
 from flask import (
     Blueprint,
     abort,
@@ -60,21 +58,21 @@ def _viewable_thread(thread_id: int):
     return thread, None
 
 
-def _count_view(thread_id: int, slug: str | None = None) -> None:
-    """A view of the thread, written with the next batch (also for a page from the cache)."""
-    view_counts.record(thread_id, _viewer_key())
+def _count_kept_page_view(remote_addr: str | None, user_agent: str, thread_id: int, slug: str | None = None) -> None:
+    """A reader served the kept page (maybe outside any request context, page_cache_wsgi.py)."""
+    view_counts.record_and_flush(thread_id, view_counts.anonymous_viewer(remote_addr, user_agent))
 
 
 @bp.get("/threads/<int:thread_id>")
 @bp.get("/threads/<int:thread_id>/<slug>")
-@cached_for_anonymous(on_hit=_count_view)
+@cached_for_anonymous(on_hit=_count_kept_page_view)
 def thread(thread_id: int, slug: str | None = None):
     thread, moved = _viewable_thread(thread_id)
     if moved:
         return moved
     if slug != thread.slug:
         return redirect(url_for_args("forum.thread", thread_id=thread.id, slug=thread.slug), 301)
-    _count_view(thread.id)
+    view_counts.record(thread.id, _viewer_key())  # written with the next batch
     levels = None
     if current_user.is_authenticated:
         read, levels = subscriptions.mark_read(current_user.id, thread)
@@ -120,8 +118,7 @@ def _refusal() -> str:
 def _viewer_key() -> str:
     if current_user.is_authenticated:
         return f"u{current_user.id}"
-    raw = f"{request.remote_addr}|{request.user_agent.string}"
-    return "a" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+    return view_counts.anonymous_viewer(request.remote_addr, request.user_agent.string)
 
 
 @bp.route("/ask", methods=["GET", "POST"])

@@ -14,6 +14,7 @@ that many seconds of views); on a clean exit it is written.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import threading
 import time
 import weakref
@@ -54,6 +55,22 @@ def record(thread_id: int, viewer: str) -> None:
     pending = _pending()
     with pending.lock:
         pending.views.add((thread_id, viewer[:64], utcnow().strftime("%Y-%m-%d")))
+
+
+def anonymous_viewer(remote_addr: str | None, user_agent: str) -> str:
+    """The viewer a visitor with no account counts as: their address and browser, hashed."""
+    raw = f"{remote_addr}|{user_agent}"
+    return "a" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+def record_and_flush(thread_id: int, viewer: str) -> None:
+    """``record``, then the batch written if due: for a page answered outside a request (the
+    kept pages' front door), whose teardown does not run."""
+    record(thread_id, viewer)
+    try:
+        flush_if_due()
+    except Exception:  # noqa: BLE001 - a failed write must not fail the page; logged
+        current_app.logger.exception("writing the batched thread views failed")
 
 
 def flush_if_due() -> int:
