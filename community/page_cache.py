@@ -20,7 +20,8 @@ and the HTML kept:
   generation is not served again: a write is visible on the next request, in any worker.
   Pages also expire after ``PAGE_CACHE_SECONDS`` (their "3 minutes ago" ages).
 - **Where.**  With ``REDIS_URL``: pages and the generation in Redis, shared by every
-  worker of every app server.  Without: pages in each process's memory (at most
+  worker of every app server (each process also holds the pages it used, at most
+  ``PAGE_CACHE_MAX_ENTRIES``, and reads only the generation from Redis for those).  Without: pages in each process's memory (at most
   ``PAGE_CACHE_MAX_ENTRIES``), the generation in a file of the instance folder shared by
   the workers of this machine (several app servers need ``REDIS_URL``).
 
@@ -57,15 +58,36 @@ _WRITE_WORDS = ("INSERT", "UPDATE", "DELETE", "WITH")
 
 # -- the stores -----------------------------------------------------------------------
 
-class MemoryStore:
-    """Pages in this process (least recently used dropped first); the generation in a file
-    of the instance folder, whose modification time every worker of the machine reads."""
+class _Recent:
+    """Pages of this process, least recently used dropped first."""
 
-    def __init__(self, generation_file: Path, max_entries: int):
-        self.path = generation_file
+    def __init__(self, max_entries: int):
         self.max_entries = max_entries
         self.pages: OrderedDict[str, tuple] = OrderedDict()
         self.lock = threading.Lock()
+
+    def get(self, key: str):
+        with self.lock:
+            entry = self.pages.get(key)
+            if entry is not None:
+                self.pages.move_to_end(key)
+            return entry
+
+    def put(self, key: str, entry: tuple, seconds: int = 0) -> None:
+        with self.lock:
+            self.pages[key] = entry
+            self.pages.move_to_end(key)
+            while len(self.pages) > self.max_entries:
+                self.pages.popitem(last=False)
+
+
+class MemoryStore(_Recent):
+    """Pages in this process; the generation in a file of the instance folder, whose
+    modification time every worker of the machine reads."""
+
+    def __init__(self, generation_file: Path, max_entries: int):
+        super().__init__(max_entries)
+        self.path = generation_file
         if not self.path.exists():
             self.path.touch()
 
@@ -81,35 +103,40 @@ class MemoryStore:
         now = max(time.time_ns(), self.generation() + 1000)
         os.utime(self.path, ns=(now, now))
 
-    def get(self, key: str):
-        with self.lock:
-            entry = self.pages.get(key)
-            if entry is not None:
-                self.pages.move_to_end(key)
-            return entry
-
-    def put(self, key: str, entry: tuple, seconds: int) -> None:
-        with self.lock:
-            self.pages[key] = entry
-            self.pages.move_to_end(key)
-            while len(self.pages) > self.max_entries:
-                self.pages.popitem(last=False)
-
 
 class RedisStore:
-    """Pages and the generation in Redis: one round trip (``MGET``) per request."""
+    """Pages and the generation in Redis, and a copy of the pages this process read or drew
+    in its memory: a page held here of the current generation costs one small ``GET`` of the
+    generation rather than the page's ~80 KB from Redis; any other lookup is one ``MGET``."""
 
-    def __init__(self, url: str, prefix: str, site: str):
+    def __init__(self, url: str, prefix: str, site: str, max_entries: int = 2000):
         import redis
 
         self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self.generation_key = f"{prefix}:pages:{site}:generation"
         self.prefix = f"{prefix}:pages2:{site}:"  # pages2: entries name the view to tell of a hit
+        self.recent = _Recent(max_entries)
 
     def lookup(self, key: str):
-        """``(generation, entry or None)`` in one round trip."""
+        """``(generation, entry or None)``."""
+        held = self.recent.get(key)
+        if held is not None:
+            generation = self.client.get(self.generation_key)
+            if generation is not None and int(generation) == held[0]:
+                return held[0], held
         generation, raw = self.client.mget(self.generation_key, self.prefix + key)
-        return int(generation or 0), (_unpack(raw) if raw else None)
+        if generation is None:
+            generation = self._start_generation()
+        entry = _unpack(raw) if raw else None
+        if entry is not None and entry[0] == int(generation):
+            self.recent.put(key, entry)
+        return int(generation), entry
+
+    def _start_generation(self) -> int:
+        """A first generation from the clock, not 0: after Redis lost its keys, the count
+        cannot come back to a generation under which this process holds an older page."""
+        self.client.set(self.generation_key, time.time_ns(), nx=True)
+        return int(self.client.get(self.generation_key) or 0)
 
     def generation(self) -> int:
         return int(self.client.get(self.generation_key) or 0)
@@ -119,6 +146,7 @@ class RedisStore:
 
     def put(self, key: str, entry: tuple, seconds: int) -> None:
         self.client.set(self.prefix + key, _pack(entry), ex=max(1, seconds))
+        self.recent.put(key, entry)
 
 
 def _pack(entry: tuple) -> bytes:
@@ -138,6 +166,10 @@ def page_key(environ: dict) -> str:
     return hashlib.sha1(raw.encode("latin-1", "replace")).hexdigest()
 
 
+#: Where the front door leaves what it looked up, so that Flask does not ask the store again.
+_LOOKED_UP = "community.page_cache.lookup"
+
+
 def fresh_entry(app: Flask, environ: dict):
     """The kept page for this request when there is a current one, else None (also when Redis
     does not answer: the page is then drawn, and not kept)."""
@@ -145,9 +177,14 @@ def fresh_entry(app: Flask, environ: dict):
     if store is None:
         return None
     generation, entry = _lookup(store, page_key(environ), app)
-    if entry is not None and entry[0] == generation and entry[1] > time.time():
+    if _current(entry, generation):
         return entry
+    environ[_LOOKED_UP] = (generation, entry)
     return None
+
+
+def _current(entry, generation) -> bool:
+    return entry is not None and entry[0] == generation and entry[1] > time.time()
 
 
 def tell_hit(app: Flask, entry: tuple, remote_addr: str | None, user_agent: str) -> None:
@@ -207,8 +244,9 @@ def cached_for_anonymous(on_hit=None):
             if store is None:
                 return _conditional(make_response(view(**kwargs)))
             key = page_key(request.environ)
-            generation, entry = _lookup(store, key, current_app)
-            if entry is not None and entry[0] == generation and entry[1] > time.time():
+            looked_up = request.environ.pop(_LOOKED_UP, None)
+            generation, entry = looked_up or _lookup(store, key, current_app)
+            if _current(entry, generation):
                 tell_hit(current_app, entry, request.remote_addr, request.user_agent.string)
                 return _from_entry(entry)
             hit = json.dumps([name, kwargs]) if on_hit is not None else ""
@@ -309,8 +347,9 @@ def init_app(app: Flask) -> None:
         url = app.config.get("REDIS_URL")
         # Keys name the database too: two sites (or tests) sharing one Redis and prefix keep apart.
         site = hashlib.sha1(str(app.config["SQLALCHEMY_DATABASE_URI"]).encode()).hexdigest()[:10]
-        app.extensions["page_cache"] = RedisStore(url, app.config["REDIS_KEY_PREFIX"], site) if url else \
-            MemoryStore(Path(app.instance_path) / "page-cache.generation", app.config["PAGE_CACHE_MAX_ENTRIES"])
+        most = app.config["PAGE_CACHE_MAX_ENTRIES"]
+        app.extensions["page_cache"] = RedisStore(url, app.config["REDIS_KEY_PREFIX"], site, most) if url else \
+            MemoryStore(Path(app.instance_path) / "page-cache.generation", most)
     # Flask-WTF puts its own in both places: the globals (for imported macros) and a context
     # processor (for templates); registered after it, these win.
     app.jinja_env.globals["csrf_token"] = csrf_token_for_page

@@ -26,6 +26,8 @@ from werkzeug.http import http_date, is_resource_modified, parse_cookie
 from . import page_cache, request_log
 
 _REQUEST_ID = "HTTP_X_REQUEST_ID"
+#: Paths no kept page has: the API, static files, the balancer's check.
+_NEVER_KEPT = ("/api/", "/static/", "/healthz")
 
 
 class FrontDoor:
@@ -49,6 +51,8 @@ class FrontDoor:
     def _anonymous(self, environ) -> bool:
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or environ.get("HTTP_AUTHORIZATION"):
             return False
+        if environ.get("PATH_INFO", "").startswith(_NEVER_KEPT):
+            return False  # not worth a lookup (with Redis, a round trip)
         cookies = environ.get("HTTP_COOKIE")
         return not cookies or not self.login_cookies.intersection(parse_cookie(cookies))
 

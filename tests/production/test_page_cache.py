@@ -246,3 +246,37 @@ def test_with_redis_away_pages_are_drawn_not_failed(_suite_app_factory, make, ca
         response = client.get(url_of(thread))
         assert response.status_code == 200 and "What if the cache server is down?" in response.get_data(as_text=True)
     assert "Redis did not answer" in caplog.text
+
+
+def test_with_redis_a_page_held_in_memory_costs_only_the_generation(app, client, make, thread):
+    """The page's bytes come from Redis once per process; a write elsewhere still shows next."""
+    store = app.extensions["page_cache"]
+    if not hasattr(store, "client"):
+        pytest.skip("the in-process store has no second level")
+    url = url_of(thread)
+    client.get(url)
+    calls = []
+    for name in ("get", "mget"):
+        real = getattr(store.client, name)
+        setattr(store.client, name, lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
+    try:
+        assert client.get(url).status_code == 200
+        assert calls == ["get"]
+        store.bump()  # what another server's write does
+        assert client.get(url).status_code == 200
+        assert calls[1:] == ["get", "mget"]  # stale in memory: asked Redis (and drew the page)
+    finally:
+        del store.client.get, store.client.mget
+
+
+def test_after_redis_lost_its_keys_a_held_page_is_not_served_again(app, client, make, thread):
+    store = app.extensions["page_cache"]
+    if not hasattr(store, "client"):
+        pytest.skip("Redis only")
+    url = url_of(thread)
+    client.get(url)
+    held = client.get(url).get_data(as_text=True)
+    store.client.delete(*store.client.scan_iter(match=store.prefix + "*"), store.generation_key)
+    make.reply(thread, body="Written while Redis was empty: the count starts again.")
+    assert "Written while Redis was empty" in client.get(url).get_data(as_text=True)
+    assert "Written while Redis was empty" not in held
