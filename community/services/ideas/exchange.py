@@ -246,10 +246,27 @@ def allowed_statuses(idea: Idea) -> list[str]:
     return [idea.status, *TRANSITIONS[idea.status]]
 
 
+def _lock_for_status(idea: Idea) -> None:
+    """Lock the idea's row and re-read it (PostgreSQL ``FOR NO KEY UPDATE``: a link or a vote
+    row inserted meanwhile, which only needs the key, does not wait and cannot deadlock with
+    the replies this change posts; SQLite's ``BEGIN IMMEDIATE`` already serializes writers)."""
+    db.session.execute(select(Idea.id).where(Idea.id == idea.id).with_for_update(key_share=True))
+    db.session.refresh(idea)
+
+
+def _latest_change(idea: Idea) -> IdeaStatusChange | None:
+    return db.session.execute(select(IdeaStatusChange).where(IdeaStatusChange.idea_id == idea.id)
+                              .order_by(IdeaStatusChange.id.desc()).limit(1)).scalar()
+
+
 def change_status(actor: User, idea: Idea, status: str, response: str, *, at=None) -> IdeaStatusChange:
     """Move ``idea`` to ``status`` with an official response (same status: a response only).
 
-    Notifies followers (voters follow when they vote), moves the delivered bonus.
+    Notifies followers (voters follow when they vote), moves the delivered bonus, and on
+    delivery or decline closes the loop (``loop.py``).  Race-safe: the idea's row is locked
+    and re-read first, so ten identical requests at once move the status once and post
+    once in each linked thread; repeating the current status with the response it already
+    carries (a double submit) changes nothing and returns the latest change.
     """
     if not isinstance(status, str) or status not in IDEA_STATUSES:
         raise ValidationError(f"status must be one of {', '.join(s for s in IDEA_STATUSES if s != 'duplicate')}.",
@@ -257,7 +274,12 @@ def change_status(actor: User, idea: Idea, status: str, response: str, *, at=Non
     if status == "duplicate":
         raise ValidationError("An idea becomes a duplicate only by merging it into another.", field="status")
     text = _clean_response(response)
+    _lock_for_status(idea)
     old = idea.status
+    if status == old and text == idea.response:
+        latest = _latest_change(idea)
+        if latest is not None:
+            return latest
     if old == "duplicate":
         raise Conflict("This idea was merged into another; change the status of that one.", field="status")
     if status != old and status not in TRANSITIONS[old]:
@@ -278,5 +300,5 @@ def change_status(actor: User, idea: Idea, status: str, response: str, *, at=Non
     closing = status != old and status in loop.CLOSING_STATUSES
     if closing:
         loop.reply_in_linked_threads(actor, idea, STATUS_LABELS[status], text)
-    loop.notify_people(idea, message, actor, linked=closing)
+    loop.notify_people(idea, message, actor, linked=closing, response=text)
     return change

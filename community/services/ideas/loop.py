@@ -5,13 +5,15 @@ Every linked thread (not deleted) gets the official response as an
 and everyone behind the idea is notified once: followers, voters, authors of
 linked threads and requesters of linked tickets who have an account.
 Notifications go through ``services/notifications.notify``, where email
-hooks in; guests who wrote in without an account (only an email on the
-ticket) are not reachable in-app.  Runs inside ``exchange.change_status``'s
+hooks in (each person's channel preference for ideas: off, on the site only,
+the digest, or email at once with the response in the mail).  A guest requester
+whose email belongs to an account is that account; guests without one (only an
+email on the ticket) are not notified.  Runs inside ``exchange.change_status``'s
 transaction, so a failure leaves nothing half-done.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ...extensions import db
 from ...models import Idea, IdeaFollow, IdeaLink, IdeaVote, Thread, Ticket, User, utcnow
@@ -23,9 +25,20 @@ CLOSING_STATUSES = ("delivered", "declined")
 
 
 def linked_threads(idea: Idea) -> list[Thread]:
-    return list(db.session.execute(
+    """The threads that get the official response: each linked thread, or the thread it was
+    merged into (its posts and its asker are there now), each once; deleted ones left out."""
+    found = db.session.execute(
         select(Thread).join(IdeaLink, IdeaLink.thread_id == Thread.id)
-        .where(IdeaLink.idea_id == idea.id, Thread.deleted.is_(False)).order_by(Thread.id)).scalars())
+        .where(IdeaLink.idea_id == idea.id).order_by(Thread.id)).scalars().all()
+    targets = {t.merged_into_id for t in found if t.merged_into_id}
+    merged_into = {t.id: t for t in db.session.execute(
+        select(Thread).where(Thread.id.in_(targets))).scalars()} if targets else {}
+    out: dict[int, Thread] = {}
+    for thread in found:
+        thread = merged_into.get(thread.merged_into_id, thread) if thread.merged_into_id else thread
+        if not thread.deleted and not thread.merged_into_id:
+            out.setdefault(thread.id, thread)
+    return sorted(out.values(), key=lambda t: t.id)
 
 
 def reply_in_linked_threads(actor: User, idea: Idea, label: str, response: str) -> int:
@@ -56,14 +69,25 @@ def people_behind(idea: Idea, *, linked: bool) -> set[int]:
         people |= set(db.session.execute(
             select(Ticket.requester_id).join(IdeaLink, IdeaLink.ticket_id == Ticket.id)
             .where(IdeaLink.idea_id == idea.id, Ticket.requester_id.is_not(None))).scalars())
+        # A guest requester whose email is an account's is that person (as in demand.py).
+        guest_emails = select(func.lower(Ticket.requester_email)).join(IdeaLink, IdeaLink.ticket_id == Ticket.id) \
+            .where(IdeaLink.idea_id == idea.id, Ticket.requester_id.is_(None), Ticket.requester_email.is_not(None))
+        people |= set(db.session.execute(
+            select(User.id).where(User.email.in_(guest_emails), User.deleted_at.is_(None))).scalars())
     return people
 
 
-def notify_people(idea: Idea, message: str, actor: User, *, linked: bool) -> int:
-    """Notify everyone behind ``idea`` once each (never the actor); returns how many."""
+def notify_people(idea: Idea, message: str, actor: User, *, linked: bool, response: str | None = None) -> int:
+    """Notify everyone behind ``idea`` once each (never the actor); returns how many.
+
+    Each person's channel preference for ideas decides (``notifications.notify``): off is
+    nothing, on the site only is in-app, the digest lists it, "email at once" mails it with
+    the official ``response`` in the mail.
+    """
     url = idea_url(idea) + "#response"
+    details = {"response": response} if response else None
     count = 0
     for user_id in sorted(people_behind(idea, linked=linked)):
-        if notifications.notify(user_id, "idea_status", message, url, actor_id=actor.id):
+        if notifications.notify(user_id, "idea_status", message, url, actor_id=actor.id, details=details):
             count += 1
     return count
