@@ -1,9 +1,13 @@
-""""This solved my problem" sent ten times at once, through gunicorn: one confirmation, one credit, one bonus.
+"""Deflection writes sent at once, through gunicorn (4 worker processes), on SQLite and PostgreSQL.
 
-A visitor's session is driven through the real pages (ask page, beacon, suggest,
-open), then the same confirmation is fired BURST times at the same moment from
-that browser against 4 worker processes.  No answer may be a 5xx; exactly one
-counts, and the ledger holds exactly one ``deflection_helped`` row.
+Each visitor's session is driven through the real pages (ask page, beacon, suggest, open),
+then the requests are fired at the same moment.  No answer may be a 5xx, and:
+
+- "This solved my problem" sent ten times at once from one browser: one confirmation,
+  one credit, one ``deflection_helped`` ledger row;
+- confirmations of many visitors behind one address at once: no more credits and bonuses
+  than ``DEFLECTION_MAX_CONFIRMATIONS_PER_ADDRESS_HOUR`` (the metrics' cap, docs/metrics.md);
+- the same search sent ten times at once: one ``suggestions_shown`` event.
 """
 from __future__ import annotations
 
@@ -54,6 +58,8 @@ def _state(config: dict, site: dict) -> dict:
         count = lambda stmt: db.session.execute(stmt).scalar_one()  # noqa: E731
         state = {
             "confirmed events": count(select(func.count()).select_from(AskEvent).where(AskEvent.kind == "confirmed")),
+            "shown events": count(select(func.count()).select_from(AskEvent)
+                                  .where(AskEvent.kind == "suggestions_shown")),
             "credits": count(select(func.count()).select_from(DeflectionCredit)),
             "bonus rows": count(select(func.count()).select_from(ReputationEvent).where(
                 ReputationEvent.reason == "deflection_helped", ReputationEvent.user_id == site["helper"])),
@@ -68,21 +74,53 @@ def database_url(request, tmp_path):
         yield url
 
 
+def _visitor(base: str, site: dict) -> tuple[live_server.Client, str]:
+    """A browser that opened /ask (its script ran), searched and opened the invoices thread."""
+    browser = live_server.Client(base, headers={"User-Agent": CHROME})
+    status, page = browser.get("/ask")
+    assert status == 200
+    sid = re.search(rb'data-ask-session="(\w+)"', page).group(1).decode()
+    assert browser.form("/ask/beacon", {"session": sid})[0] == 200
+    status, body = browser.get(f"/api/v1/suggest?q=download+invoices+pdf&session={sid}&type=thread")
+    assert status == 200 and f"/threads/{site['thread']}/".encode() in body
+    assert browser.get(f"/ask/open/{sid}/thread/{site['thread']}?via=ask")[0] == 302
+    browser.headers["Accept"] = "application/json"
+    return browser, sid
+
+
+def _confirm(browser: live_server.Client, sid: str, site: dict):
+    return lambda: browser.form("/ask/confirm", {"session": sid, "thread_id": site["thread"]})
+
+
 def test_ten_confirmations_at_once_count_once(database_url, tmp_path):
     config = live_server.server_config(database_url, tmp_path, DEFLECTION_HOLDOUT=0)
     site = _prepare(config)
     with live_server.gunicorn(config, tmp_path) as base:
-        browser = live_server.Client(base, headers={"User-Agent": CHROME})
-        status, page = browser.get("/ask")
-        assert status == 200
-        sid = re.search(rb'data-ask-session="(\w+)"', page).group(1).decode()
-        assert browser.form("/ask/beacon", {"session": sid})[0] == 200
-        status, body = browser.get(f"/api/v1/suggest?q=download+invoices+pdf&session={sid}&type=thread")
-        assert status == 200 and f"/threads/{site['thread']}/".encode() in body
-        assert browser.get(f"/ask/open/{sid}/thread/{site['thread']}?via=ask")[0] == 302
-        browser.headers["Accept"] = "application/json"
-        confirm = lambda: browser.form("/ask/confirm", {"session": sid, "thread_id": site["thread"]})  # noqa: E731
-        statuses = Counter(live_server.burst([confirm] * BURST))
+        browser, sid = _visitor(base, site)
+        statuses = Counter(live_server.burst([_confirm(browser, sid, site)] * BURST))
     assert not [s for s in statuses if s >= 500], statuses
     assert sum(statuses.values()) == BURST and set(statuses) <= {200, 429}, statuses
-    assert _state(config, site) == {"confirmed events": 1, "credits": 1, "bonus rows": 1}
+    assert _state(config, site) == {"confirmed events": 1, "shown events": 1, "credits": 1, "bonus rows": 1}
+
+
+def test_confirmations_of_many_visitors_behind_one_address_at_once_credit_at_most_the_cap(database_url, tmp_path):
+    config = live_server.server_config(database_url, tmp_path, DEFLECTION_HOLDOUT=0,
+                                       DEFLECTION_MAX_CONFIRMATIONS_PER_ADDRESS_HOUR=3)
+    site = _prepare(config)
+    with live_server.gunicorn(config, tmp_path) as base:
+        visitors = [_visitor(base, site) for _ in range(8)]
+        statuses = Counter(live_server.burst([_confirm(browser, sid, site) for browser, sid in visitors]))
+    assert statuses == {200: 8}, statuses
+    # Each session's confirmation counts as an event; only 3 of the address's are credited.
+    assert _state(config, site) == {"confirmed events": 8, "shown events": 8, "credits": 3, "bonus rows": 3}
+
+
+def test_the_same_search_sent_ten_times_at_once_is_recorded_once(database_url, tmp_path):
+    config = live_server.server_config(database_url, tmp_path, DEFLECTION_HOLDOUT=0)
+    site = _prepare(config)
+    with live_server.gunicorn(config, tmp_path) as base:
+        browser, sid = _visitor(base, site)
+        search = lambda: browser.get(f"/api/v1/suggest?q=PDF+invoices&session={sid}&type=thread")  # noqa: E731
+        statuses = Counter(live_server.burst([search] * BURST))
+    assert statuses == {200: BURST}, statuses
+    assert _state(config, site) == {"confirmed events": 0, "shown events": 2, "credits": 0, "bonus rows": 0}

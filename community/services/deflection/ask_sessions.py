@@ -234,6 +234,13 @@ def record_suggestions_shown(session_id: str, query: str, result_ids, *, at: dat
     key = normalize_query(query)
     if not key:
         return False
+    # The same search sent twice at once (a retry, two tabs) both found no row and both
+    # recorded it.  Writing the session's row first makes its writers wait for each other:
+    # a row lock on PostgreSQL, the database's write lock on SQLite (a GET does not begin
+    # its transaction IMMEDIATE); the check below then sees what the first one committed.
+    sessions = AskSession.__table__
+    db.session.execute(update(sessions).where(sessions.c.id == session_id)
+                       .values(last_activity_at=sessions.c.last_activity_at))
     already = db.session.execute(
         select(AskEvent.id).where(AskEvent.session_id == session_id,
                                   AskEvent.kind == "suggestions_shown",

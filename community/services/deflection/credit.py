@@ -19,6 +19,7 @@ from ...extensions import db
 from ...models import AskSession, DeflectionCredit, Post, ReputationEvent, Thread, User
 from ..forum import reputation
 from ..learning import evidence
+from ..locking import advisory, lock_users
 
 REASON = "deflection_helped"
 
@@ -35,6 +36,9 @@ def _excluded(session: AskSession, at: datetime) -> bool:
     cap = config["DEFLECTION_MAX_CONFIRMATIONS_PER_ADDRESS_HOUR"]
     if not cap or session.address_key is None:
         return False
+    # Confirmations from one address at once (each of its own session) would each count the
+    # others' uncommitted credits as absent and all be credited past the cap.
+    advisory(f"deflection-address-cap:{session.address_key}")
     hour = at.replace(minute=0, second=0, microsecond=0)
     earlier = db.session.execute(
         select(func.count()).select_from(DeflectionCredit).join(AskSession, AskSession.id == DeflectionCredit.session_id)
@@ -56,6 +60,11 @@ def credit_confirmation(session: AskSession, thread: Thread, at: datetime) -> De
     if _excluded(session, at):
         return None
     answer = db.session.get(Post, thread.accepted_post_id) if thread.accepted_post_id else None
+    if answer is not None and answer.author_id:
+        # Before the credit's row, whose foreign key share-locks the author's: two confirmations
+        # at once each holding that share lock and waiting for the other's to award the bonus
+        # (``reputation.award`` locks the user for the daily cap) were a deadlock.
+        lock_users(answer.author_id)
     credit = DeflectionCredit(session_id=session.id, thread_id=thread.id, visitor_id=session.visitor_id,
                               user_id=session.user_id, created_at=at,
                               post_id=answer.id if answer else None,
