@@ -23,8 +23,9 @@ input is safe), OR-ed; common words rank but do not select; the last word of a
 one-word suggestion also as a prefix of the unstemmed title words ("jamm" is
 no prefix of the stem "jam"), so suggestions follow typing.  Ranked by the
 sum over words of ``ts_rank`` (weighted, length-normalised) times the word's
-IDF (from a per-process ``ts_stat`` snapshot), times the stored prior
-(solved, votes).  Snippets are cut from the stored text by
+IDF (from a per-process snapshot of ``search_terms``), times the stored prior
+(solved, votes); a suggestion's best ``postgres_rescore.WINDOW`` rows are scored
+again as the Whoosh ranker scores (BM25 per weight class, phrase bonus).  Snippets are cut from the stored text by
 ``snippets`` exactly as for Whoosh.  Any database error raises
 :class:`SearchUnavailable`.
 """
@@ -42,12 +43,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import documents, postgres_terms, presenting
+from . import postgres_rescore as rescore
 from . import postgres_headline as headline
 from . import query as querying
 from .analysis import normalize
 from .errors import SearchUnavailable
 from .postgres_query import Lexeme, tsquery, words
-from .postgres_schema import COLUMNS, DDL, DROP, STORED, TABLE
+from .postgres_schema import COLUMNS, CONFIG, DDL, DROP, STORED, TABLE
 from .results import Hit, SearchResults
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,8 @@ log = logging.getLogger(__name__)
 SUGGEST_CANDIDATES = 20
 #: Weight of a title word that the last, half-typed word begins (a whole-word match counts 1).
 PREFIX_WEIGHT = 0.3
+#: Words whose lexemes a process keeps (``_lexemes``).
+LEXEME_CACHE_SIZE = 20000
 
 
 #: The search page's orders (``schema.SORTS``), ties by best match as in the Whoosh backend.
@@ -72,13 +76,19 @@ class PostgresSearch:
         self.app = app
         self.paused = False
         #: (loaded at, documents, {lexeme: documents containing it}), per process.
-        self._stats: tuple[float, int, dict[str, int]] | None = None
+        self._stats: tuple[float, int, dict[str, int], dict[str, float]] | None = None
+        self._lexeme_cache: dict[str, tuple[str, ...]] = {}
         self.stats_seconds = float(app.config.get("SEARCH_PG_STATS_SECONDS") or 600)
 
     def _document_frequencies(self) -> tuple[int, dict[str, int]]:
         """Documents and each lexeme's document count (``search_terms``, ``postgres_terms``),
         read every ``SEARCH_PG_STATS_SECONDS``, after refreshing the table from ``ts_stat`` if it
         is that old; a word newer than the snapshot counts as rare, which it is."""
+        stats = self._snapshot()
+        return stats[1], stats[2]
+
+    def _snapshot(self) -> tuple[float, int, dict[str, int], dict[str, float]]:
+        """(read at, documents, frequencies, each weight class's average length for the rescoring)."""
         import time
 
         now = time.monotonic()
@@ -86,13 +96,19 @@ class PostgresSearch:
             def read(connection):
                 postgres_terms.refresh(connection, max_age=self.stats_seconds)
                 total = connection.execute(text(f"SELECT count(*) FROM {TABLE}")).scalar()
-                return total, postgres_terms.frequencies(connection)
+                averages = connection.execute(text(rescore.averages_sql())).mappings().one()
+                return total, postgres_terms.frequencies(connection), {k: float(v or 0) for k, v in averages.items()}
 
-            total, frequencies = self._transaction(read)
-            self._stats = (now, total, frequencies)
-        return self._stats[1], self._stats[2]
+            total, frequencies, averages = self._transaction(read)
+            self._stats = (now, total, frequencies, averages)
+        return self._stats
 
     def _tsquery(self, text_: str | None, *, prefix: bool):
+        prepared = self._prepared(text_, prefix=prefix)
+        return None if prepared is None else prepared[0]
+
+    def _prepared(self, text_: str | None, *, prefix: bool):
+        """(the SQL of :func:`tsquery`, the words as typed or corrected), or ``None``."""
         found = words(text_)
         if not found:
             return None
@@ -100,8 +116,70 @@ class PostgresSearch:
         if querying.TYPO_FIX:
             found = self._corrected(found, frequencies)
         limit = max(querying.COMMON_RATIO * total, querying.COMMON_MIN_DF)
-        return tsquery(found, prefix=prefix, common_df=limit, documents_total=total,
-                       df=lambda word: frequencies.get(word if isinstance(word, Lexeme) else normalize(word), 0))
+        built = tsquery(found, prefix=prefix, common_df=limit, documents_total=total,
+                        df=lambda word: frequencies.get(word if isinstance(word, Lexeme) else normalize(word), 0))
+        return built, found
+
+    def _lexemes(self, connection, found: list[str]) -> dict[str, tuple[str, ...]]:
+        """``{word: its lexemes}`` as ``plainto_tsquery`` makes them (a correction: itself and the
+        typed word's), cached per process (the configuration never changes while it runs)."""
+        cache = self._lexeme_cache
+        typed = [str(getattr(w, "typed", "") or w) for w in found]
+        missing = sorted({w for w in typed if w not in cache})
+        if missing:
+            if len(cache) > LEXEME_CACHE_SIZE:
+                cache.clear()
+            for word, lexemes in connection.execute(text(
+                    f"SELECT w, tsvector_to_array(to_tsvector('{CONFIG}', w))"
+                    " FROM unnest(CAST(:words AS text[])) AS w"), {"words": missing}):
+                cache[word] = tuple(lexemes or ())
+        out = {}
+        for word, spelled in zip(found, typed):
+            own = cache.get(spelled, ())
+            out[str(word)] = ((str(word),) + own) if isinstance(word, Lexeme) else own
+        return out
+
+    def _rescored(self, found: list[str], inner: str, params: dict) -> list[tuple[float, dict]]:
+        """``(score, row)`` of the rows of ``inner`` (ordered by the SQL ``rank``, selecting
+        ``vector``, the lengths of ``rescore.length_sql`` and an ``extra`` score), best first:
+        the first :data:`rescore.WINDOW` scored again by :func:`rescore.score`, times ``prior``,
+        the others (past the window) after them in the SQL's order."""
+        columns = ", ".join(f"c.{name}" for name in ("key", *STORED, "prior", "extra", "rank", *rescore.LENGTHS))
+
+        def read(connection):
+            lexemes = self._lexemes(connection, found)
+            params["lexemes"] = sorted({lexeme for forms in lexemes.values() for lexeme in forms})
+            hits = rescore.hits_sql("c.vector") if rescore.WINDOW else "NULL AS hits"
+            rows = connection.execute(text(f"SELECT {columns}, {hits} FROM ({inner}) AS c ORDER BY c.rank DESC, c.key"),
+                                      params).mappings()
+            return lexemes, [dict(row) for row in rows]
+
+        lexemes, rows = self._transaction(read)
+        window, rest = rows[:rescore.WINDOW], rows[rescore.WINDOW:]
+        if not window:
+            return [(row["rank"], row) for row in rest]
+        scoring = self._rescore_words(found, lexemes)
+        _at, total, _frequencies, averages = self._snapshot()
+        ranked = sorted((((rescore.score(row, scoring, total, averages) + float(row["extra"] or 0))
+                          * float(row["prior"]), row) for row in window), key=lambda pair: (-pair[0], pair[1]["key"]))
+        return ranked + [(row["rank"], row) for row in rest]
+
+    def _rescore_words(self, found: list[str], lexemes: dict[str, tuple[str, ...]]) -> list[rescore.Word]:
+        """The words the rescoring scores, pruned as the Whoosh backend prunes stems
+        (``query.prune``): known ones, the near-universal left out while others remain, the
+        ``MAX_QUERY_TERMS`` rarest, in typed order."""
+        total, frequencies = self._document_frequencies()
+        candidates = []
+        for word in found:
+            forms = tuple(dict.fromkeys(lexemes.get(str(word), ())))
+            df = max((frequencies.get(lexeme, 0) for lexeme in forms), default=0)
+            if forms and df > 0 and not any(forms == other.lexemes for other in candidates):
+                candidates.append(rescore.Word(forms, df))
+        ceiling = max(querying.MAX_DF_RATIO * total, querying.NEAR_UNIVERSAL_MIN_DF)
+        useful = [w for w in candidates if w.df <= ceiling] or candidates
+        keep = set(sorted(range(len(useful)), key=lambda i: useful[i].df)[:querying.MAX_QUERY_TERMS])
+        common = max(querying.COMMON_RATIO * total, querying.COMMON_MIN_DF)
+        return [rescore.Word(w.lexemes, w.df, w.df > common) for i, w in enumerate(useful) if i in keep]
 
     def _corrected(self, found: list[str], frequencies: dict[str, int]) -> list[str]:
         """``found`` with each word no document holds replaced by its correction, if it has one
@@ -248,22 +326,23 @@ class PostgresSearch:
         types = tuple(t for t in (types or ()) if t in documents.SEARCH_TYPES)
         if limit <= 0 or not types:
             return []
-        built = self._tsquery(text_, prefix=True)
-        if built is None:
+        prepared = self._prepared(text_, prefix=True)
+        if prepared is None:
             return []
-        q, sel, p, rank, params = built
-        params.update(types=list(types), limit=max(limit, SUGGEST_CANDIDATES))
+        (q, sel, p, rank, params), found = prepared
+        params.update(types=list(types), limit=max(limit, SUGGEST_CANDIDATES, rescore.WINDOW))
         # The half-typed last word selects documents by itself only when it is the only word.
         prefix_selects = "p IS NOT NULL AND title_words @@ p" if len(words(text_)) == 1 else "false"
-        # The half-typed last word matches title words it begins (ranked a little, below whole words).
-        rows = self._read(
-            f"SELECT key, {', '.join(STORED)}, ({rank}"
-            f" + {PREFIX_WEIGHT} * coalesce(ts_rank(title_words, p), 0)) * prior AS rank"
+        # The SQL rank picks the window, whose rows are scored again (``postgres_rescore``); the
+        # half-typed last word matches title words it begins (a little, below whole words).
+        ranked = self._rescored(found, (
+            f"SELECT key, {', '.join(STORED)}, prior, vector, {rescore.length_sql()},"
+            f" {PREFIX_WEIGHT} * coalesce(ts_rank(title_words, p), 0) AS extra,"
+            f" ({rank} + {PREFIX_WEIGHT} * coalesce(ts_rank(title_words, p), 0)) * prior AS rank"
             f" FROM {TABLE}, (SELECT {q} AS q, {sel} AS sel, {p} AS p) AS query"
             f" WHERE (vector @@ sel OR ({prefix_selects}))"
-            " AND type = ANY(CAST(:types AS text[])) ORDER BY rank DESC, key LIMIT :limit",
-            params)
-        ranked = [(row["rank"], dict(row)) for row in rows]
+            " AND type = ANY(CAST(:types AS text[])) ORDER BY rank DESC, key LIMIT :limit"), params)
+        ranked = ranked[:max(limit, SUGGEST_CANDIDATES)]
         shown = presenting.order_suggestions(ranked, limit)
         if not shown:
             return []

@@ -14,6 +14,7 @@ import pytest
 
 from community import create_app, search
 from community.extensions import db as _db
+from tests import databases
 from tests.conftest import stamp_migrations_head
 from tests.platform.live_server import create_postgres_database, drop_postgres_database
 
@@ -33,7 +34,9 @@ def pytest_generate_tests(metafunc):
 def pg_unavailable() -> str | None:
     """Why PostgreSQL cannot be used for the tests, or None (then ``_pg_state["url"]`` is set)."""
     if "reason" not in _pg_state:
-        url = os.environ.get("TEST_SEARCH_DATABASE_URL") or create_postgres_database("search_tests")
+        given = os.environ.get("TEST_SEARCH_DATABASE_URL")
+        # Under xdist each worker empties a database of its own (``<name>_gw0``, tests/databases.py).
+        url = databases.for_worker(given) if given else create_postgres_database("search_tests")
         _pg_state["created"] = None if os.environ.get("TEST_SEARCH_DATABASE_URL") else url
         _pg_state["url"] = url
         _pg_state["reason"] = None if url else "PostgreSQL is not reachable on 127.0.0.1:5432"

@@ -201,3 +201,30 @@ def test_words_on_postgresql_s_own_stop_list_match_as_in_whoosh(app, make):
     make.thread(title="Closing a question", body="A policy question about closing.")
     assert search.suggest("how long before closing")[0]["id"] == timing.id
     assert search.suggest("the a of") == []  # the analyzer's stop words alone: nothing to look for
+
+
+def test_a_word_s_document_count_is_its_most_in_one_field(app, make, db):
+    """As the Whoosh backend takes the largest of its fields' document frequencies: a word in one
+    title, another question and a third thread's answer is in 1 document per field, not 3 (over
+    whole rows "answer" was near-universal on a Q&A site and left out of queries)."""
+    make.thread(title="Ribbon smudges on labels", body="Every label is smudged.")
+    make.thread(title="Labels are blank", body="The ribbon seems fine but labels stay blank.")
+    third = make.thread(title="Printer feeds two labels", body="Two labels come out at once.")
+    make.reply(third, body="Check the ribbon tension.")
+    search.rebuild()
+    counts = dict(db.session.execute(text("SELECT term, ndoc FROM search_terms WHERE term IN ('ribbon', 'label')")).all())
+    assert counts == {"ribbon": 1, "label": 3}
+
+
+def test_the_window_is_scored_again_with_the_title_phrase_bonus(app, make, monkeypatch):
+    """The SQL rank (no phrase, one length for the whole row) puts the short thread with more
+    "jam" first; the rescoring (``postgres_rescore``) gives the title holding the words in order
+    the Whoosh ranker's phrase bonus."""
+    from community.search import postgres_rescore
+
+    phrase = make.thread(title="Ribbon jam at startup", body="It stops at startup. " + "The printer then waits. " * 30)
+    other = make.thread(title="Jam after changing the ribbon", body="It jams at startup, a jam every time.")
+    monkeypatch.setattr(postgres_rescore, "WINDOW", 0)
+    assert [hit["id"] for hit in search.suggest("ribbon jam")] == [other.id, phrase.id]
+    monkeypatch.setattr(postgres_rescore, "WINDOW", 100)
+    assert [hit["id"] for hit in search.suggest("ribbon jam")] == [phrase.id, other.id]

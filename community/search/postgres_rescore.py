@@ -1,0 +1,122 @@
+"""BM25F for the PostgreSQL backend: the best candidates of the SQL rank scored again as the
+Whoosh ranker scores them.
+
+``ts_rank`` normalises by the length of the whole row (title and every answer alike), has no
+IDF, saturates term frequency its own way and knows no phrase; the Whoosh ranker scores BM25
+per field with the field's boost, times query coverage, plus a title phrase bonus.  That
+difference cost the PostgreSQL backend 4.9 points of dev recall@5 (docs/search.md).  Here the
+SQL rank only picks a window of candidates (:data:`WINDOW`, ordered by it); for those rows the
+query words' positions and weight classes come out of the ``vector``
+(``unnest(tsvector)``) and are scored in Python with :mod:`ranker`'s formula: a weight class is
+a field (title A, question and tags B, accepted answer C, other answers, category and learned
+evidence D), its length the bytes of its columns against the table's average.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from . import ranker
+from .postgres_schema import TABLE
+from .schema import FIELD_BOOSTS, PHRASE_BOOSTS
+
+#: Candidates of the SQL rank scored again (suggestions and the first pages of the search page).
+WINDOW = 100
+#: Weight class -> (the Whoosh field whose boost it takes, the columns that make it up).
+CLASSES = {
+    "A": ("title", ("title",)),
+    "B": ("question", ("tags", "question")),
+    "C": ("accepted", ("accepted",)),
+    "D": ("answers", ("answers", "category", "learned")),
+}
+#: Classes a common word is not scored in (the Whoosh ranker skips answers and category for it).
+LONG_CLASSES = ("D",)
+#: The length columns :func:`length_sql` selects.
+LENGTHS = tuple(f"len_{name.lower()}" for name in CLASSES)
+
+
+@dataclass(frozen=True)
+class Word:
+    """One query word as scored: its lexemes (a typo's correction and the typed word give two),
+    its document frequency, and whether it is common (ranks, does not select)."""
+
+    lexemes: tuple[str, ...]
+    df: int
+    common: bool = False
+
+
+def length_sql(prefix: str = "") -> str:
+    """The columns ``len_a`` ... ``len_d``: each class's length in bytes (``octet_length`` reads
+    the stored size, it does not decompress)."""
+    return ", ".join(
+        " + ".join(f"octet_length({prefix}{column})" for column in columns) + f" AS len_{name.lower()}"
+        for name, (_field, columns) in CLASSES.items())
+
+
+def averages_sql() -> str:
+    """The table's average length of each class (``{a, b, c, d}``)."""
+    parts = ", ".join(
+        "avg(" + " + ".join(f"octet_length({column})" for column in columns) + f") AS {name.lower()}"
+        for name, (_field, columns) in CLASSES.items())
+    return f"SELECT {parts} FROM {TABLE}"
+
+
+def hits_sql(vector: str = "vector") -> str:
+    """``hits``: ``[[lexeme, positions, weights], ...]`` of the query's lexemes (``:lexemes``) in ``vector``."""
+    return (f"(SELECT json_agg(json_build_array(u.lexeme, u.positions, u.weights)) FROM unnest({vector}) AS u"
+            " WHERE u.lexeme = ANY(CAST(:lexemes AS text[]))) AS hits")
+
+
+def idf(df: int, total: int) -> float:
+    """Whoosh's IDF (``WeightingModel.idf``), as the ranker's BM25 uses it."""
+    return math.log(max(total, 1) / (df + 1)) + 1
+
+
+def coverage_idf(df: int, total: int) -> float:
+    """The IDF query coverage weighs words by (``ranker.Scored.coverage``)."""
+    return math.log1p((total - df + 0.5) / (df + 0.5))
+
+
+def score(row: dict, words: list[Word], total: int, averages: dict[str, float]) -> float:
+    """The Whoosh ranker's score of one row (before the prior): BM25 per class and word times the
+    class's boost, times query coverage, plus the title phrase bonus."""
+    by_lexeme = {lexeme: (positions or [], weights or []) for lexeme, positions, weights in (row.get("hits") or [])}
+    text_score = title_raw = 0.0
+    held = whole = 0.0
+    titles: list[list[int]] = []
+    in_title = 0
+    for word in words:
+        weight = idf(word.df, total)
+        found = False
+        title_positions: set[int] = set()
+        for name, (field, _columns) in CLASSES.items():
+            if word.common and name in LONG_CLASSES:
+                continue
+            boost = FIELD_BOOSTS.get(field, 0.0)
+            tf = 0
+            for lexeme in word.lexemes:
+                positions, weights = by_lexeme.get(lexeme, ((), ()))
+                count = sum(1 for w in weights if w == name)
+                tf = max(tf, count)
+                if name == "A" and count:
+                    title_positions.update(p for p, w in zip(positions, weights) if w == "A")
+            if not tf:
+                continue
+            found = True
+            length = float(row.get(f"len_{name.lower()}") or 0)
+            average = averages.get(name.lower()) or 1.0
+            raw = weight * (tf * (ranker.K1 + 1)) / (tf + ranker.K1 * ((1 - ranker.B) + ranker.B * length / average))
+            text_score += raw * boost
+            if name == "A":
+                title_raw += raw
+                in_title += 1
+        titles.append(sorted(title_positions))
+        cover = coverage_idf(word.df, total)
+        whole += cover
+        held += cover if found else 0.0
+    scale = (held / whole) ** ranker.COVERAGE_POWER if ranker.COVERAGE_POWER and len(words) > 1 and whole else 1.0
+    final = text_score * scale
+    boost = PHRASE_BOOSTS.get("title")
+    if boost and len(words) > 1 and in_title == len(words) and ranker._in_order(titles):
+        final += boost * title_raw * scale
+    return final
