@@ -109,6 +109,8 @@ class Defaults:
         "tag_subscriptions", "webhook_attempts",
         "audit_log", "search_evidence", "search_queue", "alembic_version",
     ]
+    #: Post cards kept in each process, by everything they show (views/post_cards.py); 0: drawn every time.
+    POST_CARD_CACHE_ENTRIES = 5000
     #: Thread views are written in batches (services/forum/view_counts.py): every this many
     #: seconds per worker, or once this many are waiting.  0: at the end of each request.
     VIEW_COUNT_FLUSH_SECONDS = 10

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from .. import permissions, urls
 from ..extensions import csrf, db
-from ..page_cache import cached_for_anonymous
+from ..page_cache import cached_for_anonymous, csrf_token_for_page
 from ..models import Category, Post
 from ..ratelimit import hit
 from ..services.accounts import subscriptions
@@ -29,7 +29,7 @@ from ..services.forum import accepting, duplicates, listings, related, view_coun
 from ..services.forum import threads as forum_threads
 from . import ask_flow
 from . import deflection as deflection_views
-from . import thread_panels
+from . import post_cards, thread_panels
 from .actions import commit, commit_keeping_facts, error_json, wants_json
 from .util import paginate, sort_arg, url_for_args
 
@@ -95,10 +95,12 @@ def render_thread_page(thread, *, order: str = "votes", reply_body: str = "", st
         levels = levels or subscriptions.page_state(current_user.id, thread)
         watch_level, implied_level = levels.own, levels.effective
     linked_ideas = idea_links.ideas_for_thread(thread.id)
+    panels = thread_panels.for_thread(thread, linked_ideas)
+    post_card = post_cards.Cards(current_user._get_current_object(), thread, my_votes, panels, csrf_token_for_page())
     return render_template("forum/thread.html", thread=thread, question=question,
-                           accepted=accepted, answers=answers, my_votes=my_votes, order=order,
+                           accepted=accepted, answers=answers, my_votes=my_votes, order=order, post_card=post_card,
                            reply_body=reply_body, promoted_article=articles.article_for_thread(thread.id),
-                           linked_ideas=linked_ideas, panels=thread_panels.for_thread(thread, linked_ideas),
+                           linked_ideas=linked_ideas, panels=panels,
                            helped=credit.helped_by_thread(thread.id),
                            prompt=deflection_views.prompt_for("thread", thread.id), watch_level=watch_level,
                            implied_level=implied_level,
