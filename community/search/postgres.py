@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 from . import documents, postgres_terms, presenting
 from . import postgres_rescore as rescore
 from . import postgres_headline as headline
+from . import postgres_plan as plan
 from . import query as querying
 from .analysis import normalize
 from .errors import SearchUnavailable
@@ -116,8 +117,8 @@ class PostgresSearch:
         if querying.TYPO_FIX:
             found = self._corrected(found, frequencies)
         limit = max(querying.COMMON_RATIO * total, querying.COMMON_MIN_DF)
-        built = tsquery(found, prefix=prefix, common_df=limit, documents_total=total,
-                        df=lambda word: frequencies.get(word if isinstance(word, Lexeme) else normalize(word), 0))
+        built = tsquery(found, prefix=prefix, common_df=limit, documents_total=total, column="v",
+                        df=lambda word: _frequency(word, frequencies))
         return built, found
 
     def _lexemes(self, connection, found: list[str]) -> dict[str, tuple[str, ...]]:
@@ -329,19 +330,27 @@ class PostgresSearch:
         prepared = self._prepared(text_, prefix=True)
         if prepared is None:
             return []
-        (q, sel, p, rank, params), found = prepared
+        built, found = prepared
+        q, p, params = built.q, built.p, built.params
         params.update(types=list(types), limit=max(limit, SUGGEST_CANDIDATES, rescore.WINDOW))
-        # The half-typed last word selects documents by itself only when it is the only word.
-        prefix_selects = "p IS NOT NULL AND title_words @@ p" if len(words(text_)) == 1 else "false"
+        one_word = len(words(text_)) == 1
+        filters = "type = ANY(CAST(:types AS text[]))"
+        if plan.exact(built):
+            # The half-typed last word selects documents by itself only when it is the only word.
+            prefix_selects = f"({p}) IS NOT NULL AND title_words @@ ({p})" if one_word else "false"
+            where = f"(vector @@ ({built.sel}) OR ({prefix_selects})) AND {filters}"
+        else:  # many matches: the exact rank for the candidates only (``postgres_plan``)
+            where = f"key IN ({plan.candidates(built, filters, prefix=one_word)})"
+        lengths = [c for _field, names in rescore.CLASSES.values() for c in names if c not in STORED]
+        columns = ", ".join(dict.fromkeys(("key", *STORED, "title_words", "prior", *lengths)))
         # The SQL rank picks the window, whose rows are scored again (``postgres_rescore``); the
         # half-typed last word matches title words it begins (a little, below whole words).
         ranked = self._rescored(found, (
-            f"SELECT key, {', '.join(STORED)}, prior, vector, {rescore.length_sql()},"
+            f"SELECT key, {', '.join(STORED)}, prior, v AS vector, {rescore.length_sql()},"
             f" {PREFIX_WEIGHT} * coalesce(ts_rank(title_words, p), 0) AS extra,"
-            f" ({rank} + {PREFIX_WEIGHT} * coalesce(ts_rank(title_words, p), 0)) * prior AS rank"
-            f" FROM {TABLE}, (SELECT {q} AS q, {sel} AS sel, {p} AS p) AS query"
-            f" WHERE (vector @@ sel OR ({prefix_selects}))"
-            " AND type = ANY(CAST(:types AS text[])) ORDER BY rank DESC, key LIMIT :limit"), params)
+            f" ({built.rank} + {PREFIX_WEIGHT} * coalesce(ts_rank(title_words, p), 0)) * prior AS rank"
+            f" FROM {plan.ranked(columns, where)} AS d, (SELECT {q} AS q, {p} AS p) AS query"
+            " ORDER BY rank DESC, key LIMIT :limit"), params)
         ranked = ranked[:max(limit, SUGGEST_CANDIDATES)]
         shown = presenting.order_suggestions(ranked, limit)
         if not shown:
@@ -366,8 +375,8 @@ class PostgresSearch:
         built = self._tsquery(text_, prefix=False)
         if built is None:
             return result
-        q, sel, _p, rank, params = built
-        where = ["vector @@ sel"]
+        q, sel, params = built.q, built.sel, built.params
+        where = []
         if category_id not in (None, ""):
             try:
                 params["category_id"] = int(category_id)
@@ -389,22 +398,41 @@ class PostgresSearch:
         params.update(limit=per_page, offset=(page - 1) * per_page)
         # Headlines only for the page's rows: the inner query ranks and cuts, the outer one marks.
         order = ORDERS.get(sort, ORDERS["relevance"])
+        matching = " AND ".join([f"vector @@ ({sel})", *where])
+        two_stage = order == ORDERS["relevance"] and not plan.exact(built)
+        chosen = (f"key IN ({plan.candidates(built, ' AND '.join(where), extra=page * per_page)})"
+                  if two_stage else matching)
         rows = self._read(
             f"SELECT page.*, {headline.sql('page.title', 'page.hq', title=True)} AS title_h,"
             f" {headline.sql('page.snippet_text', 'page.hq')} AS snippet_h,"
             f" CASE WHEN page.solved THEN {headline.sql('page.question_text', 'page.hq')} END AS question_h"
-            f" FROM (SELECT key, {', '.join(STORED)}, ({rank}) * prior"
-            f" AS rank, count(*) OVER () AS total, q AS hq FROM {TABLE}, (SELECT {q} AS q, {sel} AS sel) AS query"
-            f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit OFFSET :offset) AS page"
+            f" FROM (SELECT key, {', '.join(STORED)}, ({built.rank}) * prior"
+            f" AS rank, count(*) OVER () AS total, q AS hq"
+            f" FROM {plan.ranked(', '.join(('key', *STORED, 'prior')), chosen)} AS d, (SELECT {q} AS q) AS query"
+            f" ORDER BY {order} LIMIT :limit OFFSET :offset) AS page"
             f" ORDER BY {order}", params)
-        if rows:
+        if rows and not two_stage:
             result.total = rows[0]["total"]
-        elif page > 1:
-            result.total = self._read(
-                f"SELECT count(*) AS n FROM {TABLE}, (SELECT {q} AS q, {sel} AS sel) AS query"
-                f" WHERE {' AND '.join(where)}", params)[0]["n"]
+        elif rows or page > 1:  # the candidates are not all the matches: count those, up to a cap
+            counted = self._read(f"SELECT count(*) AS n FROM (SELECT 1 FROM {TABLE} WHERE {matching}"
+                                 f" LIMIT {plan.COUNT_ROWS + 1}) AS m", params)[0]["n"]
+            result.total, result.more = min(counted, plan.COUNT_ROWS), counted > plan.COUNT_ROWS
         result.results = [_page_hit(dict(row)) for row in rows]
         return result
+
+
+def _frequency(word: str, frequencies: dict[str, int]) -> int:
+    """Documents holding ``word`` (a corrected ``Lexeme`` as it is).  PostgreSQL's parser splits
+    "doesn't" into "doesn" & "t", which no lexeme of the table spells whole: its count is then the
+    rarest part's (an upper bound of the AND), not 0 (which made it the rarest word of a query
+    and its matches, ~12,000 at 100,000 threads, all selected)."""
+    if isinstance(word, Lexeme):
+        return frequencies.get(word, 0)
+    found = frequencies.get(normalize(word), 0)
+    if found or "'" not in word:
+        return found
+    parts = [frequencies.get(normalize(part), 0) for part in word.split("'") if normalize(part)]
+    return min(parts, default=0)
 
 
 def _page_hit(f: dict) -> Hit:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from typing import NamedTuple
 
 from . import query as querying
 from . import ranker
@@ -40,6 +41,26 @@ class Lexeme(str):
         return out
 
 
+class Built(NamedTuple):
+    """A query's SQL: ``q`` (what ranks), ``sel`` (what selects), ``p`` (the title prefix or
+    ``NULL``), ``rank`` (of the documents' column ``v``), ``params``; and, for the two-stage
+    plan (``postgres_plan``), the selecting parts, whether they are AND-ed (every word common)
+    and ``bound``, an upper bound of the documents ``sel`` matches (from the frequencies)."""
+
+    q: str
+    sel: str
+    p: str
+    rank: str
+    params: dict
+    selecting: list[str]
+    all_of: bool
+    bound: float
+    #: (selecting part, its document count), for the two-stage plan's rare-word sets.
+    counts: list[tuple[str, int]]
+    #: The rank of the title alone (``title_stems``): how the plan orders its title candidates.
+    title_rank: str
+
+
 def _part(word: str, n: int) -> str:
     """The tsquery of one word.  A correction keeps the typed word beside it: the word may be in
     a document newer than the table of words (a new thread is found at once, as without typos)."""
@@ -63,10 +84,11 @@ def words(text_: str | None) -> list[str]:
 
 
 def tsquery(words_: list[str], *, prefix: bool, df: Callable[[str], int] | None = None,
-            common_df: float = float("inf"), documents_total: int | None = None) -> tuple[str, str, str, str, dict] | None:
+            common_df: float = float("inf"), documents_total: int | None = None,
+            column: str = "vector") -> Built | None:
     """SQL for (the OR of the words' stems: what ranks; what selects documents; the last word
-    as a title-word prefix or ``NULL``) and their parameters.  Words are parameters, never
-    tsquery syntax.
+    as a title-word prefix or ``NULL``; the rank of ``column``) and their parameters (``Built``).
+    Words are parameters, never tsquery syntax.
 
     Common words (``df(word) > common_df``) rank but do not select, as Lucene's
     common-terms query and the Whoosh backend do; when every word is common, the
@@ -85,35 +107,46 @@ def tsquery(words_: list[str], *, prefix: bool, df: Callable[[str], int] | None 
     # BM25-like: each word's ts_rank (field weights, frequency) times its IDF, summed; ts_rank
     # alone has no IDF, so "password" and "error" would weigh the same.
     total = max(documents_total or 0, 1)
-    ranks = []
     for n, word in enumerate(words_):
         count = df(word) if df is not None else 0
         params[f"idf{n}"] = math.log(1.0 + (total - count + 0.5) / (count + 0.5))
-        ranks.append(f":idf{n} * {RANK_FUNCTION}('{RANK_WEIGHTS}', vector, {parts[n]}, {RANK_NORMALIZATION})")
-    rank_sql = f"({' + '.join(ranks)}){_coverage_sql(parts)}"
+    rank_sql, title_rank = (f"({' + '.join(_ranks(parts, name))}){_coverage_sql(parts, name)}"
+                            for name in (column, "title_stems"))
+    selecting, all_of, bound, counted = list(parts), False, float("inf"), []
     if df is not None:
         counts = [df(word) for word in words_]
-        rare = [part for part, count in zip(parts, counts) if count <= common_df]
+        rare = [(part, count) for part, count in zip(parts, counts) if count <= common_df]
+        bound, counted = sum(counts), list(zip(parts, counts))
         if rare and len(rare) < len(parts):
-            select_sql = " || ".join(rare)
+            selecting = [part for part, _count in rare]
+            select_sql = " || ".join(selecting)
+            bound, counted = sum(count for _part, count in rare), rare
         elif not rare:
-            rarest = [part for _count, part in sorted(zip(counts, parts))[:3]]
-            select_sql = " && ".join(f"({part})" for part in rarest)
+            rarest = sorted(zip(counts, parts))[:3]
+            selecting, all_of, bound = [part for _count, part in rarest], True, rarest[0][0]
+            counted = [(part, count) for count, part in rarest]
+            select_sql = " && ".join(f"({part})" for part in selecting)
     last = _PREFIX_RE.sub("", getattr(words_[-1], "typed", "") or words_[-1])
     prefix_sql = "NULL::tsquery"
     if prefix and len(last) >= 3:
         params["prefix"] = last + ":*"
         prefix_sql = f"to_tsquery('{PREFIX_CONFIG}', :prefix)"
-    return " || ".join(parts), select_sql, prefix_sql, rank_sql, params
+    return Built(" || ".join(parts), select_sql, prefix_sql, rank_sql, params, selecting, all_of, bound,
+                 counted, title_rank)
 
 
-def _coverage_sql(parts: list[str]) -> str:
+def _ranks(parts: list[str], column: str) -> list[str]:
+    return [f":idf{n} * {RANK_FUNCTION}('{RANK_WEIGHTS}', {column}, {part}, {RANK_NORMALIZATION})"
+            for n, part in enumerate(parts)]
+
+
+def _coverage_sql(parts: list[str], column: str = "vector") -> str:
     """`` * (IDF of the words the document holds / IDF of all the words) ^ power``: the Whoosh
     ranker's query coverage (``ranker.COVERAGE_POWER``), so that a document holding the whole
     described problem beats one whose title holds one rare word.  A stop word (an empty
     ``plainto_tsquery``) counts for neither side; '' for a one-word query or power 0."""
     if len(parts) < 2 or not ranker.COVERAGE_POWER:
         return ""
-    held = " + ".join(f"CASE WHEN vector @@ {part} THEN :idf{n} ELSE 0 END" for n, part in enumerate(parts))
+    held = " + ".join(f"CASE WHEN {column} @@ {part} THEN :idf{n} ELSE 0 END" for n, part in enumerate(parts))
     whole = " + ".join(f"CASE WHEN numnode({part}) > 0 THEN :idf{n} ELSE 0 END" for n, part in enumerate(parts))
     return f" * power(({held}) / greatest({whole}, 1e-9), {float(ranker.COVERAGE_POWER)})"

@@ -80,10 +80,13 @@ DDL = (
             || setweight(to_tsvector('{CONFIG}'::regconfig, accepted), 'C')
             || setweight(to_tsvector('{CONFIG}'::regconfig, answers || ' ' || category || ' ' || learned), 'D')
         ) STORED,
-        title_words tsvector GENERATED ALWAYS AS (to_tsvector('{PREFIX_CONFIG}'::regconfig, title)) STORED
+        title_words tsvector GENERATED ALWAYS AS (to_tsvector('{PREFIX_CONFIG}'::regconfig, title)) STORED,
+        title_stems tsvector GENERATED ALWAYS AS (setweight(to_tsvector('{CONFIG}'::regconfig, title), 'A')) STORED
     )""",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_vector ON {TABLE} USING gin (vector)",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_title_words ON {TABLE} USING gin (title_words)",
+    # The two-stage ranking's title candidates (migration e2b7c4a9d1f3, ``postgres_plan``).
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_title_stems ON {TABLE} USING gin (title_stems)",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_created ON {TABLE} (created)",
     # Typo correction (migration c7e2a9d4f1b8): the lexemes with their document counts.
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",

@@ -38,6 +38,8 @@ class SearchResults:
     total: int = 0
     page: int = 1
     per_page: int = 20
+    #: ``total`` is a lower bound: there are more matches (PostgreSQL counts up to a cap).
+    more: bool = False
 
     @property
     def pages(self) -> int:

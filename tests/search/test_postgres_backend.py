@@ -120,8 +120,8 @@ def test_migration_creates_the_table_and_its_index_only_on_postgresql(app, db):
     try:
         found = db.session.execute(text(
             "SELECT indexname FROM pg_indexes WHERE tablename = 'search_documents' ORDER BY indexname")).scalars().all()
-        assert found == ["search_documents_created", "search_documents_pkey", "search_documents_title_words",
-                         "search_documents_vector"]
+        assert found == ["search_documents_created", "search_documents_pkey", "search_documents_title_stems",
+                         "search_documents_title_words", "search_documents_vector"]
         kind = db.session.execute(text("SELECT is_generated FROM information_schema.columns "
                                        "WHERE table_name = 'search_documents' AND column_name = 'vector'")).scalar_one()
         assert kind == "ALWAYS"
@@ -228,3 +228,53 @@ def test_the_window_is_scored_again_with_the_title_phrase_bonus(app, make, monke
     assert [hit["id"] for hit in search.suggest("ribbon jam")] == [other.id, phrase.id]
     monkeypatch.setattr(postgres_rescore, "WINDOW", 100)
     assert [hit["id"] for hit in search.suggest("ribbon jam")] == [phrase.id, other.id]
+
+
+def test_two_stage_ranking_finds_what_the_exact_ranking_finds_on_a_small_site(app, make, monkeypatch):
+    """With every query forced through the candidate sets (``postgres_plan``), a small site's
+    suggestions and first page are the exact ranking's: each set holds all of its few matches."""
+    from community.search import postgres_plan
+
+    made = [make.thread(title=title, body=body) for title, body in (
+        ("Printer shows offline after the update", "Since the update the printer is offline on Windows."),
+        ("Scanner offline", "The scanner says offline but prints a test page."),
+        ("Invoice shows the wrong address", "The printer address on my invoice is the old one."),
+        ("How do I reset the offline cache", "Clearing the cache did not help."),
+    )]
+    queries = ("printer offline update", "offline", "invoice printer address", "offline cache reset", "prin")
+    exact = {q: ([h["id"] for h in search.suggest(q)], [h.id for h in search.search(q).results],
+                 search.search(q).total) for q in queries}
+    assert exact["printer offline update"][0][0] == made[0].id
+    monkeypatch.setattr(postgres_plan, "EXACT_ROWS", -1)
+    monkeypatch.setattr(postgres_plan, "TIER_ROWS", 10)
+    monkeypatch.setattr(postgres_plan, "RARE_ROWS", 1)
+    for q in queries:
+        staged = search.search(q)
+        assert ([h["id"] for h in search.suggest(q)], [h.id for h in staged.results], staged.total) == exact[q], q
+        assert not staged.more
+
+
+def test_two_stage_search_page_counts_up_to_a_cap(app, client, make, monkeypatch):
+    from community.search import postgres_plan
+
+    for n in range(4):
+        make.thread(title=f"Router number {n} drops wifi", body="The router drops the connection.")
+    monkeypatch.setattr(postgres_plan, "EXACT_ROWS", -1)
+    monkeypatch.setattr(postgres_plan, "COUNT_ROWS", 3)
+    found = search.search("router wifi")
+    assert (found.total, found.more, len(found.results)) == (3, True, 4)
+    assert "3+ results for" in client.get("/search?q=router+wifi").get_data(as_text=True)
+    monkeypatch.setattr(postgres_plan, "COUNT_ROWS", 4)
+    found = search.search("router wifi")
+    assert (found.total, found.more) == (4, False)
+
+
+def test_a_word_postgresql_splits_counts_as_its_rarest_part():
+    from community.search.postgres import _frequency
+    from community.search.postgres_query import Lexeme
+
+    frequencies = {"doesn": 40, "t": 900, "print": 7}
+    assert _frequency("doesn't", frequencies) == 40  # was 0: the rarest word of any query
+    assert _frequency("printing", frequencies) == 7
+    assert _frequency("zzz'", frequencies) == 0
+    assert _frequency(Lexeme.of("print", typed="pritn"), frequencies) == 7

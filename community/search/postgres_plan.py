@@ -1,0 +1,72 @@
+"""How the PostgreSQL backend ranks: every match exactly when few match, else two stages.
+
+Ranking is the costly part of a query, not finding the matches: the GIN index finds
+12,000 matching rows in ~2 ms at 100,000 threads, but the rank reads each row's
+``vector`` (TOASTed: compressed, out of line) and calls ``ts_rank`` once per word.
+Two things here:
+
+- **The vector is read once per row** (``ranked``): the rank's ``ts_rank`` and ``@@``
+  calls name the column ``v``, a copy made in a subquery that the planner may not
+  flatten (``OFFSET 0``).  PostgreSQL decompresses a TOASTed value again for each
+  function that reads it, so a six-word query read each vector twelve times.
+- **Two stages when many rows match** (``candidates``): when the frequencies say the
+  selecting words may match more than ``EXACT_ROWS`` documents, the exact rank is
+  computed only for a few bounded sets found through the GIN indexes, each at most
+  ``TIER_ROWS`` rows: the documents holding *every* selecting word, the documents whose
+  *title* holds one (``title_stems``, small and kept in the row; best title rank first),
+  any other matches (in table order), and for a one-word suggestion the title words it
+  begins.  A document that holds only some of the words, none in its title, and is not
+  among the first ``TIER_ROWS`` matches is not ranked: the approximation, measured
+  against the exact ranking at 100,000 threads in docs/search.md.
+"""
+from __future__ import annotations
+
+from .postgres_query import Built
+from .postgres_schema import TABLE
+
+#: Up to this many possible matches (sum of the selecting words' document counts) every
+#: match is ranked exactly, as before the two stages.
+EXACT_ROWS = 600
+#: Rows each candidate set contributes (pages past the first add their offset).
+TIER_ROWS = 100
+#: The search page counts a two-stage query's matches up to this many ("1,000+ results"):
+#: counting 50,000 matches reads 50,000 rows (~0.3-1 s at 100,000 threads).
+COUNT_ROWS = 1000
+#: A selecting word held by at most this many documents brings all of them.
+RARE_ROWS = 300
+#: Whether the title candidates are the best titles (reads every title match) or the first ones.
+TITLE_ORDER = True
+
+
+def exact(built: Built) -> bool:
+    return built.bound <= EXACT_ROWS
+
+
+def candidates(built: Built, filters: str, *, prefix: bool = False, extra: int = 0) -> str:
+    """SQL selecting the candidates' keys: the union of the bounded sets (module docstring)."""
+    limit = f"LIMIT {TIER_ROWS + int(extra)}"
+    where = f" AND {filters}" if filters else ""
+    tiers = []
+    if len(built.selecting) > 1 and not built.all_of:
+        every = " && ".join(f"({part})" for part in built.selecting)
+        tiers.append(f"SELECT key FROM {TABLE} WHERE vector @@ ({every}){where} {limit}")
+    order = f" ORDER BY ({built.title_rank}) * prior DESC" if TITLE_ORDER else ""
+    titled = built.sel
+    if built.all_of and len(built.selecting) > 2:  # every word common: a title holding two of the three
+        pairs = [(a, b) for i, a in enumerate(built.selecting) for b in built.selecting[i + 1:]]
+        titled = " || ".join(f"(({a}) && ({b}))" for a, b in pairs)
+    tiers.append(f"SELECT key FROM {TABLE} WHERE title_stems @@ ({titled}){where}{order} {limit}")
+    for part, count in built.counts:
+        if count <= RARE_ROWS and not built.all_of:
+            tiers.append(f"SELECT key FROM {TABLE} WHERE vector @@ ({part}){where} LIMIT {RARE_ROWS}")
+    tiers.append(f"SELECT key FROM {TABLE} WHERE vector @@ ({built.sel}){where} {limit}")
+    if prefix:
+        tiers.append(f"SELECT key FROM {TABLE} WHERE title_words @@ ({built.p}){where} {limit}")
+    return " UNION ".join(f"({tier})" for tier in tiers)
+
+
+def ranked(columns: str, where: str) -> str:
+    """A subquery of ``columns`` and ``v`` (the row's vector, decompressed once) of the rows
+    ``where`` selects; ``OFFSET 0`` keeps the planner from substituting ``vector`` back into
+    each call of the rank."""
+    return f"(SELECT {columns}, vector || ''::tsvector AS v FROM {TABLE} WHERE {where} OFFSET 0)"
