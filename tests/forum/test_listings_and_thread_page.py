@@ -148,3 +148,28 @@ def test_deleted_thread_is_gone_for_members_but_not_moderators(client, db, make,
     assert client.get(f"/threads/{thread.id}/{thread.slug}").status_code == 404
     login(make.user("mod", role="moderator"))
     assert client.get(f"/threads/{thread.id}/{thread.slug}").status_code == 200
+
+
+def test_views_are_written_after_a_write_request_that_left_a_transaction_open(app, client, db, make):
+    """A POST whose session began a transaction again after committing (on SQLite ``BEGIN
+    IMMEDIATE``, the write lock) still had it open when the teardown wrote the batched views on
+    another connection: the write waited out the busy timeout and the views were lost."""
+    from sqlalchemy import func, select
+
+    from community.extensions import db as app_db
+    from community.models import Thread
+    from community.services.forum import view_counts
+
+    thread = make.thread()
+    db.session.commit()
+    thread_id = thread.id
+
+    def read_after_commit():
+        view_counts.record(thread_id, "a-reader")
+        app_db.session.commit()
+        app_db.session.execute(select(func.count()).select_from(Thread))   # a new transaction, left open
+        return "ok"
+
+    app.add_url_rule("/_test/read-after-commit", "read_after_commit", read_after_commit, methods=["POST"])
+    assert client.post("/_test/read-after-commit").status_code == 200
+    assert db.session.execute(select(Thread.view_count).where(Thread.id == thread_id)).scalar_one() == 1
