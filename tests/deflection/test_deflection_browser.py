@@ -136,26 +136,46 @@ def test_type_see_open_confirm_and_count(live_server, browser, content, make, ap
         p.wait_for_load_state()
         p.goto(f"{live_server}/analytics")
         assert p.locator(".kpi").count() >= 6
+        if name == "desktop":   # every column of every table in view (a phone scrolls them)
+            hidden = p.evaluate("""[...document.querySelectorAll('.table-wrap')]
+                .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.querySelector('th').innerText)""")
+            assert hidden == []
         shot(p, f"analytics-{name}")
     context.close()
     phone.close()
 
 
-def test_holdout_session_sees_no_suggestions_and_suggestions_session_does(live_server, browser, content, app):
-    app.config["DEFLECTION_HOLDOUT"] = 1
-    held = browser.new_context(viewport=DESKTOP).new_page()
-    held.goto(f"{live_server}/ask")
-    assert held.locator("form#ask-form").get_attribute("data-arm") == "holdout"
-    held.locator("#title").press_sequentially("reset password mobile", delay=25)
-    held.wait_for_timeout(1200)
-    assert held.locator(".suggest-item").count() == 0
+def _form_fields(page, form: str) -> list[tuple[str, str]]:
+    return page.eval_on_selector_all(f"form#{form} input, form#{form} textarea, form#{form} select, "
+                                     f"form#{form} button", "els => els.map(e => [e.tagName, e.name || e.innerText])")
 
-    app.config["DEFLECTION_HOLDOUT"] = 0
-    shown = browser.new_context(viewport=DESKTOP).new_page()
-    shown.goto(f"{live_server}/ask")
-    assert shown.locator("form#ask-form").get_attribute("data-arm") == "suggestions"
-    shown.locator("#title").press_sequentially("reset password mobile", delay=25)
-    shown.locator(".suggest-item").first.wait_for(state="visible", timeout=10000)
+
+def test_holdout_session_sees_no_suggestions_and_suggestions_session_does(live_server, browser, content, app):
+    """The holdout arm's page makes no suggest call and shows nothing; the form is otherwise the
+    same (its fields and buttons); a suggestions session on the same page sees the thread."""
+    fields = {}
+    for share, arm in ((1, "holdout"), (0, "suggestions")):
+        app.config["DEFLECTION_HOLDOUT"] = share
+        for viewport, width in ((DESKTOP, "desktop"), (PHONE, "phone")):
+            page = browser.new_context(viewport=viewport).new_page()
+            calls = []
+            page.on("request", lambda req, calls=calls: "/api/v1/suggest" in req.url and calls.append(req.url))
+            page.goto(f"{live_server}/ask")
+            assert page.locator("form#ask-form").get_attribute("data-arm") == arm
+            fields[arm, width] = _form_fields(page, "ask-form")
+            page.locator("#title").press_sequentially("reset password mobile", delay=25)
+            page.locator("#body").fill("The link does nothing when I tap it.")
+            if arm == "suggestions":
+                page.locator(".suggest-item").first.wait_for(state="visible", timeout=10000)
+                assert "reset my password" in page.locator(".suggest-item a.suggest-title").first.inner_text()
+                assert calls
+            else:
+                # The debounce is 300 ms: after a second of typing no call went out and nothing shows.
+                page.wait_for_timeout(1000)
+                assert calls == [] and page.locator(".suggest-item").count() == 0
+            shot(page, f"ask-arm-{arm}-{width}")
+            page.context.close()
+    assert fields["holdout", "desktop"] == fields["suggestions", "desktop"] == fields["holdout", "phone"]
 
 
 def test_anonymous_contact_with_suggestions_then_confirmation(live_server, browser, content, db):
