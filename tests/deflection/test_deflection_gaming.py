@@ -61,6 +61,14 @@ def test_prefetches_and_link_previews_make_no_session(site):
     assert refused(r, "prefetch") == 3 and refused(r, "bot") == 6
 
 
+def test_the_bot_patterns_setting_replaces_the_default_list(site):
+    """DEFLECTION_BOT_PATTERNS names a site's own monitors; the default list no longer applies."""
+    site.app.config["DEFLECTION_BOT_PATTERNS"] = ["acme-monitor"]
+    assert site.visitor(agent="Mozilla/5.0 (compatible; Acme-Monitor/2.1)").open_page(beacon=False) == ""
+    assert site.visitor(agent="Mozilla/5.0 (compatible; bingbot/2.0)").open_page(beacon=False) != ""
+    assert sessions() == 1 and refused(site.report(), "bot") == 1
+
+
 def test_server_side_suggestions_are_recorded_only_under_the_suggest_limit(site, answer):
     site.app.config["SUGGEST_RATE_LIMIT"] = "3 per minute"
     visitor = site.visitor()
@@ -134,6 +142,28 @@ def test_confirm_and_open_are_rate_limited_per_visitor(site, answer):
     visitor.suggest(sid, "reset password")
     assert [visitor.open(sid, answer.id).status_code for _ in range(4)] == [302, 302, 302, 429]
     assert [visitor.confirm(sid, answer.id).status_code for _ in range(3)] == [200, 200, 429]
+    r = site.report(now=minutes(60))
+    assert refused(r, "open_limit") == 1 and refused(r, "confirm_limit") == 1 and r["confirmed_deflections"] == 1
+
+
+def test_the_visitor_limit_holds_when_the_visitor_s_address_changes(site, answer):
+    """A phone moving between networks: the visitor's own counter (its cookie) keeps counting
+    although neither address reaches the limit."""
+    site.app.config["DEFLECTION_CONFIRM_RATE_LIMIT"] = "2 per minute"
+    site.app.config["DEFLECTION_OPEN_RATE_LIMIT"] = "3 per minute"
+    visitor = site.visitor(address="10.0.0.1")
+    sid = visitor.open_page()
+    visitor.suggest(sid, "reset password")
+    opens = []
+    for address in ("10.0.0.1", "10.0.0.2", "10.0.0.1", "10.0.0.2"):   # 2 from each address
+        visitor.environ["REMOTE_ADDR"] = address
+        opens.append(visitor.open(sid, answer.id).status_code)
+    assert opens == [302, 302, 302, 429]
+    confirms = []
+    for address in ("10.0.0.3", "10.0.0.4", "10.0.0.3"):   # at most 2 from each address
+        visitor.environ["REMOTE_ADDR"] = address
+        confirms.append(visitor.confirm(sid, answer.id).status_code)
+    assert confirms == [200, 200, 429]
     r = site.report(now=minutes(60))
     assert refused(r, "open_limit") == 1 and refused(r, "confirm_limit") == 1 and r["confirmed_deflections"] == 1
 

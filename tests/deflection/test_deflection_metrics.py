@@ -423,3 +423,18 @@ def test_a_three_character_query_is_recorded_and_a_suggestions_session_is_told_i
     site.at(minutes(60))
     body = site.api("/api/v1/metrics/deflection?from=2026-03-02&to=2026-03-02").get_json()
     assert [(g["query"], g["searches"], g["zero_results"]) for g in body["content_gaps"]] == [("zzq", 1, 1)]
+
+
+def test_content_gaps_hold_only_the_sessions_that_started_in_the_range(site, flow):
+    """A session started at 23:50 on 1 March that searches at 00:05 on 2 March belongs to 1 March
+    (docs/metrics.md: a session belongs to the day it started), as does its gap."""
+    late, sid = flow.visit(minutes(-550))                  # 1 March 23:50
+    site.at(minutes(-535))                                 # 2 March 00:05, the same session
+    assert late.suggest(sid, "zzqx late night")["results"] == []
+    visitor, sid = flow.visit(minutes(60))                 # 2 March 10:00
+    assert visitor.suggest(sid, "zzqx morning")["results"] == []
+    site.at(minutes(120))
+    queries = lambda day: [(g["query"], g["searches"]) for g in site.api(  # noqa: E731
+        f"/api/v1/metrics/deflection?from={day}&to={day}").get_json()["content_gaps"]]
+    assert queries("2026-03-02") == [("zzqx morning", 1)]
+    assert queries("2026-03-01") == [("zzqx late night", 1)]

@@ -390,3 +390,14 @@ def test_the_visitor_cookie_is_lax_and_http_only_and_the_address_is_kept_only_as
     assert stored == salted
     for unsalted in (b"|addr|198.51.100.23", b"None|addr|198.51.100.23"):
         assert stored != hashlib.sha256(unsalted).hexdigest()[:40]
+
+
+def test_the_visitor_cookie_is_secure_over_https_only(site):
+    """Secure follows the request's scheme: a site served over HTTPS never sends the cookie in clear."""
+    cookies = {}
+    for scheme in ("https", "http"):
+        visitor = site.visitor()
+        page = visitor.client.get("/ask", base_url=f"{scheme}://localhost", headers=visitor.headers,
+                                  environ_base=visitor.environ)
+        cookies[scheme] = next(h for h in page.headers.getlist("Set-Cookie") if h.startswith("community_visitor="))
+    assert "; Secure" in cookies["https"] and "Secure" not in cookies["http"]
