@@ -57,7 +57,8 @@ def test_mentions_still_link():
 
 LINKY = ["example.com", "see http://a.io/x", "www.example.org.", "e.g. this", "v3.12.4 crashed",
          "end.Next", "mail me: a@b.example", "(foo.bar)", "no url here", "a-b.c", "x .com", "foo. com",
-         "ＥＸＡＭＰＬＥ.ＣＯＭ", "straße.de", "K.K"]
+         "ＥＸＡＭＰＬＥ.ＣＯＭ", "straße.de", "K.K", "1.9.9 crashed", "Acme 1.9.9: v2.x", "x_.com", "4.2ſ",
+         "a.ſe", "a.Kz", "a._b", "a.٣com"]
 
 
 def test_may_linkify_answers_as_the_linkifier_pattern_on_examples():

@@ -17,6 +17,7 @@ Imports are many transactions by design: ``commit`` (the CLI passes
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from ...extensions import db
 from ...markup import may_linkify, render_markdown
 from ...models import Category, Post, Tag, Thread, User, thread_tags, utcnow
+from .import_copy import insert_rows
 from .import_formats import ThreadIn
 from .threads import slugify
 
@@ -46,6 +48,7 @@ class ImportReport:
     indexed: int = 0
 
 
+@functools.lru_cache(maxsize=65536)
 def username_for(name: str | None) -> str:
     """A valid username (3-40 of ``[A-Za-z0-9_.-]``, alphanumeric ends) for an author name."""
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", (name or "").strip()).strip("._-")
@@ -199,24 +202,20 @@ def _write_batch(batch: list[ThreadIn], rendered: list[str | None], directory: _
     """Insert ``batch`` (already de-duplicated) with the HTML of its posts (from
     :func:`_texts_to_render` order); returns the search documents of the new threads.
 
-    Core statements (executemany with RETURNING in order), not the ORM's bulk path: no
-    per-row ORM bookkeeping, and mapper events never fire for these rows anyway.
+    Core statements (``COPY`` on PostgreSQL, else executemany with RETURNING in order:
+    ``import_copy``), not the ORM's bulk path: no per-row ORM bookkeeping, and mapper events
+    never fire for these rows anyway.
     """
     directory.user_ids([t.author for t in batch] + [a.author for t in batch for a in t.answers])
     directory.tag_ids(tag for t in batch for tag in t.tags)
     thread_rows, plans = _thread_rows(batch, directory)
-    threads = Thread.__table__
-    thread_ids = [row[0] for row in db.session.execute(
-        insert(threads).returning(threads.c.id, sort_by_parameter_order=True), thread_rows)]
+    thread_ids = insert_rows(Thread.__table__, thread_rows)
     post_rows, owners = _post_rows(thread_ids, plans, rendered, directory)
-    posts = Post.__table__
-    post_ids = [row[0] for row in db.session.execute(
-        insert(posts).returning(posts.c.id, sort_by_parameter_order=True), post_rows)]
+    post_ids = insert_rows(Post.__table__, post_rows)
     links = _link_posts(thread_ids, post_ids, owners)
     tag_rows = [{"thread_id": tid, "tag_id": directory.tags[tag]}
                 for tid, (item, *_rest) in zip(thread_ids, plans) for tag in item.tags]
-    if tag_rows:
-        db.session.execute(insert(thread_tags), tag_rows)
+    insert_rows(thread_tags, tag_rows, returning_ids=False)
     report.created += len(batch)
     report.answers += sum(len(item.answers) for item in batch)
     return _search_documents(thread_ids, thread_rows, plans, post_rows, post_ids, links)
