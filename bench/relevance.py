@@ -22,7 +22,9 @@ and every system is measured on the *other* queries only, before and after the r
 
 ``--duplicates PostLinks.xml`` replays the Stack Exchange duplicate links (``LinkTypeId`` 3)
 as closed duplicates (the duplicate's title votes for the original) before measuring; no
-dev query is used for that, so every query is measured.
+dev query is used for that, so every query is measured.  ``--accepted-links`` does the same
+with the corpus's accepted answers that link to another question of it (the question's title
+votes for the linked one, ``services.learning.judgments``); both may be given together.
 
 The table is printed and the same figures are written as JSON (``--json``; by default
 ``bench/results/relevance-<queries file>-<backend>.json``): every system's R@5, R@10 and
@@ -50,7 +52,7 @@ from whoosh.qparser import MultifieldParser, OrGroup  # noqa: E402
 from community import create_app, search  # noqa: E402
 from community.models import utcnow  # noqa: E402
 from community.search import schema  # noqa: E402
-from community.services.learning import evidence  # noqa: E402
+from community.services.learning import evidence, judgments  # noqa: E402
 from community.extensions import db  # noqa: E402
 from community.models import Thread  # noqa: E402
 from community.services.forum import import_formats, importer  # noqa: E402
@@ -95,6 +97,8 @@ def main() -> None:
                         help="replay this share of the queries as confirmed deflections; measure on the rest")
     parser.add_argument("--duplicates", type=Path, metavar="POSTLINKS_XML",
                         help="replay Stack Exchange duplicate links as closed duplicates first")
+    parser.add_argument("--accepted-links", action="store_true",
+                        help="replay accepted answers linking to another question as judgments first")
     parser.add_argument("--learned-boost", type=lambda v: [float(x) for x in v.split(",")],
                         default=[schema.FIELD_BOOSTS["learned"]], help="weights of the learned field to compare")
     parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh")
@@ -160,26 +164,36 @@ def main() -> None:
 
         rows: dict[str, dict[str, list]] = {}
         latencies, misses = [], []
-        if args.duplicates:
+        if args.duplicates or args.accepted_links:
             measure("suggest (tuned)", queries if not args.learn else [], rows)
-            pairs = _duplicate_links(args.duplicates)
             by_external = {external: thread_id for thread_id, external in ids.items()}
             titles = {r.external_id: r.title for r in records}
             now = utcnow()
-            replayed = 0
-            for duplicate, original in pairs:
-                if f"se:{duplicate}" in by_external and f"se:{original}" in by_external:
-                    evidence.vote(by_external[f"se:{original}"], f"duplicate:{duplicate}", "duplicate",
-                                  titles[f"se:{duplicate}"], now)
+            if args.duplicates:
+                pairs = _duplicate_links(args.duplicates)
+                replayed = 0
+                for duplicate, original in pairs:
+                    if f"se:{duplicate}" in by_external and f"se:{original}" in by_external:
+                        evidence.vote(by_external[f"se:{original}"], f"duplicate:{duplicate}", "duplicate",
+                                      titles[f"se:{duplicate}"], now)
+                        replayed += 1
+                print(f"duplicates: {replayed} of {len(pairs)} duplicate links replayed as closed duplicates")
+            if args.accepted_links:
+                replayed = 0
+                for asking, linked in _accepted_links(records, set(by_external)):
+                    evidence.vote(by_external[linked], judgments.accepted_voter(by_external[asking]), "accepted",
+                                  titles[asking], now)
                     replayed += 1
+                print(f"accepted answers: {replayed} links to another question replayed as judgments")
             db.session.commit()
-            print(f"duplicates: {replayed} of {len(pairs)} duplicate links replayed as closed duplicates")
+            label = " + ".join(name for name, on in (("duplicates", args.duplicates),
+                                                      ("accepted links", args.accepted_links)) if on)
             if not args.learn:
                 state = app.extensions["search"]
                 for weight in args.learned_boost:
                     schema.FIELD_BOOSTS["learned"] = weight
                     getattr(state, "_suggest_cache", {}).clear()  # Whoosh only (PostgreSQL: weight D)
-                    measure(f"+ duplicates x{weight:g}", queries, rows, latencies)
+                    measure(f"+ {label} x{weight:g}", queries, rows, latencies)
                 baseline_rows(queries, rows)
         if args.learn:
             train = [q for q in queries if _share(q["query"]) < args.learn]
@@ -201,7 +215,7 @@ def main() -> None:
                 getattr(state, "_suggest_cache", {}).clear()  # Whoosh only (PostgreSQL: weight D)
                 measure(f"+ learned x{weight:g}", test, rows, latencies)
             baseline_rows(test, rows)
-        elif not args.duplicates:
+        elif not (args.duplicates or args.accepted_links):
             measure("suggest (tuned)", queries, rows, latencies, misses if args.misses else None)
             baseline_rows(queries, rows)
 
@@ -231,6 +245,7 @@ def main() -> None:
         "command": " ".join(["python", *sys.argv]), "backend": args.backend,
         "corpus": [str(p) for p in args.corpus], "queries_file": str(args.queries), "queries": len(queries),
         "learn_share": args.learn, "duplicates": str(args.duplicates) if args.duplicates else None,
+        "accepted_links": args.accepted_links,
         "settings": args.set, "knobs": knobs(), "load_average": {"before": [round(x, 2) for x in load_before],
                                            "after": [round(x, 2) for x in os.getloadavg()]},
         "systems": summary, "suggest_latency": latency,
@@ -287,6 +302,26 @@ def _duplicate_links(path: Path) -> list[tuple[str, str]]:
 
     return [(row.get("PostId"), row.get("RelatedPostId")) for row in ET.parse(path).getroot()
             if row.get("LinkTypeId") == "3"]
+
+
+def _accepted_links(records, known: set[str]) -> list[tuple[str, str]]:
+    """``(asking external id, linked external id)`` for each accepted answer of the corpus that
+    links to another question of it (Stack Exchange URLs, at most ``judgments.MAX_LINKS`` each)."""
+    import re
+
+    pattern = re.compile(r"stackexchange\.com/(?:questions|q)/(\d+)")
+    out = []
+    for record in records:
+        for answer in record.answers:
+            if not answer.accepted:
+                continue
+            linked = []
+            for number in pattern.findall(answer.body_html or answer.body or ""):
+                external = f"se:{number}"
+                if external in known and external != record.external_id and external not in linked:
+                    linked.append(external)
+            out += [(record.external_id, external) for external in linked[:judgments.MAX_LINKS]]
+    return out
 
 
 def _share(text: str) -> float:

@@ -54,12 +54,14 @@ def learn(days):
     applies the decay of old votes.  Confirmed deflections are learned at once.
     """
     from ..extensions import db
-    from ..services.learning import evidence
+    from ..services.learning import evidence, judgments
 
     rebuilt = evidence.rebuild_from_events(days=days)
     duplicates = evidence.rebuild_duplicates()
+    judged = judgments.rebuild()
     db.session.commit()
-    threads = rebuilt.threads | duplicates.threads
+    threads = rebuilt.threads | duplicates.threads | judged.threads
     search_service.touch(*(f"thread:{thread_id}" for thread_id in sorted(threads)))
-    click.echo(f"Learned {rebuilt.votes:,} votes from ask sessions and {duplicates.votes:,} from closed "
-               f"duplicates; re-indexed {len(threads):,} threads.")
+    click.echo(f"Learned {rebuilt.votes:,} votes from ask sessions, {duplicates.votes:,} from closed "
+               f"duplicates and {judged.votes:,} from accepted answers and ideas linking to threads; "
+               f"re-indexed {len(threads):,} threads.")

@@ -13,7 +13,7 @@ from .forum import (
     thread_tags,
 )
 from .ideas import Idea, IdeaComment, IdeaFollow, IdeaLink, IdeaStatusChange, IdeaVote, idea_tags
-from .learning import EVIDENCE_SOURCES, SearchEvidence, SearchQueueEntry
+from .learning import EVIDENCE_SOURCES, RelatedClick, SearchEvidence, SearchQueueEntry
 from .kb import ARTICLE_STATES, Article, ArticleFeedback, ArticleRevision, article_tags
 from .metrics import AskEvent, AskRefusal, AskSession, DeflectionCredit
 from .moderation import FLAG_OUTCOMES, FLAG_REASONS, Flag
@@ -41,5 +41,5 @@ __all__ = [
     "PostRevision", "ROLES", "ReputationEvent", "STAFF_ROLES", "Tag", "Thread", "ThreadView",
     "Ticket", "TicketEvent", "Upload", "User", "Vote", "WebhookAttempt", "thread_tags", "utcnow",
     "ARTICLE_STATES", "Article", "ArticleFeedback", "ArticleRevision", "article_tags",
-    "EVIDENCE_SOURCES", "SearchEvidence", "Idea", "IdeaComment", "IdeaFollow", "IdeaLink", "IdeaStatusChange", "IdeaVote", "idea_tags",
+    "EVIDENCE_SOURCES", "RelatedClick", "SearchEvidence", "Idea", "IdeaComment", "IdeaFollow", "IdeaLink", "IdeaStatusChange", "IdeaVote", "idea_tags",
 ]

@@ -16,7 +16,11 @@ from ..extensions import db
 from .base import utcnow
 
 #: Where a vote came from, strongest first (a stronger source replaces a weaker one).
-EVIDENCE_SOURCES = ("confirmed", "duplicate", "opened")
+#: ``accepted`` and ``idea``: an accepted answer linking to the thread, an idea linked to it
+#: (``services/learning/judgments.py``).
+EVIDENCE_SOURCES = ("confirmed", "duplicate", "accepted", "idea", "opened")
+#: Sources that are a person's judgment, not a click: they do not decay (``search/learned.py``).
+JUDGMENT_SOURCES = ("duplicate", "accepted", "idea")
 
 
 class SearchEvidence(db.Model):
@@ -55,4 +59,24 @@ class SearchQueueEntry(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: ``thread:3``, ``idea:4``, ``article:2``: the document to read again from the database.
     key: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RelatedClick(db.Model):
+    """A visitor followed a "Related questions" link from one thread to another (issue 16:
+    clicks on related threads are recorded like opened suggestions). One row per (thread,
+    target, visitor): a visitor counts once, however often they click."""
+
+    __tablename__ = "related_clicks"
+    __table_args__ = (
+        UniqueConstraint("thread_id", "target_id", "visitor_id"),
+        Index("ix_related_clicks_target_time", "target_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The thread page the link was on, and the thread it led to.
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    #: The visitor cookie (``deflection.visitors``), as ask sessions keep it.
+    visitor_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

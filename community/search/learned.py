@@ -9,7 +9,8 @@ script can push a thread up by itself:
 - only the ``LEARN_CAP`` most recent votes of a thread are read;
 - a visitor's vote decays with age: it is written ``round(LEARN_COPIES * 0.5 ** (age / half-life))``
   times (fresh: twice; after one half-life: once; after ~2.3 half-lives: not at all); a closed
-  duplicate (a moderator's or the asker's judgment, not a click) does not decay.
+  duplicate, an accepted answer linking to the thread, an idea linked to it (a person's
+  judgment, not a click: ``JUDGMENT_SOURCES``) do not decay.
 
 The field is rebuilt whenever the thread is re-indexed (``flask search learn`` re-indexes
 every thread whose evidence changed, and so applies the decay).
@@ -24,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import SearchEvidence, utcnow
+from ..models.learning import JUDGMENT_SOURCES
 
 #: Votes read per thread (the most recent ones).
 LEARN_CAP = 10
@@ -52,7 +54,7 @@ def learned_texts(session: Session, thread_ids: Iterable[int], now: datetime | N
             .where(SearchEvidence.thread_id.in_(ids))
             .order_by(SearchEvidence.thread_id, SearchEvidence.created_at.desc(), SearchEvidence.id.desc())):
         if len(votes[thread_id]) < LEARN_CAP:
-            votes[thread_id].append((now if source == "duplicate" else created_at, words))
+            votes[thread_id].append((now if source in JUDGMENT_SOURCES else created_at, words))
     out = {}
     for thread_id, rows in votes.items():
         parts = [words for created_at, words in rows for _ in range(copies(created_at, now))]

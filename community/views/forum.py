@@ -21,7 +21,7 @@ from ..page_cache import cached_for_anonymous, csrf_token_for_page
 from ..models import Category, Post
 from ..ratelimit import hit
 from ..services.accounts import subscriptions
-from ..services.deflection import ask_sessions, credit
+from ..services.deflection import ask_sessions, credit, visitors
 from ..services.errors import NotAuthenticated, PermissionDenied
 from ..services.ideas import links as idea_links
 from ..services.kb import articles
@@ -275,6 +275,17 @@ def vote(post_id: int):
     if wants_json():
         return jsonify({"post_id": post.id, "score": score, "vote": value})
     return redirect(urls.thread_url(post.thread, post.id))
+
+
+@bp.get("/threads/<int:thread_id>/related/<int:target_id>")
+def related_click(thread_id: int, target_id: int):
+    """A "Related questions" link: record the click (one per visitor; not bots or prefetches),
+    then go to the related thread (its URL computed here)."""
+    target = related.click_target(thread_id, target_id)
+    if visitors.refusal_reason() is None:
+        related.record_click(thread_id, target, visitors.visitor_id())
+        db.session.commit()
+    return redirect(urls.thread_url(target))
 
 
 @bp.post("/threads/<int:thread_id>/accept")

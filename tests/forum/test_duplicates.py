@@ -104,8 +104,8 @@ def test_a_duplicate_of_a_duplicate_points_at_the_first_original(client, make, d
                      (original.id, f"duplicate:{third.id}")]
     # Rebuilt from the links, the vote that pointed at the old original is gone.
     result = client.application.test_cli_runner().invoke(args=["search", "learn"])
-    assert result.output.strip() == ("Learned 0 votes from ask sessions and 2 from closed duplicates; "
-                                     "re-indexed 2 threads.")
+    assert result.output.strip() == ("Learned 0 votes from ask sessions, 2 from closed duplicates and 0 from "
+                                     "accepted answers and ideas linking to threads; re-indexed 2 threads.")
     votes = db.session.execute(select(SearchEvidence.thread_id, SearchEvidence.voter)
                                .order_by(SearchEvidence.thread_id, SearchEvidence.voter)).all()
     assert votes == [(original.id, f"duplicate:{duplicate.id}"), (original.id, f"duplicate:{third.id}")]
@@ -118,10 +118,11 @@ def test_the_thread_page_lists_related_questions_from_the_search_engine(client, 
     unrelated = make.thread(title="Change the email address of my account", body="Where is the email setting?")
     page = client.get(f"/threads/{original.id}/{original.slug}").get_data(as_text=True)
     section = page[page.index("Related questions"):]
-    assert f'href="/threads/{other.id}/{other.slug}">Download of an invoice PDF fails in Safari</a>' in section
-    assert f"/threads/{original.id}/" not in section  # never itself
-    assert f"/threads/{unrelated.id}/" not in section
+    # Each link goes through the click recorder (tests/forum/test_related_clicks.py).
+    assert f'href="/threads/{original.id}/related/{other.id}">Download of an invoice PDF fails in Safari</a>' in section
+    assert f'/related/{original.id}"' not in section  # never itself
+    assert f'/related/{unrelated.id}"' not in section
     # A new thread on the subject appears at once: the cache is keyed by the index generation.
     newer = make.thread(title="Invoice PDF is an empty file", body="The downloaded PDF has zero bytes.")
     page = client.get(f"/threads/{original.id}/{original.slug}").get_data(as_text=True)
-    assert f"/threads/{newer.id}/" in page[page.index("Related questions"):]
+    assert f'/related/{newer.id}"' in page[page.index("Related questions"):]

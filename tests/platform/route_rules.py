@@ -77,6 +77,7 @@ FORUM = {
     "POST /threads/<int:thread_id>/reply": Rule(ACTIVE, ANSWER),
     "POST /threads/<int:thread_id>/accept": Rule(OWNER_OR_MODERATOR, {"post_id": "{answer_id}"}),
     "POST /threads/<int:thread_id>/duplicate": Rule(OWNER_OR_MODERATOR, {"original": "{other_thread_id}"}),
+    "GET /threads/<int:thread_id>/related/<int:target_id>": Rule(EVERYONE, path={"target_id": "{other_thread_id}"}),
     "GET /ask": Rule(EVERYONE - {"suspended"}),   # suspended members are told why they cannot ask
     "POST /ask": Rule(ACTIVE, {**QUESTION, "category_id": "{category_id}"}),
     "GET /tags": Rule(EVERYONE),

@@ -18,7 +18,7 @@ from tests import databases
 from tests.conftest import stamp_migrations_head
 from tests.platform.live_server import create_postgres_database, drop_postgres_database
 
-BOTH = {"test_search_index", "test_search_query", "test_search_page", "test_postgres_backend"}
+BOTH = {"test_search_index", "test_search_query", "test_search_page", "test_postgres_backend", "test_search_judgments"}
 _pg_state: dict[str, str | None] = {}
 
 

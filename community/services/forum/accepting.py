@@ -14,6 +14,7 @@ from ...extensions import db
 from ...models import Post, ReputationEvent, Thread, User, utcnow
 from ...urls import thread_url
 from .. import notifications
+from ..learning import judgments
 from ..errors import NotFound, ValidationError
 from ..locking import lock, lock_users
 from . import reputation
@@ -58,6 +59,7 @@ def accept(actor: User, thread: Thread, post: Post | None) -> Thread:
                          thread_url(thread, post.id), actor_id=actor.id,
                          thread_id=thread.id, post_id=post.id)
     db.session.flush()
+    judgments.record_accepted(thread)  # an answer linking elsewhere: the title asks for that thread
     return thread
 
 
@@ -72,6 +74,7 @@ def withdraw_accept(actor: User, thread: Thread) -> Thread:
     thread.accepted_post_id = None
     thread.solved_at = None
     db.session.flush()
+    judgments.record_accepted(thread)
     return thread
 
 

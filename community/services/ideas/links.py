@@ -20,6 +20,7 @@ from ...models import Idea, IdeaLink, Thread, Ticket, User, utcnow
 from ...models.ideas import LINK_SOURCES
 from .. import inputs
 from ..errors import Conflict, NotFound, ValidationError
+from ..learning import judgments
 from ..moderation import audit
 from .history import final_target
 from .rows import insert_ignore
@@ -50,7 +51,9 @@ def link_thread(actor: User, idea: Idea, thread: Thread, *, source: str = "manua
     """Link ``thread`` to ``idea``; returns ``(link, created)`` (an existing link is returned as is)."""
     if thread.deleted:
         raise ValidationError("A deleted thread cannot be linked.", field="thread_id")
-    return _link(actor, idea, "thread_id", thread.id, source)
+    found = _link(actor, idea, "thread_id", thread.id, source)
+    judgments.record_idea(idea)  # the idea's title asks for the thread (search evidence)
+    return found
 
 
 def link_ticket(actor: User, idea: Idea, ticket: Ticket, *, source: str = "manual") -> tuple[IdeaLink, bool]:
@@ -72,6 +75,8 @@ def unlink(actor: User, idea: Idea, link_id) -> int:
         raise NotFound("No such link on this idea.")
     audit.record(actor, "idea.unlink", "idea", idea.id,
                  before={"thread_id": row.thread_id, "ticket_id": row.ticket_id})
+    if row.thread_id is not None:
+        judgments.record_idea(idea)
     return link_id
 
 
@@ -88,6 +93,8 @@ def move_links(source: Idea, target: Idea) -> int:
         moved += max(result.rowcount or 0, 0)
     db.session.execute(delete(IdeaLink).where(IdeaLink.idea_id == source.id)
                        .execution_options(synchronize_session=False))
+    judgments.record_idea(source)
+    judgments.record_idea(target)
     return moved
 
 
