@@ -399,9 +399,14 @@ class PostgresSearch:
         # Headlines only for the page's rows: the inner query ranks and cuts, the outer one marks.
         order = ORDERS.get(sort, ORDERS["relevance"])
         matching = " AND ".join([f"vector @@ ({sel})", *where])
-        two_stage = order == ORDERS["relevance"] and not plan.exact(built)
-        chosen = (f"key IN ({plan.candidates(built, ' AND '.join(where), extra=page * per_page)})"
-                  if two_stage else matching)
+        named = sort if sort in ORDERS else "relevance"
+        two_stage = not plan.exact(built) and named in plan.STAGED_SORTS
+        if not two_stage:
+            chosen = matching
+        elif named == "relevance":
+            chosen = f"key IN ({plan.candidates(built, ' AND '.join(where), extra=page * per_page)})"
+        else:  # by date: the first rows in that order (no rank needed to pick them), ranked for ties
+            chosen = f"key IN ({plan.by_order(matching, plan.STAGED_SORTS[named], page * per_page)})"
         rows = self._read(
             f"SELECT page.*, {headline.sql('page.title', 'page.hq', title=True)} AS title_h,"
             f" {headline.sql('page.snippet_text', 'page.hq')} AS snippet_h,"

@@ -32,6 +32,12 @@ TIER_ROWS = 100
 #: The search page counts a two-stage query's matches up to this many ("1,000+ results"):
 #: counting 50,000 matches reads 50,000 rows (~0.3-1 s at 100,000 threads).
 COUNT_ROWS = 1000
+#: The search page's sorts taken in two stages, and the order that picks their candidates:
+#: by date the page's rows are the first in that order whatever their rank (ties beyond
+#: ``TIER_ROWS`` rows of the same second are not ranked).  "votes" is not: thousands of rows
+#: share a vote count, and the rank decides among them.
+STAGED_SORTS = {"relevance": None, "newest": "created DESC NULLS LAST, key",
+                "active": "activity DESC NULLS LAST, key"}
 #: A selecting word held by at most this many documents brings all of them.
 RARE_ROWS = 300
 #: Whether the title candidates are the best titles (reads every title match) or the first ones.
@@ -70,3 +76,8 @@ def ranked(columns: str, where: str) -> str:
     ``where`` selects; ``OFFSET 0`` keeps the planner from substituting ``vector`` back into
     each call of the rank."""
     return f"(SELECT {columns}, vector || ''::tsvector AS v FROM {TABLE} WHERE {where} OFFSET 0)"
+
+
+def by_order(matching: str, order: str, extra: int = 0) -> str:
+    """SQL selecting the keys of the first matches in ``order`` (a date sort's candidates)."""
+    return f"SELECT key FROM {TABLE} WHERE {matching} ORDER BY {order} LIMIT {TIER_ROWS + int(extra)}"

@@ -244,6 +244,8 @@ def test_two_stage_ranking_finds_what_the_exact_ranking_finds_on_a_small_site(ap
     queries = ("printer offline update", "offline", "invoice printer address", "offline cache reset", "prin")
     exact = {q: ([h["id"] for h in search.suggest(q)], [h.id for h in search.search(q).results],
                  search.search(q).total) for q in queries}
+    by_date = {(q, sort): [h.id for h in search.search(q, sort=sort, per_page=2, page=2).results]
+               for q in queries for sort in ("newest", "active", "votes", "nonsense")}
     assert exact["printer offline update"][0][0] == made[0].id
     monkeypatch.setattr(postgres_plan, "EXACT_ROWS", -1)
     monkeypatch.setattr(postgres_plan, "TIER_ROWS", 10)
@@ -252,6 +254,8 @@ def test_two_stage_ranking_finds_what_the_exact_ranking_finds_on_a_small_site(ap
         staged = search.search(q)
         assert ([h["id"] for h in search.suggest(q)], [h.id for h in staged.results], staged.total) == exact[q], q
         assert not staged.more
+        for sort in ("newest", "active", "votes", "nonsense"):
+            assert [h.id for h in search.search(q, sort=sort, per_page=2, page=2).results] == by_date[q, sort], (q, sort)
 
 
 def test_two_stage_search_page_counts_up_to_a_cap(app, client, make, monkeypatch):
