@@ -104,6 +104,16 @@ def _wants_write_lock() -> bool:
     return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
 
 
+def release_write_lock(session) -> None:
+    """End ``session``'s transaction when it may hold SQLite's write lock (a writing request's
+    session that began again after its commit), so that another connection of the same request
+    can write: the batched thread views at teardown waited for it the busy timeout long.  What
+    it leaves is uncommitted, which the request's end rolls back anyway; reads, PostgreSQL and
+    sessions outside a writing request are left alone."""
+    if _wants_write_lock() and session.in_transaction() and session.get_bind().dialect.name == "sqlite":
+        session.rollback()
+
+
 def _sqlite_on_begin(conn) -> None:
     """A writer's transaction takes the write lock first; others keep the driver's own
     transactions (reads outside one, ``BEGIN`` before the first write), so that a reader

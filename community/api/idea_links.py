@@ -58,12 +58,13 @@ def _linker():
 
 
 @endpoint("/ideas/<int:idea_id>/links", "POST", summary="Link a thread or a ticket to an idea", status=201,
-          roles=LINKERS,
+          also={200: "Already linked: the existing link, nothing changed"}, roles=LINKERS,
           body={"type": "object", "description": "Exactly one of thread_id and ticket_id.", "properties": {
               "thread_id": {"type": "integer"}, "ticket_id": {"type": "integer"}}},
           response=LINK, errors=(400, 401, 403, 404, 409),
           description="201 with the new link; 200 with the existing one when it was already linked "
-                      "(idempotent). 409 when the idea was merged (link to the idea it was merged into).")
+                      "(idempotent). A thread merged into another links that one; a deleted thread is 400. "
+                      "409 when the idea was merged (link to the idea it was merged into).")
 def create_link(idea_id: int):
     data = json_body()
     user = _linker()
@@ -74,8 +75,8 @@ def create_link(idea_id: int):
         raise ValidationError("Send exactly one of thread_id and ticket_id.",
                               field="thread_id" if thread_id is None else "ticket_id")
     if thread_id is not None:
-        target = threads.get_thread(thread_id)
-        link, created = links.link_thread(user, idea, target)
+        link, created = links.link_thread(user, idea, threads.get_thread(thread_id))
+        target = threads.get_thread(link.thread_id)      # a merged thread links where it went
     else:
         target = workflow.get_ticket(ticket_id)
         link, created = links.link_ticket(user, idea, target)

@@ -218,3 +218,20 @@ def test_openapi_documents_every_idea_endpoint(client):
     assert "403" in paths["/api/v1/ideas/{idea_id}/status"]["post"]["responses"]
     assert "409" in paths["/api/v1/ideas/{idea_id}/merge"]["post"]["responses"]
     assert "Idea" in doc["components"]["schemas"]
+
+
+def test_openapi_documents_links_demand_and_the_demand_sort(client):
+    """Issue 20's API as the document states it: links (201, and 200 when already linked), unlink
+    (204/404), the detail's ``links``/``demand``, ``sort=demand`` and ``min_demand``."""
+    doc = client.get("/api/v1/openapi.json").json
+    paths, schemas = doc["paths"], doc["components"]["schemas"]
+    create = paths["/api/v1/ideas/{idea_id}/links"]["post"]
+    assert {"200", "201", "400", "403", "404", "409"} <= set(create["responses"])
+    assert set(create["requestBody"]["content"]["application/json"]["schema"]["properties"]) == {"thread_id",
+                                                                                                 "ticket_id"}
+    assert {"204", "404"} <= set(paths["/api/v1/ideas/{idea_id}/links/{link_id}"]["delete"]["responses"])
+    assert set(schemas["IdeaDemand"]["properties"]) == {"votes", "customers", "threads", "tickets",
+                                                        "contacts_90d", "demand"}
+    assert {"links", "links_hidden", "demand", "votes_left"} <= set(schemas["Idea"]["properties"])
+    params = {p["name"]: p for p in paths["/api/v1/ideas"]["get"]["parameters"]}
+    assert "demand" in params["sort"]["schema"]["enum"] and "min_demand" in params

@@ -222,3 +222,34 @@ def test_ticket_page_and_idea_form_suggest_ideas(world, make, db, client, login)
     assert new.status_code == 302
     link = db.session.execute(select(IdeaLink).where(IdeaLink.thread_id == world["thread"].id)).scalar_one()
     assert link.source == "idea_form" and link.idea_id != world["idea"].id
+
+
+def test_deleted_hidden_and_merged_threads(world, make, db, client, token_for):
+    """A deleted thread is refused (400, nothing linked); a hidden one is linked, counted, and its
+    title shown to staff only; a thread merged into another links that one (and again: 200)."""
+    from community.services.moderation import actions, merging as thread_merging
+
+    moderator = make.user(role="moderator")
+    h, idea = token_for(make.user(role="agent")), world["idea"]
+    url = f"/api/v1/ideas/{idea.id}/links"
+    gone = make.thread(author=world["other"], title="Offline mode deleted question here")
+    gone.deleted = True
+    hidden = make.thread(author=world["other"], title="Offline mode hidden question here")
+    actions.hide_thread(moderator, hidden, "Off topic for this category")
+    merged = make.thread(author=world["other"], title="Offline mode duplicate question")
+    thread_merging.merge(moderator, merged, world["thread"].id)
+    db.session.commit()
+    refused = client.post(url, headers=h, json={"thread_id": gone.id})
+    assert refused.status_code == 400 and refused.json["error"]["field"] == "thread_id"
+    assert client.post(url, headers=h, json={"thread_id": hidden.id}).status_code == 201
+    moved = client.post(url, headers=h, json={"thread_id": merged.id})
+    assert moved.status_code == 201 and moved.json["thread_id"] == world["thread"].id
+    assert moved.json["title"] == world["thread"].title
+    again = client.post(url, headers=h, json={"thread_id": world["thread"].id})
+    assert again.status_code == 200 and again.json["id"] == moved.json["id"]
+    assert sorted(db.session.execute(select(IdeaLink.thread_id)).scalars()) == sorted([hidden.id, world["thread"].id])
+    member = client.get(f"/api/v1/ideas/{idea.id}", headers=token_for(world["customer"])).json
+    assert [link["title"] for link in member["links"]] == [world["thread"].title]
+    assert member["links_hidden"] == 1 and member["demand"]["threads"] == 2
+    staff = client.get(f"/api/v1/ideas/{idea.id}", headers=token_for(moderator)).json
+    assert {link["title"] for link in staff["links"]} == {world["thread"].title, hidden.title}

@@ -23,7 +23,7 @@ from collections import Counter
 from flask import Flask, current_app
 from sqlalchemy import bindparam, select, update
 
-from ...extensions import db
+from ...extensions import db, release_write_lock
 from ...models import DuplicateLink, Thread, ThreadView, utcnow
 
 _CHUNK = 500
@@ -124,11 +124,10 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_request
     def _write_views(_error=None):
-        # The request is over: end its session first.  A writing request's session that began
-        # a transaction again after its commit (SQLite: BEGIN IMMEDIATE) held the write lock
-        # while the flush waited for it on another connection, the busy timeout (30 s) long,
-        # and then lost the views.  Flask-SQLAlchemy would close it right after this anyway.
-        db.session.close()
+        # A writing request's session that began a transaction again after its commit (SQLite:
+        # BEGIN IMMEDIATE) held the write lock while the flush waited for it on another
+        # connection, the busy timeout (30 s) long, and then lost the views.
+        release_write_lock(db.session())
         try:
             flush_if_due()
         except Exception:  # noqa: BLE001 - a failed write must not fail the page; logged

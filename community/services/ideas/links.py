@@ -48,7 +48,14 @@ def _link(actor: User, idea: Idea, column: str, target_id: int, source: str) -> 
 
 
 def link_thread(actor: User, idea: Idea, thread: Thread, *, source: str = "manual") -> tuple[IdeaLink, bool]:
-    """Link ``thread`` to ``idea``; returns ``(link, created)`` (an existing link is returned as is)."""
+    """Link ``thread`` to ``idea``; returns ``(link, created)`` (an existing link is returned as is).
+
+    A thread merged into another links the thread it was merged into (its posts and asker are
+    there; merging flattens chains, so one step).  A deleted thread is refused (400); a hidden
+    one is linked (staff see it; others only count it, ``visible_links``).
+    """
+    if thread.merged_into_id:
+        thread = db.session.get(Thread, thread.merged_into_id)
     if thread.deleted:
         raise ValidationError("A deleted thread cannot be linked.", field="thread_id")
     found = _link(actor, idea, "thread_id", thread.id, source)
