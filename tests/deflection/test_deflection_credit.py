@@ -357,3 +357,16 @@ def test_top_threads_say_which_are_solved_and_sessions_with_opens_count_each_ses
     assert (body["sessions_with_suggestions"], body["sessions_with_opens"]) == (3, 2)
     assert [(t["thread_id"], t["solved"], t["confirmed"], t["inferred"]) for t in body["top_threads"]] == [
         (flow.t1.id, True, 1, 0), (flow.t2.id, False, 0, 1)]
+
+
+def test_a_confirmation_at_the_first_instant_of_the_month_counts_this_month(site):
+    """Profiles count "this month" from 00:00:00 UTC on the 1st, that instant included."""
+    import re
+
+    flow = Credited(site)
+    flow.deflect(-33 * 60 - 4)     # confirmed on 28 February at 23:59:00
+    flow.deflect(-33 * 60 - 3)     # confirmed on 1 March at 00:00:00
+    site.at(minutes(60))
+    html = site.visitor().get("/users/helper").get_data(as_text=True)
+    assert re.search(r"<strong>(\d+)</strong> customers? helped without a support contact"
+                     r"(?: <span class=\"muted\">\((\d+) this month\)</span>)?", html).groups() == ("2", "1")

@@ -271,6 +271,21 @@ def test_the_address_limit_holds_across_signed_in_members_and_says_why(site, ans
     assert body["confirmed_deflections"] == 2
 
 
+def test_the_open_limit_counts_every_browser_behind_one_address(site, answer):
+    """Two browsers (two visitor cookies) behind one address: each opens twice, under its own
+    limit of 3 a minute; the address's fourth opening is a 429, counted ``open_limit``."""
+    site.app.config["DEFLECTION_OPEN_RATE_LIMIT"] = "3 per minute"
+    first, second = site.visitor(address="10.8.8.8"), site.visitor(address="10.8.8.8")
+    statuses = []
+    for visitor in (first, second):
+        sid = visitor.open_page()
+        visitor.suggest(sid, "reset password")
+        statuses += [visitor.open(sid, answer.id).status_code for _ in range(2)]
+    assert statuses == [302, 302, 302, 429]
+    site.at(minutes(60))
+    assert refused(site.report(now=minutes(60)), "open_limit") == 1
+
+
 def test_with_the_exclusion_off_a_rig_behind_one_address_may_start_more_than_20_sessions_a_minute(site):
     """25 cookieless page views from one address in one minute: 20 sessions and 5 refused while
     automated traffic is excluded; 25 sessions and none refused with the exclusion off."""
