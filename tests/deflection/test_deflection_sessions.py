@@ -178,3 +178,23 @@ def test_a_deflection_fails_on_a_contact_after_it_and_within_the_window():
     assert holdout.later_contact(holdout.Visit("s", "v", None, T0), T0, {("u", 5): [T0 + timedelta(days=3)]},
                                  week) is False
     assert holdout.later_contact(visit, T0 + timedelta(days=4), by_visitor, week) is True
+
+
+def test_what_was_typed_is_kept_until_the_question_is_posted_then_nothing_is(site):
+    """An anonymous submit keeps the draft; once the question is posted the session keeps none
+    (``null`` in the member's data export, not an empty value)."""
+    import json
+
+    category = site.category()
+    member = site.user("writer")
+    visitor = site.visitor()
+    sid = visitor.open_page()
+    title = "My phone app will not sync my notes at all"
+    assert visitor.post("/ask", {"ask_session": sid, "title": title, "body": "Since the update.", "tags": "",
+                                 "category_id": category.id, "js": "1"}).status_code == 302
+    visitor.login(member)
+    assert visitor.open_page() == sid and title in visitor.get("/ask").get_data(as_text=True)
+    assert visitor.post_question(sid, category, title=title).status_code == 302
+    export = json.loads(visitor.get("/settings/data/export").get_data(as_text=True))
+    assert [(s["id"], s["draft"]) for s in export["ask_sessions"]] == [(sid, None)]
+    assert [e["kind"] for e in export["ask_events"]] == ["suggestions_shown", "question_posted"]
