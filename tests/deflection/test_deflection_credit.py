@@ -370,3 +370,20 @@ def test_a_confirmation_at_the_first_instant_of_the_month_counts_this_month(site
     html = site.visitor().get("/users/helper").get_data(as_text=True)
     assert re.search(r"<strong>(\d+)</strong> customers? helped without a support contact"
                      r"(?: <span class=\"muted\">\((\d+) this month\)</span>)?", html).groups() == ("2", "1")
+
+
+def test_a_visitor_who_confirmed_anonymously_and_writes_to_support_signed_in_fails_that_credit(site):
+    """The same browser (cookie) confirmed before signing in: its contact as a member is still
+    the same visitor's, so the anonymous confirmation's credit fails and its bonus is reversed."""
+    flow = Credited(site)
+    visitor, _ = flow.deflect(0)                        # anonymous: the credit has no user
+    flow.deflect(10)                                    # another visitor's credit holds
+    site.at(minutes(60))
+    visitor.login(site.user("carol"))
+    flow.support(visitor, visitor.open_page("/support/contact"), minutes(61))
+    assert [points for points, _ in bonus_rows(flow.helper.id)] == [2, 2, -2]
+    failed = db.session.execute(select(DeflectionCredit.created_at, DeflectionCredit.user_id)
+                                .where(DeflectionCredit.failed_at.is_not(None))).all()
+    assert failed == [(minutes(3), None)]
+    page = visitor.get(f"/threads/{flow.t1.id}/{flow.t1.slug}").get_data(as_text=True)
+    assert "Helped 1 customer without a support contact" in page
