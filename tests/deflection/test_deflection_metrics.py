@@ -438,3 +438,12 @@ def test_content_gaps_hold_only_the_sessions_that_started_in_the_range(site, flo
         f"/api/v1/metrics/deflection?from={day}&to={day}").get_json()["content_gaps"]]
     assert queries("2026-03-02") == [("zzqx morning", 1)]
     assert queries("2026-03-01") == [("zzqx late night", 1)]
+
+
+def test_a_content_gap_in_the_api_has_exactly_its_documented_fields(site, flow):
+    visitor, sid = flow.visit(minutes(0))
+    assert visitor.suggest(sid, "zzqx only fields")["results"] == []
+    site.at(minutes(60))
+    gaps = site.api("/api/v1/metrics/deflection?from=2026-03-02&to=2026-03-02").get_json()["content_gaps"]
+    assert gaps == [{"query": "zzqx only fields", "display_query": "zzqx only fields", "searches": 1, "gaps": 1,
+                     "zero_results": 1, "last_seen": "2026-03-02T09:00:00Z"}]
