@@ -18,7 +18,7 @@ from whoosh import query as Q
 
 import numpy as np
 
-from . import documents, postings, presenting, ranker
+from . import documents, postings, presenting, proximity, ranker
 from .errors import SearchUnavailable
 from . import query as querying
 from .postings import SearcherArrays
@@ -154,8 +154,11 @@ class SearchState:
             return []
         hits = scored.top(max(limit, SUGGEST_CANDIDATES), allow=_type_mask(_arrays(searcher), types),
                           coverage=True)
-        # Rerank the few candidates with the priors (solved, votes) kept in the document.
-        ranked = sorted(((score * prior(bool(f.get("solved")), f.get("votes", 0)), f)
+        # Rerank the few candidates with the priors (solved, votes) kept in the document and
+        # the query words' proximity in its title and question.
+        stems = scored.stems
+        ranked = sorted(((score * prior(bool(f.get("solved")), f.get("votes", 0)) * proximity.multiplier(
+                              proximity.text_positions(f.get("title"), f.get("question_text"), stems), stems), f)
                          for docnum, score in hits for f in (searcher.stored_fields(docnum),)),
                         key=lambda pair: -pair[0])
         return [presenting.suggestion(f, score, terms) for score, f in presenting.order_suggestions(ranked, limit)]

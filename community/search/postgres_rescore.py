@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from . import ranker
+from . import proximity, ranker
 from .postgres_schema import TABLE
 from .schema import FIELD_BOOSTS, PHRASE_BOOSTS
 
@@ -119,4 +119,15 @@ def score(row: dict, words: list[Word], total: int, averages: dict[str, float]) 
     boost = PHRASE_BOOSTS.get("title")
     if boost and len(words) > 1 and in_title == len(words) and ranker._in_order(titles):
         final += boost * title_raw * scale
-    return final
+    return final * proximity.multiplier(_title_question_positions(by_lexeme, words), range(len(words)))
+
+
+def _title_question_positions(by_lexeme: dict, words: list[Word]) -> list[tuple[int, int]]:
+    """``(position, word index)`` of the words in the title and question (classes A and B:
+    the vector's positions run on from the title into the tags and question)."""
+    out = []
+    for index, word in enumerate(words):
+        for lexeme in word.lexemes:
+            positions, weights = by_lexeme.get(lexeme, ((), ()))
+            out += [(p, index) for p, w in zip(positions, weights) if w in ("A", "B")]
+    return out

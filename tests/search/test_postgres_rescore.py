@@ -5,10 +5,16 @@ from __future__ import annotations
 import pytest
 
 from community.search import postgres_rescore as rescore
-from community.search import ranker
+from community.search import proximity, ranker
 
 AVERAGES = {"a": 40.0, "b": 400.0, "c": 200.0, "d": 900.0}
 TOTAL = 1000
+
+
+@pytest.fixture(autouse=True)
+def _no_proximity(monkeypatch):
+    """The formula's parts apart; proximity has its own test below."""
+    monkeypatch.setattr(proximity, "WEIGHT", 0.0)
 
 
 def row(hits, **lengths):
@@ -78,3 +84,16 @@ def test_a_corrected_word_counts_its_best_form_once():
 
 def test_no_hits_score_nothing():
     assert rescore.score({"hits": None}, [rescore.Word(("x",), 1)], TOTAL, AVERAGES) == 0
+
+
+def test_words_close_together_in_title_and_question_earn_the_proximity_multiplier(monkeypatch):
+    monkeypatch.setattr(proximity, "WEIGHT", 0.2)
+    words = [rescore.Word(("ribbon",), df=10), rescore.Word(("jam",), df=12)]
+    near = row([("ribbon", [8], ["B"]), ("jam", [10], ["B"])])
+    far = row([("ribbon", [8], ["B"]), ("jam", [30], ["B"])])
+    in_answers = row([("ribbon", [80], ["D"]), ("jam", [81], ["D"])])
+    plain = bm25(1, 400, 400, 10, 1.2) + bm25(1, 400, 400, 12, 1.2)
+    assert rescore.score(far, words, TOTAL, AVERAGES) == pytest.approx(plain)
+    assert rescore.score(near, words, TOTAL, AVERAGES) == pytest.approx(plain * 1.2)
+    assert rescore.score(in_answers, words, TOTAL, AVERAGES) == pytest.approx(
+        bm25(1, 900, 900, 10, 0.6) + bm25(1, 900, 900, 12, 0.6))  # only title and question count

@@ -97,3 +97,29 @@ def test_a_new_word_one_edit_from_a_known_one_finds_its_thread(corpus, make):
     search.suggest("password")  # the backends' word statistics are read before the new thread
     fresh = make.thread(title="Umlauts rejected by the passwort field", body="The passwort field rejects them.")
     assert fresh.id in [hit.id for hit in search.search("passwort").results]  # the page: no title prefixes
+
+
+def test_query_words_close_together_rank_above_scattered_ones(app, make, monkeypatch):
+    """Term proximity (``search/proximity.py``, both backends): the same words, once side by side
+    in the question and once far apart; without the bonus the shorter question wins."""
+    from community.search import proximity
+
+    scattered = make.thread(title="Label printer trouble", body="The ribbon is new, yet the printer still shows a jam.")
+    close = make.thread(title="Label printer trouble",
+                        body="A ribbon jam shows on the new printer, yet it is still there.")
+    monkeypatch.setattr(proximity, "WEIGHT", 0.0)
+    assert [hit["id"] for hit in search.suggest("ribbon jam", types=("thread",))] == [scattered.id, close.id]
+    monkeypatch.setattr(proximity, "WEIGHT", 0.2)
+    getattr(app.extensions["search"], "_suggest_cache", {}).clear()  # Whoosh keeps answers per index generation
+    assert [hit["id"] for hit in search.suggest("ribbon jam", types=("thread",))] == [close.id, scattered.id]
+
+
+def test_the_proximity_multiplier_counts_stems_next_to_another():
+    from community.search import proximity
+
+    assert proximity.multiplier([(1, "ribbon"), (2, "jam")], ["ribbon", "jam"]) == 1.0 + proximity.WEIGHT
+    assert proximity.multiplier([(1, "ribbon"), (9, "jam")], ["ribbon", "jam"]) == 1.0
+    assert proximity.multiplier([(1, "ribbon"), (2, "ribbon")], ["ribbon", "jam"]) == 1.0  # one stem twice
+    assert proximity.multiplier([(5, "jam"), (3, "ribbon"), (20, "label")], ["ribbon", "jam", "label"]) == \
+        1.0 + proximity.WEIGHT * 2 / 3
+    assert proximity.text_positions("Ribbon jam", "The ribbon", ["ribbon", "jam"]) == [(0, "ribbon"), (1, "jam"), (3, "ribbon")]
