@@ -25,6 +25,18 @@ def test_reopening_exactly_thirty_minutes_after_the_last_activity_continues_the_
     assert db.session.get(AskSession, first).last_activity_at == minutes(30)
 
 
+def test_the_session_length_is_the_setting_s(site):
+    """``DEFLECTION_SESSION_MINUTES`` decides when a reopened page starts a new session (kills
+    ask_sessions.x_session_minutes__mutmut_7, which read a misspelt key and so always 30)."""
+    site.app.config["DEFLECTION_SESSION_MINUTES"] = 10
+    visitor = site.visitor()
+    first = visitor.open_page()
+    site.at(minutes(10))
+    assert visitor.open_page() == first                 # 10 minutes: still the same session
+    site.at(minutes(25))
+    assert visitor.open_page() != first                 # 15 minutes: a new one, though under 30
+
+
 def test_the_visitor_s_own_open_session_wins_over_the_account_s_on_another_device(site):
     member = site.user()
     phone = site.visitor()

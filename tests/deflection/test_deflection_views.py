@@ -401,3 +401,16 @@ def test_the_visitor_cookie_is_secure_over_https_only(site):
                                   environ_base=visitor.environ)
         cookies[scheme] = next(h for h in page.headers.getlist("Set-Cookie") if h.startswith("community_visitor="))
     assert "; Secure" in cookies["https"] and "Secure" not in cookies["http"]
+
+
+def test_a_new_visitor_has_one_id_for_the_whole_request(site):
+    """A cookieless request mints its visitor id once: a second ask in the same request (the thread
+    page's related-click and a session, say) gets the same id, and that id is the cookie sent back
+    (kills visitors.x_visitor_id__mutmut_2, which minted again on every call)."""
+    from community.services.deflection import visitors
+
+    with site.app.test_request_context("/ask", headers={"User-Agent": "Mozilla/5.0 Chrome/120.0"}):
+        first = visitors.visitor_id()
+        assert visitors.visitor_id() == first and visitors.visitor_id(mint=False) == first
+        response = visitors.set_visitor_cookie(site.app.response_class())
+    assert f"community_visitor={first}" in response.headers["Set-Cookie"]
