@@ -70,9 +70,17 @@ def upsert(model, key: dict, values: dict, on_insert: dict | None = None) -> Non
 
 
 def advisory(name: str) -> None:
-    """A transaction-long lock on ``name`` (PostgreSQL ``pg_advisory_xact_lock``; SQLite's
-    ``BEGIN IMMEDIATE`` already serializes writers)."""
-    if db.session.get_bind().dialect.name != "postgresql":
+    """A transaction-long lock on ``name`` (PostgreSQL ``pg_advisory_xact_lock``).  On SQLite the
+    write lock serializes writers: a writing request's transaction holds it from its start
+    (``BEGIN IMMEDIATE``); a GET that writes (an ask session started on the page) reads outside
+    a transaction until its first write, so here it takes the write lock before it reads."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "sqlite":
+        connection = db.session.connection()
+        if not connection.connection.dbapi_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    if dialect != "postgresql":
         return
     key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
     db.session.execute(select(func.pg_advisory_xact_lock(key)))

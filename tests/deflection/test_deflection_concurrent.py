@@ -124,3 +124,32 @@ def test_the_same_search_sent_ten_times_at_once_is_recorded_once(database_url, t
         statuses = Counter(live_server.burst([search] * BURST))
     assert statuses == {200: BURST}, statuses
     assert _state(config, site) == {"confirmed events": 0, "shown events": 2, "credits": 0, "bonus rows": 0}
+
+
+def _sessions_of(config: dict, username: str) -> int:
+    from community import create_app
+    from community.extensions import db
+    from community.models import AskSession, User
+
+    app = create_app(config)
+    with app.app_context():
+        user_id = db.session.execute(select(User.id).where(User.username == username)).scalar_one()
+        count = db.session.execute(select(func.count()).select_from(AskSession)
+                                   .where(AskSession.user_id == user_id)).scalar_one()
+        db.engine.dispose()
+    return count
+
+
+def test_a_member_opening_the_ask_page_in_ten_tabs_at_once_has_one_session(database_url, tmp_path):
+    """A signed-in member with no open session (and no visitor cookie yet) opens /ask ten times at
+    once: one ask session, which every tab shows."""
+    config = live_server.server_config(database_url, tmp_path, DEFLECTION_HOLDOUT=0)
+    site = _prepare(config)
+    with live_server.gunicorn(config, tmp_path) as base:
+        member = live_server.Client(base, headers={"User-Agent": CHROME}).login("asker")
+        answers = live_server.burst([lambda: (member.get("/ask"),)] * BURST)   # (status, body) each
+    assert not [a for a in answers if a[0] >= 500], [a[0] for a in answers]
+    assert [a[0] for a in answers] == [200] * BURST
+    shown = {re.search(rb'data-ask-session="(\w+)"', body).group(1) for _, body in answers}
+    assert len(shown) == 1, shown
+    assert _sessions_of(config, "asker") == 1

@@ -24,6 +24,7 @@ from ...extensions import db
 from ...models import AskEvent, AskSession, utcnow
 from ...models.metrics import ASK_ARMS, ASK_EVENT_KINDS, ASK_PAGES
 from ..errors import ValidationError
+from ..locking import advisory
 from . import credit, guards, visitors
 from .visitors import new_token, valid_visitor_id
 
@@ -88,8 +89,12 @@ def start_or_resume_session(*, visitor_id: str, page: str, user=None, address_ke
     now = now or utcnow()
     user_id = getattr(user, "id", None) if user is not None and getattr(user, "is_authenticated", True) else None
     owner = AskSession.visitor_id == visitor_id
+    # One start at a time per visitor and member: two tabs opened at once found no session and
+    # both started one (the member's lock first, in the same order whatever the cookie).
     if user_id:
         owner = or_(owner, AskSession.user_id == user_id)
+        advisory(f"ask-session:user:{user_id}")
+    advisory(f"ask-session:visitor:{visitor_id}")
     cutoff = now - timedelta(minutes=session_minutes())
     session = db.session.execute(
         select(AskSession).where(owner, AskSession.last_activity_at >= cutoff,
