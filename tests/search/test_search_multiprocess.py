@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from community import create_app, search
+from community.search import queue as search_queue
 from community.extensions import db
 from community.models import Thread
 from community.services.accounts import users
@@ -114,9 +115,13 @@ def test_three_gunicorn_workers_create_threads_concurrently(tmp_path):
 
         # Each worker's suggest endpoint... is the deflection branch's; read the index directly.
         with app.app_context():
+            # Wait for the replies' updates too, not only the new threads: the workers' appliers
+            # drain the queue on their own schedule (a reply could still wait when the count matched).
             deadline = time.time() + 30
-            while time.time() < deadline and search.count() != THREADS:
+            while time.time() < deadline and (search.count() != THREADS or search_queue.pending(db.session)):
+                db.session.rollback()
                 time.sleep(0.2)
+            assert search_queue.pending(db.session) == 0
             db_count = db.session.execute(select(func.count()).select_from(Thread)).scalar_one()
             assert db_count == THREADS
             assert search.count() == db_count
