@@ -86,15 +86,16 @@ def start_or_resume_session(*, visitor_id: str, page: str, user=None, address_ke
         raise ValueError(f"page must be one of {ASK_PAGES}")
     if not valid_visitor_id(visitor_id):
         raise ValidationError("Invalid visitor id.", field="visitor")
-    now = now or utcnow()
     user_id = getattr(user, "id", None) if user is not None and getattr(user, "is_authenticated", True) else None
     owner = AskSession.visitor_id == visitor_id
     # One start at a time per visitor and member: two tabs opened at once found no session and
-    # both started one (the member's lock first, in the same order whatever the cookie).
+    # both started one (the member's lock first, in the same order whatever the cookie).  The
+    # clock is read once the lock is held: a tab that waited must see the session started meanwhile.
     if user_id:
         owner = or_(owner, AskSession.user_id == user_id)
         advisory(f"ask-session:user:{user_id}")
     advisory(f"ask-session:visitor:{visitor_id}")
+    now = now or utcnow()
     cutoff = now - timedelta(minutes=session_minutes())
     session = db.session.execute(
         select(AskSession).where(owner, AskSession.last_activity_at >= cutoff,
