@@ -30,9 +30,6 @@ WITHDRAWERS = 15
 def database_url(request, tmp_path):
     with database(request.param, tmp_path, "ideas_conc") as url:
         yield url
-        from community.search import queue
-
-        queue.stop_all()     # the apps' search-queue threads end before their database is dropped
 
 
 def _prepare(database_url: str, tmp_path: Path) -> dict:

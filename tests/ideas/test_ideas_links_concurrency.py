@@ -26,9 +26,6 @@ RESPONSE = "Shipped in 4.2: the app keeps your notes offline."
 def database_url(request, tmp_path):
     with database(request.param, tmp_path, "ideas_links_conc") as url:
         yield url
-        from community.search import queue
-
-        queue.stop_all()     # the apps' search-queue threads end before their database is dropped
 
 
 def _prepare(database_url: str, tmp_path: Path) -> dict:

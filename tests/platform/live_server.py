@@ -61,9 +61,13 @@ def drop_postgres_database(url: str) -> None:
 @contextmanager
 def database(kind: str, tmp_path: Path, prefix: str):
     """A SQLite file (``kind="sqlite"``) or a throwaway PostgreSQL database, dropped afterwards;
-    the test is skipped when PostgreSQL does not answer."""
+    the test is skipped when PostgreSQL does not answer.  The search-queue threads that the
+    test's apps started end before the database goes (they would poll a dropped database)."""
+    from community.search import queue
+
     if kind == "sqlite":
         yield f"sqlite:///{tmp_path / (prefix + '.db')}"
+        queue.stop_all()
         return
     url = create_postgres_database(prefix)
     if url is None:
@@ -71,6 +75,7 @@ def database(kind: str, tmp_path: Path, prefix: str):
     try:
         yield url
     finally:
+        queue.stop_all()
         drop_postgres_database(url)
 
 
