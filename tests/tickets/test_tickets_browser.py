@@ -132,6 +132,9 @@ def test_escalate_reply_and_customer_sees_official_response(live):
             assert phone.evaluate("document.documentElement.scrollWidth") <= 391
             phone.screenshot(path=str(ARTIFACTS / "6-agent-queue-phone.png"), full_page=True)
             phone.click(".ticket-table a:has-text('Invoice shows the wrong VAT number')")
+            # the click starts a navigation: wait for the ticket page before measuring it
+            # (measured mid-navigation, the document had no documentElement yet in CI)
+            expect(phone.locator(".timeline")).to_contain_text("it is fixed now")
             assert phone.evaluate("document.documentElement.scrollWidth") <= 391
             phone.screenshot(path=str(ARTIFACTS / "7-agent-ticket-phone.png"), full_page=True)
         finally:
