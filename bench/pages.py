@@ -257,13 +257,16 @@ def serve(module: str, cwd: Path, env: dict, workers: int, log: Path):
                                           "PYTHONPATH": f"{cwd}:{ROOT}"},
                             stdout=open(log, "w"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    # Up to 3 minutes: on a loaded machine (and under ``nice``) loading the app takes a while.
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
-            urllib.request.urlopen(base + "/", timeout=2)
+            urllib.request.urlopen(base + "/", timeout=5)
             return proc, base
         except OSError:
-            time.sleep(0.2)
+            time.sleep(0.5)
     proc.terminate()
+    proc.wait(timeout=30)
     raise SystemExit("gunicorn did not start: " + log.read_text()[-2000:])
 
 
@@ -398,7 +401,12 @@ def run_config(args, key: str, load) -> dict:
     statements_kept = count_statements(env, pages, ids["cookie"], page_cache=True)
 
     hello_proc, hello = serve("hello_app:app", ROOT / "bench", {**os.environ}, args.workers, workdir / "hello.log")
-    site_proc, base = serve("bench_app:app", workdir, env, args.workers, workdir / "site.log")
+    try:
+        site_proc, base = serve("bench_app:app", workdir, env, args.workers, workdir / "site.log")
+    except BaseException:
+        hello_proc.terminate()
+        hello_proc.wait(timeout=30)
+        raise
     auth = {"Authorization": f"Bearer {ids['token']}", "Content-Type": "application/json"}
     runs = [
         ("hello", hello + "/hello", {}, {}),

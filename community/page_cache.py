@@ -161,8 +161,13 @@ def _unpack(raw: bytes) -> tuple:
 
 
 def page_key(environ: dict) -> str:
-    """The store's key for a request: its path and query string as sent (both doors use it)."""
-    raw = f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}?{environ.get('QUERY_STRING', '')}"
+    """The store's key for a request: its scheme, host, path and query string as sent (both
+    doors use it).  The host and scheme are in it because a page may carry absolute links
+    (``url_for(..., _external=True)``, redirects' targets): a site answering on two hostnames,
+    or on http and https, keeps one page for each."""
+    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
+    raw = (f"{environ.get('wsgi.url_scheme', 'http')}://{host.lower()}"
+           f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}?{environ.get('QUERY_STRING', '')}")
     return hashlib.sha1(raw.encode("latin-1", "replace")).hexdigest()
 
 

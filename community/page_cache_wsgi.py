@@ -15,6 +15,8 @@ certainly is such a visitor's, and that has a current kept page, with no Flask a
   security headers (security_headers.py), ``X-Request-ID`` and the request's log line
   (request_log.py); the view's ``on_hit`` runs (the thread page counts the view).
 - **Anything else** (no entry, a stale one, Redis away, another method) goes to Flask.
+- **Every request** first runs ``app.extensions["per_request_starts"]`` (cheap checks that
+  start this process's background threads once, such as the search queue's applier).
 """
 from __future__ import annotations
 
@@ -38,9 +40,15 @@ class FrontDoor:
         self.login_cookies = {app.config.get("SESSION_COOKIE_NAME", "session"),
                               app.config.get("REMEMBER_COOKIE_NAME", "remember_token")}
         self.log = app.config.get("REQUEST_LOG", True)
+        self.starts = app.extensions.setdefault("per_request_starts", [])
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
+        # What every serving process must run, such as the search queue's applier: a worker
+        # that answers only kept pages never reaches Flask's before_request, and rows a dead
+        # worker left in the queue would wait for as long as every page stayed kept.
+        for start in self.starts:
+            start()
         if not self._anonymous(environ):
             return self.wsgi_app(environ, start_response)
         entry = page_cache.fresh_entry(self.app, environ)

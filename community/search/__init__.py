@@ -72,6 +72,8 @@ def init_app(app: Flask) -> None:
         if not state.queue.sync:
             # Every serving process runs an applier, so rows a dead worker left are applied.
             app.before_request(state.queue.ensure_running)
+            # ... and so does a worker that only answers kept pages before Flask (page_cache_wsgi.py).
+            app.extensions.setdefault("per_request_starts", []).append(state.queue.ensure_running)
     listeners.install()
 
 

@@ -117,3 +117,50 @@ def test_views_from_the_front_door_are_counted_and_logged(app, db, thread, flask
     assert thread.view_count == counted + 2
     lines = [r.getMessage() for r in caplog.records if r.name == "community.request"]
     assert sum(f"request_id=lb-second method=GET path={url} status=200" in line for line in lines) == 1
+
+
+def test_a_page_is_kept_per_host_and_scheme(app, thread, flask_requests):  # noqa: F811
+    """A site answering on two hostnames (or http and https) never serves one host's page to the
+    other: a page may carry absolute links to the host it was drawn for."""
+    url = url_of(thread)
+    for base in ("http://localhost", "http://localhost", "http://alias.example", "https://localhost",
+                 "http://ALIAS.example"):
+        assert app.test_client().get(url, base_url=base).status_code == 200
+    assert len(flask_requests) == 3  # localhost, alias.example and https once each, each kept after
+
+
+def test_a_worker_that_only_answers_kept_pages_starts_the_search_queue(_suite_app_factory):  # noqa: F811
+    """The search queue's applier starts in a worker's first request, even one answered before
+    Flask: else updates a dead worker left in the queue waited for as long as pages stayed kept."""
+    import time
+
+    from community import search
+    from community.extensions import db as _db
+    from tests.conftest import Factory
+
+    app = _suite_app_factory({"SEARCH_INDEX_SYNC": False, "SEARCH_QUEUE_POLL_SECONDS": 0.05})
+    make = Factory(_db)
+    queue = app.extensions["search"].queue
+    try:
+        thread = make.thread(title="Printer queue stuck on the first job")
+        client = app.test_client()
+        client.get(url_of(thread))  # drawn and kept; this request started the applier through Flask
+        queue.stop()
+        make.reply(thread, body="Left in the queue by a worker that then died.")
+        queue.stop()  # the write woke it again: stop it, as the worker that died
+        assert search.pending() >= 1
+        client.get(url_of(thread))  # drawn again (the write moved the generation on), kept
+        queue.stop()
+        seen = []
+        dispatch = app.full_dispatch_request
+        app.full_dispatch_request = lambda: seen.append(1) or dispatch()
+        assert client.get(url_of(thread)).status_code == 200 and seen == []  # answered before Flask
+        assert queue._thread is not None and queue._thread.is_alive()
+        for _ in range(200):
+            _db.session.rollback()
+            if search.pending() == 0:
+                break
+            time.sleep(0.05)
+        assert search.pending() == 0
+    finally:
+        queue.stop()
