@@ -22,6 +22,8 @@ Public interface (other areas use only these):
   index generation, so a write anywhere refreshes it).
 - ``rebuild(progress=None) -> int``: rebuild from the database.
 - ``touch(*keys)``: re-index after SQL that bypassed the ORM (``"thread:3"``).
+- ``changed(*keys)``: the same for SQL run inside a transaction still open: the keys are
+  indexed with what the ORM changed when it commits, and dropped if it rolls back.
 - ``drift()``: documents missing from the index, extra in it, or stale (``flask check``).
 - ``pending()`` and ``apply_pending()``: the Whoosh indexing queue (``queue.py``): a
   change is indexed after its commit, off the request, by each process's applier.
@@ -44,7 +46,7 @@ from .results import Hit, SearchResults
 
 __all__ = ["Hit", "SearchResults", "SearchUnavailable", "apply_pending", "bulk_writer", "count", "drift", "init_app",
            "paused", "pending", "rebuild",
-           "explain", "related", "search", "suggest", "touch"]
+           "changed", "explain", "related", "search", "suggest", "touch"]
 
 
 BACKENDS = ("whoosh", "postgres")
@@ -128,6 +130,15 @@ def total() -> int:
 def touch(*keys: str) -> None:
     """Re-index documents now, e.g. ``touch("thread:3")`` after a bulk UPDATE statement."""
     _state().reindex(keys)
+
+
+def changed(*keys: str) -> None:
+    """Index ``keys`` when the current transaction commits, e.g. ``changed("thread:3")`` after a
+    DELETE statement (race-safe where an ORM delete is not), as if the ORM had changed them."""
+    from ..extensions import db
+    from .listeners import collect
+
+    collect(db.session(), keys)
 
 
 def drift() -> dict[str, list]:

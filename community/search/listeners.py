@@ -33,6 +33,13 @@ def _collect(session: Session | None, key: str) -> None:
         session.info.setdefault(PENDING, set()).add(key)
 
 
+def collect(session: Session, keys) -> None:
+    """Documents that SQL run outside the ORM changed in ``session``'s open transaction:
+    indexed with the rest of it at commit, dropped if it rolls back."""
+    for key in keys:
+        _collect(session, key)
+
+
 #: Attributes whose change alters a document; others (view counts, pins) re-index nothing,
 #: so that counting a page view does not take the index lock.
 THREAD_FIELDS = ("title", "slug", "category_id", "hidden", "deleted", "merged_into_id", "accepted_post_id",

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, delete, not_, select, update
 
+from ... import search
 from ...extensions import db
 from ...models import EVIDENCE_SOURCES, AskEvent, AskSession, DuplicateLink, SearchEvidence, Thread, utcnow
+from ..ideas.rows import insert_ignore
 
 #: Sources rebuilt from the ask events (duplicates come from the forum, not from events).
 EVENT_SOURCES = ("confirmed", "opened")
@@ -45,31 +46,39 @@ def vote(thread_id: int, voter: str, source: str, words: str, at: datetime, sess
     """Record ``voter``'s words for a thread; one row per (thread, voter), race-safe.
 
     A second vote of the same voter replaces the first unless it comes from a weaker
-    source (an opening never overwrites a confirmation).  Returns whether a row changed.
+    source (an opening never overwrites a confirmation).  Returns whether a row was
+    written.  Statements, not ORM objects: an insert that finds the row already there
+    (another request, at the same moment) does nothing, and the update then matches it
+    or, if another request removed it meanwhile, nothing; never an error or a warning.
     """
     words = " ".join((words or "").split())[:WORDS_MAX]
     if not words or source not in EVIDENCE_SOURCES:
         return False
-    existing = _existing(thread_id, voter)
-    if existing is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(SearchEvidence(thread_id=thread_id, voter=voter, source=source, words=words,
-                                              session_id=session_id, created_at=at))
-            return True
-        except IntegrityError:  # the same voter, at the same moment, in another request
-            existing = _existing(thread_id, voter)
-            if existing is None:
-                raise
-    if _rank(source) > _rank(existing.source):
+    values = {"source": source, "words": words, "session_id": session_id, "created_at": at}
+    if insert_ignore(SearchEvidence, {"thread_id": thread_id, "voter": voter, **values}):
+        search.changed(f"thread:{thread_id}")
+        return True
+    replaceable = EVIDENCE_SOURCES[_rank(source):]  # this source and the weaker ones
+    table = SearchEvidence.__table__
+    same = and_(table.c.source == source, table.c.words == words, table.c.created_at == at)
+    result = db.session.execute(update(table).where(
+        table.c.thread_id == thread_id, table.c.voter == voter, table.c.source.in_(replaceable), not_(same))
+        .values(**values))
+    if not result.rowcount:
         return False
-    existing.source, existing.words, existing.session_id, existing.created_at = source, words, session_id, at
+    search.changed(f"thread:{thread_id}")
     return True
 
 
-def _existing(thread_id: int, voter: str) -> SearchEvidence | None:
-    return db.session.execute(select(SearchEvidence).where(
-        SearchEvidence.thread_id == thread_id, SearchEvidence.voter == voter)).scalar_one_or_none()
+def delete_votes(*conditions) -> set[int]:
+    """Delete the votes matching ``conditions`` with one statement (two requests removing the
+    same row at once both succeed, where ORM deletes warn that one matched nothing), and
+    re-index their threads at commit.  Returns those threads."""
+    threads = set(db.session.execute(select(SearchEvidence.thread_id).where(*conditions)).scalars())
+    if threads:
+        db.session.execute(delete(SearchEvidence).where(*conditions).execution_options(synchronize_session="fetch"))
+        search.changed(*(f"thread:{thread_id}" for thread_id in sorted(threads)))
+    return threads
 
 
 def visitor_voter(visitor_id: str) -> str:
@@ -99,14 +108,12 @@ def record_confirmation(session: AskSession, thread: Thread, at: datetime) -> bo
 
 
 def forget_sessions(session_ids) -> int:
-    """Remove the votes of deflections that failed (a contact followed): ORM deletes, so
-    the threads are re-indexed after the commit."""
-    rows = db.session.execute(select(SearchEvidence).where(
-        SearchEvidence.session_id.in_(list(session_ids)),
-        SearchEvidence.source.in_(EVENT_SOURCES))).scalars().all() if session_ids else []
-    for row in rows:
-        db.session.delete(row)
-    return len(rows)
+    """Remove the votes of deflections that failed (a contact followed); their threads are
+    re-indexed after the commit.  Returns the threads that lost a vote."""
+    ids = list(session_ids)
+    if not ids:
+        return 0
+    return len(delete_votes(SearchEvidence.session_id.in_(ids), SearchEvidence.source.in_(EVENT_SOURCES)))
 
 
 def duplicate_voter(thread_id: int) -> str:

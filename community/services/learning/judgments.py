@@ -53,13 +53,13 @@ def linked_threads(body_html: str | None, own_id: int) -> list[int]:
     return out[:MAX_LINKS]
 
 
-def _drop(voter: str, source: str) -> set[int]:
-    """Remove ``voter``'s votes of ``source`` (ORM deletes: the threads are re-indexed); their threads."""
-    rows = db.session.execute(select(SearchEvidence).where(
-        SearchEvidence.voter == voter, SearchEvidence.source == source)).scalars().all()
-    for row in rows:
-        db.session.delete(row)
-    return {row.thread_id for row in rows}
+def _drop(voter: str, source: str, keep=()) -> set[int]:
+    """Remove ``voter``'s votes of ``source`` but those for the threads in ``keep`` (one DELETE
+    statement: the same link made twice at once removes nothing twice); their threads."""
+    conditions = [SearchEvidence.voter == voter, SearchEvidence.source == source]
+    if keep:
+        conditions.append(SearchEvidence.thread_id.not_in(list(keep)))
+    return evidence.delete_votes(*conditions)
 
 
 def _visible(thread_ids) -> dict[int, Thread]:
@@ -73,17 +73,14 @@ def record_accepted(thread: Thread) -> set[int]:
     """Bring the votes of ``thread``'s accepted answer up to date (after accepting, changing or
     withdrawing it): its title votes for each visible thread that answer links to.  Returns
     the threads whose evidence changed."""
-    changed = _drop(accepted_voter(thread.id), "accepted")
-    db.session.flush()
-    if not thread.visible or thread.accepted_post_id is None:
-        return changed
-    post = db.session.get(Post, thread.accepted_post_id)
-    if post is None or not post.visible:
-        return changed
-    targets = _visible(linked_threads(post.body_html, thread.id))
+    post = db.session.get(Post, thread.accepted_post_id) if thread.visible and thread.accepted_post_id else None
+    linked = linked_threads(post.body_html, thread.id) if post is not None and post.visible else []
+    visible = _visible(linked)
+    targets = [target_id for target_id in linked if target_id in visible]
+    changed = _drop(accepted_voter(thread.id), "accepted", keep=targets)
     at = thread.solved_at or utcnow()
-    for target_id in linked_threads(post.body_html, thread.id):
-        if target_id in targets and evidence.vote(target_id, accepted_voter(thread.id), "accepted", thread.title, at):
+    for target_id in targets:
+        if evidence.vote(target_id, accepted_voter(thread.id), "accepted", thread.title, at):
             changed.add(target_id)
     return changed
 
@@ -96,13 +93,11 @@ def _idea_learns(idea: Idea | None) -> bool:
 def record_idea(idea: Idea) -> set[int]:
     """Bring ``idea``'s votes up to date (after a link to a thread is made or removed, or a
     merge): its title votes for each visible linked thread.  Returns the threads changed."""
-    changed = _drop(idea_voter(idea.id), "idea")
-    db.session.flush()
-    if not _idea_learns(idea):
-        return changed
     thread_ids = db.session.execute(select(IdeaLink.thread_id).where(
-        IdeaLink.idea_id == idea.id, IdeaLink.thread_id.is_not(None))).scalars().all()
-    for thread_id in _visible(thread_ids):
+        IdeaLink.idea_id == idea.id, IdeaLink.thread_id.is_not(None))).scalars().all() if _idea_learns(idea) else []
+    targets = sorted(_visible(thread_ids))
+    changed = _drop(idea_voter(idea.id), "idea", keep=targets)
+    for thread_id in targets:
         if evidence.vote(thread_id, idea_voter(idea.id), "idea", idea.title, idea.created_at or utcnow()):
             changed.add(thread_id)
     return changed
