@@ -33,20 +33,22 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=2, help="plans of the N slowest statements per kind")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    from sqlalchemy import text
 
-    from community.search import postgres
+    from sqlalchemy import event
 
     queries = make_queries(args.corpus, args.queries, seed=args.seed)
     app = create_app()
     captured: list[tuple[str, dict]] = []
-    original = postgres.PostgresSearch._read
+    with app.app_context():
+        from community.extensions import db
 
-    def capturing(self, sql, params):
-        captured.append((sql, dict(params)))
-        return original(self, sql, params)
-
-    postgres.PostgresSearch._read = capturing
+        # Every statement the search sends (the rescored suggest query and the word lookups
+        # included), as the driver receives it; re-run under EXPLAIN below.
+        @event.listens_for(db.engine, "before_cursor_execute")
+        def capturing(conn, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(("SELECT", "WITH")) or executemany:
+                return
+            captured.append((statement, dict(parameters or {})))
     load = os.getloadavg()[0]
     out: dict = {}
     with app.app_context():
@@ -64,7 +66,7 @@ def main() -> None:
                 total = 0.0
                 for sql, params in list(captured):
                     with db.engine.begin() as conn:
-                        plan = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql), params).scalar()
+                        plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, params).scalar()
                     ms = plan[0]["Execution Time"] + plan[0]["Planning Time"]
                     total += ms
                     plans.append((ms, q, sql, params))
@@ -73,7 +75,7 @@ def main() -> None:
             print(f"{name}: wall {out[name]['wall']}  database (plan + execution) {out[name]['database']}")
             for ms, q, sql, params in sorted(plans, key=lambda p: -p[0])[:args.show]:
                 with db.engine.begin() as conn:
-                    lines = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql), params).scalars().all()
+                    lines = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql, params).scalars().all()
                 print(f"\n--- {ms:.1f} ms: {q!r}\n" + "\n".join(lines[:40]))
     out["load"] = f"{load:.1f} -> {os.getloadavg()[0]:.1f}"
     print("load average", out["load"])

@@ -60,6 +60,9 @@ SUGGEST_CANDIDATES = 20
 PREFIX_WEIGHT = 0.3
 #: Words whose lexemes a process keeps (``_lexemes``).
 LEXEME_CACHE_SIZE = 20000
+#: The stored fields a suggestion's ranking reads (order, topics, what is shown); the long texts
+#: (``snippet_text``, ``question_text``) are read only for the suggestions shown, with their headline.
+RANKED_FIELDS = tuple(name for name in STORED if name not in ("snippet_text", "question_text"))
 
 
 #: The search page's orders (``schema.SORTS``), ties by best match as in the Whoosh backend.
@@ -145,12 +148,12 @@ class PostgresSearch:
         ``vector``, the lengths of ``rescore.length_sql`` and an ``extra`` score), best first:
         the first :data:`rescore.WINDOW` scored again by :func:`rescore.score`, times ``prior``,
         the others (past the window) after them in the SQL's order."""
-        columns = ", ".join(f"c.{name}" for name in ("key", *STORED, "prior", "extra", "rank", *rescore.LENGTHS))
+        columns = ", ".join(f"c.{name}" for name in ("key", *RANKED_FIELDS, "prior", "extra", "rank", *rescore.LENGTHS))
 
         def read(connection):
             lexemes = self._lexemes(connection, found)
             params["lexemes"] = sorted({lexeme for forms in lexemes.values() for lexeme in forms})
-            hits = rescore.hits_sql("c.vector") if rescore.WINDOW else "NULL AS hits"
+            hits = rescore.hits_sql("c.vector") if rescore.WINDOW else "NULL AS vector_text"
             rows = connection.execute(text(f"SELECT {columns}, {hits} FROM ({inner}) AS c ORDER BY c.rank DESC, c.key"),
                                       params).mappings()
             return lexemes, [dict(row) for row in rows]
@@ -159,6 +162,8 @@ class PostgresSearch:
         window, rest = rows[:rescore.WINDOW], rows[rescore.WINDOW:]
         if not window:
             return [(row["rank"], row) for row in rest]
+        for row in window:
+            row["hits"] = rescore.hits(row.pop("vector_text"), params["lexemes"])
         scoring = self._rescore_words(found, lexemes)
         _at, total, _frequencies, averages = self._snapshot()
         ranked = sorted((((rescore.score(row, scoring, total, averages) + float(row["extra"] or 0))
@@ -341,12 +346,12 @@ class PostgresSearch:
             where = f"(vector @@ ({built.sel}) OR ({prefix_selects})) AND {filters}"
         else:  # many matches: the exact rank for the candidates only (``postgres_plan``)
             where = f"key IN ({plan.candidates(built, filters, prefix=one_word)})"
-        lengths = [c for _field, names in rescore.CLASSES.values() for c in names if c not in STORED]
-        columns = ", ".join(dict.fromkeys(("key", *STORED, "title_words", "prior", *lengths)))
+        lengths = [c for _field, names in rescore.CLASSES.values() for c in names if c not in RANKED_FIELDS]
+        columns = ", ".join(dict.fromkeys(("key", *RANKED_FIELDS, "title_words", "prior", *lengths)))
         # The SQL rank picks the window, whose rows are scored again (``postgres_rescore``); the
         # half-typed last word matches title words it begins (a little, below whole words).
         ranked = self._rescored(found, (
-            f"SELECT key, {', '.join(STORED)}, prior, v AS vector, {rescore.length_sql()},"
+            f"SELECT key, {', '.join(RANKED_FIELDS)}, prior, v AS vector, {rescore.length_sql()},"
             f" {PREFIX_WEIGHT} * coalesce(ts_rank(title_words, p), 0) AS extra,"
             f" ({built.rank} + {PREFIX_WEIGHT} * coalesce(ts_rank(title_words, p), 0)) * prior AS rank"
             f" FROM {plan.ranked(columns, where)} AS d, (SELECT {q} AS q, {p} AS p) AS query"
@@ -355,14 +360,15 @@ class PostgresSearch:
         shown = presenting.order_suggestions(ranked, limit)
         if not shown:
             return []
-        heads = {row["key"]: row["h"] for row in self._read(
-            f"SELECT key, {headline.sql('snippet_text')} AS h FROM {TABLE}, (SELECT {q} AS q) AS query"
+        heads = {row["key"]: row for row in self._read(
+            f"SELECT key, snippet_text, {headline.sql('snippet_text')} AS h FROM {TABLE}, (SELECT {q} AS q) AS query"
             " WHERE key = ANY(CAST(:keys AS text[]))", {**params, "keys": [f["key"] for _s, f in shown]})}
         terms = querying.analyze(text_)
         out = []
         for score, f in shown:
-            item = presenting.suggestion(f, score, terms)
-            item["snippet"] = headline.plain(heads.get(f["key"]), f.get("snippet_text"))
+            head = heads.get(f["key"]) or {}
+            item = presenting.suggestion({**f, "snippet_text": head.get("snippet_text") or ""}, score, terms)
+            item["snippet"] = headline.plain(head.get("h"), head.get("snippet_text"))
             out.append(item)
         return out
 

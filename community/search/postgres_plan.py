@@ -13,7 +13,8 @@ Two things here:
   selecting words may match more than ``EXACT_ROWS`` documents, the exact rank is
   computed only for a few bounded sets found through the GIN indexes, each at most
   ``TIER_ROWS`` rows: the documents holding *every* selecting word, the documents whose
-  *title* holds one (``title_stems``, small and kept in the row; best title rank first),
+  *title* holds one (``title_stems``, small and kept in the row; best title rank first among
+  the first ``TITLE_SCAN_ROWS`` found),
   any other matches (in table order), and for a one-word suggestion the title words it
   begins.  A document that holds only some of the words, none in its title, and is not
   among the first ``TIER_ROWS`` matches is not ranked: the approximation, measured
@@ -40,8 +41,12 @@ STAGED_SORTS = {"relevance": None, "newest": "created DESC NULLS LAST, key",
                 "active": "activity DESC NULLS LAST, key"}
 #: A selecting word held by at most this many documents brings all of them.
 RARE_ROWS = 300
-#: Whether the title candidates are the best titles (reads every title match) or the first ones.
+#: Whether the title candidates are the best titles or the first ones.
 TITLE_ORDER = True
+#: Title matches read to pick the best titles among: a word in 5,846 titles ("should") read every
+#: one of them, each on a heap page of its own (99 ms at 100,000 threads, load 16; the query's
+#: slowest part).  The best ``TIER_ROWS`` of the first ``TITLE_SCAN_ROWS`` found are taken.
+TITLE_SCAN_ROWS = 1000
 
 
 def exact(built: Built) -> bool:
@@ -56,12 +61,17 @@ def candidates(built: Built, filters: str, *, prefix: bool = False, extra: int =
     if len(built.selecting) > 1 and not built.all_of:
         every = " && ".join(f"({part})" for part in built.selecting)
         tiers.append(f"SELECT key FROM {TABLE} WHERE vector @@ ({every}){where} {limit}")
-    order = f" ORDER BY ({built.title_rank}) * prior DESC" if TITLE_ORDER else ""
     titled = built.sel
     if built.all_of and len(built.selecting) > 2:  # every word common: a title holding two of the three
         pairs = [(a, b) for i, a in enumerate(built.selecting) for b in built.selecting[i + 1:]]
         titled = " || ".join(f"(({a}) && ({b}))" for a, b in pairs)
-    tiers.append(f"SELECT key FROM {TABLE} WHERE title_stems @@ ({titled}){where}{order} {limit}")
+    if TITLE_ORDER:
+        # ``title_rank`` names the column ``title_stems``: the subquery keeps that name.
+        scanned = (f"(SELECT key, title_stems, prior FROM {TABLE} WHERE title_stems @@ ({titled}){where}"
+                   f" LIMIT {TITLE_SCAN_ROWS}) AS t")
+        tiers.append(f"SELECT key FROM {scanned} ORDER BY ({built.title_rank}) * prior DESC, key {limit}")
+    else:
+        tiers.append(f"SELECT key FROM {TABLE} WHERE title_stems @@ ({titled}){where} {limit}")
     for part, count in built.counts:
         if count <= RARE_ROWS and not built.all_of:
             tiers.append(f"SELECT key FROM {TABLE} WHERE vector @@ ({part}){where} LIMIT {RARE_ROWS}")

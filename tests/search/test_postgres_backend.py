@@ -282,3 +282,20 @@ def test_a_word_postgresql_splits_counts_as_its_rarest_part():
     assert _frequency("printing", frequencies) == 7
     assert _frequency("zzz'", frequencies) == 0
     assert _frequency(Lexeme.of("print", typed="pritn"), frequencies) == 7
+
+
+def test_hits_read_from_the_vector_s_text_are_what_unnest_gives(app, make, db):
+    """The rescoring reads the query's lexemes from ``CAST(vector AS text)`` (``postgres_rescore.hits``)
+    instead of ``unnest(vector)``: for every lexeme of real rows, the same positions and weights."""
+    from community.search import postgres_rescore
+
+    make.thread(title="Printer's ribbon jams: it doesn't feed", body="C:\\temp\\spool and /usr/lib/x.so hold the job; mail e@x.com, see http://a.b/c?d=1 (v2.1, foo-bar).")
+    make.thread(title="Ribbon ribbon ribbon", body="Ribbon ribbon " * 40)
+    rows = db.session.execute(text("SELECT CAST(vector AS text) AS t, (SELECT json_agg(json_build_array("
+                                   "u.lexeme, u.positions, u.weights)) FROM unnest(vector) AS u) AS u"
+                                   " FROM search_documents")).all()
+    every = [lexeme for _text, unnested in rows for lexeme, _positions, _weights in unnested]
+    assert {"/usr/lib", "a.b/c"} <= set(every), every  # lexemes of odd characters
+    for vector_text, unnested in rows:
+        lexemes = [lexeme for lexeme, _positions, _weights in unnested]
+        assert postgres_rescore.hits(vector_text, lexemes) == [list(item) for item in unnested]

@@ -97,3 +97,14 @@ def test_words_close_together_in_title_and_question_earn_the_proximity_multiplie
     assert rescore.score(near, words, TOTAL, AVERAGES) == pytest.approx(plain * 1.2)
     assert rescore.score(in_answers, words, TOTAL, AVERAGES) == pytest.approx(
         bm25(1, 900, 900, 10, 0.6) + bm25(1, 900, 900, 12, 0.6))  # only title and question count
+
+
+def test_a_vector_s_text_gives_each_lexeme_s_positions_and_weights():
+    """``hits`` reads the query's lexemes out of ``tsvector``'s text output (weight D has no
+    letter, quotes and backslashes doubled, a lexeme without positions), none other."""
+    text = r"'error':3,5A 'errors':9B 'it''s':2C 'a\\b':4 'printer':1A,7B,12 'zz'"
+    assert rescore.hits(text, ["printer", "error", "it's", "a\\b", "zz", "err", "nope"]) == [
+        ["printer", [1, 7, 12], ["A", "B", "D"]], ["error", [3, 5], ["D", "A"]], ["it's", [2], ["C"]],
+        ["a\\b", [4], ["D"]], ["zz", [], []]]
+    assert rescore.hits("'s':1 'it''s':2B", ["s"]) == [["s", [1], ["D"]]]
+    assert rescore.hits(None, ["x"]) == [] and rescore.hits("", ["x"]) == []
