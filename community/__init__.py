@@ -43,6 +43,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     page_cache.init_app(app)
     view_counts.init_app(app)
+    from .services.deflection import credit as deflection_credit
+
+    deflection_credit.init_app(app)  # inferred deflections credited after a request, when due
     security_headers.init_app(app)
     from . import page_cache_wsgi
 

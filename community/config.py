@@ -262,6 +262,11 @@ class Defaults:
     #: User-agent substrings of bots (None = the built-in list in services/deflection/visitors.py).
     DEFLECTION_BOT_PATTERNS: list | None = None
     DEFLECTION_VISITOR_COOKIE = "community_visitor"
+    #: Inferred deflections are credited by `flask deflection credit` (cron) and, every this many
+    #: seconds per process, after a request (None: 300, off under TESTING; 0: never after a request).
+    DEFLECTION_CREDIT_EVERY_SECONDS: int | None = None
+    #: At most this many sessions judged after one request (the cron job has no limit).
+    DEFLECTION_CREDIT_AFTER_REQUEST = 200
     CONTACT_RATE_LIMIT = "5 per 10 minutes;20 per day"
 
     # Moderation: flags and new-account limits (see services/flags.py, services/spam.py).

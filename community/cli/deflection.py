@@ -1,10 +1,12 @@
-"""``flask deflection demo-sessions``: simulated ask sessions for a demo site's analytics."""
+"""``flask deflection demo-sessions`` (simulated ask sessions for a demo site's analytics) and
+``flask deflection credit`` (credit inferred deflections that held: run it from cron)."""
 from __future__ import annotations
 
 import click
 
 from ..demo import ask_sessions
-from ..extensions import db
+from ..extensions import db, write_intent
+from ..services.deflection import credit
 
 
 @click.group()
@@ -22,3 +24,13 @@ def demo_sessions(days: int):
         click.echo(f"Simulated {count} ask sessions over {days} days: see /analytics.")
     else:
         click.echo("Ask sessions already exist (or there are no threads): nothing simulated.")
+
+
+@deflection.command("credit")
+def credit_inferred():
+    """Credit inferred deflections whose sessions ended without a contact (run every 10 minutes
+    from cron; safe to run in several processes at once: each session is credited once)."""
+    with write_intent():
+        done = credit.settle_inferred()
+    click.echo(f"judged {sum(done.values())} sessions: " + ", ".join(
+        f"{kind} {done[kind]}" for kind in ("credited", "failed", "kept", "excluded", "hidden", "none", "pending")))

@@ -36,6 +36,7 @@ class AskSession(db.Model):
     __table_args__ = (
         Index("ix_ask_sessions_started", "started_at"),
         Index("ix_ask_sessions_visitor", "visitor_id", "started_at"),
+        Index("ix_ask_sessions_last_activity", "last_activity_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -55,6 +56,9 @@ class AskSession(db.Model):
     beacon_at: Mapped[datetime | None]
     #: The session's one counted "This solved my problem" (set once, by a guarded UPDATE).
     confirmed_at: Mapped[datetime | None]
+    #: When ``credit.settle_inferred`` last judged the session final (not pending): it is looked
+    #: at again only after later activity (a page left open that opens another suggestion).
+    credit_settled_at: Mapped[datetime | None]
 
     events: Mapped[list["AskEvent"]] = relationship(
         back_populates="session", order_by="AskEvent.id", cascade="all, delete-orphan"
@@ -104,12 +108,18 @@ class AskRefusal(db.Model):
     count: Mapped[int] = mapped_column(default=0)
 
 
+#: A credit's kind: the visitor's own "This solved my problem", or an inferred deflection.
+CREDIT_KINDS = ("confirmed", "inferred")
+
+
 class DeflectionCredit(db.Model):
-    """A confirmed deflection credited to the thread that solved it and its accepted answer.
+    """A deflection credited to the thread that solved it and its accepted answer.
 
     One per ask session (the unique key makes ten confirmations sent at once credit
-    once).  ``failed_at`` is set when the same visitor contacts support or posts a
-    question within the attribution window after the confirmation; the answer
+    once): ``kind`` "confirmed" (written by the confirmation) or "inferred" (written by
+    ``credit.settle_inferred`` once the session ended without a contact; a later
+    confirmation replaces it).  ``failed_at`` is set when the same visitor contacts support or posts a
+    question within the attribution window after the deflection; the answer
     author's bonus (``deflection_helped`` in the ledger, ``source="deflection:<session>"``)
     is then reversed.  "Helped N customers" counts credits that did not fail.
     """
@@ -129,5 +139,7 @@ class DeflectionCredit(db.Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     visitor_id: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: When the deflection happened: the confirmation, or the inferred session's last opening.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     failed_at: Mapped[datetime | None]
+    kind: Mapped[str] = mapped_column(String(10), default="confirmed", server_default="confirmed")

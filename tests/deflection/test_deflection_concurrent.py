@@ -153,3 +153,40 @@ def test_a_member_opening_the_ask_page_in_ten_tabs_at_once_has_one_session(datab
     shown = {re.search(rb'data-ask-session="(\w+)"', body).group(1) for _, body in answers}
     assert len(shown) == 1, shown
     assert _sessions_of(config, "asker") == 1
+
+
+def test_four_credit_jobs_at_once_credit_each_inferred_deflection_once(database_url, tmp_path):
+    """Eight visitors open the invoices thread and leave (inferred deflections: the inferred window
+    and the session length are 0 minutes here, so the sessions are creditable at once); four
+    ``flask deflection credit`` processes started at the same moment credit each once."""
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    config = live_server.server_config(database_url, tmp_path, DEFLECTION_HOLDOUT=0,
+                                       DEFLECTION_INFERRED_MINUTES=0, DEFLECTION_SESSION_MINUTES=0,
+                                       DEFLECTION_CREDIT_EVERY_SECONDS=0)
+    site = _prepare(config)
+    with live_server.gunicorn(config, tmp_path) as base:
+        for _ in range(8):
+            _visitor(base, site)
+    (tmp_path / "credit_app.py").write_text(f"from community import create_app\napp = create_app({config!r})\n")
+    flask = Path(sys.executable).with_name("flask")
+    barrier, results = threading.Barrier(4), []
+
+    def job():
+        barrier.wait()
+        results.append(subprocess.run([str(flask), "--app", "credit_app", "deflection", "credit"],
+                                      capture_output=True, cwd=tmp_path, timeout=300,
+                                      env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{tmp_path}:{live_server.ROOT}"}))
+
+    workers = [threading.Thread(target=job) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert [p.returncode for p in results] == [0] * 4, [p.stderr.decode()[-800:] for p in results]
+    credited = sum(int(re.search(r"credited (\d+)", p.stdout.decode()).group(1)) for p in results)
+    assert credited == 8, [p.stdout.decode() for p in results]
+    assert _state(config, site) == {"confirmed events": 0, "shown events": 8, "credits": 8, "bonus rows": 8}
