@@ -435,7 +435,11 @@ def run_config(args, key: str, load) -> dict:
     finally:
         for proc in (site_proc, hello_proc):
             proc.terminate()
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=90)  # gunicorn's graceful stop, slow on a loaded machine
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=30)
 
     hello_rps, hello_cpu = results["hello"]["rps"], results["hello"]["cpu_ms"]
     loads = [r["load"] for r in results.values()]

@@ -109,6 +109,15 @@ class Defaults:
         "tag_subscriptions", "webhook_attempts",
         "audit_log", "search_evidence", "search_queue", "alembic_version",
     ]
+    #: Tables whose writes change no page kept for a member (page_cache_members.py): a write to
+    #: any other moves the members generation on (PAGE_CACHE_IGNORE_TABLES but these are shown
+    #: only to members: notifications, subscriptions, ask sessions...).
+    MEMBER_PAGE_IGNORE_TABLES = [
+        "thread_views", "api_tokens", "password_resets", "outbox", "webhook_attempts", "audit_log",
+        "search_evidence", "search_queue", "alembic_version",
+    ]
+    #: Members' whole pages kept in each process, per member and session; 0: drawn every time.
+    MEMBER_PAGE_CACHE_ENTRIES = 300
     #: Post cards kept in each process, by everything they show (views/post_cards.py); 0: drawn every time.
     POST_CARD_CACHE_ENTRIES = 5000
     #: Thread views are written in batches (services/forum/view_counts.py): every this many

@@ -51,6 +51,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
+from . import page_cache_members
+
 #: The table a write statement changes (``INSERT INTO x``, ``UPDATE x``, ``DELETE FROM x``).
 _WRITE_RE = re.compile(r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
 _WRITE_WORDS = ("INSERT", "UPDATE", "DELETE", "WITH")
@@ -88,20 +90,36 @@ class MemoryStore(_Recent):
     def __init__(self, generation_file: Path, max_entries: int):
         super().__init__(max_entries)
         self.path = generation_file
-        if not self.path.exists():
-            self.path.touch()
+        self.members_path = generation_file.with_name(generation_file.stem + ".members" + generation_file.suffix)
+        for path in (self.path, self.members_path):
+            if not path.exists():
+                path.touch()
+
+    @staticmethod
+    def _read(path: Path) -> int:
+        try:
+            return path.stat().st_mtime_ns
+        except FileNotFoundError:
+            path.touch()
+            return path.stat().st_mtime_ns
 
     def generation(self) -> int:
-        try:
-            return self.path.stat().st_mtime_ns
-        except FileNotFoundError:
-            self.path.touch()
-            return self.path.stat().st_mtime_ns
+        return self._read(self.path)
+
+    def generations(self) -> tuple[int, int]:
+        """The pages and the members generations (page_cache_members.py)."""
+        return self._read(self.path), self._read(self.members_path)
 
     def bump(self) -> None:
         """A new generation: strictly later than the last one, whatever the clock's grain."""
-        now = max(time.time_ns(), self.generation() + 1000)
-        os.utime(self.path, ns=(now, now))
+        self._bump(self.path)
+
+    def bump_members(self) -> None:
+        self._bump(self.members_path)
+
+    def _bump(self, path: Path) -> None:
+        now = max(time.time_ns(), self._read(path) + 1000)
+        os.utime(path, ns=(now, now))
 
 
 class RedisStore:
@@ -114,6 +132,7 @@ class RedisStore:
 
         self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self.generation_key = f"{prefix}:pages:{site}:generation"
+        self.members_key = f"{prefix}:pages:{site}:members-generation"
         self.prefix = f"{prefix}:pages2:{site}:"  # pages2: entries name the view to tell of a hit
         self.recent = _Recent(max_entries)
 
@@ -143,6 +162,19 @@ class RedisStore:
 
     def bump(self) -> None:
         self.client.incr(self.generation_key)
+
+    def generations(self) -> tuple[int, int]:
+        """The pages and the members generations (page_cache_members.py), in one round trip."""
+        pages, members = self.client.mget(self.generation_key, self.members_key)
+        if pages is None:
+            pages = self._start_generation()
+        if members is None:
+            self.client.set(self.members_key, time.time_ns(), nx=True)
+            members = self.client.get(self.members_key) or 0
+        return int(pages), int(members)
+
+    def bump_members(self) -> None:
+        self.client.incr(self.members_key)
 
     def put(self, key: str, entry: tuple, seconds: int) -> None:
         self.client.set(self.prefix + key, _pack(entry), ex=max(1, seconds))
@@ -230,10 +262,12 @@ def _anonymous_reader() -> bool:
             and not current_user.is_authenticated and not session)
 
 
-def cached_for_anonymous(on_hit=None):
+def cached_for_anonymous(on_hit=None, *, members: bool = False, on_member_hit=None):
     """Serve the view's page from the cache to anonymous readers (``on_hit(remote_addr,
     user_agent, **view_args)`` still runs for each of them, in an app context but maybe no
-    request context: the thread page counts its view there)."""
+    request context: the thread page counts its view there).  ``members``: a signed-in
+    member's page is kept too, for them alone (page_cache_members.py; ``on_member_hit(user_id,
+    **view_args)`` runs when they are served it)."""
 
     def decorator(view):
         # Named in the entry, the same in every process: any worker can tell of a hit.
@@ -245,7 +279,11 @@ def cached_for_anonymous(on_hit=None):
         def wrapped(**kwargs):
             store = _store()
             if not _anonymous_reader():
-                return _conditional(make_response(view(**kwargs)), private=True)
+                response = None
+                if members and request.method in ("GET", "HEAD") and current_user.is_authenticated \
+                        and not request.authorization:
+                    response = page_cache_members.serve(view, kwargs, on_member_hit)
+                return _conditional(response or make_response(view(**kwargs)), private=True)
             if store is None:
                 return _conditional(make_response(view(**kwargs)))
             key = page_key(request.environ)
@@ -301,6 +339,8 @@ def csrf_token_for_page():
 
     if g.get("drawing_cached_page"):
         return ""
+    if page_cache_members.drawing():
+        return page_cache_members.TOKEN_MARK
     # One token a request: a member's thread page asks for it ~200 times (every vote, accept,
     # delete and moderation form), and each generate_csrf() call reads its settings again.
     token = g.get("_page_csrf_token")
@@ -316,34 +356,48 @@ def _note_write(conn, cursor, statement, parameters, context, executemany) -> No
     head = statement.lstrip()[:6].upper()
     if not head.startswith(_WRITE_WORDS) or not has_app_context():
         return
-    if context is not None and context.execution_options.get("changes_pages") is False:
-        return
-    ignored = current_app.config.get("PAGE_CACHE_IGNORE_TABLES", ())
+    config = current_app.config
     match = _WRITE_RE.match(statement)
-    if match is None or match.group(1).lower() not in ignored:
+    table = match.group(1).lower() if match is not None else None
+    if table is not None and table in config.get("MEMBER_PAGE_IGNORE_TABLES", ()):
+        return
+    if context is not None and context.execution_options.get("changes_pages") is False:
+        # The batched view counts: anonymous pages show them late, a member's kept page does
+        # not (a member sees the count their own view made, as when every page was drawn).
+        conn.info["member_pages_dirty"] = True
+    elif table is None or table not in config.get("PAGE_CACHE_IGNORE_TABLES", ()):
         conn.info["page_cache_dirty"] = True
+    else:
+        conn.info["member_pages_dirty"] = True  # a table only members' pages show
 
 
 def _on_commit(conn) -> None:
     """The commit event comes *before* the database commits: moving the generation now would
     let another worker draw the old rows under the new generation.  The move waits for the
     connection's return to the pool (``_on_checkin``), which follows the commit."""
-    if conn.info.pop("page_cache_dirty", False):
-        conn.info["page_cache_committed"] = True
+    for flag in ("page_cache", "member_pages"):
+        if conn.info.pop(f"{flag}_dirty", False):
+            conn.info[f"{flag}_committed"] = True
 
 
 def _on_checkin(dbapi_connection, record) -> None:
-    if record is not None and record.info.pop("page_cache_committed", False) and has_app_context():
+    if record is None:
+        return
+    pages = record.info.pop("page_cache_committed", False)
+    members = record.info.pop("member_pages_committed", False)
+    if (pages or members) and has_app_context():
         store = _store()
         if store is not None:
             try:
-                store.bump()
+                # A pages move throws members' pages away too (they carry both generations).
+                store.bump() if pages else store.bump_members()
             except Exception:  # noqa: BLE001 - Redis away: kept pages age out (PAGE_CACHE_SECONDS)
                 current_app.logger.warning("page cache: could not move the generation on", exc_info=True)
 
 
 def _on_rollback(conn) -> None:
     conn.info.pop("page_cache_dirty", None)
+    conn.info.pop("member_pages_dirty", None)
 
 
 def init_app(app: Flask) -> None:
@@ -355,6 +409,9 @@ def init_app(app: Flask) -> None:
         most = app.config["PAGE_CACHE_MAX_ENTRIES"]
         app.extensions["page_cache"] = RedisStore(url, app.config["REDIS_KEY_PREFIX"], site, most) if url else \
             MemoryStore(Path(app.instance_path) / "page-cache.generation", most)
+        members = int(app.config.get("MEMBER_PAGE_CACHE_ENTRIES", 0))
+        if members > 0:
+            app.extensions["member_pages"] = _Recent(members)
     # Flask-WTF puts its own in both places: the globals (for imported macros) and a context
     # processor (for templates); registered after it, these win.
     app.jinja_env.globals["csrf_token"] = csrf_token_for_page

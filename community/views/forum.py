@@ -37,7 +37,7 @@ bp = Blueprint("forum", __name__)
 
 
 @bp.get("/categories/<slug>")
-@cached_for_anonymous()
+@cached_for_anonymous(members=True)
 def category(slug: str):
     cat = db.session.execute(select(Category).where(Category.slug == slug)).scalar()
     if cat is None:
@@ -63,9 +63,14 @@ def _count_kept_page_view(remote_addr: str | None, user_agent: str, thread_id: i
     view_counts.record_and_flush(thread_id, view_counts.anonymous_viewer(remote_addr, user_agent))
 
 
+def _count_kept_member_view(user_id: int, thread_id: int, slug: str | None = None) -> None:
+    """A member served their kept page (page_cache_members.py): their view counts as drawn ones do."""
+    view_counts.record(thread_id, f"u{user_id}")
+
+
 @bp.get("/threads/<int:thread_id>")
 @bp.get("/threads/<int:thread_id>/<slug>")
-@cached_for_anonymous(on_hit=_count_kept_page_view)
+@cached_for_anonymous(on_hit=_count_kept_page_view, members=True, on_member_hit=_count_kept_member_view)
 def thread(thread_id: int, slug: str | None = None):
     thread, moved = _viewable_thread(thread_id)
     if moved:

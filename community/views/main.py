@@ -18,7 +18,7 @@ bp.add_app_template_global(url_for_args, "url_for_args")
 
 
 @bp.get("/")
-@cached_for_anonymous()
+@cached_for_anonymous(members=True)
 def home():
     """What a customer needs first: search, categories, recent and unanswered threads."""
     recent = db.session.execute(listings.threads(sort="activity").limit(10)).scalars().all()
@@ -43,7 +43,7 @@ def _clean_tag(raw: str | None) -> str | None:
 
 
 @bp.get("/questions")
-@cached_for_anonymous()
+@cached_for_anonymous(members=True)
 def questions():
     """Every visible question, ordered and filtered by category, tag and status."""
     sort = _choice("sort", listings.ORDERS, "activity")

@@ -30,9 +30,10 @@ from sqlalchemy import inspect
 
 from .. import permissions
 from ..models import Post
+#: Drawn where the CSRF token goes; replaced by the request's token (or "" on a kept page); the
+#: same mark as a kept member's page (page_cache_members.py), which keeps it until served.
+from ..page_cache_members import TOKEN_MARK
 
-#: Drawn where the CSRF token goes; replaced by the request's token (or "" on a kept page).
-TOKEN_MARK = "csrf-token-of-this-request"
 #: The author's columns a card shows (forum/_post.html, the avatar macro).
 AUTHOR_FIELDS = ("id", "username", "role", "avatar", "deleted_at", "reputation_points")
 
