@@ -36,6 +36,8 @@ def main() -> None:
 
     from sqlalchemy import event
 
+    from community.search import postgres
+
     queries = make_queries(args.corpus, args.queries, seed=args.seed)
     app = create_app()
     captured: list[tuple[str, dict]] = []
@@ -46,7 +48,8 @@ def main() -> None:
         # included), as the driver receives it; re-run under EXPLAIN below.
         @event.listens_for(db.engine, "before_cursor_execute")
         def capturing(conn, cursor, statement, parameters, context, executemany):
-            if not statement.lstrip().upper().startswith(("SELECT", "WITH")) or executemany:
+            if not statement.lstrip().upper().startswith(("SELECT", "WITH")) or executemany \
+                    or statement == postgres.READ_SETTINGS:
                 return
             captured.append((statement, dict(parameters or {})))
     load = os.getloadavg()[0]
@@ -66,6 +69,7 @@ def main() -> None:
                 total = 0.0
                 for sql, params in list(captured):
                     with db.engine.begin() as conn:
+                        conn.exec_driver_sql(postgres.READ_SETTINGS)  # as the backend reads
                         plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, params).scalar()
                     ms = plan[0]["Execution Time"] + plan[0]["Planning Time"]
                     total += ms
@@ -75,6 +79,7 @@ def main() -> None:
             print(f"{name}: wall {out[name]['wall']}  database (plan + execution) {out[name]['database']}")
             for ms, q, sql, params in sorted(plans, key=lambda p: -p[0])[:args.show]:
                 with db.engine.begin() as conn:
+                    conn.exec_driver_sql(postgres.READ_SETTINGS)
                     lines = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql, params).scalars().all()
                 print(f"\n--- {ms:.1f} ms: {q!r}\n" + "\n".join(lines[:40]))
     out["load"] = f"{load:.1f} -> {os.getloadavg()[0]:.1f}"

@@ -63,6 +63,16 @@ LEXEME_CACHE_SIZE = 20000
 #: The stored fields a suggestion's ranking reads (order, topics, what is shown); the long texts
 #: (``snippet_text``, ``question_text``) are read only for the suggestions shown, with their headline.
 RANKED_FIELDS = tuple(name for name in STORED if name not in ("snippet_text", "question_text"))
+#: Run first in each query's transaction: the candidate sets are built to be answered by the GIN
+#: indexes, a ``LIMIT`` at a time, and the planner, which cannot tell how many rows an OR of
+#: words matches, took a sequential scan for "the first 120 matches" of two rare words: it read
+#: and decompressed 34,000 rows' vectors to find them (383 ms of a 400 ms query at 100,000 threads).
+#: A scan the plan asks for on purpose (``postgres_plan.DENSE_SHARE``) has no index to use and stays.
+#: JIT off: the cost the planner then adds to such a scan (10^10) is over ``jit_above_cost``, and
+#: compiling the query took 6.5 s at load 20 for a 150 ms query.  No synchronised scans: a scan
+#: joining another one mid-table would find other "first" matches than the index does.
+READ_SETTINGS = ("SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true),"
+                 " set_config('synchronize_seqscans', 'off', true)")
 
 
 #: The search page's orders (``schema.SORTS``), ties by best match as in the Whoosh backend.
@@ -151,6 +161,7 @@ class PostgresSearch:
         columns = ", ".join(f"c.{name}" for name in ("key", *RANKED_FIELDS, "prior", "extra", "rank", *rescore.LENGTHS))
 
         def read(connection):
+            connection.execute(text(READ_SETTINGS))
             lexemes = self._lexemes(connection, found)
             params["lexemes"] = sorted({lexeme for forms in lexemes.values() for lexeme in forms})
             hits = rescore.hits_sql("c.vector") if rescore.WINDOW else "NULL AS vector_text"
@@ -311,7 +322,11 @@ class PostgresSearch:
     # -- reading --------------------------------------------------------------
 
     def _read(self, sql: str, params: dict) -> list:
-        return self._transaction(lambda connection: list(connection.execute(text(sql), params).mappings()))
+        def work(connection):
+            connection.execute(text(READ_SETTINGS))
+            return list(connection.execute(text(sql), params).mappings())
+
+        return self._transaction(work)
 
     @staticmethod
     def _transaction(work):
@@ -326,7 +341,7 @@ class PostgresSearch:
             raise SearchUnavailable("Search is temporarily unavailable.") from exc
 
     def count(self) -> int:
-        return self._read(f"SELECT count(*) AS n FROM {TABLE}", {})[0]["n"]
+        return self._transaction(lambda connection: connection.execute(text(f"SELECT count(*) FROM {TABLE}")).scalar())
 
     def suggest(self, text_: str, *, limit: int = 5, types=documents.SEARCH_TYPES) -> list[dict]:
         types = tuple(t for t in (types or ()) if t in documents.SEARCH_TYPES)
@@ -345,7 +360,7 @@ class PostgresSearch:
             prefix_selects = f"({p}) IS NOT NULL AND title_words @@ ({p})" if one_word else "false"
             where = f"(vector @@ ({built.sel}) OR ({prefix_selects})) AND {filters}"
         else:  # many matches: the exact rank for the candidates only (``postgres_plan``)
-            where = f"key IN ({plan.candidates(built, filters, prefix=one_word)})"
+            where = f"key IN ({plan.candidates(built, filters, prefix=one_word, documents=self._snapshot()[1])})"
         lengths = [c for _field, names in rescore.CLASSES.values() for c in names if c not in RANKED_FIELDS]
         columns = ", ".join(dict.fromkeys(("key", *RANKED_FIELDS, "title_words", "prior", *lengths)))
         # The SQL rank picks the window, whose rows are scored again (``postgres_rescore``); the
@@ -410,7 +425,7 @@ class PostgresSearch:
         if not two_stage:
             chosen = matching
         elif named == "relevance":
-            chosen = f"key IN ({plan.candidates(built, ' AND '.join(where), extra=page * per_page)})"
+            chosen = f"key IN ({plan.candidates(built, ' AND '.join(where), extra=page * per_page, documents=self._snapshot()[1])})"
         else:  # by date: the first rows in that order (no rank needed to pick them), ranked for ties
             chosen = f"key IN ({plan.by_order(matching, plan.STAGED_SORTS[named], page * per_page)})"
         rows = self._read(

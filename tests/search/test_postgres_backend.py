@@ -256,6 +256,11 @@ def test_two_stage_ranking_finds_what_the_exact_ranking_finds_on_a_small_site(ap
         assert not staged.more
         for sort in ("newest", "active", "votes", "nonsense"):
             assert [h.id for h in search.search(q, sort=sort, per_page=2, page=2).results] == by_date[q, sort], (q, sort)
+    # Every selection taken as dense: the first matches read in table order, not through the index.
+    monkeypatch.setattr(postgres_plan, "DENSE_SHARE", 0.0)
+    for q in queries:
+        staged = search.search(q)
+        assert ([h["id"] for h in search.suggest(q)], [h.id for h in staged.results], staged.total) == exact[q], q
 
 
 def test_two_stage_search_page_counts_up_to_a_cap(app, client, make, monkeypatch):
