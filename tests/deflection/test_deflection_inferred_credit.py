@@ -270,3 +270,57 @@ def test_helped_customers_equal_the_held_deflections_of_the_metrics(site):
     page = site.visitor().get("/users?sort=helped").get_data(as_text=True)
     rows = re.findall(r'<tr><td><a href="/users/([^"]+)">.*?</td>\s*<td>[\d,]+</td><td>(\d+)</td>', page, re.S)
     assert rows[0] == ("helper", "3")
+
+
+def test_sessions_that_ended_more_than_the_attribution_window_ago_are_not_judged(site):
+    """The job looks back DEFLECTION_WINDOW_DAYS (here 2) of last activity: a session last active
+    2 days and 1 minute ago is left alone, one active exactly 2 days ago is credited."""
+    flow = Credited(site)
+    site.app.config["DEFLECTION_WINDOW_DAYS"] = 2
+    leave(flow, 0)                                   # last active 00:01
+    leave(flow, 1)                                   # last active 00:02
+    site.at(minutes(2 * DAY + 2))
+    assert run_job(site).startswith("judged 1 sessions: credited 1,")
+    assert [created for _, _, created, _ in credits()] == [minutes(2)]
+
+
+def test_the_job_goes_through_every_page_of_candidates(site):
+    """Three creditable sessions read one at a time (``page=1``): all three are credited, in the order
+    of their last activity."""
+    from community.services.deflection import credit
+
+    flow = Credited(site)
+    for at in (20, 0, 10):
+        leave(flow, at)
+    site.at(minutes(2 * 60))
+    done = credit.settle_inferred(page=1)
+    assert done == {"credited": 3}
+    assert [created for _, _, created, _ in credits()] == [minutes(1), minutes(11), minutes(21)]
+    assert credit.settle_inferred(page=1) == {}
+
+
+def test_after_a_request_at_most_the_configured_number_of_sessions_is_judged(site):
+    flow = Credited(site)
+    site.app.config.update(DEFLECTION_CREDIT_EVERY_SECONDS=60, DEFLECTION_CREDIT_AFTER_REQUEST=1)
+    leave(flow, 0)
+    leave(flow, 5)
+    site.at(minutes(60))
+    site.visitor().get("/")
+    assert len(credits()) == 1
+    site.at(minutes(62))
+    site.visitor().get("/")
+    assert len(credits()) == 2
+
+
+def test_after_requests_the_job_runs_every_300_seconds_by_default_and_never_under_testing(site, tmp_path):
+    from community import create_app
+    from community.services.deflection import credit
+
+    assert credit.every_seconds(site.app) == 0                       # TESTING, not set
+    production = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}",
+                             "INSTANCE_PATH": str(tmp_path / "p"), "SECRET_KEY": "p",
+                             "SEARCH_INDEX_DIR": str(tmp_path / "pi")})
+    assert credit.every_seconds(production) == 300
+    production.config["DEFLECTION_CREDIT_EVERY_SECONDS"] = 45
+    assert credit.every_seconds(production) == 45
+    assert production.config["DEFLECTION_CREDIT_AFTER_REQUEST"] == 200
