@@ -18,7 +18,9 @@ whole set without hurting a part by more than a point.
 of their text) is replayed as confirmed deflections (one distinct visitor each, the
 query's words voting for its relevant threads, through ``services.learning.evidence``),
 and every system is measured on the *other* queries only, before and after the replay;
-``--learned-boost`` lists the weights of the ``learned`` field to compare.
+``--learned-boost`` lists the weights of the ``learned`` field to compare.  ``--replay opened``
+or ``--replay related`` replays them as suggestions opened with no contact, or as clicks on a
+related question (:func:`replay`), and ``--copies`` compares the fresh copies of that source.
 
 ``--duplicates PostLinks.xml`` replays the Stack Exchange duplicate links (``LinkTypeId`` 3)
 as closed duplicates (the duplicate's title votes for the original) before measuring; no
@@ -51,7 +53,7 @@ from whoosh.qparser import MultifieldParser, OrGroup  # noqa: E402
 
 from community import create_app, search  # noqa: E402
 from community.models import utcnow  # noqa: E402
-from community.search import schema  # noqa: E402
+from community.search import learned, schema  # noqa: E402
 from community.services.learning import evidence, judgments  # noqa: E402
 from community.extensions import db  # noqa: E402
 from community.models import Thread  # noqa: E402
@@ -95,6 +97,10 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="list queries whose first relevant hit is not in the top 5")
     parser.add_argument("--learn", type=float, default=0.0, metavar="SHARE",
                         help="replay this share of the queries as confirmed deflections; measure on the rest")
+    parser.add_argument("--replay", choices=("confirmed", "opened", "related"), default="confirmed",
+                        help="with --learn: what the replayed visitors do (see replay())")
+    parser.add_argument("--copies", type=lambda v: [int(x) for x in v.split(",")], default=None,
+                        help="with --learn: fresh copies of the replayed source to compare (learned.SOURCE_COPIES)")
     parser.add_argument("--duplicates", type=Path, metavar="POSTLINKS_XML",
                         help="replay Stack Exchange duplicate links as closed duplicates first")
     parser.add_argument("--accepted-links", action="store_true",
@@ -198,22 +204,24 @@ def main() -> None:
         if args.learn:
             train = [q for q in queries if _share(q["query"]) < args.learn]
             test = [q for q in queries if _share(q["query"]) >= args.learn]
-            print(f"learning: {len(train)} queries replayed as confirmed deflections; measured on the other {len(test)}")
+            print(f"learning: {len(train)} queries replayed ({args.replay}); measured on the other {len(test)}")
             taught = {external for q in train for external in q["relevant"]}
             reached = [q for q in test if taught & set(q["relevant"])]
             print(f"{len(reached)} of the {len(test)} measured queries ask for a thread that learned")
             measure("suggest (tuned)", test, rows)
             by_external = {external: thread_id for thread_id, external in ids.items()}
-            now = utcnow()
-            for number, item in enumerate(train):
-                for external in item["relevant"]:
-                    evidence.vote(by_external[external], f"bench:{number}", "confirmed", item["query"], now)
+            taught_threads = replay(args.replay, train, by_external, ids)
             db.session.commit()  # the listeners re-index the threads that learned
             state = app.extensions["search"]
-            for weight in args.learned_boost:
-                schema.FIELD_BOOSTS["learned"] = weight
-                getattr(state, "_suggest_cache", {}).clear()  # Whoosh only (PostgreSQL: weight D)
-                measure(f"+ learned x{weight:g}", test, rows, latencies)
+            for fresh in args.copies or [None]:
+                if fresh is not None:  # the copies of a fresh vote of this source, re-indexed
+                    learned.SOURCE_COPIES[args.replay] = fresh
+                    search.touch(*(f"thread:{t}" for t in sorted(taught_threads)))
+                for weight in args.learned_boost:
+                    schema.FIELD_BOOSTS["learned"] = weight
+                    getattr(state, "_suggest_cache", {}).clear()  # Whoosh only (PostgreSQL: weight D)
+                    label = f"+ {args.replay} x{weight:g}" + (f" copies {fresh}" if fresh is not None else "")
+                    measure(label, test, rows, latencies)
             baseline_rows(test, rows)
         elif not (args.duplicates or args.accepted_links):
             measure("suggest (tuned)", queries, rows, latencies, misses if args.misses else None)
@@ -244,7 +252,7 @@ def main() -> None:
     out.write_text(json.dumps({
         "command": " ".join(["python", *sys.argv]), "backend": args.backend,
         "corpus": [str(p) for p in args.corpus], "queries_file": str(args.queries), "queries": len(queries),
-        "learn_share": args.learn, "duplicates": str(args.duplicates) if args.duplicates else None,
+        "learn_share": args.learn, "replay": args.replay if args.learn else None, "duplicates": str(args.duplicates) if args.duplicates else None,
         "accepted_links": args.accepted_links,
         "settings": args.set, "knobs": knobs(), "load_average": {"before": [round(x, 2) for x in load_before],
                                            "after": [round(x, 2) for x in os.getloadavg()]},
@@ -294,6 +302,50 @@ def knobs() -> dict:
             "bm25": {"K1": ranker.K1, "B": ranker.B}, "coverage_power": ranker.COVERAGE_POWER,
             "max_query_terms": query.MAX_QUERY_TERMS, "min_relative_score": presenting.MIN_RELATIVE_SCORE,
             "always_shown": presenting.ALWAYS_SHOWN, "pg_rank_weights": postgres_query.RANK_WEIGHTS}
+
+
+def replay(kind: str, train: list[dict], by_external: dict[str, int], ids: dict[int, str]) -> set[int]:
+    """Replay the ``train`` queries as visitors (one each) and return the threads that learned.
+
+    - ``confirmed``: the visitor confirms each relevant thread ("This solved my problem").
+    - ``opened``: the visitor opens the first relevant thread among today's 5 suggestions and
+      contacts nobody (an inferred deflection); with none there, they contact support and
+      teach nothing.
+    - ``related``: the visitor opens the first suggestion; when it is not relevant and one of
+      its 5 "Related questions" is, they click that one (a ``RelatedClick``, cookie kept, an
+      address each), learned by ``services.learning.clicks.rebuild`` as ``flask search learn`` does.
+    """
+    from community.models import RelatedClick
+    from community.services.forum import related
+    from community.services.learning import clicks
+
+    now = utcnow()
+    taught: set[int] = set()
+    for number, item in enumerate(train):
+        relevant = {by_external[e] for e in item["relevant"]}
+        if kind == "confirmed":
+            for thread_id in sorted(relevant):
+                evidence.vote(thread_id, f"bench:{number}", "confirmed", item["query"], now)
+                taught.add(thread_id)
+            continue
+        shown = [h["id"] for h in search.suggest(item["query"], limit=5, types=("thread",))]
+        if kind == "opened":
+            opened = next((t for t in shown if t in relevant), None)
+            if opened is not None and evidence.vote(opened, f"bench:{number}", "opened", item["query"], now):
+                taught.add(opened)
+            continue
+        if not shown or shown[0] in relevant:
+            continue
+        reading = db.session.get(Thread, shown[0])
+        clicked = next((r["id"] for r in related.related_threads(reading) if r["id"] in relevant), None)
+        if clicked is not None:
+            db.session.add(RelatedClick(thread_id=reading.id, target_id=clicked, visitor_id=f"bench{number:028d}",
+                                        created_at=now, address_key=f"bench-address-{number}", cookie_kept=True))
+    if kind == "related":
+        db.session.flush()
+        taught = clicks.rebuild(now=now).threads
+    print(f"replayed as {kind}: {len(taught)} threads learned")
+    return taught
 
 
 def _duplicate_links(path: Path) -> list[tuple[str, str]]:

@@ -54,14 +54,15 @@ def learn(days):
     applies the decay of old votes.  Confirmed deflections are learned at once.
     """
     from ..extensions import db
-    from ..services.learning import evidence, judgments
+    from ..services.learning import clicks, evidence, judgments
 
     rebuilt = evidence.rebuild_from_events(days=days)
     duplicates = evidence.rebuild_duplicates()
     judged = judgments.rebuild()
+    clicked = clicks.rebuild(days=days)
     db.session.commit()
-    threads = rebuilt.threads | duplicates.threads | judged.threads
+    threads = rebuilt.threads | duplicates.threads | judged.threads | clicked.threads
     search_service.touch(*(f"thread:{thread_id}" for thread_id in sorted(threads)))
     click.echo(f"Learned {rebuilt.votes:,} votes from ask sessions, {duplicates.votes:,} from closed "
-               f"duplicates and {judged.votes:,} from accepted answers and ideas linking to threads; "
-               f"re-indexed {len(threads):,} threads.")
+               f"duplicates, {judged.votes:,} from accepted answers and ideas linking to threads and "
+               f"{clicked.votes:,} from related-question clicks; re-indexed {len(threads):,} threads.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -18,7 +18,8 @@ from .base import utcnow
 #: Where a vote came from, strongest first (a stronger source replaces a weaker one).
 #: ``accepted`` and ``idea``: an accepted answer linking to the thread, an idea linked to it
 #: (``services/learning/judgments.py``).
-EVIDENCE_SOURCES = ("confirmed", "duplicate", "accepted", "idea", "opened")
+#: ``related``: a click on a thread page's "Related questions" (``services/learning/clicks.py``).
+EVIDENCE_SOURCES = ("confirmed", "duplicate", "accepted", "idea", "opened", "related")
 #: Sources that are a person's judgment, not a click: they do not decay (``search/learned.py``).
 JUDGMENT_SOURCES = ("duplicate", "accepted", "idea")
 
@@ -80,3 +81,8 @@ class RelatedClick(db.Model):
     #: The visitor cookie (``deflection.visitors``), as ask sessions keep it.
     visitor_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The salted address hash (``visitors.address_key``): the hourly address cap of learning.
+    address_key: Mapped[str | None] = mapped_column(String(64))
+    #: Whether the request brought the visitor cookie an earlier page set; only such clicks
+    #: are learned from (a client keeping no cookies is a new "visitor" at every request).
+    cookie_kept: Mapped[bool] = mapped_column(default=False, server_default=false())

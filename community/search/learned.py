@@ -31,14 +31,18 @@ from ..models.learning import JUDGMENT_SOURCES
 LEARN_CAP = 10
 #: Copies of a fresh vote's words in the field (term frequency is how BM25 hears "more").
 LEARN_COPIES = 2
+#: Fresh copies by source where it differs from ``LEARN_COPIES`` (measured with
+#: ``bench/relevance.py --learn 0.5 --replay related``, docs/search.md).
+SOURCE_COPIES: dict[str, int] = {"related": 1}
 #: Age at which a vote's weight halves.
 LEARN_HALF_LIFE_DAYS = 180.0
 
 
-def copies(created_at: datetime, now: datetime) -> int:
-    """How many times a vote made at ``created_at`` is written into the field at ``now``."""
+def copies(created_at: datetime, now: datetime, fresh: int | None = None) -> int:
+    """How many times a vote made at ``created_at`` (``fresh`` copies when new, default
+    ``LEARN_COPIES``) is written into the field at ``now``."""
     age_days = max((now - created_at).total_seconds(), 0.0) / 86400.0
-    return int(LEARN_COPIES * 0.5 ** (age_days / LEARN_HALF_LIFE_DAYS) + 0.5)
+    return int((LEARN_COPIES if fresh is None else fresh) * 0.5 ** (age_days / LEARN_HALF_LIFE_DAYS) + 0.5)
 
 
 def learned_texts(session: Session, thread_ids: Iterable[int], now: datetime | None = None) -> dict[int, str]:
@@ -47,17 +51,18 @@ def learned_texts(session: Session, thread_ids: Iterable[int], now: datetime | N
     if not ids:
         return {}
     now = now or utcnow()
-    votes: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
+    votes: dict[int, list[tuple[datetime, str, int]]] = defaultdict(list)
     for thread_id, words, created_at, source in session.execute(
             select(SearchEvidence.thread_id, SearchEvidence.words, SearchEvidence.created_at,
                    SearchEvidence.source)
             .where(SearchEvidence.thread_id.in_(ids))
             .order_by(SearchEvidence.thread_id, SearchEvidence.created_at.desc(), SearchEvidence.id.desc())):
         if len(votes[thread_id]) < LEARN_CAP:
-            votes[thread_id].append((now if source in JUDGMENT_SOURCES else created_at, words))
+            votes[thread_id].append((now if source in JUDGMENT_SOURCES else created_at, words,
+                                     SOURCE_COPIES.get(source, LEARN_COPIES)))
     out = {}
     for thread_id, rows in votes.items():
-        parts = [words for created_at, words in rows for _ in range(copies(created_at, now))]
+        parts = [words for created_at, words, fresh in rows for _ in range(copies(created_at, now, fresh))]
         if parts:
             out[thread_id] = " . ".join(parts)
     return out

@@ -288,7 +288,9 @@ def related_click(thread_id: int, target_id: int):
     then go to the related thread (its URL computed here)."""
     target = related.click_target(thread_id, target_id)
     if visitors.refusal_reason() is None:
-        related.record_click(thread_id, target, visitors.visitor_id())
+        cookie_kept = visitors.has_cookie()  # read before visitor_id() mints one
+        related.record_click(thread_id, target, visitors.visitor_id(), address_key=visitors.address_key(),
+                             cookie_kept=cookie_kept)
         db.session.commit()
     return redirect(urls.thread_url(target))
 

@@ -104,8 +104,9 @@ def test_a_duplicate_of_a_duplicate_points_at_the_first_original(client, make, d
                      (original.id, f"duplicate:{third.id}")]
     # Rebuilt from the links, the vote that pointed at the old original is gone.
     result = client.application.test_cli_runner().invoke(args=["search", "learn"])
-    assert result.output.strip() == ("Learned 0 votes from ask sessions, 2 from closed duplicates and 0 from "
-                                     "accepted answers and ideas linking to threads; re-indexed 2 threads.")
+    assert result.output.strip() == ("Learned 0 votes from ask sessions, 2 from closed duplicates, 0 from "
+                                     "accepted answers and ideas linking to threads and 0 from related-question "
+                                     "clicks; re-indexed 2 threads.")
     votes = db.session.execute(select(SearchEvidence.thread_id, SearchEvidence.voter)
                                .order_by(SearchEvidence.thread_id, SearchEvidence.voter)).all()
     assert votes == [(original.id, f"duplicate:{duplicate.id}"), (original.id, f"duplicate:{third.id}")]

@@ -54,11 +54,11 @@ def test_no_vote_for_a_hidden_thread_and_learn_rebuilds_from_the_rows(world, db,
     db.session.execute(SearchEvidence.__table__.delete())
     db.session.commit()
     runner = client.application.test_cli_runner()
-    assert "and 1 from accepted answers and ideas" in runner.invoke(args=["search", "learn"]).output
+    assert ", 1 from accepted answers and ideas" in runner.invoke(args=["search", "learn"]).output
     assert votes(db) == [(target.id, f"accepted:{question.id}", "accepted", ASKED)]
     moderation.hide_thread(make.user("mod", role="moderator"), target, "spam")
     db.session.commit()
-    assert "and 0 from accepted answers and ideas" in runner.invoke(args=["search", "learn"]).output
+    assert ", 0 from accepted answers and ideas" in runner.invoke(args=["search", "learn"]).output
     assert votes(db) == []
 
 

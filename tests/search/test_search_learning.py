@@ -114,7 +114,7 @@ def test_holdout_sessions_teach_nothing(tmp_path):
         assert visitor.confirm(sid, receipts.id).status_code == 404
         site.at(minutes(24 * 60))
         result = app.test_cli_runner().invoke(args=["search", "learn"])
-        assert result.output.strip() == "Learned 0 votes from ask sessions, 0 from closed duplicates and 0 from accepted answers and ideas linking to threads; re-indexed 0 threads."
+        assert result.output.strip() == "Learned 0 votes from ask sessions, 0 from closed duplicates, 0 from accepted answers and ideas linking to threads and 0 from related-question clicks; re-indexed 0 threads."
         assert votes() == [] and ranking(site) == before
         # ... and even a confirmation recorded for a holdout session would not be learned.
         session = db.session.get(AskSession, sid)
@@ -149,17 +149,17 @@ def test_an_opened_suggestion_with_no_contact_is_learned_by_the_command_after_it
     assert contacting.contact(sid).status_code == 302
     runner = site.app.test_cli_runner()
     site.at(minutes(20))  # inside the 30-minute window: pending, nothing learned yet
-    assert runner.invoke(args=["search", "learn"]).output.strip() == "Learned 0 votes from ask sessions, 0 from closed duplicates and 0 from accepted answers and ideas linking to threads; re-indexed 0 threads."
+    assert runner.invoke(args=["search", "learn"]).output.strip() == "Learned 0 votes from ask sessions, 0 from closed duplicates, 0 from accepted answers and ideas linking to threads and 0 from related-question clicks; re-indexed 0 threads."
     site.at(minutes(45))
-    assert runner.invoke(args=["search", "learn"]).output.strip() == "Learned 1 votes from ask sessions, 0 from closed duplicates and 0 from accepted answers and ideas linking to threads; re-indexed 1 threads."
+    assert runner.invoke(args=["search", "learn"]).output.strip() == "Learned 1 votes from ask sessions, 0 from closed duplicates, 0 from accepted answers and ideas linking to threads and 0 from related-question clicks; re-indexed 1 threads."
     assert [(t, source, words) for t, _v, source, words in votes()] == [(pdf.id, "opened", QUERY)]
     after = dict(ranking(site))
     assert after[pdf.id] > before[pdf.id] and after[receipts.id] == before[receipts.id]
     # Rebuilding again gives the same rows (derived data), and a hidden thread loses its votes.
-    assert runner.invoke(args=["search", "learn"]).output.strip() == "Learned 1 votes from ask sessions, 0 from closed duplicates and 0 from accepted answers and ideas linking to threads; re-indexed 1 threads."
+    assert runner.invoke(args=["search", "learn"]).output.strip() == "Learned 1 votes from ask sessions, 0 from closed duplicates, 0 from accepted answers and ideas linking to threads and 0 from related-question clicks; re-indexed 1 threads."
     pdf.hidden = True
     db.session.commit()
-    assert runner.invoke(args=["search", "learn"]).output.strip() == "Learned 0 votes from ask sessions, 0 from closed duplicates and 0 from accepted answers and ideas linking to threads; re-indexed 1 threads."
+    assert runner.invoke(args=["search", "learn"]).output.strip() == "Learned 0 votes from ask sessions, 0 from closed duplicates, 0 from accepted answers and ideas linking to threads and 0 from related-question clicks; re-indexed 1 threads."
     assert votes() == []
 
 

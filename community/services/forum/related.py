@@ -48,9 +48,12 @@ def click_target(thread_id: int, target_id: int) -> Thread:
     return found[target_id]
 
 
-def record_click(thread_id: int, target: Thread, visitor_id: str | None) -> bool:
+def record_click(thread_id: int, target: Thread, visitor_id: str | None, *, address_key: str | None = None,
+                 cookie_kept: bool = False) -> bool:
     """Record that ``visitor_id`` followed the link from ``thread_id`` to ``target``, once per
-    visitor (the unique key; clicks at once insert one row).  Returns whether a row was added."""
+    visitor (the unique key; clicks at once insert one row).  ``address_key`` and ``cookie_kept``
+    (the request brought its visitor cookie) decide whether search may learn from it
+    (``services/learning/clicks.py``).  Returns whether a row was added."""
     if not visitor_id:
         return False
     exists = select(RelatedClick.id).where(RelatedClick.thread_id == thread_id, RelatedClick.target_id == target.id,
@@ -60,7 +63,7 @@ def record_click(thread_id: int, target: Thread, visitor_id: str | None) -> bool
     try:
         with db.session.begin_nested():
             db.session.add(RelatedClick(thread_id=thread_id, target_id=target.id, visitor_id=visitor_id,
-                                        created_at=utcnow()))
+                                        created_at=utcnow(), address_key=address_key, cookie_kept=cookie_kept))
         return True
     except IntegrityError:  # the same visitor's click at the same moment, in another request
         return False
