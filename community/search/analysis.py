@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from whoosh.analysis import STOP_WORDS, Token, Tokenizer
-from whoosh.lang.porter2 import stem
+from whoosh.lang.porter2 import exceptional_forms, stem
 from whoosh.support.charset import accent_map
 
 #: Whoosh's English stop words minus "not" and "can", which carry meaning in
@@ -35,6 +35,42 @@ def normalize(word: str) -> str:
     if len(_CACHE) < _CACHE_LIMIT:
         _CACHE[word] = out
     return out
+
+
+#: Words whose stem does not begin with the word's own first two letters ("dying" -> "die"):
+#: Porter2's exceptional forms; every other stem keeps them (suffixes go, the start stays).
+_OTHER_OPENINGS: dict[str, set[str]] = {}
+for _word, _stem in exceptional_forms.items():
+    if _word[:2] != _stem[:2]:
+        _OTHER_OPENINGS.setdefault(_stem[:2], set()).add(_word[:2])
+
+
+def openings(stems) -> frozenset[str] | None:
+    """The lower-case openings (first two letters) a word must have to be analyzed to one
+    of ``stems``, for :func:`may_be_one_of` (``None``: any word may be, when a stem is shorter).
+
+    Snippets and term proximity look for a query's few stems in long stored texts; most of
+    their words cannot be one of them and need no stemming (Porter2 on words not seen
+    before was a third of a cold suggestion's time at 100,000 threads)."""
+    out = set()
+    for term in stems:
+        if len(term) < 2:
+            return None
+        out.add(term[:2])
+        out.update(_OTHER_OPENINGS.get(term[:2], ()))
+    return frozenset(out)
+
+
+def may_be_one_of(word: str, opening: frozenset[str] | None) -> bool:
+    """False only when ``normalize(word)`` cannot be one of the stems ``opening`` was made
+    from: an ASCII word keeps its first two letters, lower-cased, through stemming (suffixes
+    go, the start stays; Porter2's exceptional forms are in ``_OTHER_OPENINGS``, a word of
+    fewer letters is a stop word or itself).  Any other word is analyzed (accent folding may
+    change its opening)."""
+    if opening is None:
+        return True
+    head = word[:2]
+    return not head.isascii() or head.lower() in opening
 
 
 class SupportAnalyzer(Tokenizer):

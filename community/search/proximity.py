@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .analysis import WORD_RE, normalize
+from .analysis import WORD_RE, normalize, openings
 
 WEIGHT = 0.2
 WINDOW = 4
@@ -37,10 +37,14 @@ def text_positions(title: str, question: str, stems: Iterable[str]) -> list[tupl
     """``(position, stem)`` of ``stems`` in the title then the question, words counted as the
     analyzer splits them (stop words keep their place, as PostgreSQL's positions do)."""
     wanted = set(stems)
+    opening = openings(wanted)
     out = []
     text = f"{title or ''} . {(question or '')[:QUESTION_CHARS]}"
-    for position, match in enumerate(WORD_RE.finditer(text)):
-        stem = normalize(match.group())
-        if stem in wanted:
-            out.append((position, stem))
+    for position, word in enumerate(WORD_RE.findall(text)):
+        # Most words cannot be a query stem and are not stemmed (``analysis.may_be_one_of``, inlined).
+        head = word[:2]
+        if opening is None or head.lower() in opening or not head.isascii():
+            stem = normalize(word)
+            if stem in wanted:
+                out.append((position, stem))
     return out

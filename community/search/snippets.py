@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from .analysis import WORD_RE, normalize
+from .analysis import WORD_RE, may_be_one_of, normalize, openings
 
 WINDOW = 220
 
@@ -21,8 +21,10 @@ def _matches(text: str, terms: set[str]) -> list[tuple[int, int]]:
     """
     if not terms or not text:
         return []
+    opening = openings(terms)  # words that cannot be one of the terms are not stemmed
     try:
-        return [match.span() for match in WORD_RE.finditer(text) if normalize(match.group()) in terms]
+        return [match.span() for match in WORD_RE.finditer(text)
+                if may_be_one_of(word := match.group(), opening) and normalize(word) in terms]
     except Exception:
         return []
 

@@ -83,3 +83,41 @@ def test_fast_document_analysis_writes_the_same_postings(tmp_path):
     for field in ("title", "question", "accepted", "answers", "tags", "category"):
         assert [fast.reader().doc_field_length(i, field) for i in range(60)] == \
                [plain.reader().doc_field_length(i, field) for i in range(60)]
+
+
+def _term_infos(searcher) -> dict:
+    reader = searcher.reader()
+    out = {}
+    for field, term in reader.all_terms():
+        info = reader.term_info(field, term)
+        out[field, term] = (info.weight(), info.doc_frequency(), info.min_length(), info.max_length(),
+                            info.max_weight(), info.min_id(), info.max_id())
+    return out
+
+
+def _blocks(searcher, field: str, term: bytes) -> list:
+    """Each block's (length, last id, max weight, min/max length bytes) of one posting list."""
+    matcher = searcher.reader().postings(field, term)
+    out = []
+    while matcher.is_active():
+        out.append((matcher._blocklength, matcher._maxid, matcher._maxweight, matcher._minlength,
+                    matcher._maxlength))
+        matcher._next_block()
+    return out
+
+
+def test_fast_pool_writes_the_same_blocks_past_one_block(tmp_path):
+    """Lists longer than a block (128 postings) are split, and their blocks' statistics and
+    the term infos are Whoosh's own (the pool writes a block at a time)."""
+    docs = _docs(400)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    plain, fast = _build(tmp_path / "a", docs, False).searcher(), _build(tmp_path / "b", docs, True).searcher()
+    assert _postings(fast) == _postings(plain)
+    infos = _term_infos(plain)
+    assert infos[("question", b"printer")][1] > 128 and _term_infos(fast) == infos
+    long_lists = [key for key, info in infos.items() if info[1] > 128]
+    assert {field for field, _term in long_lists} >= {"question", "answers"}
+    for field, term in long_lists:
+        blocks = _blocks(plain, field, term)
+        assert len(blocks) > 1 and _blocks(fast, field, term) == blocks
