@@ -324,3 +324,31 @@ def test_after_requests_the_job_runs_every_300_seconds_by_default_and_never_unde
     production.config["DEFLECTION_CREDIT_EVERY_SECONDS"] = 45
     assert credit.every_seconds(production) == 45
     assert production.config["DEFLECTION_CREDIT_AFTER_REQUEST"] == 200
+
+
+def test_a_replaced_inferred_credit_takes_back_only_its_own_bonus(site):
+    """Two visitors credited as inferred (+2 +2); the first then confirms from the page left open:
+    only that session's bonus is reversed before the confirmation's is awarded."""
+    flow = Credited(site)
+    first, sid = leave(flow, 0)
+    leave(flow, 5)
+    site.at(minutes(60))
+    run_job(site)
+    flow.confirmed(first, sid, minutes(61))
+    assert [points for points, _ in bonus_rows(flow.helper.id)] == [2, 2, -2, 2]
+    assert helped(site, flow.t1) == 2
+
+
+def test_a_failed_inferred_credit_stays_failed_when_the_page_left_open_opens_another_thread(site):
+    flow = Credited(site)
+    visitor, sid = leave(flow, 0)
+    flow.shown(visitor, sid, minutes(2), thread="t2")
+    site.at(minutes(40))
+    run_job(site)
+    flow.support(visitor, visitor.open_page("/support/contact"), minutes(41))   # a new session: fails it
+    flow.opened(visitor, sid, minutes(50), thread="t2")
+    site.at(minutes(3 * 60))
+    run_job(site)
+    assert credits() == [("inferred", flow.t1.id, minutes(1), minutes(41))]
+    assert [points for points, _ in bonus_rows(flow.helper.id)] == [2, -2]
+    assert (helped(site, flow.t1), helped(site, flow.t2)) == (0, 0)
