@@ -13,6 +13,7 @@ from community.extensions import db as _db
 from community.services.accounts import users
 from community.services.forum import threads
 from tests import databases
+from tests.mail_server import SmtpServer
 
 # Under pytest-xdist each worker has a PostgreSQL database and Redis keys of its own
 # (tests/databases.py); every reader of TEST_DATABASE_URL sees this worker's database.
@@ -239,3 +240,14 @@ def token_for(db):
         db.session.commit()
         return {"Authorization": f"Bearer {token}"}
     return issue
+
+
+@pytest.fixture()
+def smtp(app):
+    """A running SMTP server, and the app configured to send to it."""
+    server = SmtpServer()
+    server.start()
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port,
+                      MAIL_FROM="Support Community <community@example.com>")
+    yield server
+    server.stop()

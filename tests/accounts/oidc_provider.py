@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import socket
 import threading
 import time
 from html import escape
@@ -21,12 +20,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from werkzeug.serving import make_server
 
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.platform.live_server import free_port
 
 PAGE_PASSWORD = "corp-password"
 SIGN_IN_PAGE = """<!doctype html><html lang="en"><title>Corp sign-in</title><h1>Corp sign-in</h1>

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from community.services.mail import outbox
-from tests.accounts.conftest import SmtpServer
-from tests.pages.browser import WIDTHS, axe_violations, chromium, demo_site, login, needs_chromium, new_page, shoot
+from tests.mail_server import SmtpServer
+from tests.browser import WIDTHS, axe_violations, chromium, demo_site, login, needs_chromium, new_page, shoot
 
 pytestmark = needs_chromium
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select, update
 
 from community.models import OutboxMessage, utcnow
-from tests.accounts.conftest import SmtpServer
+from tests.mail_server import SmtpServer
 from tests.platform import live_server
 
 pytestmark = [pytest.mark.slow,

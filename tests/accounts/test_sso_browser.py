@@ -3,7 +3,7 @@
 company sign-in to an existing account with its password."""
 from __future__ import annotations
 
-from tests.pages.browser import axe_violations, chromium, demo_site, needs_chromium, new_page
+from tests.browser import axe_violations, chromium, demo_site, needs_chromium, new_page
 
 from .oidc_provider import PAGE_PASSWORD, Provider
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.platform.live_server import GUNICORN, Client, database, gunicorn, server_config
+from tests.platform.live_server import GUNICORN, Client, app_on, database, gunicorn, server_config
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is not installed in this environment")]
@@ -34,15 +34,11 @@ def database_url(request, tmp_path):
 
 def _prepare(database_url: str, tmp_path: Path) -> dict:
     """Schema, one idea, VOTERS users with tokens (through the services, like real users)."""
-    from community import create_app
-    from community.extensions import db
     from community.services.accounts import users
     from community.services.forum import threads
     from community.services.ideas import exchange
 
-    app = create_app(server_config(database_url, tmp_path))
-    with app.app_context():
-        db.create_all()
+    with app_on(database_url, tmp_path, create=True) as db:
         author = users.create_user("author", "author@example.com", "password123")
         category = threads.create_category("Mobile App", "")
         idea = exchange.create_idea(author, category, "Offline mode for the mobile app",
@@ -53,7 +49,6 @@ def _prepare(database_url: str, tmp_path: Path) -> dict:
             tokens.append(users.issue_token(user))
         db.session.commit()
         info = {"idea_id": idea.id, "author_id": author.id, "tokens": tokens}
-        db.engine.dispose()
     return info
 
 
@@ -85,18 +80,14 @@ def test_concurrent_votes_are_counted_exactly(database_url, tmp_path):
           f"vote requests from {VOTERS} users, final count {final} == {expected} (round 2: {elapsed:.2f}s)")
 
     # The rows and the ledger agree with the counter.
-    from community import create_app
-    from community.extensions import db
     from community.models import Idea, IdeaVote, ReputationEvent
 
-    app = create_app(server_config(database_url, tmp_path))
-    with app.app_context():
+    with app_on(database_url, tmp_path) as db:
         rows = db.session.execute(select(func.count()).select_from(IdeaVote)
                                   .where(IdeaVote.idea_id == idea_id)).scalar_one()
         counter = db.session.get(Idea, idea_id).vote_count
         points = db.session.execute(select(func.coalesce(func.sum(ReputationEvent.points), 0))
                                     .where(ReputationEvent.user_id == info["author_id"])).scalar_one()
-        db.engine.dispose()
     assert rows == counter == expected
     assert points == expected - 1   # +1 per standing vote from someone else
 
@@ -108,15 +99,11 @@ BUDGET_IDEAS = 10
 
 def _prepare_budget(database_url: str, tmp_path: Path) -> dict:
     """BUDGET_IDEAS open ideas (by an author outside the test) and BUDGET_USERS voters with tokens."""
-    from community import create_app
-    from community.extensions import db
     from community.services.accounts import users
     from community.services.forum import threads
     from community.services.ideas import exchange
 
-    app = create_app(server_config(database_url, tmp_path))
-    with app.app_context():
-        db.create_all()
+    with app_on(database_url, tmp_path, create=True) as db:
         author = users.create_user("author", "author@example.com", "password123")
         category = threads.create_category("Mobile App", "")
         ideas = [exchange.create_idea(author, category, f"Budget idea number {n} for the app",
@@ -127,7 +114,6 @@ def _prepare_budget(database_url: str, tmp_path: Path) -> dict:
         tokens = [users.issue_token(v) for v in voters]
         db.session.commit()
         info = {"ideas": ideas, "tokens": tokens, "voter_ids": [v.id for v in voters]}
-        db.engine.dispose()
     return info
 
 
@@ -144,18 +130,14 @@ def test_parallel_votes_never_exceed_the_budget(database_url, tmp_path):
     refusals = [body for status, body in results if status == 409]
     assert refusals and all("vote_budget" in json.dumps(body) for body in refusals)
 
-    from community import create_app
-    from community.extensions import db
     from community.models import Idea, IdeaVote
 
-    app = create_app(server_config(database_url, tmp_path))
-    with app.app_context():
+    with app_on(database_url, tmp_path) as db:
         per_voter = dict(db.session.execute(
             select(IdeaVote.user_id, func.count()).where(IdeaVote.user_id.in_(info["voter_ids"]))
             .group_by(IdeaVote.user_id)).all())
         counters = sum(db.session.execute(select(Idea.vote_count)).scalars())
         rows = db.session.execute(select(func.count()).select_from(IdeaVote)).scalar_one()
-        db.engine.dispose()
     assert per_voter == dict.fromkeys(info["voter_ids"], BUDGET)
     assert counters == rows == BUDGET_USERS * BUDGET + BUDGET_IDEAS   # + the author's own votes
     print(f"\n{database_url.split(':')[0]}: {len(jobs)} parallel votes by {BUDGET_USERS} members "

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.platform.live_server import GUNICORN, Client, burst, database, gunicorn, server_config
+from tests.platform.live_server import GUNICORN, Client, app_on, burst, database, gunicorn, server_config
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is not installed in this environment")]
@@ -30,15 +30,11 @@ def database_url(request, tmp_path):
 
 def _prepare(database_url: str, tmp_path: Path) -> dict:
     """An idea with a voter; two linked threads and one to link; an agent and a product member."""
-    from community import create_app
-    from community.extensions import db
     from community.services.accounts import users
     from community.services.forum import threads
     from community.services.ideas import exchange, links
 
-    app = create_app(server_config(database_url, tmp_path))
-    with app.app_context():
-        db.create_all()
+    with app_on(database_url, tmp_path, create=True) as db:
         agent = users.create_user("agent", "agent@example.com", "password123", role="agent")
         product = users.create_user("pmteam", "pm@example.com", "password123", role="product")
         author, voter = (users.create_user(n, f"{n}@example.com", "password123") for n in ("author", "voter"))
@@ -57,7 +53,6 @@ def _prepare(database_url: str, tmp_path: Path) -> dict:
         info = {"idea_id": idea.id, "thread_id": loose.id, "asked": [t.id for t in asked],
                 "agent": users.issue_token(agent), "product": users.issue_token(product)}
         db.session.commit()
-        db.engine.dispose()
     return info
 
 
@@ -90,12 +85,9 @@ def test_the_same_link_unlink_and_delivery_ten_times_at_once(database_url, tmp_p
         status, detail = Client(base).api("GET", f"/ideas/{idea_id}")
         assert status == 200 and detail["status"] == "delivered" and detail["demand"]["threads"] == 2
 
-    from community import create_app
-    from community.extensions import db
     from community.models import AuditEntry, IdeaLink, IdeaStatusChange, Notification, Post, ReputationEvent
 
-    app = create_app(server_config(database_url, tmp_path))
-    with app.app_context():
+    with app_on(database_url, tmp_path) as db:
         links_audited = _count(db, select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "idea.link"))
         unlinks_audited = _count(db, select(func.count()).select_from(AuditEntry)
                                  .where(AuditEntry.action == "idea.unlink"))
@@ -111,7 +103,6 @@ def test_the_same_link_unlink_and_delivery_ten_times_at_once(database_url, tmp_p
             .group_by(Notification.user_id)).all())
         bonus = _count(db, select(func.count()).select_from(ReputationEvent)
                        .where(ReputationEvent.reason == "idea_delivered"))
-        db.engine.dispose()
     assert (links_audited, unlinks_audited, remaining) == (3, 1, 0)    # the two set up, the one sent ten times
     closing = [c for c in changes if c.new_status == "delivered" and c.old_status != "delivered"]
     assert len(closing) == 1 and len(changes) == 1 + TIMES        # + the ten different responses

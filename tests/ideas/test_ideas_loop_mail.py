@@ -15,19 +15,8 @@ from community.services.ideas import exchange, links
 from community.services.mail import digest, outbox
 from community.services.moderation import merging as thread_merging
 from community.services.tickets import workflow
-from tests.accounts.conftest import SmtpServer
 
 RESPONSE = "Shipped in 4.2: notes stay on the phone, *offline*, and sync when you are back."
-
-
-@pytest.fixture()
-def smtp(app):
-    server = SmtpServer()
-    server.start()
-    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port,
-                      MAIL_FROM="Support Community <community@example.com>")
-    yield server
-    server.stop()
 
 
 @pytest.fixture()

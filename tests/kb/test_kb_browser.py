@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.pages.browser import WIDTHS, chromium, demo_site, login, needs_chromium, new_page, shoot
+from tests.browser import WIDTHS, chromium, demo_site, login, needs_chromium, new_page, shoot
 
 pytestmark = needs_chromium
 

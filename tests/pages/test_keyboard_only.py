@@ -6,7 +6,7 @@ acts with Enter or the arrow keys.
 """
 from __future__ import annotations
 
-from .browser import chromium, demo_site, needs_chromium, new_page
+from tests.browser import chromium, demo_site, needs_chromium, new_page
 
 pytestmark = needs_chromium
 

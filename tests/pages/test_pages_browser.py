@@ -1,7 +1,7 @@
 """What a member sees on every page, in Chromium at desktop and phone widths (screenshots in test-artifacts/pages)."""
 from __future__ import annotations
 
-from .browser import WIDTHS, axe_violations, chromium, demo_site, login, needs_chromium, new_page, shoot
+from tests.browser import WIDTHS, axe_violations, chromium, demo_site, login, needs_chromium, new_page, shoot
 
 pytestmark = needs_chromium
 

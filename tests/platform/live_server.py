@@ -102,6 +102,25 @@ def server_config(database_url: str, tmp_path: Path, **extra) -> dict:
 
 
 @contextmanager
+def app_on(database_url: str, tmp_path: Path, *, create: bool = False):
+    """An app context on a live server's database, outside the server: to seed it before the
+    server starts (``create=True`` makes the schema first) or to read what the server wrote.
+    Yields ``db``; its connections are closed at the end, so that the database can be dropped."""
+    from community import create_app
+    from community.extensions import db
+
+    app = create_app(server_config(database_url, tmp_path))
+    with app.app_context():
+        if create:
+            db.create_all()
+        try:
+            yield db
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+@contextmanager
 def gunicorn(config: dict, tmp_path: Path, *, workers: int = 4, threads: int = 2):
     """Serve ``create_app(config)`` with gunicorn; yields the base URL."""
     module = tmp_path / "live_server_app.py"

@@ -6,52 +6,28 @@ accepts, and the answerer's profile shows the reputation.  Screenshots go to
 """
 from __future__ import annotations
 
-import os
-import threading
-from pathlib import Path
-
 import pytest
-from werkzeug.serving import make_server
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+from tests.browser import chromium, live_site, login, needs_chromium
+from tests.browser import shoot as shoot_in
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
+pytestmark = needs_chromium
 
 
 @pytest.fixture()
 def live_server(tmp_path):
-    from community import create_app
-    from community.extensions import db
-    from community.services.forum import threads
-
-    app = create_app({
-        "INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.db'}",
-        "SECRET_KEY": "browser-test", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-    })
-    with app.app_context():
-        db.create_all()
+    def seed():
+        from community.services.forum import threads
         threads.create_category("Sync & Storage", "Files that do not sync, conflicts and quotas.")
-        db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+
+    with live_site(tmp_path, seed, RATELIMIT_ENABLED=True) as (_, base, _):
+        yield base
 
 
 @pytest.fixture()
 def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def register(page, base, username):
@@ -65,12 +41,7 @@ def register(page, base, username):
 
 
 def shoot(page, name, width):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.set_viewport_size({"width": width, "height": 900})
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {width}px"
+    shoot_in(page, name, width, folder="journey")
 
 
 def test_ask_answer_accept_reputation(live_server, browser):
@@ -131,33 +102,20 @@ def test_seeded_site_fits_desktop_and_phone(tmp_path, browser):
     """The demo community's busiest pages, looked at as a customer would (screenshots)."""
     from sqlalchemy import select
 
-    from community import create_app
     from community.demo import seed as demo_seed
     from community.extensions import db
     from community.models import Category, Thread
 
-    app = create_app({
-        "INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'demo.db'}",
-        "SECRET_KEY": "browser-test", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-    })
-    with app.app_context():
-        db.create_all()
+    def seed():
         demo_seed.seed()
-        db.session.commit()
+        db.session.flush()
         category = db.session.execute(select(Category).order_by(Category.id)).scalars().first().slug
         busiest = db.session.execute(select(Thread).order_by(Thread.reply_count.desc(), Thread.id)).scalars().first()
-        thread_path = f"/threads/{busiest.id}/{busiest.slug}"
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    serving = threading.Thread(target=server.serve_forever, daemon=True)
-    serving.start()
-    try:
-        base = f"http://127.0.0.1:{server.server_port}"
+        return category, f"/threads/{busiest.id}/{busiest.slug}"
+
+    with live_site(tmp_path, seed, RATELIMIT_ENABLED=True) as (_, base, (category, thread_path)):
         page = browser.new_page()
-        page.goto(f"{base}/login")
-        page.fill("#login", "alice")
-        page.fill("#password", "alice-demo-pass")
-        page.click("form button.primary")
-        page.wait_for_url(f"{base}/")
+        login(page, base, "alice", "alice-demo-pass")
         for name, path in (("demo-home", "/"), ("demo-category", f"/categories/{category}"),
                            ("demo-thread", thread_path), ("demo-profile", "/users/alice"),
                            ("demo-notifications", "/notifications")):
@@ -165,6 +123,3 @@ def test_seeded_site_fits_desktop_and_phone(tmp_path, browser):
             assert page.locator("main").count() == 1
             for width in (1280, 390):
                 shoot(page, name, width)
-    finally:
-        server.shutdown()
-        serving.join(timeout=5)

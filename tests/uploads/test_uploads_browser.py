@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from tests.pages.browser import WIDTHS, chromium, demo_site, login, needs_chromium, new_page, shoot
+from tests.browser import WIDTHS, chromium, demo_site, login, needs_chromium, new_page, shoot
 
 pytestmark = needs_chromium
 

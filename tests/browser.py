@@ -1,4 +1,5 @@
-"""Helpers for this area's browser tests: a live demo site, Chromium, screenshots and axe-core."""
+"""What every browser test shares: a live site served from a thread, Chromium, log-in,
+screenshots and axe-core."""
 from __future__ import annotations
 
 import os
@@ -10,8 +11,8 @@ import pytest
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts" / "pages"
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
 AXE = ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"
 WIDTHS = (1280, 390)
 
@@ -22,10 +23,13 @@ needs_chromium = [
 
 
 @contextmanager
-def demo_site(tmp_path, **config):
-    """The demo community served on a free port, with CSRF and the CSP on (as in production)."""
+def live_site(tmp_path, seed=None, **config):
+    """The app served on a free port with CSRF and the CSP on (as in production).
+
+    ``seed`` runs inside the app context before the server starts and may return what the
+    test needs to know (ids, urls); it is committed. Yields ``(app, base_url, seeded)``.
+    """
     from community import create_app
-    from community.demo import seed as demo_seed
     from community.extensions import db
 
     app = create_app({
@@ -35,16 +39,25 @@ def demo_site(tmp_path, **config):
     })
     with app.app_context():
         db.create_all()
-        demo_seed.seed()
+        seeded = seed() if seed else None
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     serving = threading.Thread(target=server.serve_forever, daemon=True)
     serving.start()
     try:
-        yield app, f"http://127.0.0.1:{server.server_port}"
+        yield app, f"http://127.0.0.1:{server.server_port}", seeded
     finally:
         server.shutdown()
         serving.join(timeout=5)
+
+
+@contextmanager
+def demo_site(tmp_path, **config):
+    """The demo community served live; yields ``(app, base_url)``."""
+    from community.demo import seed as demo_seed
+
+    with live_site(tmp_path, demo_seed.seed, **config) as (app, base, _):
+        yield app, base
 
 
 @contextmanager
@@ -77,14 +90,29 @@ def login(page, base, username, password):
     page.wait_for_url(lambda url: "/login" not in url)
 
 
-def shoot(page, name, width):
-    """A full-page screenshot at ``width``; the page must not scroll sideways."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+def logout(page):
+    """Log out from the user menu (a POST form with its CSRF token)."""
+    page.click(".user-menu summary")
+    page.click("form[action='/logout'] button")
+    page.wait_for_load_state()
+
+
+def shoot(page, name, width, folder="pages"):
+    """A full-page screenshot at ``width`` under test-artifacts/``folder``; the page must not
+    scroll sideways."""
+    (ARTIFACTS / folder).mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": width, "height": 900})
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / folder / f"{name}-{width}.png"), full_page=True)
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {width}px"
+
+
+def shoot_widths(page, name, folder):
+    """``shoot`` at every width of WIDTHS, then back to the desktop width."""
+    for width in WIDTHS:
+        shoot(page, name, width, folder)
+    page.set_viewport_size({"width": WIDTHS[0], "height": 900})
 
 
 def axe_violations(page, impacts=("critical", "serious")):

@@ -1,17 +1,13 @@
-"""A real SMTP server on 127.0.0.1 (aiosmtpd) for the mail tests."""
+"""A real SMTP server on 127.0.0.1 (aiosmtpd) for the tests that send mail; the ``smtp``
+fixture in tests/conftest.py starts one and points the app at it."""
 from __future__ import annotations
 
-import socket
 import threading
 from email import message_from_bytes, policy
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.platform.live_server import free_port
 
 
 class Inbox:
@@ -54,14 +50,3 @@ class SmtpServer:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
-
-
-@pytest.fixture()
-def smtp(app):
-    """A running SMTP server, and the app configured to send to it."""
-    server = SmtpServer()
-    server.start()
-    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port,
-                      MAIL_FROM="Support Community <community@example.com>")
-    yield server
-    server.stop()
