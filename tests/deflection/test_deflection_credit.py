@@ -387,3 +387,41 @@ def test_a_visitor_who_confirmed_anonymously_and_writes_to_support_signed_in_fai
     assert failed == [(minutes(3), None)]
     page = visitor.get(f"/threads/{flow.t1.id}/{flow.t1.slug}").get_data(as_text=True)
     assert "Helped 1 customer without a support contact" in page
+
+
+def test_the_failure_rule_at_its_two_ends_is_one_rule_for_the_metrics_and_the_credit(site):
+    """``outcomes.fails``, at its exact ends, through HTTP: a member confirms t1 on the phone at
+    00:03 while the laptop (its own session, signed in as the same member) writes to support at
+    that very instant; visitor B confirms at 00:13 and writes exactly 7 days later; visitor C
+    confirms at 00:23 and writes 7 days and 1 second later.  The report and the credits agree:
+    the first two failed (bonus reversed), C's held.  Before one rule, the metrics held the first
+    (a contact strictly after) while its credit failed (``<=``)."""
+    flow = Credited(site)
+    member = site.user("dana")
+    phone, laptop = site.visitor(), site.visitor()
+    phone.login(member)
+    on_phone = phone.open_page("/ask")                        # 00:00: the member's session
+    on_laptop = laptop.open_page("/support/contact")          # 00:00: the laptop's own, anonymous
+    assert on_laptop != on_phone
+    flow.shown(phone, on_phone, minutes(1))
+    flow.opened(phone, on_phone, minutes(2))
+    laptop.login(member)
+    assert laptop.open_page("/support/contact") == on_laptop  # the cookie's session, now the member's
+    flow.confirmed(phone, on_phone, minutes(3))
+    flow.support(laptop, on_laptop, minutes(3))               # the same instant
+    b, _ = flow.deflect(10)                                   # confirmed at 00:13
+    c, _ = flow.deflect(20)                                   # confirmed at 00:23
+    week = 7 * DAY
+    site.at(minutes(13 + week))
+    flow.support(b, b.open_page("/support/contact"), minutes(13 + week))                 # exactly 7 days
+    site.at(minutes(23 + week) + timedelta(seconds=1))
+    flow.support(c, c.open_page("/support/contact"), minutes(23 + week) + timedelta(seconds=1))
+
+    body = site.api("/api/v1/metrics/deflection?from=2026-03-02&to=2026-03-02").get_json()
+    assert (body["confirmed_deflections"], body["failed_deflections"], body["held_deflections"]) == (3, 2, 1)
+    failed = db.session.execute(select(DeflectionCredit.created_at, DeflectionCredit.failed_at)
+                                .order_by(DeflectionCredit.created_at)).all()
+    assert failed == [(minutes(3), minutes(3)), (minutes(13), minutes(13 + week)), (minutes(23), None)]
+    assert [points for points, _ in bonus_rows(flow.helper.id)] == [2, -2, 2, 2, -2]
+    page = c.get(f"/threads/{flow.t1.id}/{flow.t1.slug}").get_data(as_text=True)
+    assert "Helped 1 customer without a support contact" in page

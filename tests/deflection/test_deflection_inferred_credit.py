@@ -352,3 +352,36 @@ def test_a_failed_inferred_credit_stays_failed_when_the_page_left_open_opens_ano
     assert credits() == [("inferred", flow.t1.id, minutes(1), minutes(41))]
     assert [points for points, _ in bonus_rows(flow.helper.id)] == [2, -2]
     assert (helped(site, flow.t1), helped(site, flow.t2)) == (0, 0)
+
+
+def test_an_inferred_credit_fails_at_both_exact_ends_of_the_rule_as_the_metrics_do(site):
+    """``outcomes.fails`` for an inferred deflection (at its last opening, 00:01), contacts made
+    before the job runs: the member's laptop (its own session) writes to support at 00:01 exactly
+    while the phone opens t1; visitor B, who opened t1 at 00:11, writes exactly 7 days later, and
+    the job runs at that instant (B's session is then exactly at the job's look-back).  Each is
+    written failed, without a bonus, and the report says the same: 2 inferred, 2 failed."""
+    from datetime import timedelta
+
+    flow = Credited(site)
+    member = site.user("dana")
+    phone, laptop = site.visitor(), site.visitor()
+    phone.login(member)
+    on_phone = phone.open_page("/ask")
+    on_laptop = laptop.open_page("/support/contact")     # the laptop's own session
+    laptop.login(member)
+    assert laptop.open_page("/support/contact") == on_laptop
+    flow.shown(phone, on_phone, minutes(0))
+    flow.opened(phone, on_phone, minutes(1))
+    flow.support(laptop, on_laptop, minutes(1))           # the very instant of the opening
+    b, _ = leave(flow, 10)                                # opened t1 at 00:11
+    site.at(minutes(35))                                  # the phone's session has ended, B's not
+    assert run_job(site).startswith("judged 1 sessions: credited 0, failed 1,")
+    week = timedelta(days=7)
+    site.at(minutes(11) + week)
+    flow.support(b, b.open_page("/support/contact"), minutes(11) + week)
+    assert run_job(site).startswith("judged 1 sessions: credited 0, failed 1,")
+    assert credits() == [("inferred", flow.t1.id, minutes(1), minutes(1)),
+                         ("inferred", flow.t1.id, minutes(11), minutes(11) + week)]
+    assert bonus_rows(flow.helper.id) == [] and helped(site, flow.t1) == 0
+    report = site.api("/api/v1/metrics/deflection?from=2026-03-02&to=2026-03-02").get_json()
+    assert (report["inferred_deflections"], report["failed_deflections"], report["held_deflections"]) == (2, 2, 0)

@@ -185,7 +185,8 @@ def test_a_deflection_fails_on_a_contact_after_it_and_within_the_window():
     by_visitor = {("v", "v"): [T0 + week], ("u", 5): [T0 + timedelta(days=3)]}
     assert holdout.later_contact(visit, T0, {("v", "v"): [T0 + week]}, week) is True
     assert holdout.later_contact(visit, T0, {("v", "v"): [T0 + week + timedelta(seconds=1)]}, week) is False
-    assert holdout.later_contact(visit, T0, {("v", "v"): [T0]}, week) is False           # not after it
+    assert holdout.later_contact(visit, T0, {("v", "v"): [T0]}, week) is True            # at the same instant
+    assert holdout.later_contact(visit, T0, {("v", "v"): [T0 - timedelta(microseconds=1)]}, week) is False
     assert holdout.later_contact(visit, T0, {("u", 5): [T0 + timedelta(days=3)]}, week) is True
     assert holdout.later_contact(holdout.Visit("s", "v", None, T0), T0, {("u", 5): [T0 + timedelta(days=3)]},
                                  week) is False

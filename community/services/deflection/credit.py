@@ -34,7 +34,7 @@ from ...models.metrics import CONTACT_KINDS
 from ..forum import reputation
 from ..learning import evidence
 from ..locking import advisory, lock, lock_users
-from .outcomes import SessionFacts, classify
+from .outcomes import SessionFacts, classify, fails
 
 REASON = "deflection_helped"
 
@@ -144,15 +144,17 @@ def _facts(session: AskSession) -> SessionFacts:
 
 
 def _first_contact_after(session: AskSession, at: datetime, now: datetime) -> datetime | None:
-    """The visitor's first contact after ``at`` within the attribution window (up to ``now``): the
-    metrics' rule for a failed deflection."""
+    """The visitor's first contact (up to ``now``) that fails a deflection made at ``at``: the
+    metrics' rule, ``outcomes.fails`` (the query only narrows the rows it is asked about)."""
     same_visitor = AskSession.visitor_id == session.visitor_id
     if session.user_id:
         same_visitor = or_(same_visitor, AskSession.user_id == session.user_id)
-    return db.session.execute(
-        select(func.min(AskEvent.created_at)).join(AskSession, AskSession.id == AskEvent.session_id)
-        .where(same_visitor, AskEvent.kind.in_(CONTACT_KINDS), AskEvent.created_at > at,
-               AskEvent.created_at <= min(at + _window(), now))).scalar()
+    window = _window()
+    contacts = db.session.execute(
+        select(AskEvent.created_at).join(AskSession, AskSession.id == AskEvent.session_id)
+        .where(same_visitor, AskEvent.kind.in_(CONTACT_KINDS), AskEvent.created_at >= at,
+               AskEvent.created_at <= min(at + window, now))).scalars()
+    return min((contact for contact in contacts if fails(at, contact, window)), default=None)
 
 
 def credit_inferred(session_id: str, now: datetime) -> str:
@@ -283,11 +285,13 @@ def fail_after_contact(session: AskSession, at: datetime) -> int:
     if session.user_id:
         same_visitor = or_(same_visitor, DeflectionCredit.user_id == session.user_id)
     candidates = db.session.execute(
-        select(DeflectionCredit.id, DeflectionCredit.session_id)
+        select(DeflectionCredit.id, DeflectionCredit.session_id, DeflectionCredit.created_at)
         .where(same_visitor, DeflectionCredit.failed_at.is_(None),
                DeflectionCredit.created_at <= at, DeflectionCredit.created_at >= at - window)).all()
     failed = 0
-    for credit_id, session_id in candidates:
+    for credit_id, session_id, credited_at in candidates:
+        if not fails(credited_at, at, window):   # the metrics' rule; the query only narrows the rows
+            continue
         table = DeflectionCredit.__table__
         won = db.session.execute(update(table).where(table.c.id == credit_id, table.c.failed_at.is_(None))
                                  .values(failed_at=at)).rowcount

@@ -16,6 +16,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from .outcomes import fails
+
 Z95 = 1.959963984540054
 
 
@@ -129,4 +131,4 @@ def attribute_contacts(visits: list[Visit], contacts: list[tuple[datetime, str, 
 def later_contact(visit: Visit, since: datetime, contacts_by_visitor: dict, window: timedelta) -> bool:
     """Whether the visitor contacted after ``since`` and within ``window`` of it (a deflection failed)."""
     keys = [("v", visit.visitor_id)] + ([("u", visit.user_id)] if visit.user_id else [])
-    return any(since < at <= since + window for key in keys for at in contacts_by_visitor.get(key, ()))
+    return any(fails(since, at, window) for key in keys for at in contacts_by_visitor.get(key, ()))

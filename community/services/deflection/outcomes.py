@@ -105,6 +105,16 @@ def classify(facts: SessionFacts, *, now: datetime, window: timedelta) -> Outcom
     return outcome
 
 
+def fails(deflected_at: datetime, contact_at: datetime, window: timedelta) -> bool:
+    """The one rule for a deflection that *failed* (docs/metrics.md, "Held / failed"), asked by the
+    metrics (``holdout.later_contact``) and by the credits (``credit``): a contact by the same
+    visitor at or after the deflection and at most ``window`` (``DEFLECTION_WINDOW_DAYS``) after it.
+    Both ends count: a contact at the very instant of a confirmation undoes it here as it does in
+    ``classify`` (whichever session of the visitor it came from), and one exactly ``window``
+    later still fails it."""
+    return deflected_at <= contact_at <= deflected_at + window
+
+
 def mark_exclusions(outcomes: list[tuple[SessionFacts, Outcome]], *, exclude_automated: bool,
                     cap_per_hour: int) -> None:
     """Set ``Outcome.excluded`` on deflections that look automated.
