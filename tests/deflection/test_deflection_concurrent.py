@@ -190,3 +190,135 @@ def test_four_credit_jobs_at_once_credit_each_inferred_deflection_once(database_
     credited = sum(int(re.search(r"credited (\d+)", p.stdout.decode()).group(1)) for p in results)
     assert credited == 8, [p.stdout.decode() for p in results]
     assert _state(config, site) == {"confirmed events": 0, "shown events": 8, "credits": 8, "bonus rows": 8}
+
+
+def _hold(database_url: str, pause: str, helper_id: int, session_id: str):
+    """Another transaction holding what the credit job needs next.  PostgreSQL: before it reads the
+    visitor's contacts (``pause="before"``: the session's row, which ``credit_inferred`` locks first)
+    or after (``"after"``: the helper's user row, which ``_credit`` locks for the daily cap once the
+    contacts are read); SQLite: the write lock, which every writer waits for.  Returns the connection
+    and how many backends wait for a lock (None on SQLite, which cannot tell)."""
+    if database_url.startswith("sqlite"):
+        import sqlite3
+
+        conn = sqlite3.connect(database_url.split("///", 1)[1], isolation_level=None, timeout=30)
+        conn.execute("BEGIN IMMEDIATE")
+        return conn, None
+    import psycopg
+
+    url = database_url.replace("+psycopg", "")
+    conn = psycopg.connect(url)
+    if pause == "before":
+        conn.execute("SELECT id FROM ask_sessions WHERE id = %s FOR UPDATE", (session_id,))
+    else:
+        conn.execute("SELECT id FROM users WHERE id = %s FOR UPDATE", (helper_id,))
+
+    def waiting() -> int:
+        with psycopg.connect(url, autocommit=True) as watcher:
+            return watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                   " AND wait_event_type = 'Lock'").fetchone()[0]
+    return conn, waiting
+
+
+@pytest.mark.parametrize("pause", ["before", "after"])
+def test_a_member_s_contact_landing_while_the_credit_job_settles_that_member_s_deflection_fails_it(
+        database_url, pause, tmp_path):
+    """A contact racing ``flask deflection credit``.  Dana opened the invoices thread on her phone
+    and left (an inferred deflection, creditable at once: both windows are 0 minutes here); the job
+    starts settling it and waits (another transaction holds what it needs next) while Dana, signed
+    in on her laptop (another cookie, its own session), writes to support.  Either way one credit,
+    failed, and the report says 1 inferred, 1 failed, 0 held:
+
+    - ``after`` (PostgreSQL): the job has read her contacts (none) and waits for the helper's row.
+      Her contact waits for the job's lock on her account, then fails the credit it wrote (ledger
+      +2 −2).  Without the member's lock (the cookie's alone, ``credit.x__lock_visitor__mutmut_3``)
+      the contact found no credit and the job wrote it held, +2.
+    - ``before`` (PostgreSQL): the job waits for the session's row, its clock already read; the
+      contact goes through first (no credit yet), so the job must see it and write the credit
+      failed, no bonus.  Reading only contacts up to the job's clock, it wrote it held, +2.
+    - SQLite: one write lock that both wait for, in no set order; neither order may lose the failure.
+    """
+    if database_url.startswith("sqlite") and pause == "after":
+        pytest.skip("SQLite has one write lock: the 'before' case is the same race")
+    import json
+    import subprocess
+    import sys
+    import threading
+    import time
+    from pathlib import Path
+
+    config = live_server.server_config(database_url, tmp_path, DEFLECTION_HOLDOUT=0,
+                                       DEFLECTION_INFERRED_MINUTES=0, DEFLECTION_SESSION_MINUTES=0,
+                                       DEFLECTION_CREDIT_EVERY_SECONDS=0)
+    site = _prepare(config)
+    with live_server.app_on(database_url, tmp_path) as db:
+        from community.services.accounts import users
+
+        users.create_user("dana", "dana@example.com", "password123")
+        db.session.commit()
+    with live_server.gunicorn(config, tmp_path) as base:
+        phone = live_server.Client(base, headers={"User-Agent": CHROME}).login("dana")
+        status, page = phone.get("/ask")
+        assert status == 200
+        sid = re.search(rb'data-ask-session="(\w+)"', page).group(1).decode()
+        assert phone.form("/ask/beacon", {"session": sid})[0] == 200
+        assert phone.get(f"/api/v1/suggest?q=download+invoices+pdf&session={sid}&type=thread")[0] == 200
+        assert phone.get(f"/ask/open/{sid}/thread/{site['thread']}?via=ask")[0] == 302
+        laptop = live_server.Client(base, headers={"User-Agent": CHROME}).login("dana")
+        status, page = laptop.get("/support/contact")
+        on_laptop = re.search(rb'data-ask-session="(\w+)"', page).group(1).decode()
+        assert status == 200 and on_laptop != sid
+
+        holder, waiting = _hold(database_url, pause, site["helper"], sid)
+        (tmp_path / "credit_app.py").write_text(
+            "import sys\nfrom community import create_app\n"
+            f"app = create_app({config!r})\nprint('ready', flush=True)\n")
+        job = subprocess.Popen([str(Path(sys.executable).with_name("flask")), "--app", "credit_app",
+                                "deflection", "credit"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               cwd=tmp_path, env={"PATH": "/usr/bin:/bin",
+                                                  "PYTHONPATH": f"{tmp_path}:{live_server.ROOT}"})
+        try:
+            assert job.stdout.readline() == b"ready\n"
+            deadline = time.time() + 120
+            if waiting is None:
+                time.sleep(3)                       # SQLite: the job is (about to be) waiting to write
+            else:
+                while waiting() < 1:                # the job waits for the row held
+                    assert time.time() < deadline and job.poll() is None, job.stderr.read().decode()[-800:]
+                    time.sleep(0.05)
+            answers = []
+            contact = threading.Thread(target=lambda: answers.append(laptop.form("/support/contact", {
+                "ask_session": on_laptop, "subject": "Invoices still download empty",
+                "body": "The PDF button gives an empty page as well.", "name": "Dana", "email": "dana@example.com",
+                "js": "1"})[0]))
+            contact.start()
+            if waiting is None:
+                time.sleep(2)                       # SQLite: both wait to write (for at most 30 s)
+            while waiting is not None and contact.is_alive() and waiting() < 2:
+                assert time.time() < deadline       # the contact waits for the job (or, unlocked, is done)
+                time.sleep(0.05)
+        finally:
+            holder.rollback() if waiting is not None else holder.execute("ROLLBACK")
+            holder.close()
+        contact.join(timeout=180)
+        out, err = job.communicate(timeout=180)
+        assert job.returncode == 0, err.decode()[-800:]
+        assert answers == [302]
+        assert out.decode().startswith("judged 1 sessions: "), out
+    from community import create_app
+    from community.extensions import db
+    from community.models import DeflectionCredit, ReputationEvent
+    from community.services.deflection import metrics
+
+    with create_app(config).app_context():     # the job's settings: both windows 0 minutes
+        credits = db.session.execute(select(DeflectionCredit.session_id, DeflectionCredit.failed_at.is_not(None))).all()
+        ledger = db.session.execute(select(ReputationEvent.points).where(
+            ReputationEvent.reason == "deflection_helped").order_by(ReputationEvent.id)).scalars().all()
+        day = db.session.execute(select(func.min(DeflectionCredit.created_at))).scalar_one().date()
+        body = metrics.deflection_report(day, day)
+        db.engine.dispose()
+    assert credits == [(sid, True)], credits
+    expected = {"after": [[2, -2]], "before": [[]]}[pause] if waiting is not None else [[2, -2], []]
+    assert ledger in expected, ledger
+    assert (body["inferred_deflections"], body["failed_deflections"], body["held_deflections"]) == (1, 1, 0), \
+        json.dumps({k: body[k] for k in ("inferred_deflections", "failed_deflections", "held_deflections")})

@@ -143,9 +143,12 @@ def _facts(session: AskSession) -> SessionFacts:
     return facts
 
 
-def _first_contact_after(session: AskSession, at: datetime, now: datetime) -> datetime | None:
-    """The visitor's first contact (up to ``now``) that fails a deflection made at ``at``: the
-    metrics' rule, ``outcomes.fails`` (the query only narrows the rows it is asked about)."""
+def _first_contact_after(session: AskSession, at: datetime) -> datetime | None:
+    """The visitor's first contact that fails a deflection made at ``at``: the metrics' rule,
+    ``outcomes.fails`` (the query only narrows the rows it is asked about).  Every contact
+    committed so far counts, not only those before the job's ``now``: a run reads its clock once,
+    then may wait for locks or judge other sessions first, and a contact committed meanwhile had
+    found no credit to fail (the job then wrote it as held)."""
     same_visitor = AskSession.visitor_id == session.visitor_id
     if session.user_id:
         same_visitor = or_(same_visitor, AskSession.user_id == session.user_id)
@@ -153,7 +156,7 @@ def _first_contact_after(session: AskSession, at: datetime, now: datetime) -> da
     contacts = db.session.execute(
         select(AskEvent.created_at).join(AskSession, AskSession.id == AskEvent.session_id)
         .where(same_visitor, AskEvent.kind.in_(CONTACT_KINDS), AskEvent.created_at >= at,
-               AskEvent.created_at <= min(at + window, now))).scalars()
+               AskEvent.created_at <= at + window)).scalars()
     return min((contact for contact in contacts if fails(at, contact, window)), default=None)
 
 
@@ -189,7 +192,7 @@ def credit_inferred(session_id: str, now: datetime) -> str:
         return "hidden"
     if _excluded(session, outcome.at, "inferred"):
         return "excluded"
-    failed_at = _first_contact_after(session, outcome.at, now)
+    failed_at = _first_contact_after(session, outcome.at)
     _credit(session, thread, outcome.at, kind="inferred", replacing=existing, failed_at=failed_at)
     return "failed" if failed_at else "credited"
 
