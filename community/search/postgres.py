@@ -31,6 +31,7 @@ again as the Whoosh ranker scores (BM25 per weight class, phrase bonus).  Snippe
 """
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -89,8 +90,8 @@ class PostgresSearch:
     def __init__(self, app: Flask):
         self.app = app
         self.paused = False
-        #: (loaded at, documents, {lexeme: documents containing it}), per process.
-        self._stats: tuple[float, int, dict[str, int], dict[str, float]] | None = None
+        #: (loaded at, documents, {lexeme: its count}, class averages, {lexeme: rows holding it}), per process.
+        self._stats: tuple[float, int, dict[str, int], dict[str, float], dict[str, int]] | None = None
         self._lexeme_cache: dict[str, tuple[str, ...]] = {}
         self.stats_seconds = float(app.config.get("SEARCH_PG_STATS_SECONDS") or 600)
 
@@ -101,8 +102,9 @@ class PostgresSearch:
         stats = self._snapshot()
         return stats[1], stats[2]
 
-    def _snapshot(self) -> tuple[float, int, dict[str, int], dict[str, float]]:
-        """(read at, documents, frequencies, each weight class's average length for the rescoring)."""
+    def _snapshot(self) -> tuple[float, int, dict[str, int], dict[str, float], dict[str, int]]:
+        """(read at, documents, frequencies, each weight class's average length for the rescoring,
+        the rows holding a word where more than its count: ``postgres_terms.frequencies``)."""
         import time
 
         now = time.monotonic()
@@ -111,10 +113,11 @@ class PostgresSearch:
                 postgres_terms.refresh(connection, max_age=self.stats_seconds)
                 total = connection.execute(text(f"SELECT count(*) FROM {TABLE}")).scalar()
                 averages = connection.execute(text(rescore.averages_sql())).mappings().one()
-                return total, postgres_terms.frequencies(connection), {k: float(v or 0) for k, v in averages.items()}
+                counts, rows = postgres_terms.frequencies(connection)
+                return total, counts, {k: float(v or 0) for k, v in averages.items()}, rows
 
-            total, frequencies, averages = self._transaction(read)
-            self._stats = (now, total, frequencies, averages)
+            total, frequencies, averages, rows = self._transaction(read)
+            self._stats = (now, total, frequencies, averages, rows)
         return self._stats
 
     def _tsquery(self, text_: str | None, *, prefix: bool):
@@ -126,12 +129,13 @@ class PostgresSearch:
         found = words(text_)
         if not found:
             return None
-        total, frequencies = self._document_frequencies()
+        _at, total, frequencies, _averages, rows = self._snapshot()
         if querying.TYPO_FIX:
             found = self._corrected(found, frequencies)
         limit = max(querying.COMMON_RATIO * total, querying.COMMON_MIN_DF)
+        in_rows = ChainMap(rows, frequencies)
         built = tsquery(found, prefix=prefix, common_df=limit, documents_total=total, column="v",
-                        df=lambda word: _frequency(word, frequencies))
+                        df=lambda word: _frequency(word, frequencies), rows=lambda word: _frequency(word, in_rows))
         return built, found
 
     def _lexemes(self, connection, found: list[str]) -> dict[str, tuple[str, ...]]:
@@ -176,7 +180,7 @@ class PostgresSearch:
         for row in window:
             row["hits"] = rescore.hits(row.pop("vector_text"), params["lexemes"])
         scoring = self._rescore_words(found, lexemes)
-        _at, total, _frequencies, averages = self._snapshot()
+        _at, total, _frequencies, averages, _rows = self._snapshot()
         ranked = sorted((((rescore.score(row, scoring, total, averages) + float(row["extra"] or 0))
                           * float(row["prior"]), row) for row in window), key=lambda pair: (-pair[0], pair[1]["key"]))
         return ranked + [(row["rank"], row) for row in rest]
@@ -447,7 +451,7 @@ class PostgresSearch:
         return result
 
 
-def _frequency(word: str, frequencies: dict[str, int]) -> int:
+def _frequency(word: str, frequencies) -> int:
     """Documents holding ``word`` (a corrected ``Lexeme`` as it is).  PostgreSQL's parser splits
     "doesn't" into "doesn" & "t", which no lexeme of the table spells whole: its count is then the
     rarest part's (an upper bound of the AND), not 0 (which made it the rarest word of a query

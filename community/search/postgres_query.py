@@ -85,11 +85,13 @@ def words(text_: str | None) -> list[str]:
 
 def tsquery(words_: list[str], *, prefix: bool, df: Callable[[str], int] | None = None,
             common_df: float = float("inf"), documents_total: int | None = None,
-            column: str = "vector") -> Built | None:
+            column: str = "vector", rows: Callable[[str], int] | None = None) -> Built | None:
     """SQL for (the OR of the words' stems: what ranks; what selects documents; the last word
     as a title-word prefix or ``NULL``; the rank of ``column``) and their parameters (``Built``).
     Words are parameters, never tsquery syntax.
 
+    ``df`` (a word's count in its likeliest class) decides the IDF and which words are common;
+    ``rows`` (the documents holding it anywhere, ``df`` when not given) the plan's bound.
     Common words (``df(word) > common_df``) rank but do not select, as Lucene's
     common-terms query and the Whoosh backend do; when every word is common, the
     three rarest must all be there.  Otherwise one "the"-like word would make
@@ -115,16 +117,18 @@ def tsquery(words_: list[str], *, prefix: bool, df: Callable[[str], int] | None 
     selecting, all_of, bound, counted = list(parts), False, float("inf"), []
     if df is not None:
         counts = [df(word) for word in words_]
-        rare = [(part, count) for part, count in zip(parts, counts) if count <= common_df]
-        bound, counted = sum(counts), list(zip(parts, counts))
+        held = [rows(word) for word in words_] if rows is not None else counts
+        rare = [(part, n) for part, count, n in zip(parts, counts, held) if count <= common_df]
+        bound, counted = sum(held), list(zip(parts, held))
         if rare and len(rare) < len(parts):
-            selecting = [part for part, _count in rare]
+            selecting = [part for part, _n in rare]
             select_sql = " || ".join(selecting)
-            bound, counted = sum(count for _part, count in rare), rare
+            bound, counted = sum(n for _part, n in rare), rare
         elif not rare:
-            rarest = sorted(zip(counts, parts))[:3]
-            selecting, all_of, bound = [part for _count, part in rarest], True, rarest[0][0]
-            counted = [(part, count) for count, part in rarest]
+            rarest = sorted(zip(counts, held, parts))[:3]
+            selecting, all_of = [part for _count, _n, part in rarest], True
+            bound = min(n for _count, n, _part in rarest)
+            counted = [(part, n) for _count, n, part in rarest]
             select_sql = " && ".join(f"({part})" for part in selecting)
     last = _PREFIX_RE.sub("", getattr(words_[-1], "typed", "") or words_[-1])
     prefix_sql = "NULL::tsquery"

@@ -91,6 +91,8 @@ DDL = (
     # Typo correction (migration c7e2a9d4f1b8): the lexemes with their document counts.
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     f"CREATE TABLE IF NOT EXISTS {TERMS} (term text PRIMARY KEY, ndoc integer NOT NULL)",
+    # The rows holding each word in any class (migration f4c8e2a6b9d1): the two-stage plan's bound.
+    f"ALTER TABLE {TERMS} ADD COLUMN IF NOT EXISTS nrow integer",
     f"CREATE INDEX IF NOT EXISTS {TERMS}_trgm ON {TERMS} USING gin (term gin_trgm_ops)",
     f"CREATE TABLE IF NOT EXISTS {TERMS_REFRESHED} (id integer PRIMARY KEY CHECK (id = 1),"
     " at timestamp with time zone NOT NULL, documents integer NOT NULL)",

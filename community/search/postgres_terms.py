@@ -34,10 +34,14 @@ MIN_LENGTH = 5
 #: fields' document frequencies (``query.DF_FIELDS``): "answer" is in nearly every row of a Q&A
 #: site (there are answers) but in few titles and questions, so counted over the whole row it
 #: was near-universal and left out of queries Whoosh kept it in (dev recall@5 0.855 -> 0.890,
-#: docs/search.md).  Four ``ts_stat`` passes, one per class (twice the time of one whole pass).
-COUNTS_SQL = ("SELECT word, max(ndoc) FROM (" + " UNION ALL ".join(
-    f"SELECT word, ndoc FROM ts_stat('SELECT vector FROM {TABLE}', '{weight}')" for weight in "abcd")
-    + ") AS counts GROUP BY word")
+#: docs/search.md).  That count is the IDF's; ``nrow`` is the documents holding it anywhere (the
+#: rows ``vector @@ word`` selects), the two-stage plan's bound (``postgres_plan``): per class,
+#: 'condit' counted 359 and was in 885 rows, so a query's bound said 484 where 1,115 rows
+#: matched and it was ranked exactly.  Five ``ts_stat`` passes, one per class and one whole.
+COUNTS_SQL = ("SELECT word, max(ndoc) FILTER (WHERE class <> ''), max(ndoc) FILTER (WHERE class = '') FROM ("
+              + " UNION ALL ".join(f"SELECT word, ndoc, '{weight}' AS class FROM ts_stat('SELECT vector FROM {TABLE}', '{weight}')"
+                                   for weight in "abcd")
+              + f" UNION ALL SELECT word, ndoc, '' FROM ts_stat('SELECT vector FROM {TABLE}')) AS counts GROUP BY word")
 
 
 def refresh(connection, *, max_age: float | None = None, wait: bool = False) -> bool:
@@ -52,16 +56,22 @@ def refresh(connection, *, max_age: float | None = None, wait: bool = False) -> 
             f"SELECT at > now() - make_interval(secs => :age) FROM {TERMS_REFRESHED}"), {"age": max_age}).scalar():
         return False
     connection.execute(text(f"DELETE FROM {TERMS}"))
-    connection.execute(text(f"INSERT INTO {TERMS} (term, ndoc) {COUNTS_SQL}"))
+    connection.execute(text(f"INSERT INTO {TERMS} (term, ndoc, nrow) {COUNTS_SQL}"))
     connection.execute(text(
         f"INSERT INTO {TERMS_REFRESHED} (id, at, documents) VALUES (1, now(), (SELECT count(*) FROM {TABLE}))"
         " ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at, documents = EXCLUDED.documents"))
     return True
 
 
-def frequencies(connection) -> dict[str, int]:
-    """``{lexeme: documents holding it}`` as last refreshed."""
-    return dict(connection.execute(text(f"SELECT term, ndoc FROM {TERMS}")).all())
+def frequencies(connection) -> tuple[dict[str, int], dict[str, int]]:
+    """``({lexeme: its count, the most in one class}, {lexeme: the rows holding it, where more})``
+    as last refreshed (a table refreshed before ``nrow`` existed: the first only)."""
+    counts, rows = {}, {}
+    for term, ndoc, nrow in connection.execute(text(f"SELECT term, ndoc, nrow FROM {TERMS}")):
+        counts[term] = ndoc
+        if nrow and nrow > ndoc:
+            rows[term] = nrow
+    return counts, rows
 
 
 def one_edit(a: str, b: str) -> bool:

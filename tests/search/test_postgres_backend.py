@@ -212,8 +212,13 @@ def test_a_word_s_document_count_is_its_most_in_one_field(app, make, db):
     third = make.thread(title="Printer feeds two labels", body="Two labels come out at once.")
     make.reply(third, body="Check the ribbon tension.")
     search.rebuild()
-    counts = dict(db.session.execute(text("SELECT term, ndoc FROM search_terms WHERE term IN ('ribbon', 'label')")).all())
-    assert counts == {"ribbon": 1, "label": 3}
+    counts = {term: (ndoc, nrow) for term, ndoc, nrow in db.session.execute(text(
+        "SELECT term, ndoc, nrow FROM search_terms WHERE term IN ('ribbon', 'label')"))}
+    assert counts == {"ribbon": (1, 3), "label": (3, 3)}
+    # The two-stage plan's bound is the rows a word selects (all three), not its count in one class.
+    state = app.extensions["search"]
+    assert state._tsquery("ribbon", prefix=False).bound == 3
+    assert state._tsquery("ribbon labels", prefix=False).bound == 6
 
 
 def test_the_window_is_scored_again_with_the_title_phrase_bonus(app, make, monkeypatch):
