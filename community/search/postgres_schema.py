@@ -19,6 +19,15 @@ COLUMNS = ("key", "type", "id", "url", "title", "question", "accepted", "answers
 STORED = ("type", "id", "url", "title", "tags", "category_id", "category_name", "solved", "votes", "replies",
           "status", "created", "activity", "snippet_text", "question_text")
 
+#: The GIN indexes.  A GIN index keeps new entries in a *pending list* that every search reads
+#: whole until it is merged into the index (by VACUUM, which autovacuum may never run, or when it
+#: passes ``gin_pending_list_limit``, 4 MB by default): after a 100,000-thread import the vector
+#: index's list held 423 pages, read by every query (a three-word AND took 18.8 ms and 434 buffers;
+#: 0.2 ms and 11 once merged).  So the limit is small (each flush is still a batch), and
+#: ``postgres_terms.refresh`` (after an import, a rebuild, every ``SEARCH_PG_STATS_SECONDS``) merges them.
+GIN_INDEXES = (f"{TABLE}_vector", f"{TABLE}_title_words", f"{TABLE}_title_stems", f"{TERMS}_trgm")
+PENDING_LIST_KB = 64
+
 #: The table, as the migration creates it (``IF NOT EXISTS``: tests and `search rebuild` may run it).
 CONFIG = "community_search"
 #: Unstemmed words with accents folded: what a half-typed word is a prefix of.
@@ -94,6 +103,8 @@ DDL = (
     # The rows holding each word in any class (migration f4c8e2a6b9d1): the two-stage plan's bound.
     f"ALTER TABLE {TERMS} ADD COLUMN IF NOT EXISTS nrow integer",
     f"CREATE INDEX IF NOT EXISTS {TERMS}_trgm ON {TERMS} USING gin (term gin_trgm_ops)",
+    # Short pending lists (migration f4c8e2a6b9d1): see ``GIN_INDEXES``.
+    *(f"ALTER INDEX {name} SET (gin_pending_list_limit = {PENDING_LIST_KB})" for name in GIN_INDEXES),
     f"CREATE TABLE IF NOT EXISTS {TERMS_REFRESHED} (id integer PRIMARY KEY CHECK (id = 1),"
     " at timestamp with time zone NOT NULL, documents integer NOT NULL)",
 )

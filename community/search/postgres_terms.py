@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from .postgres_schema import TABLE, TERMS, TERMS_REFRESHED
+from .postgres_schema import GIN_INDEXES, TABLE, TERMS, TERMS_REFRESHED
 
 #: Advisory lock key of the refresh (any constant of this application: "search_terms").
 LOCK_KEY = 0x7365617263
@@ -55,12 +55,20 @@ def refresh(connection, *, max_age: float | None = None, wait: bool = False) -> 
     if max_age is not None and connection.execute(text(
             f"SELECT at > now() - make_interval(secs => :age) FROM {TERMS_REFRESHED}"), {"age": max_age}).scalar():
         return False
+    merge_pending(connection)
     connection.execute(text(f"DELETE FROM {TERMS}"))
     connection.execute(text(f"INSERT INTO {TERMS} (term, ndoc, nrow) {COUNTS_SQL}"))
     connection.execute(text(
         f"INSERT INTO {TERMS_REFRESHED} (id, at, documents) VALUES (1, now(), (SELECT count(*) FROM {TABLE}))"
         " ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at, documents = EXCLUDED.documents"))
     return True
+
+
+def merge_pending(connection) -> int:
+    """Merge the GIN indexes' pending lists into the indexes (``postgres_schema.GIN_INDEXES``):
+    every search reads a pending list whole.  Returns the pages merged."""
+    return sum(connection.execute(text(f"SELECT gin_clean_pending_list(CAST(:name AS regclass))"),
+                                  {"name": name}).scalar() or 0 for name in GIN_INDEXES)
 
 
 def frequencies(connection) -> tuple[dict[str, int], dict[str, int]]:
