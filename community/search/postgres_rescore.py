@@ -76,17 +76,22 @@ def _quoted(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def hits(vector_text: str | None, lexemes) -> list[list]:
+def needles(lexemes) -> list[tuple[str, str]]:
+    """``(lexeme, its text as found in a vector's text)`` for :func:`hits`: made once per query."""
+    return [(lexeme, " " + _quoted(lexeme)) for lexeme in lexemes]
+
+
+def hits(vector_text: str | None, lexemes, found: list[tuple[str, str]] | None = None) -> list[list]:
     """``[[lexeme, positions, weights], ...]`` of ``lexemes`` in a ``tsvector``'s text
     (``'word':1A,5,7B 'other':3C``: weight D is written without a letter), the list
     ``unnest(vector)`` filtered by the lexemes gave.  Every entry is preceded by a space or
-    starts the text, and a lexeme never holds a space, so `` 'word'`` finds it alone."""
+    starts the text, and a lexeme never holds a space, so `` 'word'`` finds it alone.
+    ``found``: :func:`needles` of ``lexemes``, when the caller reads many rows."""
     if not vector_text:
         return []
     padded = " " + vector_text
     out = []
-    for lexeme in lexemes:
-        needle = " " + _quoted(lexeme)
+    for lexeme, needle in (found if found is not None else needles(lexemes)):
         at = padded.find(needle)
         while at >= 0 and padded[at + len(needle):at + len(needle) + 1] not in ("", ":", " "):
             at = padded.find(needle, at + 1)  # a longer lexeme beginning alike (only when quoted oddly)
@@ -97,12 +102,13 @@ def hits(vector_text: str | None, lexemes) -> list[list]:
         if padded[start:start + 1] == ":":
             end = padded.find(" ", start)
             for item in padded[start + 1:end if end >= 0 else None].split(","):
-                if item[-1:].isdigit():
+                last = item[-1]
+                if last.isdigit():
                     positions.append(int(item))
                     weights.append("D")
                 else:
                     positions.append(int(item[:-1]))
-                    weights.append(item[-1])
+                    weights.append(last)
         out.append([lexeme, positions, weights])
     return out
 
@@ -119,41 +125,45 @@ def coverage_idf(df: int, total: int) -> float:
 
 def score(row: dict, words: list[Word], total: int, averages: dict[str, float]) -> float:
     """The Whoosh ranker's score of one row (before the prior): BM25 per class and word times the
-    class's boost, times query coverage, plus the title phrase bonus."""
-    by_lexeme = {lexeme: (positions or [], weights or []) for lexeme, positions, weights in (row.get("hits") or [])}
+    class's boost, times query coverage, plus the title phrase bonus.  (Written for speed: it runs
+    for each row of the window, 100 rows a suggestion; the per-word and per-class parts once.)"""
+    found = row.get("hits")
+    if not found:
+        return 0.0
+    by_lexeme = {lexeme: (positions or (), weights or ()) for lexeme, positions, weights in found}
+    k1, b = ranker.K1, ranker.B
+    classes = []  # (class, boost, BM25's length normalisation) of this row
+    for name, (field, _columns) in CLASSES.items():
+        length = float(row.get(f"len_{name.lower()}") or 0)
+        classes.append((name, FIELD_BOOSTS.get(field, 0.0), k1 * ((1 - b) + b * length / (averages.get(name.lower()) or 1.0))))
     text_score = title_raw = 0.0
     held = whole = 0.0
     titles: list[list[int]] = []
     in_title = 0
     for word in words:
         weight = idf(word.df, total)
-        found = False
+        forms = [by_lexeme[lexeme] for lexeme in word.lexemes if lexeme in by_lexeme]
+        found_word = False
         title_positions: set[int] = set()
-        for name, (field, _columns) in CLASSES.items():
-            if word.common and name in LONG_CLASSES:
-                continue
-            boost = FIELD_BOOSTS.get(field, 0.0)
-            tf = 0
-            for lexeme in word.lexemes:
-                positions, weights = by_lexeme.get(lexeme, ((), ()))
-                count = sum(1 for w in weights if w == name)
-                tf = max(tf, count)
-                if name == "A" and count:
-                    title_positions.update(p for p, w in zip(positions, weights) if w == "A")
-            if not tf:
-                continue
-            found = True
-            length = float(row.get(f"len_{name.lower()}") or 0)
-            average = averages.get(name.lower()) or 1.0
-            raw = weight * (tf * (ranker.K1 + 1)) / (tf + ranker.K1 * ((1 - ranker.B) + ranker.B * length / average))
-            text_score += raw * boost
-            if name == "A":
-                title_raw += raw
-                in_title += 1
+        if forms:
+            for name, boost, norm in classes:
+                if word.common and name in LONG_CLASSES:
+                    continue
+                tf = max(weights.count(name) for _positions, weights in forms)
+                if not tf:
+                    continue
+                found_word = True
+                raw = weight * (tf * (k1 + 1)) / (tf + norm)
+                text_score += raw * boost
+                if name == "A":
+                    for positions, weights in forms:
+                        title_positions.update(p for p, w in zip(positions, weights) if w == "A")
+                    title_raw += raw
+                    in_title += 1
         titles.append(sorted(title_positions))
         cover = coverage_idf(word.df, total)
         whole += cover
-        held += cover if found else 0.0
+        held += cover if found_word else 0.0
     scale = (held / whole) ** ranker.COVERAGE_POWER if ranker.COVERAGE_POWER and len(words) > 1 and whole else 1.0
     final = text_score * scale
     boost = PHRASE_BOOSTS.get("title")
