@@ -265,6 +265,12 @@ def render_markdown(text: str, mentions=()) -> str:
                            output_format="html")
     else:
         html = _renderer().convert(text or "")
+    return sanitize_markdown_output(html)
+
+
+def sanitize_markdown_output(html: str) -> str:
+    """The second half of :func:`render_markdown`: sanitize and linkify what Markdown wrote
+    (the importer's plain-paragraph path gives it the HTML Markdown would have written)."""
     return _cleaner.clean(html)
 
 

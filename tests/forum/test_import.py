@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from community import search
@@ -120,6 +122,28 @@ def test_fast_markdown_path_matches_the_renderer():
     for text in samples:
         assert render_body(text) == render_markdown(text), text
     assert render_body("x > y") == "<p>x &gt; y</p>"  # the fast path itself, not the renderer
+
+
+LINKY = ["see", "example.com", "http://a.io/x?y=1&", "(docs.python.org/3)", "www.test.org.", "v1.2.3", "e.g.",
+         "x > y", "it's", "\"q\"", "end.", "a-b.cd", "https://host.example/path#frag", "foo.bar.baz", "!", ","]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.lists(st.sampled_from(LINKY), min_size=1, max_size=6), min_size=1, max_size=3),
+                min_size=1, max_size=3))
+def test_plain_paragraphs_with_links_render_as_the_renderer(paragraphs):
+    """Plain paragraphs holding URLs skip Markdown, not the sanitizer's linkifier: the same HTML."""
+    text = "\n\n".join("\n".join(" ".join(words) for words in lines) for lines in paragraphs)
+    assert render_body(text) == render_markdown(text), text
+
+
+def test_plain_paragraphs_with_a_link_are_not_converted_by_markdown(monkeypatch):
+    from community import markup
+
+    expected = render_markdown("Printer docs at example.com/help\n\nThen retry.")
+    monkeypatch.setattr(markup, "_renderer", lambda: pytest.fail("Markdown converted a plain text"))
+    assert render_body("Printer docs at example.com/help\n\nThen retry.") == expected
+    assert '<a href="http://example.com/help" rel="nofollow ugc">' in expected
 
 
 @pytest.mark.skipif(not (SE_DUMP / "Posts.xml").exists(), reason="Stack Exchange sample dump not present")
