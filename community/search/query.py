@@ -12,7 +12,7 @@ from __future__ import annotations
 from whoosh import query as Q
 from whoosh.reading import SegmentReader
 
-from .postings import segment_columns
+from .postings import doc_frequency, segment_columns
 from .schema import ANALYZER, FIELD_BOOSTS, PHRASE_BOOSTS
 
 #: Characters of the query looked at; the rest is ignored.
@@ -78,7 +78,7 @@ def prune(terms: list[str], searcher, *, max_terms: int | None = None,
     max_df_ratio = MAX_DF_RATIO if max_df_ratio is None else max_df_ratio
     total = max(searcher.doc_count_all(), 1)
     reader = searcher.reader()
-    df = {t: max(reader.doc_frequency(f, t) for f in KNOWN_FIELDS) for t in terms}
+    df = {t: max(doc_frequency(reader, f, t) for f in KNOWN_FIELDS) for t in terms}
     if TYPO_FIX:
         terms = [_correct(t, reader, df) if df[t] == 0 else t for t in terms]
     known = [t for t in dict.fromkeys(terms) if df.get(t, 0) > 0]
@@ -100,7 +100,7 @@ def split_common(terms: list[str], searcher, *, ratio: float | None = None) -> t
         return [], []
     total = max(searcher.doc_count_all(), 1)
     reader = searcher.reader()
-    df = {t: max(reader.doc_frequency(f, t) for f in DF_FIELDS) for t in terms}
+    df = {t: max(doc_frequency(reader, f, t) for f in DF_FIELDS) for t in terms}
     limit = max(ratio * total, COMMON_MIN_DF)
     rare = [t for t in terms if df[t] <= limit]
     common = sorted((t for t in terms if t not in rare), key=lambda t: df[t])
@@ -114,7 +114,7 @@ def _correct(term: str, reader, df: dict[str, int]) -> str:
     best, best_df = term, 0
     for field in ("title", "question"):
         for candidate in sorted(one_edit_terms(reader, field, term)):
-            count = max(reader.doc_frequency(f, candidate) for f in DF_FIELDS)
+            count = max(doc_frequency(reader, f, candidate) for f in DF_FIELDS)
             if count > best_df:
                 best, best_df = candidate, count
     df[best] = best_df

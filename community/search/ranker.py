@@ -16,10 +16,11 @@ only for documents that could still enter the top N (branch and bound).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import log
 
 import numpy as np
 
-from .postings import SearcherArrays
+from .postings import SearcherArrays, doc_frequency
 from .query import DF_FIELDS, LONG_FIELDS, SCORE_ONLY_FIELDS
 from .schema import FIELD_BOOSTS, PHRASE_BOOSTS
 
@@ -120,7 +121,7 @@ class Scored:
         if not len(ids):
             return ids
         searcher = self.arrays.searcher
-        idf = searcher.idf(leaf.field, leaf.term)
+        idf = self._idf(leaf.field, leaf.term)
         avg = searcher.avg_field_length(leaf.field) or 1
         lengths = self.arrays.lengths(leaf.field)[ids]
         raw = idf * (weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / avg))
@@ -131,6 +132,17 @@ class Scored:
             self.title[ids] += raw
             self.title_count[ids] += 1
         return ids
+
+    def _idf(self, field: str, term: str) -> float:
+        """``searcher.idf``: Whoosh's ``log(N / (df + 1)) + 1``, over the searcher's every segment
+        (from the kept term infos; Whoosh asked its term index again)."""
+        searcher = self.arrays.searcher
+        cache = searcher._idf_cache
+        found = cache.get((field, term))
+        if found is None:
+            parent = searcher.get_parent()
+            found = cache[(field, term)] = log(parent.doc_count_all() / (doc_frequency(parent.reader(), field, term) + 1)) + 1
+        return found
 
     def coverage(self, docs: np.ndarray) -> np.ndarray | float:
         """For ``docs``, (IDF of the query's stems each holds / IDF of all of them) ** the power:
@@ -146,7 +158,7 @@ class Scored:
         bits = self.held[docs]
         held, whole = np.zeros(len(docs)), 0.0
         for i, term in enumerate(self.stems):
-            df = max(reader.doc_frequency(f, term) for f in DF_FIELDS)
+            df = max(doc_frequency(reader, f, term) for f in DF_FIELDS)
             weight = float(np.log1p((total - df + 0.5) / (df + 0.5)))
             held += weight * ((bits >> i) & 1)
             whole += weight
