@@ -440,7 +440,7 @@ class PostgresSearch:
         elif named == "relevance":
             chosen = f"key IN ({plan.candidates(built, ' AND '.join(where), extra=page * per_page, documents=self._snapshot()[1])})"
         else:  # by date: the first rows in that order (no rank needed to pick them), ranked for ties
-            chosen = f"key IN ({plan.by_order(matching, plan.STAGED_SORTS[named], page * per_page)})"
+            chosen = f"key IN ({plan.by_order(built, where, named, page * per_page, documents=self._snapshot()[1])})"
         rows = self._read(
             f"SELECT page.*, {headline.sql('page.title', 'page.hq', title=True)} AS title_h,"
             f" {headline.sql('page.snippet_text', 'page.hq')} AS snippet_h,"

@@ -97,6 +97,10 @@ DDL = (
     # The two-stage ranking's title candidates (migration e2b7c4a9d1f3, ``postgres_plan``).
     f"CREATE INDEX IF NOT EXISTS {TABLE}_title_stems ON {TABLE} USING gin (title_stems)",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_created ON {TABLE} (created)",
+    # The search page's sorts, in their orders (migration a3e7c9d2f5b8, ``postgres_plan.STAGED_SORTS``).
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_newest ON {TABLE} (created DESC NULLS LAST, key)",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_active ON {TABLE} (activity DESC NULLS LAST, key)",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_votes ON {TABLE} (votes DESC, key)",
     # Typo correction (migration c7e2a9d4f1b8): the lexemes with their document counts.
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     f"CREATE TABLE IF NOT EXISTS {TERMS} (term text PRIMARY KEY, ndoc integer NOT NULL)",

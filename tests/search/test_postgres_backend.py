@@ -275,6 +275,25 @@ def test_two_stage_ranking_finds_what_the_exact_ranking_finds_on_a_small_site(ap
     for q in queries:
         staged = search.search(q)
         assert ([h["id"] for h in search.suggest(q)], [h.id for h in staged.results], staged.total) == exact[q], q
+        for sort in ("newest", "active", "votes"):
+            assert [h.id for h in search.search(q, sort=sort, per_page=2, page=2).results] == by_date[q, sort], (q, sort)
+
+
+def test_sorted_by_votes_the_last_count_s_best_ranked_rows_are_candidates(app, make, db, monkeypatch):
+    """By votes the candidates are the first matches in vote order, plus the best-ranked rows
+    among those holding the last count: many rows share a count, and the rank orders them."""
+    from community.search import postgres_plan
+
+    made = [make.thread(title=f"Router {n} drops wifi" if n != 5 else "Wifi router drops wifi, router resets",
+                        body="The router drops the wifi connection every hour.") for n in range(8)]
+    db.session.execute(text("UPDATE search_documents SET votes = 3 WHERE key = :k"), {"k": f"thread:{made[7].id}"})
+    db.session.commit()
+    exact = [h.id for h in search.search("router wifi", sort="votes").results]
+    assert exact[:2] == [made[7].id, made[5].id]  # 3 votes first, then the best match of the 0-vote rows
+    monkeypatch.setattr(postgres_plan, "EXACT_ROWS", -1)
+    monkeypatch.setattr(postgres_plan, "TIER_ROWS", 1)
+    monkeypatch.setattr(postgres_plan, "RARE_ROWS", 0)
+    assert [h.id for h in search.search("router wifi", sort="votes", per_page=2).results] == exact[:2]
 
 
 def test_two_stage_search_page_counts_up_to_a_cap(app, client, make, monkeypatch):
