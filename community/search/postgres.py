@@ -441,7 +441,7 @@ class PostgresSearch:
             chosen = f"key IN ({plan.candidates(built, ' AND '.join(where), extra=page * per_page, documents=self._snapshot()[1])})"
         else:  # by date: the first rows in that order (no rank needed to pick them), ranked for ties
             chosen = f"key IN ({plan.by_order(built, where, named, page * per_page, documents=self._snapshot()[1])})"
-        rows = self._read(
+        page_sql = (
             f"SELECT page.*, {headline.sql('page.title', 'page.hq', title=True)} AS title_h,"
             f" {headline.sql('page.snippet_text', 'page.hq')} AS snippet_h,"
             f" CASE WHEN page.solved THEN {headline.sql('page.question_text', 'page.hq')} END AS question_h"
@@ -449,12 +449,23 @@ class PostgresSearch:
             f" AS rank, count(*) OVER () AS total, q AS hq"
             f" FROM {plan.ranked(', '.join(('key', *STORED, 'prior')), chosen)} AS d, (SELECT {q} AS q) AS query"
             f" ORDER BY {order} LIMIT :limit OFFSET :offset) AS page"
-            f" ORDER BY {order}", params)
+            f" ORDER BY {order}")
+
+        def read(connection):
+            """The page, and when its candidates are not all the matches, those counted up to a cap
+            (in one transaction: its settings and round trips once)."""
+            connection.execute(text(READ_SETTINGS))
+            rows = [dict(row) for row in connection.execute(text(page_sql), params).mappings()]
+            counted = None
+            if (two_stage or not rows) and (rows or page > 1):  # (past the last page: how many there are)
+                counted = connection.execute(text(f"SELECT count(*) AS n FROM (SELECT 1 FROM {TABLE} WHERE {matching}"
+                                                  f" LIMIT {plan.COUNT_ROWS + 1}) AS m"), params).scalar()
+            return rows, counted
+
+        rows, counted = self._transaction(read)
         if rows and not two_stage:
             result.total = rows[0]["total"]
-        elif rows or page > 1:  # the candidates are not all the matches: count those, up to a cap
-            counted = self._read(f"SELECT count(*) AS n FROM (SELECT 1 FROM {TABLE} WHERE {matching}"
-                                 f" LIMIT {plan.COUNT_ROWS + 1}) AS m", params)[0]["n"]
+        elif counted is not None:
             result.total, result.more = min(counted, plan.COUNT_ROWS), counted > plan.COUNT_ROWS
         result.results = [_page_hit(dict(row)) for row in rows]
         return result

@@ -120,8 +120,9 @@ def test_migration_creates_the_table_and_its_index_only_on_postgresql(app, db):
     try:
         found = db.session.execute(text(
             "SELECT indexname FROM pg_indexes WHERE tablename = 'search_documents' ORDER BY indexname")).scalars().all()
-        assert found == ["search_documents_created", "search_documents_pkey", "search_documents_title_stems",
-                         "search_documents_title_words", "search_documents_vector"]
+        assert found == ["search_documents_active", "search_documents_created", "search_documents_newest",
+                         "search_documents_pkey", "search_documents_title_stems", "search_documents_title_words",
+                         "search_documents_vector", "search_documents_votes"]
         kind = db.session.execute(text("SELECT is_generated FROM information_schema.columns "
                                        "WHERE table_name = 'search_documents' AND column_name = 'vector'")).scalar_one()
         assert kind == "ALWAYS"
