@@ -36,6 +36,9 @@ def create_app(config: dict | None = None) -> Flask:
     from . import search
 
     search.init_app(app)
+    from .services import fanout
+
+    fanout.init_app(app)  # notifications after the commit, off the request
     cli.init_app(app)
 
     from . import page_cache, security_headers

@@ -208,6 +208,18 @@ class Defaults:
     #: person per day (the rest stay in-app).  Resets and address confirmations are never held back.
     MAIL_THREAD_INTERVAL_MINUTES = 60
     MAIL_DAILY_LIMIT_PER_USER = 40
+    #: Notification fan-out (services/fanout.py): a reply's or new question's notifications and
+    #: their mail are written after its commit, by a background thread in each process.  None: on
+    #: under TESTING (applied in the request, right after its commit), off otherwise.
+    NOTIFY_FANOUT_SYNC: bool | None = None
+    #: Seconds between each process's looks for fan-outs no wake-up announced (a worker that died
+    #: after its commit); the bound on a notification's delay then.
+    NOTIFY_FANOUT_POLL_SECONDS = 2.0
+    #: Whether serving processes run the applier (False: only `flask mail send` applies them).
+    NOTIFY_FANOUT_APPLIER = True
+    #: A fan-out whose handler fails is retried after base * 2**(attempt-1) s, kept with its error after this many.
+    NOTIFY_FANOUT_BACKOFF_SECONDS = 5.0
+    NOTIFY_FANOUT_MAX_ATTEMPTS = 8
     #: Reminders (``flask mail reminders``, cron): the asker of a thread with answers but none
     #: accepted after this many days is reminded once; a question with no reply after this many
     #: hours is offered once to the members watching its category or tags.

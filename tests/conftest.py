@@ -65,8 +65,10 @@ def _no_search_appliers_left():
     poll databases that are dropped and run beside later tests' start-up."""
     yield
     from community.search import queue
+    from community.services import fanout
 
     queue.stop_all()
+    fanout.stop_all()   # the notification fan-out's appliers likewise
 
 
 @pytest.fixture(autouse=True)

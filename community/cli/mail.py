@@ -9,6 +9,7 @@ import click
 from .. import permissions
 from ..extensions import db, write_intent
 from ..ratelimit import hit
+from ..services import fanout
 from ..services.errors import NotFound, PermissionDenied, RateLimited, ServiceError, ValidationError
 from ..services.forum import threads
 from ..services.mail import inbound, reminders
@@ -46,6 +47,9 @@ def status():
     click.echo(f"pending {outbox.pending_count()}")
     click.echo(f"held back in the last 24 hours {outbox.held_back_count()} (members past "
                "MAIL_DAILY_LIMIT_PER_USER; their notifications stay in-app)")
+    waiting = fanout.pending()
+    if waiting:
+        click.echo(f"posts whose notifications wait {waiting} (services/fanout.py; `mail send` applies them)")
     for message in outbox.failed():
         click.echo(f"failed #{message.id} to {message.payload.get('to')} after {message.attempts} attempts "
                    f"({message.failed_at:%Y-%m-%d %H:%M} UTC): {message.last_error}")

@@ -1,7 +1,8 @@
 """In-app notifications.  The one place that decides who hears about what.
 
 Callers commit; a notification is written in the same transaction as the
-event that caused it, which is also where the email outbox will hook in.
+event that caused it (a reply's and a new question's: in the fan-out's transaction after the
+post's commit, ``services/fanout.py``), with its mail (``services/mail/notify.py``).
 """
 from __future__ import annotations
 
@@ -44,41 +45,54 @@ def _tell_watchers(user_ids, message: str, *, thread, post, actor, url: str, ski
         user_id, "watching", message, url, actor_id=actor.id, thread_id=thread.id, post_id=post.id))
 
 
-def notify_watchers(thread, post, actor, url: str, skip_ids=()) -> int:
+def notify_watchers(thread, post, actor, url: str, skip_ids=(), *, title: str | None = None) -> int:
     """A new post: everyone watching the thread (itself, its category or a tag) hears of it
-    (not its author, who got "reply")."""
+    (not its author, who got "reply").  ``title``: the thread's as the post saw it."""
     from .accounts import subscriptions
 
-    return _tell_watchers(subscriptions.watchers(thread), f"{actor.username} posted in “{thread.title}”",
+    return _tell_watchers(subscriptions.watchers(thread), f"{actor.username} posted in “{title or thread.title}”",
                           thread=thread, post=post, actor=actor, url=url, skip_ids=skip_ids)
 
 
-def notify_new_thread(thread, post, actor, url: str, skip_ids=()) -> int:
+def notify_new_thread(thread, post, actor, url: str, skip_ids=(), *, title: str | None = None) -> int:
     """A new question: the members watching its category or one of its tags hear of it."""
     from .accounts import subscriptions
 
     return _tell_watchers(subscriptions.category_and_tag_watchers(thread),
-                          f"New question in {thread.category.name}: “{thread.title}”",
+                          f"New question in {thread.category.name}: “{title or thread.title}”",
                           thread=thread, post=post, actor=actor, url=url, skip_ids=skip_ids)
 
 
 def notify_mentions(text: str, *, actor, thread, post, url: str, skip_ids=(),
                     skip_names=()) -> int:
     """Notify each existing user @mentioned in ``text`` (once each)."""
-    names = mentioned_usernames(text) - set(skip_names)
+    return notify_named(mentioned_usernames(text) - set(skip_names), actor=actor, thread=thread, post=post,
+                        url=url, skip_ids=skip_ids)
+
+
+def notify_named(names, *, actor, thread, post, url: str, skip_ids=(), title: str | None = None) -> int:
+    """Notify each existing user of ``names`` (lower-cased @names, as ``markup.mentioned_usernames``
+    gives them) that they were mentioned; how many were."""
     if not names:
         return 0
     users = db.session.execute(
-        select(User).where(func.lower(User.username).in_(names))
+        select(User).where(func.lower(User.username).in_(sorted(names))).order_by(User.id)
     ).scalars()
     count = 0
     for user in users:
         if user.id in skip_ids:
             continue
-        if notify(user.id, "mention", f"{actor.username} mentioned you in “{thread.title}”",
+        if notify(user.id, "mention", f"{actor.username} mentioned you in “{title or thread.title}”",
                   url, actor_id=actor.id, thread_id=thread.id, post_id=post.id):
             count += 1
     return count
+
+
+def ids_named(names) -> set[int]:
+    """Ids of the existing users of ``names`` (lower-cased @names)."""
+    if not names:
+        return set()
+    return set(db.session.execute(select(User.id).where(func.lower(User.username).in_(sorted(names)))).scalars())
 
 
 def mentioned_names(text: str) -> set[str]:
@@ -93,10 +107,7 @@ def mentioned_names(text: str) -> set[str]:
 
 def mentioned_ids(text: str) -> set[int]:
     """Ids of the existing users @mentioned in ``text`` (not inside code)."""
-    names = mentioned_usernames(text)
-    if not names:
-        return set()
-    return set(db.session.execute(select(User.id).where(func.lower(User.username).in_(names))).scalars())
+    return ids_named(mentioned_usernames(text))
 
 
 def unread_count(user_id: int) -> int:

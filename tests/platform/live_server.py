@@ -64,10 +64,12 @@ def database(kind: str, tmp_path: Path, prefix: str):
     the test is skipped when PostgreSQL does not answer.  The search-queue threads that the
     test's apps started end before the database goes (they would poll a dropped database)."""
     from community.search import queue
+    from community.services import fanout
 
     if kind == "sqlite":
         yield f"sqlite:///{tmp_path / (prefix + '.db')}"
         queue.stop_all()
+        fanout.stop_all()
         return
     url = create_postgres_database(prefix)
     if url is None:
@@ -76,6 +78,7 @@ def database(kind: str, tmp_path: Path, prefix: str):
         yield url
     finally:
         queue.stop_all()
+        fanout.stop_all()
         drop_postgres_database(url)
 
 

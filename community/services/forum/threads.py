@@ -25,7 +25,7 @@ from ...models import (
     utcnow,
 )
 from ...urls import thread_url
-from .. import notifications
+from .. import fanout, notifications
 from .. import inputs
 from ..accounts import subscriptions
 from ..errors import NotFound, ValidationError
@@ -168,16 +168,14 @@ def create_thread(author: User, category: Category, title: str, body: str, tags=
     thread.question_post_id = question.id
     if notify:
         subscriptions.watch_by_default(author.id, thread.id)
-        url = thread_url(thread, question.id)
-        notifications.notify_mentions(body, actor=author, thread=thread, post=question, url=url)
-        notifications.notify_new_thread(thread, question, author, url,
-                                        skip_ids=notifications.mentioned_ids(body) | {author.id})
+        fanout.thread_asked(thread, question, author, thread_url(thread, question.id), body)
     return thread
 
 
 def add_reply(author: User, thread: Thread, body: str, *, created_at: datetime | None = None,
               official: bool = False, notify: bool = True) -> Post:
-    """An answer to ``thread``; notifies the asker and anyone @mentioned."""
+    """An answer to ``thread``; the asker, anyone @mentioned and the watchers are notified after
+    the commit (``services/fanout.py``)."""
     body = clean_body(body, minimum=current_app.config["REPLY_MIN_LENGTH"])
     if created_at is None:
         spam.check_new_content(author, body)  # new-account limits; imports pass created_at
@@ -190,14 +188,8 @@ def add_reply(author: User, thread: Thread, body: str, *, created_at: datetime |
     thread.last_activity_at = now
     db.session.flush()
     if notify:
-        url = thread_url(thread, post.id)
-        notifications.notify(thread.author_id, "reply",
-                             f"{author.username} answered “{thread.title}”", url,
-                             actor_id=author.id, thread_id=thread.id, post_id=post.id)
-        mentioned = set(notifications.mentioned_ids(body)) - {thread.author_id}
-        notifications.notify_mentions(body, actor=author, thread=thread, post=post, url=url,
-                                      skip_ids={thread.author_id})
-        notifications.notify_watchers(thread, post, author, url, skip_ids={thread.author_id} | mentioned)
+        # The asker, the @mentioned and the watchers hear of it after the commit (services/fanout.py).
+        fanout.reply_posted(thread, post, author, thread_url(thread, post.id), body)
         subscriptions.watch_by_default(author.id, thread.id)
     return post
 
@@ -233,8 +225,7 @@ def edit_post(editor: User, post: Post, body: str, *, title: str | None = None,
     thread.last_activity_at = utcnow()
     db.session.flush()
     # Only people newly @mentioned by the edit hear about it, not everyone again.
-    notifications.notify_mentions(body, actor=editor, thread=thread, post=post,
-                                  url=thread_url(thread, post.id), skip_names=already_mentioned)
+    fanout.mentions_added(thread, post, editor, thread_url(thread, post.id), body, skip_names=already_mentioned)
     return post
 
 

@@ -166,7 +166,12 @@ def _finish(message: OutboxMessage, worker: str, error: str | None, give_up: boo
 
 
 def send_due(worker: str | None = None, *, limit: int = 500) -> dict:
-    """Send what is due now (at most ``limit``); returns counts by outcome."""
+    """Send what is due now (at most ``limit``); returns counts by outcome.  The notification
+    fan-outs waiting are applied first (``services/fanout.py``): their mail is among what is due,
+    and a mail worker alone keeps notifications flowing while no app server runs an applier."""
+    from .. import fanout
+
+    fanout.apply_pending()
     worker = worker or worker_name()
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "lost": 0}
     for _ in range(limit):

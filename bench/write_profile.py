@@ -1,0 +1,137 @@
+"""Where a reply and a vote spend their time, in-process: CPU per request and pyinstrument's tree.
+
+    python bench/write_profile.py [--requests 40] [--database-url postgresql+psycopg://...]
+                                  [--workdir /tmp/write-profile] [--lines 30] [--json out.json]
+
+Builds the bench site of ``bench/pages.py`` (demo seed, a thread to reply to whose author is
+mailed at once for a reply, the bench moderator with an API token), then posts ``--requests``
+replies and as many votes (alternating 1 and 0 on one answer) through Flask's test client with
+the token, the way ``bench/pages.py`` loads them through gunicorn.  Prints, per kind, the CPU
+time per request (``time.process_time``: on a loaded machine wall time follows the other jobs),
+the wall time, SQL statements per request, and pyinstrument's top lines for the whole loop.
+Notification fan-out that runs after the response (``services/fanout.py``) is applied at the
+end and timed apart, so "in the request" is what the client waits for.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--database-url")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "write-profile")
+    parser.add_argument("--lines", type=int, default=45, help="pyinstrument lines shown per kind")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    import pages
+    from pyinstrument import Profiler
+    from sqlalchemy import event
+
+    site = pages.build_instance(args.workdir, args.database_url)
+    ids = pages.prepare_site(args.workdir, site["env"])
+    pages._use_env(site["env"])
+    from community import create_app
+    from community.extensions import db
+
+    # As in production: no synchronous search index or fan-out (both run after the response).
+    app = create_app({"INSTANCE_PATH": site["env"]["INSTANCE_PATH"], "REQUEST_LOG": False,
+                      "SEARCH_INDEX_SYNC": False, "NOTIFY_FANOUT_SYNC": False,
+                      "NOTIFY_FANOUT_APPLIER": False})
+    with app.app_context():
+        engine = db.engine
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda *a, **k: statements.append(1))
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {ids['token']}", "Content-Type": "application/json"}
+    reply_url = f"/api/v1/threads/{ids['reply_thread']}/posts"
+    vote_url = f"/api/v1/posts/{ids['vote_post']}/vote"
+
+    def reply(i):
+        body = json.dumps({"body": f"Reply {i} from the profile: turn off sleep while idle in Settings."})
+        return client.post(reply_url, data=body, headers=headers)
+
+    def vote(i):
+        return client.post(vote_url, data=json.dumps({"value": i % 2}), headers=headers)
+
+    results, trees = {}, {}
+    for name, send, ok in (("reply (API)", reply, 201), ("vote (API)", vote, 200)):
+        for i in range(3):   # warm-up: templates, first statements
+            assert send(10_000 + i).status_code == ok
+        _fan_out(app)
+        statements.clear()
+        wall, cpu = time.perf_counter(), time.process_time()
+        for i in range(args.requests):
+            response = send(i)
+            assert response.status_code == ok, (name, response.status_code, response.get_data(as_text=True))
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        sql = len(statements) / args.requests
+        fan_cpu = time.process_time()
+        fanned = _fan_out(app)
+        fan_cpu = time.process_time() - fan_cpu
+        results[name] = {"cpu_ms": cpu * 1000 / args.requests, "wall_ms": wall * 1000 / args.requests,
+                         "statements": sql, "after_response_cpu_ms": fan_cpu * 1000 / args.requests,
+                         "fanned_out": fanned}
+        profiler = Profiler(interval=0.001)
+        profiler.start()
+        for i in range(args.requests):
+            send(args.requests + i)
+        profiler.stop()
+        _fan_out(app)
+        trees[name] = _tree(profiler, args.lines)
+
+    load = os.getloadavg()
+    print(f"in-process, {'PostgreSQL' if args.database_url else 'SQLite'}, {args.requests} requests each, "
+          f"load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (CPU and wall without the profiler;\n"
+          f"the trees: pyinstrument over another {args.requests} of each, wall seconds)\n")
+    print(f"{'request':<14} {'CPU ms':>8} {'wall ms':>8} {'SQL':>6} {'after-response CPU ms':>22}")
+    for name, r in results.items():
+        print(f"{name:<14} {r['cpu_ms']:>8.1f} {r['wall_ms']:>8.1f} {r['statements']:>6.1f} "
+              f"{r['after_response_cpu_ms']:>22.1f}")
+    for name, tree in trees.items():
+        print(f"\n--- {name}: pyinstrument, top {args.lines} lines ---")
+        print(tree)
+    if args.json:
+        args.json.write_text(json.dumps({"results": results, "load": load, "requests": args.requests,
+                                         "database": "postgresql" if args.database_url else "sqlite",
+                                         "trees": trees}, indent=2))
+    pages._stop_applier(app)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _tree(profiler, lines: int) -> str:
+    """pyinstrument's tree from the endpoint down (frames under 2 % of the time left out)."""
+    from pyinstrument.renderers import ConsoleRenderer
+
+    text = ConsoleRenderer(unicode=True, color=False, show_all=False, time="seconds",
+                           processor_options={"filter_threshold": 0.02}).render(profiler.last_session)
+    rows = text.splitlines()
+    start = next((i for i, row in enumerate(rows) if "community/api/" in row and "spec.py" not in row), 0)
+    return "\n".join(rows[start:start + lines])
+
+
+def _fan_out(app) -> int:
+    """Apply the notification fan-out waiting (none before it existed)."""
+    try:
+        from community.services import fanout
+    except ImportError:
+        return 0
+    with app.app_context():
+        return fanout.apply_pending()
+
+
+if __name__ == "__main__":
+    main()

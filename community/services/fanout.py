@@ -1,0 +1,328 @@
+"""Notification fan-out behind the response: a reply's notifications and mail leave its request.
+
+Why: a reply spent most of its time telling people (the asker, the @mentioned, every watcher:
+their mutes and preferences read, each "at once" mail rendered, a waiting mail rendered again
+with every item) while its author waited (docs/deploy.md, "Writes").
+
+How:
+
+- **In the writer's transaction.**  ``later(event, ...)`` adds one ``outbox`` row (channel
+  ``fanout``) holding what the fan-out needs (post, thread, actor, link, the @names of the body,
+  the texts as the request saw them).  A committed post always has its row; a rolled-back one
+  never has.
+- **After the commit.**  The process's *applier*, a daemon thread started on first use in each
+  process (after gunicorn forks; ``per_request_starts`` too, like the search queue's), is woken
+  and applies the rows.  ``flask mail send`` applies them too before it sends, so mail goes out
+  even where no app server runs an applier.  With ``NOTIFY_FANOUT_SYNC`` (default: on under
+  ``TESTING``) the rows are applied in the request right after its commit, in a transaction of
+  their own, so a test sees the notifications and mail the moment the reply is committed.
+- **Applying, exactly once.**  One row per transaction: take the oldest due row with
+  ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL: two appliers never take one row; SQLite:
+  the transaction holds the write lock from its start, ``write_intent``), run its handler (the
+  same ``services/notifications`` calls the request used to make), delete the row, commit.
+  The notifications, their mail and the row's deletion commit together: a worker that dies
+  before the commit leaves the row (its lock goes with its connection) for the next applier,
+  and one that dies after has done all of it.  A handler that fails rolls back and its row is
+  retried later (``NOTIFY_FANOUT_BACKOFF_SECONDS``, doubling), kept with its error after
+  ``NOTIFY_FANOUT_MAX_ATTEMPTS``.
+- **Rows a dead worker left.**  Every applier looks every ``NOTIFY_FANOUT_POLL_SECONDS`` (one
+  ``SELECT ... LIMIT 1``).  A notification arrives once the applier's round after its commit
+  ends: milliseconds, at most a poll plus a round when its worker died.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import weakref
+from datetime import timedelta
+
+from flask import current_app, has_app_context
+from sqlalchemy import delete, event, select, update
+from sqlalchemy.orm import Session
+
+from ..extensions import db, write_intent
+from ..markup import mentioned_usernames
+from ..models import OutboxMessage, Post, Thread, User, utcnow
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "fanout"
+#: ``session.info`` flag: this transaction wrote fan-out rows (apply or wake after its commit).
+PENDING = "fanout_pending"
+_APPLIERS: weakref.WeakSet = weakref.WeakSet()
+_installed = False
+
+
+# -- in the writer's transaction ---------------------------------------------------------
+
+def later(event_name: str, **payload) -> None:
+    """Queue one fan-out in the caller's transaction (applied after its commit)."""
+    if event_name not in HANDLERS:
+        raise ValueError(f"no fan-out handler {event_name!r}")
+    db.session.add(OutboxMessage(channel=CHANNEL, payload={"event": event_name, **payload}))
+    db.session.info[PENDING] = True
+
+
+def reply_posted(thread: Thread, post: Post, actor: User, url: str, body: str) -> None:
+    """A reply: the asker, the @mentioned and the watchers hear of it (``_reply``)."""
+    later("reply", post_id=post.id, thread_id=thread.id, actor_id=actor.id, url=url, title=thread.title,
+          actor_name=actor.username, names=sorted(mentioned_usernames(body)))
+
+
+def thread_asked(thread: Thread, post: Post, actor: User, url: str, body: str) -> None:
+    """A new question: the @mentioned and the watchers of its category and tags (``_thread``)."""
+    later("thread", post_id=post.id, thread_id=thread.id, actor_id=actor.id, url=url, title=thread.title,
+          actor_name=actor.username, names=sorted(mentioned_usernames(body)))
+
+
+def mentions_added(thread: Thread, post: Post, actor: User, url: str, body: str, skip_names=()) -> None:
+    """An edit: the members newly @mentioned (``_mentions``)."""
+    names = sorted(mentioned_usernames(body) - set(skip_names))
+    if names:
+        later("mentions", post_id=post.id, thread_id=thread.id, actor_id=actor.id, url=url,
+              title=thread.title, actor_name=actor.username, names=names)
+
+
+# -- the handlers: what the request used to do -------------------------------------------
+
+class _Actor:
+    """The actor as the request saw them (``notifications`` reads ``id`` and ``username``)."""
+
+    def __init__(self, payload: dict):
+        self.id, self.username = payload["actor_id"], payload["actor_name"]
+
+
+def _loaded(payload: dict):
+    thread = db.session.get(Thread, payload["thread_id"])
+    post = db.session.get(Post, payload["post_id"])
+    return (thread, post) if thread is not None and post is not None else (None, None)
+
+
+def _reply(payload: dict) -> None:
+    from . import notifications
+
+    thread, post = _loaded(payload)
+    if thread is None:
+        return   # deleted for good before its fan-out: nobody to tell about it
+    actor, url, names = _Actor(payload), payload["url"], set(payload["names"])
+    notifications.notify(thread.author_id, "reply", f"{actor.username} answered “{payload['title']}”", url,
+                         actor_id=actor.id, thread_id=thread.id, post_id=post.id)
+    mentioned = notifications.ids_named(names) - {thread.author_id}
+    notifications.notify_named(names, actor=actor, thread=thread, post=post, url=url,
+                               skip_ids={thread.author_id}, title=payload["title"])
+    notifications.notify_watchers(thread, post, actor, url, skip_ids={thread.author_id} | mentioned,
+                                  title=payload["title"])
+
+
+def _thread(payload: dict) -> None:
+    from . import notifications
+
+    thread, post = _loaded(payload)
+    if thread is None:
+        return
+    actor, url, names = _Actor(payload), payload["url"], set(payload["names"])
+    notifications.notify_named(names, actor=actor, thread=thread, post=post, url=url, title=payload["title"])
+    notifications.notify_new_thread(thread, post, actor, url, skip_ids=notifications.ids_named(names) | {actor.id},
+                                    title=payload["title"])
+
+
+def _mentions(payload: dict) -> None:
+    from . import notifications
+
+    thread, post = _loaded(payload)
+    if thread is None:
+        return
+    notifications.notify_named(set(payload["names"]), actor=_Actor(payload), thread=thread, post=post,
+                               url=payload["url"], title=payload["title"])
+
+
+HANDLERS = {"reply": _reply, "thread": _thread, "mentions": _mentions}
+
+
+# -- applying ------------------------------------------------------------------------------
+
+def _due(now):
+    return [OutboxMessage.channel == CHANNEL, OutboxMessage.failed_at.is_(None), OutboxMessage.available_at <= now]
+
+
+def apply_one() -> bool | None:
+    """Apply the oldest due fan-out in a transaction of its own (see the module's docstring):
+    True if one was applied, False if it failed (kept for a retry), None if none is due."""
+    with write_intent():
+        row = db.session.execute(
+            select(OutboxMessage).where(*_due(utcnow())).order_by(OutboxMessage.id).limit(1)
+            .with_for_update(skip_locked=True)).scalar()
+        if row is None:
+            db.session.rollback()
+            return None
+        row_id, payload, attempts = row.id, dict(row.payload), row.attempts
+        try:
+            HANDLERS[payload["event"]](payload)
+            gone = db.session.execute(delete(OutboxMessage).where(OutboxMessage.id == row_id)
+                                      .execution_options(synchronize_session=False)).rowcount
+            if gone != 1:   # cannot happen under the lock; never commit a second fan-out
+                raise RuntimeError(f"fan-out {row_id} was taken by another applier")
+            db.session.commit()
+            return True
+        except Exception as exc:  # noqa: BLE001 - the row stays, with its error, for a retry
+            db.session.rollback()
+            log.warning("Fan-out %s failed (attempt %d); retrying later.", row_id, attempts + 1, exc_info=True)
+            _failed(row_id, attempts + 1, exc)
+            return False
+
+
+def _failed(row_id: int, attempts: int, exc: Exception) -> None:
+    config = current_app.config
+    now = utcnow()
+    values = {"attempts": attempts, "last_error": f"{type(exc).__name__}: {exc}"[:1000]}
+    if attempts >= config["NOTIFY_FANOUT_MAX_ATTEMPTS"]:
+        values["failed_at"] = now
+    else:
+        delay = min(float(config["NOTIFY_FANOUT_BACKOFF_SECONDS"]) * 2 ** (attempts - 1), 3600.0)
+        values["available_at"] = now + timedelta(seconds=delay)
+    with write_intent():
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+
+
+def apply_pending(limit: int = 1000) -> int:
+    """Apply what is due now, one row per transaction (at most ``limit``); how many were applied."""
+    done = 0
+    for _ in range(limit):
+        outcome = apply_one()
+        if outcome is None:
+            break
+        done += bool(outcome)
+    return done
+
+
+def pending() -> int:
+    """Fan-outs waiting (failed for good ones included: ``flask mail status`` shows them)."""
+    from sqlalchemy import func
+
+    return db.session.execute(select(func.count()).select_from(OutboxMessage)
+                              .where(OutboxMessage.channel == CHANNEL)).scalar_one()
+
+
+class Applier:
+    """The fan-out applier of one app in this process (see the module's docstring)."""
+
+    def __init__(self, app):
+        self.app = app
+        sync = app.config.get("NOTIFY_FANOUT_SYNC")
+        self.sync = app.testing if sync is None else bool(sync)
+        self.poll_seconds = float(app.config["NOTIFY_FANOUT_POLL_SECONDS"])
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+        self._start_lock = threading.Lock()
+        self._stopped = False
+
+    def committed(self) -> None:
+        """A transaction that queued fan-outs committed: apply them now (sync) or wake the applier."""
+        if self.sync:
+            try:
+                with self.app.app_context():   # a session of its own: the caller's has just committed
+                    apply_pending()
+            except Exception:  # noqa: BLE001 - the reply is committed; its rows stay for an applier
+                log.exception("Applying the notification fan-out failed; the applier tries again.")
+            return
+        self.wake()
+
+    def wake(self) -> None:
+        self.ensure_running()
+        self._wake.set()
+
+    def ensure_running(self) -> None:
+        """Start this process's applier (once per process: a thread does not survive a fork)."""
+        if self.sync or not self.app.config["NOTIFY_FANOUT_APPLIER"]:
+            return
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            return
+        with self._start_lock:
+            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+                return
+            self._pid, self._stopped, self._wake = os.getpid(), False, threading.Event()
+            self._thread = threading.Thread(target=self._run, name="notify-fanout", daemon=True)
+            self._thread.start()
+            _register(self)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """End this process's applier after its current round (tests; the thread is a daemon)."""
+        self._stopped = True
+        self._wake.set()
+        if self._thread is not None and self._pid == os.getpid():
+            self._thread.join(timeout)
+        self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+            if self._stopped:
+                return
+            try:
+                with self.app.app_context():
+                    if self._has_rows():
+                        apply_pending()
+            except Exception:  # noqa: BLE001 - logged; the rows stay and the next round retries
+                log.exception("Applying the notification fan-out failed; retrying in %.0fs.", self.poll_seconds)
+
+    @staticmethod
+    def _has_rows() -> bool:
+        found = db.session.execute(select(OutboxMessage.id).where(*_due(utcnow())).limit(1)).first()
+        db.session.rollback()
+        return found is not None
+
+
+def _register(applier: Applier) -> None:
+    if not getattr(_apply_at_exit, "registered", False):
+        atexit.register(_apply_at_exit)
+        _apply_at_exit.registered = True
+    _APPLIERS.add(applier)
+
+
+def _apply_at_exit() -> None:
+    """A worker stopping cleanly applies what is waiting (another would, within a poll)."""
+    for applier in list(_APPLIERS):
+        if applier._pid != os.getpid():
+            continue
+        applier.stop(timeout=5.0)
+        try:
+            with applier.app.app_context():
+                apply_pending()
+        except Exception:  # noqa: BLE001 - at exit: the rows stay for the next applier
+            log.warning("The notification fan-out was not applied at exit; the next applier will.", exc_info=True)
+
+
+def stop_all(timeout: float = 5.0) -> None:
+    """Stop every applier of this process (tests: a dropped database must not be polled)."""
+    for applier in list(_APPLIERS):
+        if applier._thread is not None:
+            applier.stop(timeout)
+
+
+# -- wiring -------------------------------------------------------------------------------
+
+def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction() or not session.info.pop(PENDING, False) or not has_app_context():
+        return
+    applier = current_app.extensions.get("fanout")
+    if applier is not None:
+        applier.committed()
+
+
+def init_app(app) -> None:
+    """One applier per app; every serving process starts it with its first request."""
+    global _installed
+    applier = Applier(app)
+    app.extensions["fanout"] = applier
+    if not applier.sync:
+        app.before_request(applier.ensure_running)
+        app.extensions.setdefault("per_request_starts", []).append(applier.ensure_running)
+    if not _installed:
+        event.listen(Session, "after_commit", _after_commit)
+        _installed = True
