@@ -278,11 +278,17 @@ def cached_for_anonymous(on_hit=None, *, members: bool = False, on_member_hit=No
         @wraps(view)
         def wrapped(**kwargs):
             store = _store()
+            found = None
+            if members and request.method in ("GET", "HEAD") and not request.authorization \
+                    and "_user_id" in session:   # before current_user: a kept page needs no user loaded
+                kept, found = page_cache_members.lookup(kwargs, on_member_hit)
+                if kept is not None:
+                    return _conditional(kept, private=True)
             if not _anonymous_reader():
                 response = None
                 if members and request.method in ("GET", "HEAD") and current_user.is_authenticated \
                         and not request.authorization:
-                    response = page_cache_members.serve(view, kwargs, on_member_hit)
+                    response = page_cache_members.serve(view, kwargs, on_member_hit, found)
                 return _conditional(response or make_response(view(**kwargs)), private=True)
             if store is None:
                 return _conditional(make_response(view(**kwargs)))

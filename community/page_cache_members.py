@@ -25,6 +25,16 @@ member is kept in the process for that member and served to them while nothing c
 - **Where.**  Each worker's memory, at most ``MEMBER_PAGE_CACHE_ENTRIES`` (least recently used
   dropped first; 0 turns this off).  Not in Redis: a member's page is only ever theirs, and
   the copy costs each worker one drawing.
+- **No user loaded for a kept page.**  Flask-Login's user loader (a query, two thirds of a kept
+  page's CPU) does not run for it: ``lookup`` finds the entry from the session's ``_user_id``
+  (the member's id and ``session_version``) before anything touches ``current_user``.  That is
+  what the loader would say: the entry was drawn for that member, loaded and valid, after the
+  generations it carries were read, and any write to ``users`` since (a role changed, a
+  suspension, a password change or "log out everywhere" moving ``session_version`` on, an account
+  deleted) moved the pages generation on, so the entry is no longer current and the request
+  goes through the loader.  Logging out removes ``_user_id`` from the session (anonymous from
+  then on).  Flask-Login's session protection is kept: a request whose address or browser
+  differs from the session's (``_id``) is drawn, through the loader.
 """
 from __future__ import annotations
 
@@ -60,25 +70,68 @@ def _token() -> bytes:
     return generate_csrf().encode()
 
 
-def serve(view, kwargs: dict, on_hit=None):
-    """The member's kept page, or the view's page drawn (and kept when it may be); None when
-    this request is not one for the member store (the caller then draws as usual)."""
+def _session_member() -> int | None:
+    """The member id the session names (``_user_id`` is ``"<id>:<session_version>"``), if its
+    address and browser are the ones Flask-Login's session protection expects."""
+    from .extensions import login_manager
+
+    ident, _, _version = str(session.get("_user_id") or "").partition(":")
+    if not ident.isdigit():
+        return None
+    mode = current_app.config.get("SESSION_PROTECTION", login_manager.session_protection)
+    if mode in ("basic", "strong") and session.get("_id") != login_manager._session_identifier_generator():
+        return None
+    return int(ident)
+
+
+def lookup(kwargs: dict, on_hit=None):
+    """Before the user is loaded: ``(response, None)`` when the session's member has a current
+    kept page (served without running the user loader, see the module's docstring), else
+    ``(None, found)`` where ``found`` is ``(user_id, generations, key)`` for ``serve`` (the
+    generations read before the user is loaded) or None."""
     app = current_app._get_current_object()
     store, pages = app.extensions.get("member_pages"), app.extensions.get("page_cache")
-    if store is None or pages is None or "_flashes" in session:
-        return None
+    user_id = _session_member()
+    if store is None or pages is None or user_id is None or "_flashes" in session:
+        return None, None
     try:
         generations = pages.generations()
     except Exception:  # noqa: BLE001 - Redis away: drawn, not kept
         app.logger.warning("page cache: Redis did not answer; drawing the member's page", exc_info=True)
-        return None
-    user_id = current_user.id
+        return None, None
     key = _key(user_id)
     entry = store.get(key)
     if entry is not None and entry[0] == generations and entry[1] > time.time():
         if on_hit is not None:
             on_hit(user_id, **kwargs)
-        return app.response_class(entry[3].replace(_MARK, _token()), mimetype=entry[2])
+        g.kept_member_id = user_id          # the request log's user
+        return app.response_class(entry[3].replace(_MARK, _token()), mimetype=entry[2]), None
+    return None, (user_id, generations, key)
+
+
+def serve(view, kwargs: dict, on_hit=None, found=None):
+    """The member's kept page, or the view's page drawn (and kept when it may be); None when
+    this request is not one for the member store (the caller then draws as usual).  ``found``:
+    what ``lookup`` read before the user was loaded (its generations are the entry's)."""
+    app = current_app._get_current_object()
+    store, pages = app.extensions.get("member_pages"), app.extensions.get("page_cache")
+    if store is None or pages is None or "_flashes" in session:
+        return None
+    user_id = current_user.id
+    if found is not None and found[0] == user_id:
+        _, generations, key = found
+    else:
+        try:
+            generations = pages.generations()
+        except Exception:  # noqa: BLE001 - Redis away: drawn, not kept
+            app.logger.warning("page cache: Redis did not answer; drawing the member's page", exc_info=True)
+            return None
+        key = _key(user_id)
+        entry = store.get(key)
+        if entry is not None and entry[0] == generations and entry[1] > time.time():
+            if on_hit is not None:
+                on_hit(user_id, **kwargs)
+            return app.response_class(entry[3].replace(_MARK, _token()), mimetype=entry[2])
     g.drawing_member_page = True
     try:
         response = make_response(view(**kwargs))

@@ -79,7 +79,9 @@ def log_line(request_id: str, method: str, path: str, status: int, ms: float, us
 def _user_id():
     """The signed-in user's id when Flask-Login already loaded them (never loads them for the log)."""
     user = g.get("_login_user")
-    return getattr(user, "id", None) if user is not None and getattr(user, "is_authenticated", False) else None
+    if user is None:
+        return g.get("kept_member_id")      # a member's kept page, served without loading them
+    return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
 
 
 def install_proxy_fix(app: Flask) -> None:

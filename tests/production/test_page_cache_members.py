@@ -6,6 +6,7 @@ Runs with the in-process store and with Redis, as tests/production/test_page_cac
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 
 from community.extensions import db as _db
 from community.page_cache_members import TOKEN_MARK
@@ -140,3 +141,94 @@ def test_member_pages_off_draws_every_time(app, make, thread):  # noqa: F811
     with Statements(_db.engine) as seen:
         browser.get(url_of(thread))
     assert any("posts" in s for s in seen.statements)
+
+
+# -- a kept page needs no user loaded; what would change the loader's answer draws afresh -------
+
+def _loads(app):
+    """Count the user loader's calls."""
+    from community.extensions import login_manager
+
+    calls, real = [], login_manager._user_callback
+    login_manager._user_callback = lambda user_id: calls.append(user_id) or real(user_id)
+    return calls, lambda: setattr(login_manager, "_user_callback", real)
+
+
+def _kept(browser, path):
+    browser.get(path)                     # the session's first page mints its CSRF token: not kept
+    return browser.get(path)              # drawn and kept
+
+
+def test_a_kept_page_is_served_without_loading_the_member(app, make, thread):  # noqa: F811
+    app.config["VIEW_COUNT_FLUSH_SECONDS"] = 3600
+    _, browser = _signed_in(app, make, "erin")
+    path = url_of(thread)
+    _kept(browser, path)
+    calls, restore = _loads(app)
+    try:
+        with Statements(_db.engine) as kept:
+            page = browser.get(path).get_data(as_text=True)
+    finally:
+        restore()
+    assert calls == [] and kept.count == 0, (calls, kept.statements)
+    assert "erin" in _header(page) and 'action="/logout"' in page
+
+
+def test_a_role_change_draws_the_members_next_page_with_their_new_rights(app, make, db, thread):  # noqa: F811
+    member, browser = _signed_in(app, make, "frank")
+    assert "Moderation queue" not in _kept(browser, url_of(thread)).get_data(as_text=True)
+    member.role = "moderator"
+    db.session.commit()
+    calls, restore = _loads(app)
+    try:
+        page = browser.get(url_of(thread)).get_data(as_text=True)
+    finally:
+        restore()
+    assert calls and "Moderation queue" in page
+    member.role = "member"
+    db.session.commit()
+    assert "Moderation queue" not in browser.get(url_of(thread)).get_data(as_text=True)
+
+
+def test_a_suspension_shows_on_the_members_next_page(app, make, db, thread):  # noqa: F811
+    from community.services.moderation import suspensions
+
+    moderator = make.user("mod", role="moderator")
+    member, browser = _signed_in(app, make, "gina")
+    assert "Your account is suspended" not in _kept(browser, url_of(thread)).get_data(as_text=True)
+    until = (date.today() + timedelta(days=7)).isoformat()
+    suspensions.suspend(moderator, member, "Spam links", until)
+    db.session.commit()
+    assert "Your account is suspended" in browser.get(url_of(thread)).get_data(as_text=True)
+
+
+def test_after_logout_the_browser_gets_the_anonymous_page_not_the_kept_one(app, make, thread):  # noqa: F811
+    _, browser = _signed_in(app, make, "hal")
+    assert "hal" in _header(_kept(browser, url_of(thread)).get_data(as_text=True))
+    browser.post("/logout")
+    browser.get("/")                      # the flash of the logout is shown once
+    page = browser.get(url_of(thread)).get_data(as_text=True)
+    assert "hal" not in _header(page) and "Log in" in page
+
+
+def test_a_password_change_ends_the_other_sessions_even_with_their_pages_kept(app, make, db, thread):  # noqa: F811
+    from community.services.accounts import settings
+
+    member, laptop = _signed_in(app, make, "ivy")
+    assert "ivy" in _header(_kept(laptop, url_of(thread)).get_data(as_text=True))
+    settings.set_password(member, "a-new-long-password-9")   # on another device
+    db.session.commit()
+    page = laptop.get(url_of(thread)).get_data(as_text=True)
+    assert "ivy" not in _header(page) and "Log in" in page
+
+
+def test_another_browser_with_the_same_session_cookie_goes_through_the_loader(app, make, thread):  # noqa: F811
+    # Flask-Login's session protection ("basic") marks such a session not fresh: it must still run.
+    _, browser = _signed_in(app, make, "josh")
+    _kept(browser, url_of(thread))
+    calls, restore = _loads(app)
+    try:
+        page = browser.get(url_of(thread), headers={"User-Agent": "another browser"}).get_data(as_text=True)
+    finally:
+        restore()
+    assert calls and "josh" in _header(page)
