@@ -82,8 +82,9 @@ def create_post(thread_id: int):
     if not permissions.can_reply(user, thread):
         raise PermissionDenied("This thread is locked." if thread.locked else "You may not reply.")
     post = threads.add_reply(user, thread, field(data, "body"))
+    answer = post_json(post)    # before the commit, which expires what it would read again
     db.session.commit()
-    return jsonify(post_json(post)), 201
+    return jsonify(answer), 201
 
 
 @endpoint("/posts/<int:post_id>/vote", "POST", summary="Set your vote on a post (0 withdraws)",
@@ -109,7 +110,7 @@ def vote(post_id: int):
         raise PermissionDenied(refusal)
     score = votes.set_vote(user, post, value)
     db.session.commit()
-    return jsonify({"post_id": post.id, "score": score, "vote": value})
+    return jsonify({"post_id": post_id, "score": score, "vote": value})
 
 
 @endpoint("/threads/<int:thread_id>/accept", "POST",
