@@ -56,6 +56,10 @@ TARGETS = {
     "thread, 50 replies (logged in)": (0.20, 40), "reply (API)": (None, 60), "vote (API)": (None, 60),
 }
 
+#: The browser the bench account signs in with and loads its pages with: Flask-Login's session
+#: protection marks a session whose browser changed "not fresh", a write that keeps no page.
+BENCH_UA = "pages-bench/1"
+
 WRK_SCRIPT = r"""
 local counter = 0
 local method, body, votes = os.getenv("BENCH_METHOD") or "GET", os.getenv("BENCH_BODY"), os.getenv("BENCH_VOTES")
@@ -171,10 +175,15 @@ def prepare_site(workdir: Path, env: dict, replies: int = 50, extra_threads: int
                                        .order_by(Post.id)).scalars().first()
         ids["vote_post"] = vote_post
         client = app.test_client()
+        client.environ_base["HTTP_USER_AGENT"] = BENCH_UA
         response = client.post("/login", data={"login": "benchuser", "password": "bench-password-1"})
         assert response.status_code == 302, response.status_code
-        cookie = client.get_cookie("session")
-        ids["cookie"] = f"session={cookie.value}"
+        # A browser's next pages carry the CSRF token its first page put in the session and the
+        # visitor cookie it was given: without them every page would mint a token and a visitor
+        # id again, and no member's page would ever be kept (page_cache_members.py).
+        for _ in range(2):
+            assert client.get(ids["thread_path"]).status_code == 200
+        ids["cookie"] = "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())
         db.session.remove()
         db.engine.dispose()
     _stop_applier(app)
@@ -223,12 +232,14 @@ def count_statements(env: dict, paths: dict[str, str], cookie: str | None,
     seen = []
     listener = lambda *a, **k: seen.append(1)  # noqa: E731
     event.listen(engine, "before_cursor_execute", listener)
-    name_, _, value = (cookie or "=").partition("=")
+    jar = [part.strip().partition("=")[::2] for part in (cookie or "").split(";") if part.strip()]
     for name, path in paths.items():
         client = app.test_client()
         signed_in = "logged in" in name
         if signed_in:
-            client.set_cookie(name_, value)
+            client.environ_base["HTTP_USER_AGENT"] = BENCH_UA
+            for cookie_name, value in jar:
+                client.set_cookie(cookie_name, value)
         client.get(path)
         seen.clear()
         response = client.get(path)
@@ -413,7 +424,7 @@ def run_config(args, key: str, load) -> dict:
         ("home", base + "/", {}, {}),
         ("category", base + ids["category_path"], {}, {}),
         ("thread, 50 replies (anonymous)", base + ids["thread_path"], {}, {}),
-        ("thread, 50 replies (logged in)", base + ids["thread_path"], {"Cookie": ids["cookie"]}, {}),
+        ("thread, 50 replies (logged in)", base + ids["thread_path"], {"Cookie": ids["cookie"], "User-Agent": BENCH_UA}, {}),
         ("search", base + "/search?q=invoice", {}, {}),
         ("suggest", base + "/api/v1/suggest?q=invoice%20download", {}, {}),
         ("reply (API)", base + f"/api/v1/threads/{ids['reply_thread']}/posts", auth,
