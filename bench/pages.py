@@ -200,7 +200,10 @@ def _use_env(env: dict) -> None:
 
 
 def _stop_applier(app) -> None:
-    """The in-process app's indexing thread (search/queue.py) ends with it: its database goes."""
+    """The in-process app's indexing thread (search/queue.py) and notification fan-out
+    (services/fanout.py) end with it, their rows applied: left waiting, the site's workers
+    would write the seeded replies' notifications during the measured runs, each write
+    throwing every member's kept page away."""
     queue = getattr(app.extensions.get("search"), "queue", None)
     if queue is not None:
         from community import search
@@ -208,6 +211,13 @@ def _stop_applier(app) -> None:
         with app.app_context():
             search.apply_pending()
         queue.stop()
+    applier = app.extensions.get("fanout")
+    if applier is not None:
+        from community.services import fanout
+
+        applier.stop()
+        with app.app_context():
+            fanout.apply_pending(limit=100_000)
 
 
 def count_statements(env: dict, paths: dict[str, str], cookie: str | None,
@@ -431,6 +441,9 @@ def run_config(args, key: str, load) -> dict:
          {"method": "POST", "body": '{"body": "Bench reply number #N: restart the client and it syncs."}'}),
         ("vote (API)", base + f"/api/v1/posts/{ids['vote_post']}/vote", auth, {"method": "POST", "votes": True}),
     ]
+    if args.pages:
+        wanted = tuple(w.strip() for w in args.pages.split(",") if w.strip())
+        runs = [run for run in runs if run[0] == "hello" or run[0].startswith(wanted)]
     results = {}
     try:
         for name, url, headers, extra in runs:
@@ -498,6 +511,8 @@ def main() -> None:
     parser.add_argument("--redis-url", help="Redis for the PostgreSQL configurations (default: none, in-memory)")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "pages-bench")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--pages", help="only the loads whose names start with one of these, comma-separated "
+                                         "(hello always runs), e.g. 'reply,vote'")
     args = parser.parse_args()
 
     load = load_wrk if shutil.which("wrk") else load_python
