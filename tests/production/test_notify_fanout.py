@@ -7,7 +7,7 @@ applied after its commit, exactly once, never lost, on SQLite and PostgreSQL.
   applied right after the commit.
 - Two applier processes at once over 30 waiting replies, each fan-out held 50 ms inside its
   transaction so that they overlap: every notification exists once, the asker's batched mail
-  lists the other 29 replies once each, both processes applied some.
+  lists the other 29 replies once each; on PostgreSQL both processes applied some.
 - A process killed inside a fan-out's transaction (the notifications written, not committed)
   loses nothing and doubles nothing: another process's background applier, polling, applies
   that row once.
@@ -191,7 +191,11 @@ def test_two_applier_processes_at_once_fan_each_reply_out_exactly_once(database_
                 p.kill()
     assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outputs]
     applied = [json.loads(out.strip().splitlines()[-1])["applied"] for out, _ in outputs]
-    assert sum(applied) == REPLIES + 1 and min(applied) > 0, applied    # the question's too
+    assert sum(applied) == REPLIES + 1, applied    # the question's too
+    if database_url.startswith("postgresql"):
+        # SKIP LOCKED: both work at once.  SQLite has one writer; its busy handler grants the
+        # lock to no one in particular, and one process may take every row ([31, 0] at load 10).
+        assert min(applied) > 0, applied
     counts = _counts(config, ids)
     assert counts["kinds"] == {"reply": REPLIES, "mention": REPLIES, "watching": REPLIES}
     assert counts["doubled"] == 0 and counts["waiting"] == 0
