@@ -72,6 +72,38 @@ def test_import_is_idempotent_on_external_id(app, db, tmp_path):
     assert search.count() == 2
 
 
+def test_an_import_that_fails_half_way_resumes_without_duplicates(app, db, tmp_path, monkeypatch):
+    """A failure in the third batch (after two were committed): running the same import again
+    adds only what is missing, once, and every thread is searchable (what the database
+    committed before the failure was indexed too: the writer commits on the way out)."""
+    from community.services.forum import importer
+
+    lines = [dict(GOOD, external_id=f"kb-{n}", title=f"Resumed question {n} about scanners") for n in range(25)]
+    path = write_jsonl(tmp_path / "in.jsonl", lines)
+    real, calls = importer._write_batch, []
+
+    def failing(batch, *args):
+        calls.append(len(batch))
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return real(batch, *args)
+
+    monkeypatch.setattr(importer, "_write_batch", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_import(app, path, "--batch-size", "10")
+    db.session.rollback()
+    assert db.session.execute(select(func.count()).select_from(Thread)).scalar_one() == 20
+    monkeypatch.setattr(importer, "_write_batch", real)
+    again = run_import(app, path, "--batch-size", "10")
+    assert "Imported 5 threads" in again.output and "skipped 20 already imported" in again.output
+    ids = db.session.execute(select(Thread.external_id)).scalars().all()
+    assert sorted(ids) == sorted(f"kb-{n}" for n in range(25))  # each once
+    assert db.session.execute(select(func.count()).select_from(Post)).scalar_one() == 25 * 3
+    assert search.count() == 25
+    assert {hit["id"] for hit in search.suggest("resumed scanners question", limit=50)} <= {
+        t.id for t in db.session.execute(select(Thread)).scalars()}
+
+
 def test_bad_lines_are_reported_with_line_numbers_and_skipped(app, db, tmp_path):
     path = write_jsonl(tmp_path / "in.jsonl", [
         GOOD,                                              # 1
