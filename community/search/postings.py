@@ -50,20 +50,21 @@ class SegmentColumns:
         self._terms: OrderedDict[tuple[str, str], object] = OrderedDict()
         self._lock = threading.Lock()
 
-    def term_info(self, field: str, text: str):
+    def term_info(self, reader, field: str, text: str):
         """Whoosh's ``TermInfo`` of a term in this segment, or ``None`` where it has none.
 
         A query asked the term index the same (field, stem) up to five times (pruning,
         the common-terms split, the IDF, the coverage, the postings): at 100,000 threads
         a fifth of a cold suggestion.  A segment never changes, so its answers are kept
-        (``TERM_INFO_CACHE_SIZE`` a segment, least recently used out)."""
+        (``TERM_INFO_CACHE_SIZE`` a segment, least recently used out).  ``reader``: the
+        caller's reader of this segment, which looks a term up (its files are the calling
+        thread's searcher's; the first reader kept here may be another thread's, or closed)."""
         key = (field, text)
         with self._lock:
             found = self._terms.get(key, _MISSING)
             if found is not _MISSING:
                 self._terms.move_to_end(key)
                 return found
-        reader = self._reader
         try:
             found = reader._terms.term_info(field, reader.schema[field].to_bytes(text))
         except (KeyError, ValueError, TermNotFound):
@@ -142,7 +143,7 @@ def doc_frequency(reader, field: str, text: str) -> int:
     total = 0
     for leaf, _offset in reader.leaf_readers():
         if isinstance(leaf, SegmentReader):
-            info = segment_columns(leaf).term_info(field, text)
+            info = segment_columns(leaf).term_info(leaf, field, text)
             if info is not None:
                 total += info.doc_frequency()
     return total
@@ -225,7 +226,7 @@ def segment_postings(reader, field: str, text: str, *, values: bool = False, wit
     """
     empty = (_EMPTY_IDS, _EMPTY_WEIGHTS, []) if values else (_EMPTY_IDS, _EMPTY_WEIGHTS)
     schema_field = reader.schema[field]
-    terminfo = segment_columns(reader).term_info(field, text)
+    terminfo = segment_columns(reader).term_info(reader, field, text)
     if terminfo is None:
         return empty
     tbytes = schema_field.to_bytes(text)

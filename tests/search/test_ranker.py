@@ -210,3 +210,27 @@ def test_a_segment_s_columns_and_words_outlive_the_searcher_that_read_them(tmp_p
     assert postings.segment_columns(leaves[1]) is not columns
     assert SearcherArrays(new).lengths("title")[:30].tolist() == lengths.tolist()
     new.close()
+
+
+def test_kept_term_infos_give_whooshs_frequencies_and_idf(tmp_path):
+    """Document frequencies and IDFs from the kept term infos are Whoosh's own over several
+    segments, absent terms included, also for a searcher opened after the first was closed."""
+    ix = index.create_in(tmp_path, build_schema())
+    rng = random.Random(2)
+    for part in (range(0, 40), range(40, 70)):
+        writer = ix.writer()
+        for i in part:
+            writer.add_document(**_doc(i, rng))
+        writer.commit(merge=False)
+    first = ix.searcher()
+    for field in ("title", "question", "answers", "tags"):
+        for term in [*WORDS[:12], "model7", "error3", "nosuchword"]:
+            assert postings.doc_frequency(first.reader(), field, term) == first.reader().doc_frequency(field, term)
+    first.close()
+    second = ix.searcher(weighting=weighting(False))
+    for term in ("battery", "screen", "nosuchword"):  # not asked before
+        assert postings.doc_frequency(second.reader(), "question", term) == second.reader().doc_frequency("question", term)
+    arrays = SearcherArrays(second)
+    scored = ranker.Scored(ranker.plan(["printer"], []), arrays)
+    assert scored._idf("title", "printer") == second.idf("title", "printer")
+    second.close()
