@@ -385,3 +385,21 @@ def test_an_inferred_credit_fails_at_both_exact_ends_of_the_rule_as_the_metrics_
     assert bonus_rows(flow.helper.id) == [] and helped(site, flow.t1) == 0
     report = site.api("/api/v1/metrics/deflection?from=2026-03-02&to=2026-03-02").get_json()
     assert (report["inferred_deflections"], report["failed_deflections"], report["held_deflections"]) == (2, 2, 0)
+
+
+def test_another_visitor_s_contact_does_not_fail_an_inferred_credit(site):
+    """Visitor A opens t1 at 00:01 and leaves; visitor B, a stranger, writes to support at 00:10,
+    before the job runs at 00:40: A's credit is written held, +2, and the report agrees (1 inferred,
+    1 held, 0 failed); only B's own contacts are B's (kills ``credit.x__first_contact_after__mutmut_16``,
+    which read every visitor's contacts)."""
+    flow = Credited(site)
+    leave(flow, 0)
+    stranger = site.visitor()
+    site.at(minutes(10))
+    flow.support(stranger, stranger.open_page("/support/contact"), minutes(10))
+    site.at(minutes(40))
+    assert run_job(site).startswith("judged 1 sessions: credited 1, failed 0,")
+    assert credits() == [("inferred", flow.t1.id, minutes(1), None)]
+    assert bonus_rows(flow.helper.id) == [(2, None)] and helped(site, flow.t1) == 1
+    report = site.api("/api/v1/metrics/deflection?from=2026-03-02&to=2026-03-02").get_json()
+    assert (report["inferred_deflections"], report["held_deflections"], report["failed_deflections"]) == (1, 1, 0)
