@@ -414,3 +414,11 @@ def test_a_new_visitor_has_one_id_for_the_whole_request(site):
         assert visitors.visitor_id() == first and visitors.visitor_id(mint=False) == first
         response = visitors.set_visitor_cookie(site.app.response_class())
     assert f"community_visitor={first}" in response.headers["Set-Cookie"]
+
+
+def test_the_visitor_cookie_lasts_two_years(site):
+    """The visitor is the same browser for two years (docs/metrics.md, "Ask session"), not the
+    browser session nor three years (kills ``visitors.x_set_visitor_cookie__mutmut_13``, ``_20``)."""
+    page = site.visitor().get("/ask")
+    cookie = next(h for h in page.headers.getlist("Set-Cookie") if h.startswith("community_visitor="))
+    assert "Max-Age=63072000" in cookie.split("; ")
