@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from community.models import Notification, Post, ReputationEvent, Tag, Thread
-from community.services import notifications
+from community.models import Notification, OutboxMessage, Post, ReputationEvent, Tag, Thread
+from community.services import fanout, notifications
+from community.services.accounts import subscriptions
 from community.services.forum import reputation
 
 
@@ -76,13 +77,15 @@ def test_failure_after_thread_and_tags_were_flushed_leaves_nothing(app, client, 
     def explode(*args, **kwargs):
         raise RuntimeError("simulated crash half-way")
 
-    monkeypatch.setattr(notifications, "notify_mentions", explode)
+    # The last step inside the question's transaction: queueing its notifications (services/fanout.py).
+    monkeypatch.setattr(fanout, "later", explode)
     with pytest.raises(RuntimeError):
         client.post("/api/v1/threads", headers=auth, json={
             "category_id": category.id, "title": "Half written question", "body": "Hello @carol, this will fail.",
             "tags": ["brand-new-tag"]})
     db.session.rollback()   # what the request teardown does
-    assert (count(db, Thread), count(db, Post), count(db, Tag), count(db, Notification)) == (0, 0, 0, 0)
+    assert (count(db, Thread), count(db, Post), count(db, Tag), count(db, Notification),
+            count(db, OutboxMessage)) == (0, 0, 0, 0, 0)
 
 
 def test_failure_in_the_middle_of_an_accept_leaves_nothing(app, client, db, make, login, monkeypatch):
@@ -111,12 +114,37 @@ def test_failure_in_the_middle_of_an_accept_leaves_nothing(app, client, db, make
 def test_failure_while_replying_leaves_counters_untouched(client, db, make, login, monkeypatch):
     thread = make.thread()
     login(make.user("helper"))
-    monkeypatch.setattr(notifications, "notify", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    # After the reply, its counters and its queued fan-out row were written in the same transaction.
+    monkeypatch.setattr(subscriptions, "watch_by_default", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(RuntimeError):
         client.post(f"/threads/{thread.id}/reply", data={"body": "This reply will not be saved."})
     db.session.rollback()
     db.session.refresh(thread)
-    assert thread.reply_count == 0 and count(db, Post) == 1
+    assert thread.reply_count == 0 and count(db, Post) == 1 and count(db, OutboxMessage) == 0
+
+
+def test_notifications_failing_after_the_commit_keep_the_reply_and_are_retried(client, db, make, login, monkeypatch):
+    # Telling people happens after the reply's commit (services/fanout.py): its failure cannot undo
+    # the reply; the fan-out row stays, with its error, and a later round delivers it once.
+    asker = make.user("asker")
+    thread = make.thread(author=asker)
+    login(make.user("helper"))
+    real_notify = notifications.notify
+    monkeypatch.setattr(notifications, "notify", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    r = client.post(f"/threads/{thread.id}/reply", data={"body": "This reply is saved all the same."})
+    assert r.status_code in (302, 303)
+    db.session.rollback()
+    db.session.refresh(thread)
+    assert thread.reply_count == 1 and count(db, Post) == 2 and count(db, Notification) == 0
+    row = db.session.execute(select(OutboxMessage).where(OutboxMessage.channel == fanout.CHANNEL)).scalar_one()
+    assert row.attempts == 1 and row.last_error == "RuntimeError: boom" and row.failed_at is None
+    monkeypatch.setattr(notifications, "notify", real_notify)
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
+                       .values(available_at=row.created_at))   # its back-off has passed
+    db.session.commit()
+    assert fanout.apply_pending() == 1 and fanout.apply_pending() == 0
+    notes = db.session.execute(select(Notification).where(Notification.user_id == asker.id)).scalars().all()
+    assert [n.kind for n in notes] == ["reply"] and fanout.pending() == 0
 
 
 # -- rate limits -----------------------------------------------------------------------------
