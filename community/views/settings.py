@@ -112,6 +112,20 @@ def password():
     return _page("password.html", "password")
 
 
+@bp.post("/settings/sessions/end-others")
+@login_required
+def end_other_sessions():
+    """"Sign out everywhere else": a lost phone or a shared computer, without changing the password."""
+    outcome = commit(lambda: settings.end_every_session(current_user._get_current_object()))
+    if outcome.error:  # pragma: no cover - end_every_session raises no ServiceError
+        flash(outcome.error.message, "error")
+        return redirect(url_for("settings.password"))
+    stay_signed_in(outcome.value)
+    flash("Every other browser and device is signed out, including ones where you chose “Remember me”.",
+          "success")
+    return redirect(url_for("settings.password"))
+
+
 def stay_signed_in(user: User) -> None:
     """Sign this browser in again under the user's new session version (the old one just died),
     keeping its "remember me" cookie if it had one (renewed with the new id)."""

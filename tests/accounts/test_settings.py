@@ -155,6 +155,48 @@ def test_the_browser_that_changed_the_password_keeps_its_remember_me_cookie(app,
     assert _signed_in_as(restarted) == "carol"
 
 
+def test_sign_out_everywhere_else_ends_other_sessions_and_keeps_this_one_and_the_password(app, make, db):
+    carol = make.user("carol")
+    laptop = app.test_client()
+    laptop.post("/login", data={"login": "carol", "password": "password123", "remember": "1"})
+    remember = laptop.get_cookie("remember_token").value
+    here = app.test_client()
+    here.post("/login", data={"login": "carol", "password": "password123", "remember": "1"})
+    mallory = make.user("mallory")
+    bystander = app.test_client()
+    bystander.post("/login", data={"login": "mallory", "password": "password123"})
+    assert "Sign out everywhere else" in here.get("/settings/password").get_data(as_text=True)
+
+    done = here.post("/settings/sessions/end-others")
+    assert done.status_code == 302 and done.headers["Location"].endswith("/settings/password")
+    assert _signed_in_as(here) == "carol"          # this browser stays signed in
+    assert _signed_in_as(laptop) is None           # the other one is signed out
+    copied = app.test_client()
+    copied.set_cookie("remember_token", remember)
+    assert _signed_in_as(copied) is None           # and so is its "remember me" cookie
+    restarted = app.test_client()                  # this browser's own remember cookie was renewed
+    restarted.set_cookie("remember_token", here.get_cookie("remember_token").value)
+    assert _signed_in_as(restarted) == "carol"
+    assert _signed_in_as(bystander) == "mallory"   # nobody else's sessions
+    db.session.refresh(carol)
+    db.session.refresh(mallory)
+    assert (carol.session_version, mallory.session_version) == (2, 1)
+    assert laptop.post("/login", data={"login": "carol", "password": "password123"}).status_code == 302
+
+
+def test_sign_out_everywhere_else_needs_a_signed_in_browser_and_the_form_token(app, make, db):
+    carol = make.user("carol")
+    assert app.test_client().post("/settings/sessions/end-others").status_code in (302, 401)
+    db.session.refresh(carol)
+    assert carol.session_version == 1
+    browser = app.test_client()
+    browser.post("/login", data={"login": "carol", "password": "password123"})
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert browser.post("/settings/sessions/end-others").status_code == 400
+    db.session.refresh(carol)
+    assert carol.session_version == 1
+
+
 def test_wrong_current_passwords_are_rate_limited(app, client, make, login):
     app.config.update(RATELIMIT_ENABLED=True, PASSWORD_CHANGE_RATE_LIMIT="3 per hour")
     login(make.user("carol"))

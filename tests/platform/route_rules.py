@@ -124,6 +124,7 @@ ACCOUNTS = {
     "GET /settings/password": Rule(SIGNED_IN),
     "POST /settings/password": Rule(SIGNED_IN, {"current": "password123", "new": "a fresh long secret",
                                                 "confirm": "a fresh long secret"}),
+    "POST /settings/sessions/end-others": Rule(SIGNED_IN, {}),
     "GET /settings/email": Rule(SIGNED_IN),
     "POST /settings/email": Rule(SIGNED_IN, {"email": "moved@example.com", "password": "password123"}),
     # The signed link is the credential (no sign-in needed); a forged one ("x") is a 400 for everyone.

@@ -116,6 +116,16 @@ def set_password(user: User, new: str, *, confirm: str | None = None) -> User:
     passwords.validate(new, username=user.username, email=user.email, field="new")
     lock(User, user.id)
     user.password_hash = hash_password(new)
+    return end_every_session(user)
+
+
+def end_every_session(user: User) -> User:
+    """Move ``session_version`` on: every session and "remember me" cookie of the user stops
+    matching (``load_user``), this browser's too, so the caller signs it in again if it stays.
+
+    One atomic increment in the database, so two requests at once both end everything before them
+    and neither is lost; the new value is read back for ``User.get_id()``.
+    """
     user.session_version = User.session_version + 1
     db.session.flush()
     db.session.refresh(user, ["session_version"])
