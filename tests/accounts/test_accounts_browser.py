@@ -39,6 +39,25 @@ def test_settings_pages_at_desktop_and_phone_widths(tmp_path):
         assert page.problems == []
 
 
+def test_sign_out_everywhere_else_from_the_password_page(tmp_path):
+    with demo_site(tmp_path) as (app, base), chromium() as browser:
+        phone = new_page(browser, width=390)
+        login(phone, base, "alice", "alice-demo-pass")
+        laptop = new_page(browser)
+        login(laptop, base, "alice", "alice-demo-pass")
+        laptop.goto(f"{base}/settings/password")
+        laptop.click("text=Sign out everywhere else")
+        laptop.wait_for_selector(".flash-success")
+        assert "Every other browser and device is signed out" in laptop.inner_text(".flash-success")
+        for width in WIDTHS:
+            shoot(laptop, "settings-password-signed-out-elsewhere", width)
+        laptop.goto(f"{base}/settings/password")
+        assert "/login" not in laptop.url                       # this browser stays signed in
+        phone.goto(f"{base}/settings/password")
+        assert "/login" in phone.url                             # the other one was signed out
+        assert laptop.problems == [] and phone.problems == []
+
+
 def test_the_password_reset_journey_reads_the_link_from_the_mail(tmp_path):
     smtp = SmtpServer()
     smtp.start()
