@@ -9,6 +9,7 @@ attribution window takes it back.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import select, update
 
@@ -55,7 +56,9 @@ def test_an_inferred_deflection_is_credited_once_its_session_has_ended_without_a
     site.at(minutes(20))                            # the session and the window (to 00:31) are running
     assert run_job(site) == ("judged 0 sessions: credited 0, failed 0, kept 0, excluded 0, hidden 0, none 0, "
                              "pending 0")
-    site.at(minutes(31))                            # 00:31: the window ends now, the session too
+    site.at(minutes(31))                            # 00:31: the window ends now; 30 minutes idle is still open
+    assert run_job(site).startswith("judged 0 sessions")
+    site.at(minutes(31) + timedelta(seconds=1))     # a second more: the session has ended too
     assert run_job(site).startswith("judged 1 sessions: credited 1,")
     assert credits() == [("inferred", flow.t1.id, minutes(1), None)]
     assert bonus_rows(flow.helper.id) == [(2, None)]

@@ -72,6 +72,13 @@ def session_minutes() -> int:
     return int(current_app.config.get("DEFLECTION_SESSION_MINUTES", 30))
 
 
+def open_since(now: datetime) -> datetime:
+    """The one boundary of a session's life: a session whose last activity is at or after this
+    instant is still open (a page opened now continues it); one whose last activity is before it
+    has ended (the credit job may judge it).  Exactly ``DEFLECTION_SESSION_MINUTES`` idle is open."""
+    return now - timedelta(minutes=session_minutes())
+
+
 # -- sessions -----------------------------------------------------------------------
 
 def start_or_resume_session(*, visitor_id: str, page: str, user=None, address_key: str | None = None,
@@ -96,9 +103,8 @@ def start_or_resume_session(*, visitor_id: str, page: str, user=None, address_ke
         advisory(f"ask-session:user:{user_id}")
     advisory(f"ask-session:visitor:{visitor_id}")
     now = now or utcnow()
-    cutoff = now - timedelta(minutes=session_minutes())
     session = db.session.execute(
-        select(AskSession).where(owner, AskSession.last_activity_at >= cutoff,
+        select(AskSession).where(owner, AskSession.last_activity_at >= open_since(now),
                                  AskSession.started_at <= now)
         .order_by(case((AskSession.visitor_id == visitor_id, 0), else_=1),
                   AskSession.last_activity_at.desc()).limit(1)

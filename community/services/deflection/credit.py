@@ -7,7 +7,8 @@ One rule for both kinds of deflection (docs/metrics.md, "Helped N customers"):
 - an *inferred* deflection is credited once its session has ended without a contact
   (``settle_inferred``: ``flask deflection credit`` from cron, and after requests when due):
   ``outcomes.classify`` says it is inferred (its window elapsed), and the session has had no
-  activity for ``DEFLECTION_SESSION_MINUTES``.  A later confirmation of the same session
+  activity for more than ``DEFLECTION_SESSION_MINUTES`` (``ask_sessions.open_since``, the one
+  boundary: exactly that long idle, a page opened now still continues it).  A later confirmation of the same session
   replaces that credit; a later opening (a page left open) moves it to the thread opened last.
 
 A credit names the thread and, when it has one, its accepted answer's author, who gets
@@ -34,6 +35,7 @@ from ...models.metrics import CONTACT_KINDS
 from ..forum import reputation
 from ..learning import evidence
 from ..locking import advisory, lock, lock_users
+from . import ask_sessions
 from .outcomes import SessionFacts, classify, fails
 
 REASON = "deflection_helped"
@@ -175,7 +177,7 @@ def credit_inferred(session_id: str, now: datetime) -> str:
     db.session.refresh(session)   # SQLite: read again now that the write lock is held
     minutes = float(current_app.config["DEFLECTION_INFERRED_MINUTES"])
     outcome = classify(_facts(session), now=now, window=timedelta(minutes=minutes))
-    ended = session.last_activity_at <= now - timedelta(minutes=int(current_app.config["DEFLECTION_SESSION_MINUTES"]))
+    ended = session.last_activity_at < ask_sessions.open_since(now)
     if outcome.pending or not ended:
         return "pending"
     session.credit_settled_at = now
@@ -202,13 +204,12 @@ def inferred_candidates(now: datetime, *, after: tuple | None = None, limit: int
     not confirmed that opened a thread, ended at least
     ``DEFLECTION_SESSION_MINUTES`` ago and at most ``DEFLECTION_WINDOW_DAYS`` ago, and not judged
     final since their last activity."""
-    config = current_app.config
-    ended = now - timedelta(minutes=int(config["DEFLECTION_SESSION_MINUTES"]))
+    ended = ask_sessions.open_since(now)
     opened = (select(AskEvent.id).where(AskEvent.session_id == AskSession.id, AskEvent.kind == "suggestion_opened",
                                         AskEvent.thread_id.is_not(None)).exists())
     stmt = (select(AskSession.last_activity_at, AskSession.id)
             .where(AskSession.confirmed_at.is_(None),
-                   AskSession.last_activity_at <= ended, AskSession.last_activity_at >= now - _window(),
+                   AskSession.last_activity_at < ended, AskSession.last_activity_at >= now - _window(),
                    or_(AskSession.credit_settled_at.is_(None),
                        AskSession.credit_settled_at < AskSession.last_activity_at), opened)
             .order_by(AskSession.last_activity_at, AskSession.id).limit(limit))
