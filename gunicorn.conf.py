@@ -61,3 +61,21 @@ def post_fork(server, worker):
 
         with app.app_context():
             db.engine.dispose(close=False)
+
+
+def post_worker_init(worker):
+    """Before a worker takes its first request, it reads what its first searches would
+    (``community.search.warm``: each index segment's lengths and typo term sets), so no
+    visitor pays that; a failure is logged and the worker serves anyway (a search then reads
+    it itself, or answers "search unavailable")."""
+    app = worker.app.wsgi()
+    if not getattr(app, "config", {}).get("SEARCH_WARM_ON_START", True):
+        return
+    try:
+        from community import search
+
+        with app.app_context():
+            segments = search.warm()
+        worker.log.info("search warmed: %d segments", segments)
+    except Exception:  # noqa: BLE001 - a warm-up is an optimisation, never a reason not to serve
+        worker.log.exception("search warm-up failed; serving without it")

@@ -246,6 +246,9 @@ class Defaults:
     SEARCH_IMPORT_BACKGROUND = True
     #: Whoosh: megabytes of decoded long posting lists (common stems) each process keeps (0: none).
     SEARCH_POSTINGS_CACHE_MB = 64
+    #: Whoosh: a gunicorn worker reads each segment's lengths and typo term sets as it starts
+    #: (gunicorn.conf.py ``post_worker_init``), not in its first visitor's request.
+    SEARCH_WARM_ON_START = True
     #: PostgreSQL backend: seconds a process keeps its snapshot of word frequencies (common words).
     SEARCH_PG_STATS_SECONDS = 600
     #: Whoosh: apply the indexing queue in the request, right after its commit (search/queue.py).

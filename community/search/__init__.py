@@ -28,6 +28,7 @@ Public interface (other areas use only these):
 - ``pending()`` and ``apply_pending()``: the Whoosh indexing queue (``queue.py``): a
   change is indexed after its commit, off the request, by each process's applier.
 - ``paused()`` and ``bulk_writer()``: for bulk imports that index by themselves.
+- ``warm()``: read ahead what a process's first queries would (a gunicorn worker as it starts).
 
 Any text is accepted as a query: unparseable input gives no results, never an error.
 When the engine itself fails (index files gone, reader closed), ``suggest``,
@@ -46,7 +47,7 @@ from .results import Hit, SearchResults
 
 __all__ = ["Hit", "SearchResults", "SearchUnavailable", "apply_pending", "bulk_writer", "count", "drift", "init_app",
            "paused", "pending", "rebuild",
-           "changed", "explain", "related", "search", "suggest", "touch"]
+           "changed", "explain", "related", "search", "suggest", "touch", "warm"]
 
 
 BACKENDS = ("whoosh", "postgres")
@@ -120,6 +121,12 @@ def rebuild(progress: Callable[[int], None] | None = None) -> int:
 def count() -> int:
     """Documents in the index."""
     return _state().count()
+
+
+def warm() -> int:
+    """Read ahead what this process's first queries would read (a serving worker calls it as
+    it starts; ``gunicorn.conf.py``).  Returns the index segments read (0 on PostgreSQL)."""
+    return _state().warm()
 
 
 def total() -> int:

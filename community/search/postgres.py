@@ -351,6 +351,11 @@ class PostgresSearch:
             log.exception("PostgreSQL search failed; answering 'search unavailable'.")
             raise SearchUnavailable("Search is temporarily unavailable.") from exc
 
+    def warm(self) -> int:
+        """Nothing to read ahead: the documents, their vectors and the typo table are the
+        database's, shared by every process (``SearchState.warm`` is Whoosh's)."""
+        return 0
+
     def count(self) -> int:
         return self._transaction(lambda connection: connection.execute(text(f"SELECT count(*) FROM {TABLE}")).scalar())
 

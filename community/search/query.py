@@ -107,12 +107,17 @@ def split_common(terms: list[str], searcher, *, ratio: float | None = None) -> t
     return rare, common
 
 
+#: The fields whose terms an unknown word may be corrected to (their term sets are read once
+#: per process and segment: ``postings.SegmentColumns.words``).
+TYPO_FIELDS = ("title", "question")
+
+
 def _correct(term: str, reader, df: dict[str, int]) -> str:
     """A stem the index knows at one edit from an unknown one ("pasword" -> "password"), else itself."""
     if len(term) < 5 or not term.isalpha():
         return term
     best, best_df = term, 0
-    for field in ("title", "question"):
+    for field in TYPO_FIELDS:
         for candidate in sorted(one_edit_terms(reader, field, term)):
             count = max(doc_frequency(reader, f, candidate) for f in DF_FIELDS)
             if count > best_df:

@@ -54,6 +54,7 @@ def test_gunicorn_conf_serves_healthz_and_logs_request_ids(tmp_path):
             proc.wait(timeout=30)
     text = log_path.read_text()
     assert len(re.findall(r"Booting worker with pid", text)) == 2
+    assert len(re.findall(r"search warmed: \d+ segments", text)) == 2, text[-2000:]   # each worker, as it starts
     assert re.search(r'"GET /healthz HTTP/1.1" 200 \d+ \d+us request_id=probe-123', text), text[-2000:]
     # the app's own line: request id, status and time, for the page that had no id sent
     assert re.search(r"request_id=[0-9a-f]{32} method=GET path=/questions status=200 ms=[\d.]+", text), text[-2000:]

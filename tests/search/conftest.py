@@ -18,7 +18,8 @@ from tests import databases
 from tests.conftest import stamp_migrations_head
 from tests.platform.live_server import create_postgres_database, drop_postgres_database
 
-BOTH = {"test_search_index", "test_search_query", "test_search_page", "test_postgres_backend", "test_search_judgments"}
+BOTH = {"test_search_index", "test_search_query", "test_search_page", "test_postgres_backend", "test_search_judgments",
+        "test_search_warm"}
 _pg_state: dict[str, str | None] = {}
 
 
