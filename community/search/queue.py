@@ -35,17 +35,16 @@ it at any time, and ``flask check`` reports an index that differs from it.
 """
 from __future__ import annotations
 
-import atexit
 import logging
-import os
 import threading
-import time
-import weakref
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 from whoosh.index import LockError
+
+from .. import background
+from ..background import ProcessThread
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +52,6 @@ log = logging.getLogger(__name__)
 BATCH = 500
 #: Seconds before trying again after the index lock was busy.
 RETRY_SECONDS = 0.2
-#: Appliers of this process, drained at exit (a clean stop leaves nothing waiting).
-_QUEUES: weakref.WeakSet = weakref.WeakSet()
 
 
 def enqueue(session: Session, keys: Iterable[str]) -> None:
@@ -75,24 +72,23 @@ def pending(session: Session) -> int:
     return session.execute(select(func.count()).select_from(SearchQueueEntry)).scalar_one()
 
 
-class IndexQueue:
-    """The applier of one app in this process (see the module's docstring)."""
+class IndexQueue(ProcessThread):
+    """The applier of one app in this process (see the module's docstring; the thread itself,
+    started once per process and drained at exit, is ``community/background.py``'s)."""
+
+    thread_name = "search-queue"
+    failure_message = "Applying the search queue failed; retrying in %.0fs."
 
     def __init__(self, app, index, loader: Callable[[list[str]], dict]):
+        config = app.config
+        super().__init__(float(config.get("SEARCH_QUEUE_POLL_SECONDS", 2.0)))
         self.app = app
         self.index = index
         self.loader = loader
-        config = app.config
         sync = config.get("SEARCH_INDEX_SYNC")
         self.sync = app.testing if sync is None else bool(sync)
-        self.poll_seconds = float(config.get("SEARCH_QUEUE_POLL_SECONDS", 2.0))
         self.lock_timeout = float(config.get("SEARCH_LOCK_TIMEOUT", 5.0))
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-        self._start_lock = threading.Lock()
         self._apply_lock = threading.Lock()  # one round at a time in this process
-        self._stopped = False
 
     # -- after a commit ---------------------------------------------------------
 
@@ -106,47 +102,18 @@ class IndexQueue:
                 log.exception("Applying the search queue failed; the applier tries again.")
         self.wake()
 
-    def wake(self) -> None:
-        self.ensure_running()
-        self._wake.set()
+    def run_round(self) -> float | None:
+        if self._has_rows() and self.apply(lock_timeout=1.0) is None:
+            return RETRY_SECONDS  # another process holds the lock: our rows may be after its read
+        return None
 
-    def ensure_running(self) -> None:
-        """Start this process's applier (once per process: a thread does not survive a fork)."""
-        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
-            return
-        with self._start_lock:
-            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
-                return
-            self._pid = os.getpid()
-            self._stopped = False
-            self._wake = threading.Event()
-            self._thread = threading.Thread(target=self._run, name="search-queue", daemon=True)
-            self._thread.start()
-            _register(self)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """End this process's applier after its current round (tests; the thread is a daemon)."""
-        self._stopped = True
-        self._wake.set()
-        if self._thread is not None and self._pid == os.getpid():
-            self._thread.join(timeout)
-        self._thread = None
-
-    def _run(self) -> None:
-        wait = self.poll_seconds
-        while True:
-            self._wake.wait(wait)
-            self._wake.clear()
-            if self._stopped:
-                return
-            wait = self.poll_seconds
-            try:
-                if not self._has_rows():
-                    continue
-                if self.apply(lock_timeout=1.0) is None:
-                    wait = RETRY_SECONDS  # another process holds the lock: our rows may be after its read
-            except Exception:  # noqa: BLE001 - logged; the rows stay and the next round retries
-                log.exception("Applying the search queue failed; retrying in %.0fs.", self.poll_seconds)
+    def drain(self) -> None:
+        """A worker stopping cleanly applies what it queued (another would, within a poll)."""
+        try:
+            if self._has_rows():
+                self.apply(lock_timeout=self.lock_timeout)
+        except Exception:  # noqa: BLE001 - at exit: the rows stay for the next applier
+            log.warning("The search queue was not applied at exit; the next applier will.", exc_info=True)
 
     # -- applying ----------------------------------------------------------------
 
@@ -201,25 +168,6 @@ class IndexQueue:
 def stop_all(timeout: float = 5.0) -> None:
     """Stop every applier of this process (tests: an app a test made, on a database it then
     drops, must not leave a thread polling it for the rest of the run)."""
-    for queue in list(_QUEUES):
+    for queue in background.running(IndexQueue):
         if queue._thread is not None:
             queue.stop(timeout)
-
-
-def _register(queue: IndexQueue) -> None:
-    if not getattr(_apply_at_exit, "registered", False):
-        atexit.register(_apply_at_exit)
-        _apply_at_exit.registered = True
-    _QUEUES.add(queue)
-
-
-def _apply_at_exit() -> None:
-    """A worker stopping cleanly applies what it queued (another would, within a poll)."""
-    for queue in list(_QUEUES):
-        if queue._pid != os.getpid():
-            continue
-        try:
-            if queue._has_rows():
-                queue.apply(lock_timeout=queue.lock_timeout)
-        except Exception:  # noqa: BLE001 - at exit: the rows stay for the next applier
-            log.warning("The search queue was not applied at exit; the next applier will.", exc_info=True)

@@ -31,17 +31,15 @@ How:
 """
 from __future__ import annotations
 
-import atexit
 import logging
-import os
-import threading
-import weakref
 from datetime import timedelta
 
 from flask import current_app, has_app_context
 from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session
 
+from .. import background
+from ..background import ProcessThread
 from ..extensions import db, write_intent
 from ..markup import mentioned_usernames
 from ..models import OutboxMessage, Post, Thread, User, utcnow
@@ -51,7 +49,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "fanout"
 #: ``session.info`` flag: this transaction wrote fan-out rows (apply or wake after its commit).
 PENDING = "fanout_pending"
-_APPLIERS: weakref.WeakSet = weakref.WeakSet()
 _installed = False
 
 
@@ -207,19 +204,18 @@ def pending() -> int:
                               .where(OutboxMessage.channel == CHANNEL)).scalar_one()
 
 
-class Applier:
-    """The fan-out applier of one app in this process (see the module's docstring)."""
+class Applier(ProcessThread):
+    """The fan-out applier of one app in this process (see the module's docstring; the thread
+    itself, started once per process and drained at exit, is ``community/background.py``'s)."""
+
+    thread_name = "notify-fanout"
+    failure_message = "Applying the notification fan-out failed; retrying in %.0fs."
 
     def __init__(self, app):
+        super().__init__(float(app.config["NOTIFY_FANOUT_POLL_SECONDS"]))
         self.app = app
         sync = app.config.get("NOTIFY_FANOUT_SYNC")
         self.sync = app.testing if sync is None else bool(sync)
-        self.poll_seconds = float(app.config["NOTIFY_FANOUT_POLL_SECONDS"])
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-        self._start_lock = threading.Lock()
-        self._stopped = False
 
     def committed(self) -> None:
         """A transaction that queued fan-outs committed: apply them now (sync) or wake the applier."""
@@ -232,44 +228,22 @@ class Applier:
             return
         self.wake()
 
-    def wake(self) -> None:
-        self.ensure_running()
-        self._wake.set()
+    def enabled(self) -> bool:
+        return not self.sync and bool(self.app.config["NOTIFY_FANOUT_APPLIER"])
 
-    def ensure_running(self) -> None:
-        """Start this process's applier (once per process: a thread does not survive a fork)."""
-        if self.sync or not self.app.config["NOTIFY_FANOUT_APPLIER"]:
-            return
-        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
-            return
-        with self._start_lock:
-            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
-                return
-            self._pid, self._stopped, self._wake = os.getpid(), False, threading.Event()
-            self._thread = threading.Thread(target=self._run, name="notify-fanout", daemon=True)
-            self._thread.start()
-            _register(self)
+    def run_round(self) -> None:
+        with self.app.app_context():
+            if self._has_rows():
+                apply_pending()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """End this process's applier after its current round (tests; the thread is a daemon)."""
-        self._stopped = True
-        self._wake.set()
-        if self._thread is not None and self._pid == os.getpid():
-            self._thread.join(timeout)
-        self._thread = None
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait(self.poll_seconds)
-            self._wake.clear()
-            if self._stopped:
-                return
-            try:
-                with self.app.app_context():
-                    if self._has_rows():
-                        apply_pending()
-            except Exception:  # noqa: BLE001 - logged; the rows stay and the next round retries
-                log.exception("Applying the notification fan-out failed; retrying in %.0fs.", self.poll_seconds)
+    def drain(self) -> None:
+        """A worker stopping cleanly applies what is waiting (another would, within a poll)."""
+        self.stop(timeout=5.0)
+        try:
+            with self.app.app_context():
+                apply_pending()
+        except Exception:  # noqa: BLE001 - at exit: the rows stay for the next applier
+            log.warning("The notification fan-out was not applied at exit; the next applier will.", exc_info=True)
 
     @staticmethod
     def _has_rows() -> bool:
@@ -278,29 +252,9 @@ class Applier:
         return found is not None
 
 
-def _register(applier: Applier) -> None:
-    if not getattr(_apply_at_exit, "registered", False):
-        atexit.register(_apply_at_exit)
-        _apply_at_exit.registered = True
-    _APPLIERS.add(applier)
-
-
-def _apply_at_exit() -> None:
-    """A worker stopping cleanly applies what is waiting (another would, within a poll)."""
-    for applier in list(_APPLIERS):
-        if applier._pid != os.getpid():
-            continue
-        applier.stop(timeout=5.0)
-        try:
-            with applier.app.app_context():
-                apply_pending()
-        except Exception:  # noqa: BLE001 - at exit: the rows stay for the next applier
-            log.warning("The notification fan-out was not applied at exit; the next applier will.", exc_info=True)
-
-
 def stop_all(timeout: float = 5.0) -> None:
     """Stop every applier of this process (tests: a dropped database must not be polled)."""
-    for applier in list(_APPLIERS):
+    for applier in background.running(Applier):
         if applier._thread is not None:
             applier.stop(timeout)
 
