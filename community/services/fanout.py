@@ -1,4 +1,4 @@
-"""Notification fan-out behind the response: a reply's notifications and mail leave its request.
+"""Notification fan-out behind the response: a write's notifications and mail leave its request.
 
 Why: a reply spent most of its time telling people (the asker, the @mentioned, every watcher:
 their mutes and preferences read, each "at once" mail rendered, a waiting mail rendered again
@@ -9,7 +9,10 @@ How:
 - **In the writer's transaction.**  ``later(event, ...)`` adds one ``outbox`` row (channel
   ``fanout``) holding what the fan-out needs (post, thread, actor, link, the @names of the body,
   the texts as the request saw them).  A committed post always has its row; a rolled-back one
-  never has.
+  never has.  Every other write that tells someone (an accepted answer, a ticket's reply or
+  status, an idea's comment, status or merge) queues its ``notifications.notify`` calls the
+  same way with ``notify_later``: the recipient's mutes, preferences and mail are read and
+  written by the applier, not while the writer waits.
 - **After the commit.**  The process's *applier*, a daemon thread started on first use in each
   process (after gunicorn forks; ``per_request_starts`` too, like the search queue's), is woken
   and applies the rows.  ``flask mail send`` applies them too before it sends, so mail goes out
@@ -74,12 +77,27 @@ def thread_asked(thread: Thread, post: Post, actor: User, url: str, body: str) -
           actor_name=actor.username, names=sorted(mentioned_usernames(body)))
 
 
-def mentions_added(thread: Thread, post: Post, actor: User, url: str, body: str, skip_names=()) -> None:
-    """An edit: the members newly @mentioned (``_mentions``)."""
+def mentions_added(thread: Thread, post: Post, actor: User, url: str, body: str, skip_names=(),
+                   skip_ids=()) -> None:
+    """An edit (or a ticket's reply): the members newly @mentioned, but ``skip_ids`` (``_mentions``)."""
     names = sorted(mentioned_usernames(body) - set(skip_names))
     if names:
         later("mentions", post_id=post.id, thread_id=thread.id, actor_id=actor.id, url=url,
-              title=thread.title, actor_name=actor.username, names=names)
+              title=thread.title, actor_name=actor.username, names=names,
+              skip_ids=sorted(i for i in skip_ids if i is not None))
+
+
+def notify_later(user_ids, kind: str, message: str, url: str, *, actor_id: int | None = None,
+                 thread_id: int | None = None, post_id: int | None = None, details: dict | None = None) -> int:
+    """``notifications.notify`` for ``user_ids`` (one id, None, or several) after the commit, in
+    one fan-out row; how many people it may reach (the actor and None are left out here, mutes
+    and preferences are read when it is applied)."""
+    ids = [user_ids] if user_ids is None or isinstance(user_ids, int) else user_ids
+    ids = sorted({user_id for user_id in ids if user_id is not None and user_id != actor_id})
+    if ids:
+        later("notify", user_ids=ids, kind=kind, message=message[:300], url=url[:300], actor_id=actor_id,
+              thread_id=thread_id, post_id=post_id, details=details)
+    return len(ids)
 
 
 # -- the handlers: what the request used to do -------------------------------------------
@@ -132,10 +150,23 @@ def _mentions(payload: dict) -> None:
     if thread is None:
         return
     notifications.notify_named(set(payload["names"]), actor=_Actor(payload), thread=thread, post=post,
-                               url=payload["url"], title=payload["title"])
+                               url=payload["url"], skip_ids=set(payload.get("skip_ids", ())),
+                               title=payload["title"])
 
 
-HANDLERS = {"reply": _reply, "thread": _thread, "mentions": _mentions}
+def _notify(payload: dict) -> None:
+    from . import notifications
+
+    # A thread or post deleted for good since: the notification still goes, without the row.
+    thread_id = payload["thread_id"] if payload["thread_id"] and db.session.get(Thread, payload["thread_id"]) else None
+    post_id = payload["post_id"] if payload["post_id"] and db.session.get(Post, payload["post_id"]) else None
+    for user_id in payload["user_ids"]:
+        notifications.notify(user_id, payload["kind"], payload["message"], payload["url"],
+                             actor_id=payload["actor_id"], thread_id=thread_id, post_id=post_id,
+                             details=payload["details"])
+
+
+HANDLERS = {"reply": _reply, "thread": _thread, "mentions": _mentions, "notify": _notify}
 
 
 # -- applying ------------------------------------------------------------------------------

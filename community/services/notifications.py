@@ -63,13 +63,6 @@ def notify_new_thread(thread, post, actor, url: str, skip_ids=(), *, title: str 
                           thread=thread, post=post, actor=actor, url=url, skip_ids=skip_ids)
 
 
-def notify_mentions(text: str, *, actor, thread, post, url: str, skip_ids=(),
-                    skip_names=()) -> int:
-    """Notify each existing user @mentioned in ``text`` (once each)."""
-    return notify_named(mentioned_usernames(text) - set(skip_names), actor=actor, thread=thread, post=post,
-                        url=url, skip_ids=skip_ids)
-
-
 def notify_named(names, *, actor, thread, post, url: str, skip_ids=(), title: str | None = None) -> int:
     """Notify each existing user of ``names`` (lower-cased @names, as ``markup.mentioned_usernames``
     gives them) that they were mentioned; how many were."""

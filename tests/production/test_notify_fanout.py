@@ -238,3 +238,32 @@ def test_a_process_killed_inside_a_fanout_loses_nothing_and_another_applier_does
     counts = _counts(config, ids)
     assert counts["kinds"] == {"reply": 1, "mention": 1, "watching": 1}
     assert counts["doubled"] == 0 and counts["asker_mail_items"] == [1]
+
+
+def test_an_accept_queues_its_notification_and_is_told_after_the_commit_never_to_the_actor(app, db, make):
+    """Any write's ``notify`` goes by the outbox too (``fanout.notify_later``): in the request one
+    row and no notification; after the commit (TESTING applies it there) the answerer's, once."""
+    from community.services import fanout
+    from community.services.forum import accepting
+
+    asker, helper = make.user("asker"), make.user("helper")
+    thread = make.thread(author=asker)
+    answer = make.reply(thread, author=helper)
+
+    def accepted() -> list[int]:
+        return db.session.execute(select(Notification.user_id).where(Notification.kind == "accepted")).scalars().all()
+
+    accepting.accept(asker, thread, answer)
+    rows = db.session.execute(select(OutboxMessage).where(OutboxMessage.channel == "fanout")).scalars().all()
+    assert [row.payload["event"] for row in rows] == ["notify"] and rows[0].payload["user_ids"] == [helper.id]
+    assert accepted() == []
+    db.session.commit()
+    assert accepted() == [helper.id]
+    assert db.session.execute(select(func.count()).select_from(OutboxMessage)
+                              .where(OutboxMessage.channel == "fanout")).scalar_one() == 0
+    # one row for many people, each once, never the actor or nobody
+    assert fanout.notify_later([asker.id, None, helper.id, helper.id], "accepted", "m", "/t", actor_id=asker.id) == 1
+    assert fanout.notify_later(None, "accepted", "m", "/t") == 0 and fanout.notify_later(asker.id, "accepted", "m", "/t",
+                                                                                          actor_id=asker.id) == 0
+    db.session.commit()
+    assert sorted(accepted()) == [helper.id, helper.id]

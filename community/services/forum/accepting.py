@@ -13,7 +13,7 @@ from __future__ import annotations
 from ...extensions import db
 from ...models import Post, ReputationEvent, Thread, User, utcnow
 from ...urls import thread_url
-from .. import notifications
+from .. import fanout
 from ..learning import judgments
 from ..errors import NotFound, ValidationError
 from ..locking import lock, lock_users
@@ -54,7 +54,7 @@ def accept(actor: User, thread: Thread, post: Post | None) -> Thread:
         common = dict(post_id=post.id, thread_id=thread.id, actor_id=actor.id)
         reputation.award(post.author_id, "answer_accepted", **common)
         reputation.award(thread.author_id, "accepted_answer", **common)
-    notifications.notify(post.author_id, "accepted",
+    fanout.notify_later(post.author_id, "accepted",
                          f"Your answer to “{thread.title}” was accepted",
                          thread_url(thread, post.id), actor_id=actor.id,
                          thread_id=thread.id, post_id=post.id)

@@ -38,7 +38,7 @@ from ...models import (
 )
 from ...models.ideas import IDEA_STATUSES, OPEN_STATUSES, STATUS_LABELS
 from ...urls import idea_url
-from .. import notifications
+from .. import fanout
 from .. import inputs
 from ..errors import Conflict, NotFound, ValidationError
 from ..forum import reputation
@@ -208,7 +208,7 @@ def add_comment(author: User, idea: Idea, body: str, *, at=None) -> IdeaComment:
     idea.last_activity_at = now
     db.session.flush()
     if author.id != idea.author_id:
-        notifications.notify(idea.author_id, "idea_comment",
+        fanout.notify_later(idea.author_id, "idea_comment",
                              f"{author.username} commented on your idea “{idea.title}”",
                              idea_url(idea) + f"#comment-{comment.id}", actor_id=author.id)
     return comment

@@ -4,7 +4,8 @@ Every linked thread (not deleted) gets the official response as an
 "Official response" reply from the product team member who set the status,
 and everyone behind the idea is notified once: followers, voters, authors of
 linked threads and requesters of linked tickets who have an account.
-Notifications go through ``services/notifications.notify``, where email
+Notifications go through ``services/notifications.notify`` after the commit
+(``services/fanout.notify_later``), where email
 hooks in (each person's channel preference for ideas: off, on the site only,
 the digest, or email at once with the response in the mail).  A guest requester
 whose email belongs to an account is that account; guests without one (only an
@@ -18,7 +19,7 @@ from sqlalchemy import func, select
 from ...extensions import db
 from ...models import Idea, IdeaFollow, IdeaLink, IdeaVote, Thread, Ticket, User, utcnow
 from ...urls import idea_url
-from .. import notifications
+from .. import fanout
 from ..forum import threads
 
 CLOSING_STATUSES = ("delivered", "declined")
@@ -78,7 +79,8 @@ def people_behind(idea: Idea, *, linked: bool) -> set[int]:
 
 
 def notify_people(idea: Idea, message: str, actor: User, *, linked: bool, response: str | None = None) -> int:
-    """Notify everyone behind ``idea`` once each (never the actor); returns how many.
+    """Notify everyone behind ``idea`` once each (never the actor), after the commit
+    (``services/fanout.py``); returns how many it may reach.
 
     Each person's channel preference for ideas decides (``notifications.notify``): off is
     nothing, on the site only is in-app, the digest lists it, "email at once" mails it with
@@ -86,8 +88,5 @@ def notify_people(idea: Idea, message: str, actor: User, *, linked: bool, respon
     """
     url = idea_url(idea) + "#response"
     details = {"response": response} if response else None
-    count = 0
-    for user_id in sorted(people_behind(idea, linked=linked)):
-        if notifications.notify(user_id, "idea_status", message, url, actor_id=actor.id, details=details):
-            count += 1
-    return count
+    return fanout.notify_later(people_behind(idea, linked=linked), "idea_status", message, url,
+                               actor_id=actor.id, details=details)

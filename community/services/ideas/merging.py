@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, insert, literal, select, update
 from ...extensions import db
 from ...models import Idea, IdeaFollow, IdeaVote, ReputationEvent, User, utcnow
 from ...urls import idea_url
-from .. import notifications
+from .. import fanout
 from .. import inputs
 from ..errors import Conflict, ValidationError
 from ..forum import reputation
@@ -48,8 +48,8 @@ def merge(actor: User, source: Idea, target: Idea, note: str | None = None) -> I
     db.session.refresh(source)
     db.session.refresh(target)
     message = f"“{source.title}” was merged into “{target.title}”; your vote and follow moved with it"
-    for user_id in sorted(set(moved_voters) | set(new_followers)):
-        notifications.notify(user_id, "idea_status", message[:300], idea_url(target), actor_id=actor.id)
+    fanout.notify_later(set(moved_voters) | set(new_followers), "idea_status", message, idea_url(target),
+                        actor_id=actor.id)
     return target
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from ...extensions import db
 from ...markup import render_markdown
 from ...models import Ticket, TicketEvent, User, utcnow
-from .. import notifications
+from .. import fanout
 from ..errors import Conflict
 from ..forum import threads
 from . import webhooks
@@ -46,7 +46,7 @@ def reply(user: User, ticket: Ticket, body: str) -> TicketEvent:
         ticket.status = "open"
         ticket.solved_at = None
     db.session.flush()
-    notifications.notify(ticket.assignee_id, "ticket_customer_reply",
+    fanout.notify_later(ticket.assignee_id, "ticket_customer_reply",
                          f"{user.username} replied on ticket #{ticket.id} “{ticket.subject}”",
                          ticket_url(ticket, staff=True), actor_id=user.id)
     webhooks.enqueue(ticket, "ticket.updated")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from ...extensions import db
 from ...models import AskEvent, Flag, Post, Thread, Ticket, User, utcnow
 from ...urls import thread_url
-from .. import notifications
+from .. import fanout
 from ..errors import Conflict, ValidationError
 from ..locking import lock
 from ..moderation import audit, flags
@@ -133,7 +133,7 @@ def escalate(thread: Thread, actor: User, priority: str = "normal", note: str | 
     flags.resolve_attention_flags(actor, thread.id, "escalated", f"Escalated to ticket #{ticket.id}")
     audit.record(actor, "thread.escalate", "thread", thread.id,
                  after={"ticket_id": ticket.id, "priority": ticket.priority}, note=note)
-    notifications.notify(thread.author_id, "ticket_status",
+    fanout.notify_later(thread.author_id, "ticket_status",
                          f"Your question “{thread.title}” was escalated to our support team",
                          thread_url(thread), actor_id=actor.id, thread_id=thread.id)
     return ticket

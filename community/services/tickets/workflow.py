@@ -14,7 +14,7 @@ from ...extensions import db
 from ...markup import render_markdown
 from ...models import AskEvent, Post, Thread, Ticket, TicketEvent, User, utcnow
 from ...models.tickets import TICKET_PRIORITIES, TICKET_STATUSES
-from .. import notifications
+from .. import fanout
 from .. import inputs
 from ..errors import NotFound, ValidationError
 from ..forum import accepting, threads
@@ -226,12 +226,11 @@ def add_public_reply(actor: User, ticket: Ticket, body: str) -> TicketEvent:
         ticket.first_response_at = now
     db.session.flush()
     url = urls.thread_url(thread, post.id) if post else ticket_url(ticket, staff=False)
-    notifications.notify(ticket.requester_id, "ticket_reply",
+    fanout.notify_later(ticket.requester_id, "ticket_reply",
                          f"Support replied to “{ticket.subject}”", url, actor_id=actor.id,
                          thread_id=thread.id if post else None, post_id=post.id if post else None)
     if post is not None:
-        notifications.notify_mentions(body, actor=actor, thread=thread, post=post, url=url,
-                                      skip_ids={ticket.requester_id})
+        fanout.mentions_added(thread, post, actor, url, body, skip_ids={ticket.requester_id})
     audit.record(actor, "ticket.reply", "ticket", ticket.id,
                  after={"post_id": post.id if post else None})
     webhooks.enqueue(ticket, "ticket.updated")
@@ -260,7 +259,7 @@ def _set_status(actor: User, ticket: Ticket, status: str) -> TicketEvent:
         ticket.solved_at = utcnow()
     elif status == "open":
         ticket.solved_at = None
-    notifications.notify(ticket.requester_id, "ticket_status",
+    fanout.notify_later(ticket.requester_id, "ticket_status",
                          f"Your support ticket “{ticket.subject}” is now {status}",
                          _customer_url(ticket), actor_id=actor.id, thread_id=ticket.thread_id)
     return event
