@@ -24,7 +24,7 @@ from whoosh.index import LockError
 from whoosh.reading import ReaderClosed
 from whoosh.writing import CLEAR
 
-from . import ranker
+from . import ranker, sidecar
 from .errors import SearchUnavailable
 from .schema import SCHEMA_VERSION, build_schema
 
@@ -163,10 +163,22 @@ class WhooshIndex:
         (``BufferFile`` wraps a ``BytesIO`` of the mapped bytes), for every searcher,
         so each commit cost every worker a copy of the whole index (620 MB of private
         memory per process at 100,000 threads).  Separate files are read in place.
+
+        Every commit is followed by :func:`sidecar.write_missing`: the files derived from
+        each new segment (merges and the bulk import's commits included) are written once,
+        beside it, instead of once per process that reads it.
         """
         kwargs.setdefault("compound", False)
-        return self.index().writer(timeout=self.lock_timeout if timeout is None else timeout,
-                                   delay=0.02, **kwargs)
+        ix = self.index()
+        writer = ix.writer(timeout=self.lock_timeout if timeout is None else timeout, delay=0.02, **kwargs)
+        commit = writer.commit
+
+        def commit_then_sidecars(*args, **options):
+            commit(*args, **options)
+            sidecar.write_missing(ix)
+
+        writer.commit = commit_then_sidecars
+        return writer
 
     def apply(self, keys: Iterable[str], loader: Loader, *, background: Callable | None = None) -> bool:
         """Re-index ``keys`` (documents from ``loader``, read after taking the lock).
