@@ -22,6 +22,11 @@ and every system is measured on the *other* queries only, before and after the r
 or ``--replay related`` replays them as suggestions opened with no contact, or as clicks on a
 related question (:func:`replay`), and ``--copies`` compares the fresh copies of that source.
 
+A query line may name its ``part`` and the threads to ``exclude`` from the searched corpus
+(``bench/data/dev3_queries.jsonl``: the duplicate asking for its original is left out, else it
+is found first); with such a set ``--duplicates`` and ``--accepted-links`` are refused: they
+replay the very links the set is made of.
+
 ``--duplicates PostLinks.xml`` replays the Stack Exchange duplicate links (``LinkTypeId`` 3)
 as closed duplicates (the duplicate's title votes for the original) before measuring; no
 dev query is used for that, so every query is measured.  ``--accepted-links`` does the same
@@ -131,6 +136,10 @@ def main() -> None:
     app = create_app({"INSTANCE_PATH": str(root), "SQLALCHEMY_DATABASE_URI": uri, "SEARCH_BACKEND": args.backend,
                       "SEARCH_INDEX_DIR": str(root / "index"), "SECRET_KEY": "bench", "TESTING": True})
     queries = [json.loads(line) for line in args.queries.read_text().splitlines() if line.strip()]
+    excluded = {external for q in queries for external in q.get("exclude", ())}
+    if excluded and (args.duplicates or args.accepted_links):
+        raise SystemExit("this query set is made of the links --duplicates / --accepted-links replay: "
+                         "learning from them and measuring on them at once would leak the answers")
     with app.app_context():
         db.create_all()
         search.create_schema()
@@ -139,16 +148,18 @@ def main() -> None:
             for line, record in import_formats.read_jsonl(path):
                 if isinstance(record, str):
                     print(f"{path}: line {line}: {record}", file=sys.stderr)
-                else:
+                elif record.external_id not in excluded:  # the asking threads of dev3 (see its make script)
                     records.append(record)
         started = time.perf_counter()
         report = importer.import_records(((0, r) for r in records), commit=db.session.commit)
         print(f"corpus: {report.created} threads ({report.answers} answers) imported and indexed in "
-              f"{time.perf_counter() - started:.1f}s; {len(queries)} queries")
+              f"{time.perf_counter() - started:.1f}s ({len(excluded)} left out); {len(queries)} queries")
         ids = dict(db.session.execute(select(Thread.id, Thread.external_id)).all())
         baseline = Baseline(root / "baseline", records)
 
         def part(item):
+            if "part" in item:
+                return item["part"]
             return "demo" if all(r.startswith("demo:") for r in item["relevant"]) else "cstheory"
 
         def measure(name, items, rows, latencies=None, misses=None):
@@ -252,6 +263,7 @@ def main() -> None:
     out.write_text(json.dumps({
         "command": " ".join(["python", *sys.argv]), "backend": args.backend,
         "corpus": [str(p) for p in args.corpus], "queries_file": str(args.queries), "queries": len(queries),
+        "excluded_threads": sorted(excluded),
         "learn_share": args.learn, "replay": args.replay if args.learn else None, "duplicates": str(args.duplicates) if args.duplicates else None,
         "accepted_links": args.accepted_links,
         "settings": args.set, "knobs": knobs(), "load_average": {"before": [round(x, 2) for x in load_before],
