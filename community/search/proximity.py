@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from .analysis import WORD_RE, normalize, openings
 
-WEIGHT = 0.2
+WEIGHT = 0.4
 WINDOW = 4
 #: Characters of the question read for it (the stored text holds up to 3,000).
 QUESTION_CHARS = 3000

@@ -25,7 +25,7 @@ FIELD_BOOSTS = {
     "title": 3.0,
     "question": 1.2,
     "accepted": 1.0,
-    "answers": 0.6,
+    "answers": 0.3,
     "tags": 1.5,
     "category": 0.5,
     #: Words visitors typed that led to the thread (search/learned.py; weight measured with

@@ -34,7 +34,7 @@ def test_one_word_is_bm25_per_class_times_the_field_boost():
     got = rescore.score(row([("printer", [2, 9, 40], ["A", "B", "D"])], len_a=20), [word], TOTAL, AVERAGES)
     want = (bm25(1, 20, 40, 30, 3.0)        # title, boost 3
             + bm25(1, 400, 400, 30, 1.2)    # question, 1.2
-            + bm25(1, 900, 900, 30, 0.6))   # other answers, 0.6
+            + bm25(1, 900, 900, 30, 0.3))   # other answers, 0.3
     assert got == pytest.approx(want)
 
 
@@ -96,7 +96,7 @@ def test_words_close_together_in_title_and_question_earn_the_proximity_multiplie
     assert rescore.score(far, words, TOTAL, AVERAGES) == pytest.approx(plain)
     assert rescore.score(near, words, TOTAL, AVERAGES) == pytest.approx(plain * 1.2)
     assert rescore.score(in_answers, words, TOTAL, AVERAGES) == pytest.approx(
-        bm25(1, 900, 900, 10, 0.6) + bm25(1, 900, 900, 12, 0.6))  # only title and question count
+        bm25(1, 900, 900, 10, 0.3) + bm25(1, 900, 900, 12, 0.3))  # only title and question count
 
 
 def test_a_vector_s_text_gives_each_lexeme_s_positions_and_weights():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from community import search
 from community.demo import seed as demo_seed
-from community.search import presenting, ranker
+from community.search import presenting, proximity, ranker
 from community.search import query as querying
 
 
@@ -24,6 +24,7 @@ def test_a_thread_holding_the_whole_description_beats_a_title_with_one_rare_word
     # As on a site of thousands: the words nearly every thread holds are left out of the query.
     monkeypatch.setattr(querying, "NEAR_UNIVERSAL_MIN_DF", 0)
     monkeypatch.setattr(ranker, "COVERAGE_POWER", 0.0)  # the boosted per-field sum alone
+    monkeypatch.setattr(proximity, "WEIGHT", 0.0)  # (term proximity, another rule, also favours it)
     assert [r["id"] for r in search.suggest(query)][:2] == [title_only.id, described.id]
     monkeypatch.setattr(ranker, "COVERAGE_POWER", 0.5)
     app.extensions["search"]._suggest_cache.clear()  # keyed by stems, not by the knobs
