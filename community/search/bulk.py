@@ -21,6 +21,7 @@ from flask import current_app
 from whoosh import formats
 from whoosh.system import pack_uint
 
+from .analysis import _CACHE as _STEMS
 from .analysis import WORD_RE, SupportAnalyzer, normalize
 
 
@@ -56,6 +57,14 @@ class TermPool:
         if group is None:
             terms[tbytes] = group = []
         group.append((docnum, weight, value))
+
+    def terms_of(self, fieldname: str) -> dict[bytes, list]:
+        """The postings of ``fieldname`` by term, for a caller about to add some (``add`` inlined)."""
+        terms = self.fields.get(fieldname)
+        if terms is None:
+            self.fields[fieldname] = terms = {}
+            self.fieldnames.add(fieldname)
+        return terms
 
     def iter_postings(self):
         for fieldname in sorted(self.fields):
@@ -129,7 +138,10 @@ def _text_items(field, value) -> list | None:
     if not isinstance(value, str) or type(field.analyzer) is not SupportAnalyzer \
             or kind not in (formats.Frequency, formats.Positions):
         return None
-    stems = [stem for stem in map(normalize, WORD_RE.findall(value)) if stem]
+    words = WORD_RE.findall(value)
+    # analysis.normalize's own cache read here, without a Python call per word (most words are cached)
+    stems = [stem for stem in [known if known is not None else normalize(word)
+                               for word, known in zip(words, map(_STEMS.get, words))] if stem]
     boost = fmt.field_boost
     if kind is formats.Frequency:
         return [(term.encode("utf-8"), count, float(count) * boost, pack_uint(count))
@@ -145,7 +157,8 @@ def _add_document(writer, fields: dict) -> None:
     """``SegmentWriter.add_document`` with :func:`_text_items` for the analysed text fields
     (the rest of it as Whoosh 2.7 writes it: boosts, lengths, spelling, vectors, columns)."""
     writer._check_state()
-    perdocwriter, schema, docnum, add_post = writer.perdocwriter, writer.schema, writer.docnum, writer.pool.add
+    perdocwriter, schema, docnum, pool = writer.perdocwriter, writer.schema, writer.docnum, writer.pool
+    add_post = pool.add
     docboost = writer._doc_boost(fields)
     fieldnames = sorted(name for name in fields if not name.startswith("_"))
     writer._check_fields(schema, fieldnames)
@@ -160,12 +173,17 @@ def _add_document(writer, fields: dict) -> None:
             fieldboost = writer._field_boost(fields, fieldname, docboost)
             items = _text_items(field, value)
             if items is None:
-                items = field.index(value)
-            scorable = field.scorable
-            for tbytes, freq, weight, vbytes in items:
-                if scorable:
-                    length += freq
-                add_post((fieldname, tbytes, docnum, weight * fieldboost, vbytes))
+                items = list(field.index(value))
+            if items:
+                # TermPool.add inlined: one dict lookup and one append per posting, no call
+                terms = pool.terms_of(fieldname)
+                for tbytes, freq, weight, vbytes in items:
+                    group = terms.get(tbytes)
+                    if group is None:
+                        terms[tbytes] = group = []
+                    group.append((docnum, weight * fieldboost, vbytes))
+                if field.scorable:
+                    length = sum(item[1] for item in items)
         if field.separate_spelling():
             spellfield = field.spelling_fieldname(fieldname)
             for word in field.spellable_words(value):
