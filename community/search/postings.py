@@ -236,17 +236,21 @@ def segment_postings(reader, field: str, text: str, *, values: bool = False, wit
         out = (np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64))
         return (*out, list(vals)) if values else out
     offset, length = terminfo.extent()
-    matcher = W3LeafMatcher(reader._terms._postfile, offset, length, schema_field.format, term=(field, tbytes))
+
+    def matcher() -> W3LeafMatcher:
+        # Only for lists that are read: its first block's header is read from the file here.
+        return W3LeafMatcher(reader._terms._postfile, offset, length, schema_field.format, term=(field, tbytes))
+
     if not values and CACHE.max_bytes and terminfo.doc_frequency() >= CACHE_MIN_POSTINGS:
         key = (reader._segment.segment_id(), field, text)
         found = CACHE.get(key)
         if found is None:
-            found = _read_blocks(matcher, False, None) or empty
+            found = _read_blocks(matcher(), False, None) or empty
             CACHE.put(key, *found)
         return found
     if within is not None and not within:
         return empty
-    return _read_blocks(matcher, values, within) or empty
+    return _read_blocks(matcher(), values, within) or empty
 
 
 def _read_blocks(matcher: W3LeafMatcher, values: bool, within: list[int] | None):
