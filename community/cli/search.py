@@ -43,6 +43,24 @@ def apply():
     click.echo(f"Applied {written:,} documents; {search_service.pending():,} updates waiting.")
 
 
+@search.command("terms")
+def terms():
+    """PostgreSQL backend: rebuild the table of words (document counts, typo corrections) now.
+
+    The app servers refresh it themselves, in a background thread, once it is older than
+    SEARCH_PG_STATS_SECONDS (requests meanwhile use the last one); run this from cron to keep
+    that work off the app servers, or after bulk SQL.  One refresh runs at a time (an advisory
+    lock): this waits for one already running, then refreshes."""
+    from flask import current_app
+
+    state = current_app.extensions["search"]
+    if not hasattr(state, "refresh_terms"):
+        raise click.ClickException("Only the PostgreSQL backend has a table of words (SEARCH_BACKEND=postgres).")
+    started = time.perf_counter()
+    words = state.refresh_terms()
+    click.echo(f"Refreshed the table of words: {words:,} words in {time.perf_counter() - started:.1f}s.")
+
+
 @search.command("learn")
 @click.option("--days", type=int, default=None,
               help="Ask sessions of this many last days (default SEARCH_LEARN_DAYS, 730).")

@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 import logging
+import threading
 
 from flask import Flask
 from sqlalchemy import text
@@ -51,7 +52,7 @@ from . import query as querying
 from .analysis import normalize
 from .errors import SearchUnavailable
 from .postgres_query import Lexeme, tsquery, words
-from .postgres_schema import COLUMNS, CONFIG, DDL, DROP, STORED, TABLE
+from .postgres_schema import COLUMNS, CONFIG, DDL, DROP, STORED, TABLE, TERMS, TERMS_REFRESHED
 from .results import Hit, SearchResults
 
 log = logging.getLogger(__name__)
@@ -93,32 +94,67 @@ class PostgresSearch:
         #: (loaded at, documents, {lexeme: its count}, class averages, {lexeme: rows holding it}), per process.
         self._stats: tuple[float, int, dict[str, int], dict[str, float], dict[str, int]] | None = None
         self._lexeme_cache: dict[str, tuple[str, ...]] = {}
+        #: This process's refresh of ``search_terms`` when one runs (``_refresh_in_background``).
+        self._refresher: threading.Thread | None = None
+        self._refresher_lock = threading.Lock()
         self.stats_seconds = float(app.config.get("SEARCH_PG_STATS_SECONDS") or 600)
 
     def _document_frequencies(self) -> tuple[int, dict[str, int]]:
         """Documents and each lexeme's document count (``search_terms``, ``postgres_terms``),
-        read every ``SEARCH_PG_STATS_SECONDS``, after refreshing the table from ``ts_stat`` if it
-        is that old; a word newer than the snapshot counts as rare, which it is."""
+        read every ``SEARCH_PG_STATS_SECONDS`` (a table that old is refreshed in the background or by
+        ``flask search terms``); a word newer than the snapshot counts as rare, which it is."""
         stats = self._snapshot()
         return stats[1], stats[2]
 
     def _snapshot(self) -> tuple[float, int, dict[str, int], dict[str, float], dict[str, int]]:
         """(read at, documents, frequencies, each weight class's average length for the rescoring,
-        the rows holding a word where more than its count: ``postgres_terms.frequencies``)."""
+        the rows holding a word where more than its count: ``postgres_terms.frequencies``).
+
+        Reads the table of words as last refreshed, never refreshing it here: ``ts_stat`` takes
+        ~37 s at 100,000 threads, and the request that first found the table stale waited for
+        it.  A stale table starts :meth:`_refresh_in_background` instead; only a table never
+        built (a new site before its first import or rebuild, which build it) is built here."""
         import time
 
-        now = time.monotonic()
-        if self._stats is None or now - self._stats[0] > self.stats_seconds:
+        now, stats = time.monotonic(), self._stats  # (a background refresh may set it to None)
+        if stats is None or now - stats[0] > self.stats_seconds:
             def read(connection):
-                postgres_terms.refresh(connection, max_age=self.stats_seconds)
+                stale = connection.execute(text(
+                    f"SELECT at <= now() - make_interval(secs => :age) FROM {TERMS_REFRESHED}"),
+                    {"age": self.stats_seconds}).scalar()
+                if stale is None:  # never built (no import or rebuild yet): no last table to use
+                    postgres_terms.refresh(connection)
                 total = connection.execute(text(f"SELECT count(*) FROM {TABLE}")).scalar()
                 averages = connection.execute(text(rescore.averages_sql())).mappings().one()
                 counts, rows = postgres_terms.frequencies(connection)
-                return total, counts, {k: float(v or 0) for k, v in averages.items()}, rows
+                return stale, total, counts, {k: float(v or 0) for k, v in averages.items()}, rows
 
-            total, frequencies, averages, rows = self._transaction(read)
-            self._stats = (now, total, frequencies, averages, rows)
-        return self._stats
+            stale, total, frequencies, averages, rows = self._transaction(read)
+            self._stats = stats = (now, total, frequencies, averages, rows)
+            if stale:
+                self._refresh_in_background()
+        return stats
+
+    def _refresh_in_background(self) -> threading.Thread | None:
+        """Refresh ``search_terms`` in a daemon thread of this process (one at a time here; the
+        advisory lock of ``postgres_terms.refresh`` lets one process at a time do it), then forget
+        this process's snapshot so that the next query reads the new table.  Requests meanwhile
+        use the last table (MVCC keeps it whole until the refresh commits)."""
+        with self._refresher_lock:
+            if self._refresher is not None and self._refresher.is_alive():
+                return None
+
+            def run():
+                try:
+                    with self.app.app_context():
+                        if self._transaction(lambda c: postgres_terms.refresh(c, max_age=self.stats_seconds)):
+                            self._stats = None
+                except Exception:  # noqa: BLE001 - logged; the next stale snapshot tries again
+                    log.exception("Refreshing the table of search words failed.")
+
+            self._refresher = threading.Thread(target=run, name="search-terms-refresh", daemon=True)
+            self._refresher.start()
+            return self._refresher
 
     def _tsquery(self, text_: str | None, *, prefix: bool):
         prepared = self._prepared(text_, prefix=prefix)
@@ -318,10 +354,24 @@ class PostgresSearch:
         self._stats = None
         return written
 
-    def refresh_terms(self) -> None:
-        """Rebuild the table of words now (after a bulk import) and forget this process's snapshot."""
-        self._transaction(lambda connection: postgres_terms.refresh(connection, wait=True))
+    def refresh_terms(self) -> int:
+        """Rebuild the table of words now (after a bulk import, ``flask search terms``), after any
+        refresh running elsewhere, and forget this process's snapshot.  Returns the words."""
+        def work(connection):
+            postgres_terms.refresh(connection, wait=True)
+            return connection.execute(text(f"SELECT count(*) FROM {TERMS}")).scalar()
+
+        words_ = self._transaction(work)
         self._stats = None
+        return words_
+
+    def wait_for_refresh(self, timeout: float | None = None) -> bool:
+        """Wait for this process's background refresh, if one runs (tests, a clean exit);
+        whether none is running now."""
+        refresher = self._refresher
+        if refresher is not None:
+            refresher.join(timeout)
+        return refresher is None or not refresher.is_alive()
 
     def total(self) -> int:
         from ..extensions import db

@@ -3,11 +3,13 @@
 ``search_terms`` (migration ``c7e2a9d4f1b8``) holds every lexeme of
 ``search_documents.vector`` and the number of documents holding it, as
 ``ts_stat`` counts them.  ``ts_stat`` reads every vector of the table (seconds at
-100,000 threads), so it runs once per ``SEARCH_PG_STATS_SECONDS`` for the whole
-site, by whichever process first finds the table stale (a transaction-level
-advisory lock keeps the others from doing the same at once; they read the
-previous contents meanwhile, which MVCC keeps whole until the refresh commits),
-and on ``flask search rebuild`` and after ``flask import``.  Each process then
+100,000 threads: ~35 s), so it runs once per ``SEARCH_PG_STATS_SECONDS`` for the
+whole site, in a background thread of whichever process first finds the table
+stale, never in that request (``PostgresSearch._refresh_in_background``; a
+transaction-level advisory lock keeps the others from doing the same at once; every
+request reads the previous contents meanwhile, which MVCC keeps whole until the
+refresh commits), on ``flask search terms`` (cron), on ``flask search rebuild`` and
+after ``flask import``.  Each process then
 reads the table into its frequency snapshot.
 
 Typo correction, as the Whoosh backend does it (``query._correct``): a word of

@@ -90,6 +90,10 @@ def app(tmp_path, search_backend):
         search.create_schema()
         stamp_migrations_head(app)
         yield app
+        state = app.extensions.get("search")
+        if hasattr(state, "wait_for_refresh"):  # a background refresh of the table of words
+            state.wait_for_refresh(30)
         _db.session.remove()
         search.drop_schema()
         _db.drop_all()
+        _db.engine.dispose()  # this app's pooled connections (the server's are shared by every run)

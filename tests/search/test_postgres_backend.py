@@ -356,3 +356,74 @@ def test_dense_selections_scan_in_table_order_unless_every_word_is_common():
     assert not some.all_of and some.bound == 15_500
     assert "ts_match_vq" in postgres_plan.candidates(some, "", documents=100_000)
     assert "ts_match_vq" not in postgres_plan.candidates(some, "", documents=1_000_000)
+
+
+def test_a_stale_table_of_words_is_refreshed_off_the_request_which_uses_the_last_one(app, make, db, monkeypatch):
+    """The request that finds ``search_terms`` stale answers at once from the last table (ranked
+    and corrected as before) while one background refresh runs; the next snapshot reads the new one."""
+    import threading
+    import time
+
+    from community.search import postgres_terms
+
+    thread = make.thread(title="Thermal printer smudges", body="Smudges on every receipt.")
+    search.rebuild()
+    state = app.extensions["search"]
+    state._stats = None
+    db.session.execute(text("UPDATE search_terms_refreshed SET at = now() - interval '2 hours'"))
+    db.session.commit()
+    before = db.session.execute(text("SELECT count(*) FROM search_terms")).scalar()
+    release, entered, real = threading.Event(), threading.Event(), postgres_terms.refresh
+    calls = []
+
+    def slow_refresh(connection, **kwargs):  # a refresh that takes as long as the test says
+        calls.append(kwargs)
+        entered.set()
+        assert release.wait(30)
+        return real(connection, **kwargs)
+
+    monkeypatch.setattr(postgres_terms, "refresh", slow_refresh)
+    started = time.monotonic()
+    assert [s["id"] for s in search.suggest("smudgse")] == [thread.id]  # a typo: corrected from the last table
+    assert search.search("printer smudges").results[0].id == thread.id
+    assert entered.wait(10) and time.monotonic() - started < 10  # answered while the refresh waits
+    state._stats = None  # another snapshot while it runs starts no second refresh in this process
+    search.suggest("printer")
+    assert len(calls) == 1 and not state.wait_for_refresh(0)
+    release.set()
+    assert state.wait_for_refresh(30) and state._stats is None
+    fresh = db.session.execute(text("SELECT at > now() - interval '1 minute' FROM search_terms_refreshed")).scalar()
+    assert fresh and db.session.execute(text("SELECT count(*) FROM search_terms")).scalar() == before
+    assert calls == [{"max_age": state.stats_seconds}]
+    search.suggest("printer")  # fresh now: nothing more to refresh
+    assert state.wait_for_refresh(10) and len(calls) == 1
+
+
+def test_a_refresh_held_by_another_process_is_not_waited_for(app, make, db):
+    """Another process holds the refresh lock: the stale table's request answers, its background
+    refresh gives up at once (the other one is doing it) and the table is left as it was."""
+    from community.search import postgres_terms
+
+    thread = make.thread(title="Thermal printer smudges", body="Smudges on every receipt.")
+    search.rebuild()
+    state = app.extensions["search"]
+    state._stats = None
+    db.session.execute(text("UPDATE search_terms_refreshed SET at = now() - interval '2 hours'"))
+    db.session.commit()
+    with db.engine.begin() as other:
+        other.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": postgres_terms.LOCK_KEY})
+        assert [s["id"] for s in search.suggest("smudges")] == [thread.id]
+        assert state.wait_for_refresh(10)
+    stale = db.session.execute(text("SELECT at < now() - interval '1 hour' FROM search_terms_refreshed")).scalar()
+    assert stale and state._stats is not None
+
+
+def test_search_terms_command_refreshes_the_table(app, make, db):
+    make.thread(title="Thermal printer smudges", body="Smudges on every receipt.")
+    db.session.execute(text("DELETE FROM search_terms"))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["search", "terms"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Refreshed the table of words: ")
+    db.session.rollback()
+    assert db.session.execute(text("SELECT ndoc FROM search_terms WHERE term = 'smudg'")).scalar() == 1
