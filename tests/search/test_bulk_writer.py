@@ -121,3 +121,30 @@ def test_fast_pool_writes_the_same_blocks_past_one_block(tmp_path):
     for field, term in long_lists:
         blocks = _blocks(plain, field, term)
         assert len(blocks) > 1 and _blocks(fast, field, term) == blocks
+
+
+def _segment_files(path, docs, fast: bool) -> dict[str, bytes]:
+    """The postings and term index files of one segment of ``docs``, by extension."""
+    ix = index.create_in(path, build_schema())
+    writer = ix.writer(compound=False)
+    if fast:
+        fast_writer(writer)
+    for doc in docs:
+        writer.add_document(**doc)
+    writer.commit()
+    return {file.suffix: file.read_bytes() for file in path.iterdir() if file.suffix in (".pst", ".trm")}
+
+
+def test_fast_pool_writes_whooshs_bytes(tmp_path):
+    """The postings file and the term index are Whoosh's own writer's byte for byte: one-block
+    terms (nearly every term of a segment), longer lists split into blocks, stop words and
+    title positions included."""
+    docs = _docs(300)
+    for i, doc in enumerate(docs):
+        doc["title"] += " the Café’s v3.12.4 can't it's a printer printer" if i % 3 == 0 else ""
+        doc["question"] += f" once{i} Ünïcode don’t 3.12" if i % 2 else ""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    plain, fast = _segment_files(tmp_path / "a", docs, False), _segment_files(tmp_path / "b", docs, True)
+    assert set(plain) == {".pst", ".trm"} and len(plain[".pst"]) > 10_000
+    assert fast == plain
