@@ -1,12 +1,16 @@
-"""Import benchmark: N synthetic threads (default 100,000) into a fresh SQLite + Whoosh instance.
+"""Import benchmark: N threads (default 100,000) into a fresh SQLite + Whoosh instance, or PostgreSQL.
 
     python bench/import_bench.py [--threads 100000] [--keep DIR] [--corpus realistic|synthetic]
+                                 [--backend whoosh|postgres] [--pg-url URL] [--pg-db NAME]
 
 Generates the JSONL first (not timed), then times ``flask import`` exactly as
 a user runs it, and reports threads per second, the CPU of every process
 (the load-independent part on a shared machine), the load average and the index size.
 ``--corpus realistic`` (the default) is ``bench/corpus.py`` (``bench/data/README.md``);
 ``synthetic`` the older ``bench/synthetic.py``, kept for comparison with old figures.
+``--backend postgres`` imports into a database created afresh (dropped first if it exists,
+left for inspection) with its search backend; the CPU figure is then the app's processes only,
+not the database server's.
 """
 from __future__ import annotations
 
@@ -27,6 +31,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, help="instance directory to use and keep")
     parser.add_argument("--corpus", choices=("realistic", "synthetic"), default="realistic")
+    parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh")
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432")
+    parser.add_argument("--pg-db", default="import_bench")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="import-bench-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -38,8 +45,16 @@ def main() -> None:
         synthetic.write(data, args.threads)
     print(f"generated {args.threads:,} threads in {time.perf_counter() - started:.1f}s -> {data} "
           f"({data.stat().st_size / 1e6:.0f} MB)")
-    env = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{root / 'community.db'}",
+    env = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{root / 'community.db'}", "SEARCH_BACKEND": args.backend,
            "SEARCH_INDEX_DIR": str(root / "index"), "SECRET_KEY": "bench", "PATH": "/usr/bin:/bin"}
+    if args.backend == "postgres":
+        import psycopg
+
+        with psycopg.connect(f"{args.pg_url.replace('postgresql+psycopg', 'postgresql')}/postgres",
+                             autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{args.pg_db}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{args.pg_db}"')
+        env["SQLALCHEMY_DATABASE_URI"] = f"{args.pg_url}/{args.pg_db}"
     flask = [sys.executable, "-m", "flask", "--app", "community"]
     subprocess.run(flask + ["db", "upgrade"], env=env, check=True, capture_output=True)
     import os
@@ -53,7 +68,7 @@ def main() -> None:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     print(done.stdout.strip())
-    size = sum(p.stat().st_size for p in (root / "index").glob("*")) / 1e6
+    size = sum(p.stat().st_size for p in (root / "index").glob("*")) / 1e6 if (root / "index").exists() else 0
     print(f"RESULT: {args.threads:,} threads ({args.corpus}) in {elapsed:.1f}s wall (process start included) = "
           f"{args.threads / elapsed:,.0f} threads/s; CPU of all processes {cpu:.1f}s "
           f"({cpu / args.threads * 1000:.2f} ms a thread); load {load:.1f} -> {os.getloadavg()[0]:.1f}; "
