@@ -332,7 +332,7 @@ def _conditional(response, etag_set: bool = False, private: bool = False):
     between the site and them may keep it)."""
     if response.status_code != 200 or response.is_streamed or request.method not in ("GET", "HEAD"):
         return response
-    if not etag_set:
+    if not etag_set and response.get_etag()[0] is None:   # a kept member's page comes with its own
         response.set_etag(_etag(response.get_data()))
     response.headers.setdefault("Cache-Control", "private, no-cache" if private else "no-cache")
     return response.make_conditional(request)

@@ -22,10 +22,11 @@ def load_token_user():
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated("Use the header: Authorization: Bearer TOKEN.")
-        user = user_for_token(token.strip())
+        user, touched = user_for_token(token.strip())
         if user is None:
             raise NotAuthenticated("That token is not valid (unknown or revoked).")
-        db.session.commit()  # the token's "last used" time, apart from the request's own writes
+        if touched:   # the token's "last used" time, apart from the request's own writes; a commit
+            db.session.commit()   # only then: it would expire the user, read again by the next line
     g.api_user = user
     return user
 

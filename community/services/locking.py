@@ -43,10 +43,31 @@ def lock_many(model, idents) -> list:
 
 
 def lock_users(*user_ids) -> None:
-    """Lock the users whose reputation a write changes (the daily cap reads, then adds)."""
-    ids = sorted({i for i in user_ids if i is not None})
+    """Lock the users whose reputation a write changes (the daily cap reads, then adds).  Users
+    this (innermost) transaction has locked already are not locked again: a vote locked its
+    author and voter, then each award locked the author a second time."""
+    ids = sorted({i for i in user_ids if i is not None} - _users_held())
     if ids:
         db.session.execute(select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update())
+        _users_held().update(ids)   # the statement began the transaction if none was open
+
+
+#: ``session.info``: (the innermost transaction, the user ids it locked) for ``lock_users``.
+_USERS_HELD = "locked_user_ids"
+
+
+def _users_held() -> set[int]:
+    """The user ids the session's innermost transaction has locked (a savepoint rolled back
+    may have lost its locks: its own set went with it)."""
+    session = db.session()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is None:
+        return set()
+    owner, held = session.info.get(_USERS_HELD, (None, None))
+    if owner is not transaction:
+        held = set()
+        session.info[_USERS_HELD] = (transaction, held)
+    return held
 
 
 def upsert(model, key: dict, values: dict, on_insert: dict | None = None) -> None:

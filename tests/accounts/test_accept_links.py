@@ -18,6 +18,7 @@ from community.models import ReputationEvent, SpentLink, Thread, utcnow
 from community.services.accounts import preferences
 from community.services.forum import votes
 from community.services.mail import accept_links, outbox, reminders
+from community.services.mail import notify as mail_notify
 from tests.platform import live_server
 
 ACCEPT_RE = re.compile(r"Accept it: (\S+)")
@@ -195,7 +196,8 @@ def test_a_reminder_batched_into_a_waiting_mail_keeps_its_accept_links(app, db, 
     mails = db.session.execute(select(OutboxMessage).where(OutboxMessage.user_id == asker.id)
                                .order_by(OutboxMessage.id)).scalars().all()
     assert len(mails) == 2                                   # the first reply's, and the batch
-    batch = mails[1].payload
+    assert mails[1].payload["secret"] and mails[1].payload["render_when_sent"]   # rendered when it is sent:
+    batch = mail_notify.rendered(mails[1].payload)                                # what the worker sends
     assert batch["subject"].startswith("2 new posts: ") and batch["secret"] and not mails[0].payload["secret"]
     link, _other = ACCEPT_RE.findall(batch["text"])         # both answers, the older first (equal votes)
     assert batch["html"].count("accept it</a>") == 2

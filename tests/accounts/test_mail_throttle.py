@@ -35,12 +35,22 @@ def test_replies_within_the_hour_are_batched_into_the_next_mail(db, make, app):
     first, batch = mails
     assert first.available_at == start
     assert batch.available_at == start + timedelta(hours=1)
-    assert batch.payload["subject"].startswith("2 new posts: ")
-    assert "helper1 answered" in batch.payload["text"] and "helper2 answered" in batch.payload["text"]
-    assert batch.payload["text"].count(f"/threads/{thread.id}/") == 2
+    # the batch holds both items and is rendered once, when it is sent (not for every item added)
+    assert [item["message"] for item in batch.payload["items"]] == \
+        ["helper1 answered “Sync stops after the update”", "helper2 answered “Sync stops after the update”"]
+    assert "helper2" not in batch.payload["text"] and batch.payload["render_when_sent"] is True
+    message_id = batch.payload["message_id"]
     # nothing of the batch goes before its hour
     with freeze_time(start + timedelta(minutes=30)):
         assert outbox.send_due(outbox.worker_name())["sent"] == 1      # the first only
+    with freeze_time(start + timedelta(minutes=60, seconds=1)):
+        assert outbox.send_due(outbox.worker_name())["sent"] == 1      # the batch, rendered now
+    batch = _mails(db, "asker@example.com")[1]
+    assert batch.sent_at is not None and "render_when_sent" not in batch.payload
+    assert batch.payload["subject"].startswith("2 new posts: ")
+    assert "helper1 answered" in batch.payload["text"] and "helper2 answered" in batch.payload["text"]
+    assert batch.payload["text"].count(f"/threads/{thread.id}/") == 2
+    assert batch.payload["message_id"] == message_id
     with freeze_time(start + timedelta(minutes=61)):
         make.reply(thread, author=helpers[3], body="Also try signing out and in.")
         assert len(_mails(db, "asker@example.com")) == 3                # the batch was due: a new slot

@@ -101,19 +101,22 @@ def issue_token(user: User, name: str = "cli") -> str:
 TOKEN_TOUCH_SECONDS = 60
 
 
-def user_for_token(token: str) -> User | None:
-    """The owner of a live token.  Records its use (at most once a minute); the caller commits."""
-    row = db.session.execute(
-        select(ApiToken).where(ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None))
-    ).scalar()
-    if row is None:
-        return None
+def user_for_token(token: str) -> tuple[User | None, bool]:
+    """The owner of a live token (read with it, one statement) and whether its use was recorded
+    (at most once a minute: then the caller commits; otherwise there is nothing to commit)."""
+    found = db.session.execute(
+        select(ApiToken.id, ApiToken.last_used_at, User).join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None))
+    ).first()
+    if found is None:
+        return None, False
+    token_id, last_used_at, user = found
     now = utcnow()
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS:
-        db.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now)
+    if last_used_at is None or (now - last_used_at).total_seconds() > TOKEN_TOUCH_SECONDS:
+        db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
                            .execution_options(synchronize_session=False))
-        row.last_used_at = now
-    return row.user
+        return user, True
+    return user, False
 
 
 def profile_stats(user: User) -> dict:

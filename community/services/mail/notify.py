@@ -58,7 +58,7 @@ def email_for(note, details: dict | None = None) -> bool:
         return False
     available_at = _next_slot(key) if note.thread_id else utcnow()   # before this mail is flushed
     message = messages.queue("notification", **_context(user, kind, [item], note.thread_id))
-    message.payload = {**message.payload, "items": [item], "kind": kind,
+    message.payload = {**message.payload, "items": [item], "kind": kind, "thread_id": note.thread_id,
                        "secret": messages.holds_accept_links([item])}
     message.throttle_key, message.available_at = key, available_at
     return True
@@ -89,12 +89,29 @@ def _waiting(key: str) -> OutboxMessage | None:
 
 
 def _add_to(message: OutboxMessage, user: User, kind: str, item: dict, thread_id: int | None) -> None:
-    """Batch one more notification into a waiting mail: rendered again with every item."""
+    """Batch one more notification into a waiting mail: the item is added, the mail is rendered
+    again once, when it is sent (``rendered``), not for every item."""
     items = [*message.payload.get("items", []), item]
-    context = _context(user, message.payload.get("kind", kind), items, thread_id)
-    payload = messages.payload_for("notification", **context)
-    message.payload = {**payload, "message_id": message.payload["message_id"], "items": items,
-                       "kind": context["kind"], "secret": messages.holds_accept_links(items)}
+    message.payload = {**message.payload, "items": items, "kind": message.payload.get("kind", kind),
+                       "thread_id": thread_id, STALE: True, "secret": messages.holds_accept_links(items)}
+
+
+#: Payload flag: items were added since the mail was rendered (``rendered`` brings it up to date).
+STALE = "render_when_sent"
+
+
+def rendered(payload: dict) -> dict | None:
+    """The payload of a batched mail rendered with all its items (the worker calls it before
+    sending); None when its member is gone.  A payload rendered already is returned as it is."""
+    if not payload.get(STALE):
+        return payload
+    user = db.session.get(User, payload.get("user_id"))
+    if user is None or user.deleted_at is not None:
+        return None
+    context = _context(user, payload["kind"], payload["items"], payload.get("thread_id"))
+    fresh = messages.payload_for("notification", **context)
+    return {**fresh, "message_id": payload["message_id"], "items": payload["items"], "kind": payload["kind"],
+            "thread_id": payload.get("thread_id"), "secret": messages.holds_accept_links(payload["items"])}
 
 
 def _next_slot(key: str):

@@ -26,6 +26,7 @@ from ... import mail
 from ...extensions import db, write_intent
 from ...models import OutboxMessage, utcnow
 from ..locking import advisory
+from . import notify
 from .messages import CHANNEL, redacted
 
 #: Rows that are a request the worker turns into a mail (``services/accounts/reset.py``).
@@ -33,6 +34,7 @@ RESOLVED_KIND = "password_reset_request"
 NOTHING_TO_SEND = "nothing sent: no account has this address, or the request expired before sending"
 #: A notification mail not sent: its member had their day's share (``MAIL_DAILY_LIMIT_PER_USER``).
 HELD_BACK = "held back: the member's daily ceiling of notification mails was reached"
+MEMBER_GONE = "nothing sent: the member's account was deleted before the mail went"
 
 
 def worker_name() -> str:
@@ -131,6 +133,11 @@ def send_one(message: OutboxMessage, worker: str) -> str:
             return _finish(message, worker, NOTHING_TO_SEND, skipped=True)
         if not payload:
             return "lost"
+    store = False
+    if payload.get(notify.STALE):   # a batched notification mail: rendered once, now, with every item
+        payload, store = notify.rendered(payload), True
+        if payload is None:
+            return _finish(message, worker, MEMBER_GONE, skipped=True)
     error = None
     try:
         mail.send(mail.build(payload))
@@ -139,11 +146,12 @@ def send_one(message: OutboxMessage, worker: str) -> str:
     except (KeyError, TypeError, ValueError) as exc:   # a malformed row: no retry will fix it
         error = f"unusable message: {type(exc).__name__}: {exc}"[:1000]
         return _finish(message, worker, error, give_up=True)
-    return _finish(message, worker, error, payload=payload)
+    return _finish(message, worker, error, payload=payload, store=store)
 
 
 def _finish(message: OutboxMessage, worker: str, error: str | None, give_up: bool = False,
-            skipped: bool = False, payload: dict | None = None) -> str:
+            skipped: bool = False, payload: dict | None = None, store: bool = False) -> str:
+    """Record a send's outcome (``store``: keep ``payload``, rendered by the worker, in the row)."""
     now = utcnow()
     attempts = message.attempts + 1
     values = {"attempts": attempts, "claimed_by": None, "claimed_at": None, "last_error": error}
@@ -157,6 +165,8 @@ def _finish(message: OutboxMessage, worker: str, error: str | None, give_up: boo
         values["failed_at"], outcome = now, "failed"
     else:
         values["available_at"], outcome = now + timedelta(seconds=backoff_seconds(attempts)), "retry"
+    if store and payload and "payload" not in values:   # rendered by this worker: kept as sent
+        values["payload"] = payload
     with write_intent():
         changed = db.session.execute(
             update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == worker)
