@@ -110,3 +110,29 @@ def test_the_worker_holds_back_what_was_queued_past_the_ceiling_and_still_sends_
     with freeze_time(utcnow() + timedelta(days=1, minutes=1)):
         make.reply(make.thread(author=asker), author=helper)
         assert outbox.send_due(outbox.worker_name())["sent"] == 1  # a new day, a new share
+
+
+def test_a_batched_mail_whose_member_is_deleted_before_it_goes_is_not_sent(db, make):
+    """The batch is rendered when it is sent: by then the member may be gone (nothing is sent)."""
+    asker, helpers = make.user("asker"), [make.user(f"helper{i}") for i in range(2)]
+    start = utcnow().replace(microsecond=0)
+    with freeze_time(start) as clock:
+        thread = make.thread(author=asker)
+        make.reply(thread, author=helpers[0])
+        clock.tick(timedelta(minutes=5))
+        make.reply(thread, author=helpers[1])
+        clock.tick(timedelta(minutes=1))
+        make.reply(thread, author=helpers[0], body="And restart the agent after that.")
+        assert outbox.send_due(outbox.worker_name())["sent"] == 1            # the first
+        # delete_account withdraws the member's waiting mail itself; a row already past that
+        # (claimed by a worker meanwhile) finds the account gone when it is rendered
+        asker.deleted_at = utcnow()
+        db.session.commit()
+    batch = db.session.execute(select(OutboxMessage).where(OutboxMessage.user_id == asker.id,
+                                                           OutboxMessage.sent_at.is_(None))).scalars().all()
+    assert len(batch) == 1 and batch[0].payload["render_when_sent"]         # the two later replies
+    with freeze_time(start + timedelta(hours=1, seconds=1)):
+        counts = outbox.send_due(outbox.worker_name())
+    assert counts["sent"] == 0 and counts["skipped"] == 1
+    db.session.expire_all()
+    assert all(row.last_error == outbox.MEMBER_GONE for row in batch)
