@@ -358,6 +358,18 @@ def test_dense_selections_scan_in_table_order_unless_every_word_is_common():
     assert "ts_match_vq" not in postgres_plan.candidates(some, "", documents=1_000_000)
 
 
+def _stale_table_of_words(app, make, db):
+    """One thread indexed, then ``search_terms`` made two hours old and this process's snapshot
+    forgotten: the next query finds the table stale.  Returns the thread and the backend."""
+    thread = make.thread(title="Thermal printer smudges", body="Smudges on every receipt.")
+    search.rebuild()
+    state = app.extensions["search"]
+    state._stats = None
+    db.session.execute(text("UPDATE search_terms_refreshed SET at = now() - interval '2 hours'"))
+    db.session.commit()
+    return thread, state
+
+
 def test_a_stale_table_of_words_is_refreshed_off_the_request_which_uses_the_last_one(app, make, db, monkeypatch):
     """The request that finds ``search_terms`` stale answers at once from the last table (ranked
     and corrected as before) while one background refresh runs; the next snapshot reads the new one."""
@@ -366,12 +378,7 @@ def test_a_stale_table_of_words_is_refreshed_off_the_request_which_uses_the_last
 
     from community.search import postgres_terms
 
-    thread = make.thread(title="Thermal printer smudges", body="Smudges on every receipt.")
-    search.rebuild()
-    state = app.extensions["search"]
-    state._stats = None
-    db.session.execute(text("UPDATE search_terms_refreshed SET at = now() - interval '2 hours'"))
-    db.session.commit()
+    thread, state = _stale_table_of_words(app, make, db)
     before = db.session.execute(text("SELECT count(*) FROM search_terms")).scalar()
     release, entered, real = threading.Event(), threading.Event(), postgres_terms.refresh
     calls = []
@@ -404,12 +411,7 @@ def test_a_refresh_held_by_another_process_is_not_waited_for(app, make, db):
     refresh gives up at once (the other one is doing it) and the table is left as it was."""
     from community.search import postgres_terms
 
-    thread = make.thread(title="Thermal printer smudges", body="Smudges on every receipt.")
-    search.rebuild()
-    state = app.extensions["search"]
-    state._stats = None
-    db.session.execute(text("UPDATE search_terms_refreshed SET at = now() - interval '2 hours'"))
-    db.session.commit()
+    thread, state = _stale_table_of_words(app, make, db)
     with db.engine.begin() as other:
         other.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": postgres_terms.LOCK_KEY})
         assert [s["id"] for s in search.suggest("smudges")] == [thread.id]
