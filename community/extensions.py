@@ -63,6 +63,7 @@ def configure_sqlite_connections() -> None:
     _sqlite_on_connect.sqlite3 = sqlite3
     event.listen(Engine, "connect", _sqlite_on_connect)
     event.listen(Engine, "begin", _sqlite_on_begin)
+    event.listen(Engine, "savepoint", _sqlite_on_savepoint)
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
@@ -121,4 +122,14 @@ def _sqlite_on_begin(conn) -> None:
     if conn.dialect.name != "sqlite" or not _wants_write_lock():
         return
     if not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_on_savepoint(conn, _name) -> None:
+    """A savepoint (``begin_nested()``) is only taken by code about to write.  Outside a
+    transaction SQLite's ``SAVEPOINT`` begins a deferred one, whose first read fixes a snapshot;
+    when another connection commits before the write, the write fails at once with "database is
+    locked" (a stale WAL snapshot, which no busy timeout waits out).  A GET that writes this way
+    (the company sign-in's callback creating the account) takes the write lock first instead."""
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
         conn.exec_driver_sql("BEGIN IMMEDIATE")

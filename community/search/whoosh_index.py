@@ -76,6 +76,18 @@ class WhooshIndex:
         return self._ix
 
     def _open_or_create(self):
+        error: Exception | None = None
+        for attempt in range(6):
+            try:
+                return self._open_or_create_once()
+            except FileNotFoundError as exc:
+                # Whoosh lists the newest table of contents, then opens it: a commit by another
+                # process (a worker's search queue) in between has removed that generation.
+                error = exc
+                time.sleep(0.01 * (attempt + 1))
+        raise SearchUnavailable("The search index could not be opened.") from error
+
+    def _open_or_create_once(self):
         self.path.mkdir(parents=True, exist_ok=True)
         # Two workers starting at once must not both create (and wipe) the index.
         with open(self.path / ".create.lock", "w") as guard:

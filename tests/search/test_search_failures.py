@@ -101,3 +101,25 @@ def test_search_recovers_once_the_index_is_back(app, printer, broken_index, monk
         search.suggest("zebra ribbon")
     monkeypatch.undo()
     assert search.suggest("zebra ribbon")[0]["id"] == printer.id
+
+
+def test_an_index_whose_table_of_contents_is_replaced_while_opening_opens(app, printer, monkeypatch):
+    """A worker starts while another process's search queue commits: Whoosh listed generation N's
+    table of contents and the commit removed it before it was read.  That worker's start failed
+    with FileNotFoundError (CI, a live-server test); it now reads the next generation."""
+    from whoosh import index as whoosh_index
+
+    from community.search.whoosh_index import WhooshIndex
+
+    real_read, failures = whoosh_index.TOC.read, []
+
+    def replaced_once(*args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise FileNotFoundError("_community_0.toc")
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(whoosh_index.TOC, "read", replaced_once)
+    reopened = WhooshIndex(app.config["SEARCH_INDEX_DIR"])
+    assert reopened.index().doc_count() == app.extensions["search"].index.doc_count()
+    assert failures == [1]
