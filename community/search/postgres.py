@@ -426,7 +426,8 @@ class PostgresSearch:
             prefix_selects = f"({p}) IS NOT NULL AND title_words @@ ({p})" if one_word else "false"
             where = f"(vector @@ ({built.sel}) OR ({prefix_selects})) AND {filters}"
         else:  # many matches: the exact rank for the candidates only (``postgres_plan``)
-            where = f"key IN ({plan.candidates(built, filters, prefix=one_word, documents=self._snapshot()[1])})"
+            where = plan.chosen(plan.candidates(built, filters, prefix=one_word, documents=self._snapshot()[1],
+                                                column=plan.fetched_column()))
         lengths = [c for _field, names in rescore.CLASSES.values() for c in names if c not in RANKED_FIELDS]
         columns = ", ".join(dict.fromkeys(("key", *RANKED_FIELDS, "title_words", "prior", *lengths)))
         # The SQL rank picks the window, whose rows are scored again (``postgres_rescore``); the
@@ -493,7 +494,8 @@ class PostgresSearch:
         if not two_stage:
             chosen = matching
         elif named == "relevance":
-            chosen = f"key IN ({plan.candidates(built, ' AND '.join(where), extra=page * per_page, documents=self._snapshot()[1])})"
+            chosen = plan.chosen(plan.candidates(built, " AND ".join(where), extra=page * per_page,
+                                                 documents=self._snapshot()[1], column=plan.fetched_column()))
         else:  # by date: the first rows in that order (no rank needed to pick them), ranked for ties
             chosen = f"key IN ({plan.by_order(built, where, named, page * per_page, documents=self._snapshot()[1])})"
         page_sql = (

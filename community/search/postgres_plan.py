@@ -59,38 +59,58 @@ def exact(built: Built) -> bool:
 #: instead of the GIN index: the index builds the bitmap of every match first ("should", in 55,000
 #: documents: 98 ms for 100 rows at load 20), a scan in table order stops after the first 100 (about
 #: 200 rows read when half the rows match).  Both give the first matches in table order.
-#: Not when every word is common (the rarest three AND-ed): their bound is the rarest's rows, but
+#: Not when every word is common and two or more are AND-ed: their bound is the rarest's rows, but
 #: the AND holds far fewer ("Places to look", place & look: the scan read 12,434 buffers, 52 ms,
-#: for its 100 rows), and the index intersects the words' lists cheaply.
+#: for its 100 rows), and the index intersects the words' lists cheaply.  One common word alone
+#: ("Should we have to that": "should", the others stop words) matches as many rows as its bound
+#: says, so it is scanned (its bitmap, 55,000 rows, took 16 ms of the query at 100,000 threads).
 DENSE_SHARE = 0.1
 
 
-def candidates(built: Built, filters: str, *, prefix: bool = False, extra: int = 0, documents: int = 0) -> str:
-    """SQL selecting the candidates' keys: the union of the bounded sets (module docstring);
-    ``documents``: how many the table holds (for :data:`DENSE_SHARE`)."""
+#: Candidates are fetched by their row's address (``ctid``), which each set already read, not
+#: by ``key IN (...)``, which looked every candidate up again in the primary key's B-tree.
+FETCH_BY_ROW = True
+
+
+def chosen(candidate_sql: str) -> str:
+    """The condition selecting the rows of ``candidate_sql`` (from :func:`candidates` or
+    :func:`by_order`, asked for with ``column=`` :func:`fetched_column`)."""
+    return f"ctid = ANY(ARRAY({candidate_sql}))" if FETCH_BY_ROW else f"key IN ({candidate_sql})"
+
+
+def fetched_column() -> str:
+    """The column the candidate sets give for :func:`chosen`: the row's address or its key."""
+    return "ctid" if FETCH_BY_ROW else "key"
+
+
+def candidates(built: Built, filters: str, *, prefix: bool = False, extra: int = 0, documents: int = 0,
+               column: str = "key") -> str:
+    """SQL selecting the candidates' ``column`` (``key`` or ``ctid``): the union of the bounded
+    sets (module docstring); ``documents``: how many the table holds (for :data:`DENSE_SHARE`)."""
     limit = f"LIMIT {TIER_ROWS + int(extra)}"
     where = f" AND {filters}" if filters else ""
     tiers = []
     if len(built.selecting) > 1 and not built.all_of:
         every = " && ".join(f"({part})" for part in built.selecting)
-        tiers.append(f"SELECT key FROM {TABLE} WHERE vector @@ ({every}){where} {limit}")
+        tiers.append(f"SELECT {column} FROM {TABLE} WHERE vector @@ ({every}){where} {limit}")
     titled = built.sel
     if built.all_of and len(built.selecting) > 2:  # every word common: a title holding two of the three
         pairs = [(a, b) for i, a in enumerate(built.selecting) for b in built.selecting[i + 1:]]
         titled = " || ".join(f"(({a}) && ({b}))" for a, b in pairs)
     if TITLE_ORDER:
         # ``title_rank`` names the column ``title_stems``: the subquery keeps that name.
-        scanned = (f"(SELECT key, title_stems, prior FROM {TABLE} WHERE title_stems @@ ({titled}){where}"
+        scanned = (f"(SELECT {column} AS found, key, title_stems, prior FROM {TABLE} WHERE title_stems @@ ({titled}){where}"
                    f" LIMIT {TITLE_SCAN_ROWS}) AS t")
-        tiers.append(f"SELECT key FROM {scanned} ORDER BY ({built.title_rank}) * prior DESC, key {limit}")
+        # Named ``column`` again: the union's columns are its first tier's (``by_order`` reads ``key``).
+        tiers.append(f"SELECT found AS {column} FROM {scanned} ORDER BY ({built.title_rank}) * prior DESC, key {limit}")
     else:
-        tiers.append(f"SELECT key FROM {TABLE} WHERE title_stems @@ ({titled}){where} {limit}")
+        tiers.append(f"SELECT {column} FROM {TABLE} WHERE title_stems @@ ({titled}){where} {limit}")
     for part, count in built.counts:
         if count <= RARE_ROWS and not built.all_of:
-            tiers.append(f"SELECT key FROM {TABLE} WHERE vector @@ ({part}){where} LIMIT {RARE_ROWS}")
-    tiers.append(f"SELECT key FROM {TABLE} WHERE {_matching(built, documents)}{where} {limit}")
+            tiers.append(f"SELECT {column} FROM {TABLE} WHERE vector @@ ({part}){where} LIMIT {RARE_ROWS}")
+    tiers.append(f"SELECT {column} FROM {TABLE} WHERE {_matching(built, documents)}{where} {limit}")
     if prefix:
-        tiers.append(f"SELECT key FROM {TABLE} WHERE title_words @@ ({built.p}){where} {limit}")
+        tiers.append(f"SELECT {column} FROM {TABLE} WHERE title_words @@ ({built.p}){where} {limit}")
     return " UNION ".join(f"({tier})" for tier in tiers)
 
 
@@ -103,7 +123,8 @@ def ranked(columns: str, where: str) -> str:
 
 def dense(built: Built, documents: int) -> bool:
     """Whether ``built``'s selection is read in table (or an index's) order (:data:`DENSE_SHARE`)."""
-    return bool(documents) and built.bound > DENSE_SHARE * documents and not built.all_of
+    return (bool(documents) and built.bound > DENSE_SHARE * documents
+            and (not built.all_of or len(built.selecting) == 1))
 
 
 def _matching(built: Built, documents: int) -> str:

@@ -340,9 +340,9 @@ def test_hits_read_from_the_vector_s_text_are_what_unnest_gives(app, make, db):
         assert postgres_rescore.hits(vector_text, lexemes) == [list(item) for item in unnested]
 
 
-def test_dense_selections_scan_in_table_order_unless_every_word_is_common():
+def test_dense_selections_scan_in_table_order_unless_common_words_are_and_ed():
     """One common-enough selecting word reads its first matches in table order (no index builds
-    the bitmap of 50,000 rows first); the rarest three AND-ed when every word is common go
+    the bitmap of 50,000 rows first), a common word alone too; the rarest three AND-ed when every word is common go
     through the index, which intersects their lists (the scan read 12,434 buffers for
     "place & look" at 100,000 threads: their AND holds far fewer rows than either word)."""
     from community.search import postgres_plan
@@ -356,6 +356,11 @@ def test_dense_selections_scan_in_table_order_unless_every_word_is_common():
     assert not some.all_of and some.bound == 15_500
     assert "ts_match_vq" in postgres_plan.candidates(some, "", documents=100_000)
     assert "ts_match_vq" not in postgres_plan.candidates(some, "", documents=1_000_000)
+    # One common word alone (the others stop words): its AND is itself, as many rows as its bound.
+    alone = tsquery(["look"], prefix=False, df=counts.get, common_df=2_000, documents_total=100_000)
+    assert alone.all_of and alone.bound == 30_000
+    assert "ts_match_vq" in postgres_plan.candidates(alone, "", documents=100_000)
+    assert "ts_match_vq" not in postgres_plan.candidates(alone, "", documents=1_000_000)
 
 
 def _stale_table_of_words(app, make, db):
