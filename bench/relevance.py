@@ -27,6 +27,12 @@ A query line may name its ``part`` and the threads to ``exclude`` from the searc
 is found first); with such a set ``--duplicates`` and ``--accepted-links`` are refused: they
 replay the very links the set is made of.
 
+``--variant NAME=MODULE.NAME=VALUE[;MODULE.NAME=VALUE...]`` (repeatable) measures ``suggest``
+again with query-time knobs changed, on the same import, each variant undone before the next;
+every query whose first relevant rank moved is listed (printed and in the JSON's ``changes``),
+so a variant is judged by the queries it wins and loses, not only by the means.  Knobs read
+while indexing (the PostgreSQL vector's weights) need ``--set`` and a run of their own.
+
 ``--duplicates PostLinks.xml`` replays the Stack Exchange duplicate links (``LinkTypeId`` 3)
 as closed duplicates (the duplicate's title votes for the original) before measuring; no
 dev query is used for that, so every query is measured.  ``--accepted-links`` does the same
@@ -56,6 +62,7 @@ from whoosh import index as whoosh_index  # noqa: E402
 from whoosh.fields import ID, TEXT, Schema  # noqa: E402
 from whoosh.qparser import MultifieldParser, OrGroup  # noqa: E402
 
+from bench.knobs import applied, apply_setting, moved_queries, parse_variant  # noqa: E402
 from community import create_app, search  # noqa: E402
 from community.models import utcnow  # noqa: E402
 from community.search import learned, schema  # noqa: E402
@@ -117,9 +124,15 @@ def main() -> None:
                         help="an empty database the benchmark may fill and drop (postgres backend)")
     parser.add_argument("--set", action="append", default=[], metavar="MODULE.NAME=VALUE",
                         help="try a ranking knob of community.search (ranker.B=0.9, schema.FIELD_BOOSTS.title=2)")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=MODULE.NAME=VALUE[;...]",
+                        help="also measure suggest with these query-time knobs, on the same import")
     parser.add_argument("--json", type=Path, metavar="PATH",
                         help="where to write the figures (default bench/results/relevance-<queries>-<backend>.json)")
     args = parser.parse_args()
+    variants = [parse_variant(spec) for spec in args.variant]
+    if variants and (args.learn or args.duplicates or args.accepted_links):
+        raise SystemExit("--variant compares query-time knobs on one plain run: not with --learn, "
+                         "--duplicates or --accepted-links")
     for setting in args.set:
         apply_setting(setting)
     load_before = os.getloadavg()
@@ -170,6 +183,8 @@ def main() -> None:
                 if latencies is not None:
                     latencies.append((time.perf_counter() - started) * 1000)
                 ranked = [ids[h["id"]] for h in hits]
+                first_ranks.setdefault(name, []).append(
+                    next((i for i, key in enumerate(ranked, start=1) if key in relevant), None))
                 rows.setdefault(name, {}).setdefault(part(item), []).append(metrics(ranked, relevant))
                 if misses is not None and rows[name][part(item)][-1][0] == 0:
                     misses.append((item["query"], item["relevant"], ranked[:3]))
@@ -180,6 +195,7 @@ def main() -> None:
                     metrics(baseline.rank(item["query"]), set(item["relevant"])))
 
         rows: dict[str, dict[str, list]] = {}
+        first_ranks: dict[str, list] = {}  # system -> each query's first relevant rank (None: not in 10)
         latencies, misses = [], []
         if args.duplicates or args.accepted_links:
             measure("suggest (tuned)", queries if not args.learn else [], rows)
@@ -236,16 +252,22 @@ def main() -> None:
             baseline_rows(test, rows)
         elif not (args.duplicates or args.accepted_links):
             measure("suggest (tuned)", queries, rows, latencies, misses if args.misses else None)
+            for name, settings in variants:
+                with applied(settings, app):
+                    measure(f"variant {name}", queries, rows)
             baseline_rows(queries, rows)
+    changes = {name: moved_queries(queries, first_ranks["suggest (tuned)"], first_ranks[f"variant {name}"])
+               for name, _settings in variants}
 
     print()
     print(f"backend: {args.backend}")
     summary = summarize(rows)
     parts = sorted({p for system in summary.values() for p in system["parts"]})
-    header = f"{'system':<20} {'recall@5':>9} {'recall@10':>10} {'MRR@10':>8}"
+    width = max([20, *(len(name) for name in summary)])
+    header = f"{'system':<{width}} {'recall@5':>9} {'recall@10':>10} {'MRR@10':>8}"
     print(header + "".join(f"  {p + ' R@5/R@10/MRR':>24}" for p in parts))
     for name, system in summary.items():
-        line = f"{name:<20} {system['recall@5']:>9.3f} {system['recall@10']:>10.3f} {system['mrr@10']:>8.3f}"
+        line = f"{name:<{width}} {system['recall@5']:>9.3f} {system['recall@10']:>10.3f} {system['mrr@10']:>8.3f}"
         for p in parts:
             f = system["parts"][p]
             cell = f"{f['recall@5']:.3f}/{f['recall@10']:.3f}/{f['mrr@10']:.3f} (n={f['queries']})"
@@ -258,6 +280,12 @@ def main() -> None:
           f"p95 {latency['p95_ms']} ms")
     for query, relevant, got in misses:
         print(f"MISS {query!r}: want {relevant}, got {got}")
+    for name, moved in changes.items():
+        won = sum(1 for c in moved if c["won"])
+        print(f"\nvariant {name}: the first relevant thread moved in {len(moved)} of {len(queries)} queries, "
+              f"up in {won}, down in {len(moved) - won}")
+        for c in moved:
+            print(f"  {'+' if c['won'] else '-'} {c['before']} -> {c['after']}  {c['query']!r}")
     out = args.json or RESULTS / f"relevance-{args.queries.stem}-{args.backend}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
@@ -266,7 +294,8 @@ def main() -> None:
         "excluded_threads": sorted(excluded),
         "learn_share": args.learn, "replay": args.replay if args.learn else None, "duplicates": str(args.duplicates) if args.duplicates else None,
         "accepted_links": args.accepted_links,
-        "settings": args.set, "knobs": knobs(), "load_average": {"before": [round(x, 2) for x in load_before],
+        "settings": args.set, "variants": {name: settings for name, settings in variants}, "changes": changes,
+        "knobs": knobs(), "load_average": {"before": [round(x, 2) for x in load_before],
                                            "after": [round(x, 2) for x in os.getloadavg()]},
         "systems": summary, "suggest_latency": latency,
         "misses": [{"query": q, "relevant": r, "top3": g} for q, r, g in misses],
@@ -287,23 +316,6 @@ def summarize(rows: dict[str, dict[str, list]]) -> dict[str, dict]:
     return {name: {**figures([v for values in by_part.values() for v in values]),
                    "parts": {p: figures(values) for p, values in sorted(by_part.items())}}
             for name, by_part in rows.items()}
-
-
-def apply_setting(setting: str) -> None:
-    """``module.NAME=value`` or ``module.DICT.key=value`` of a ``community.search`` module, set
-    before anything is indexed or asked (a variant measured without editing the code)."""
-    import importlib
-
-    target, _, value = setting.partition("=")
-    module_name, *names = target.split(".")
-    module = importlib.import_module(f"community.search.{module_name}")
-    parsed = json.loads(value) if value[:1] in "-0123456789[{tfn\"" else value
-    if len(names) == 1 and hasattr(module, names[0]):
-        setattr(module, names[0], parsed)
-    elif len(names) == 2 and isinstance(getattr(module, names[0], None), dict):
-        getattr(module, names[0])[names[1]] = parsed
-    else:
-        raise SystemExit(f"--set {setting}: no such knob")
 
 
 def knobs() -> dict:
