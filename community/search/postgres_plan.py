@@ -18,7 +18,8 @@ Two things here:
   any other matches (in table order), and for a one-word suggestion the title words it
   begins.  A document that holds only some of the words, none in its title, and is not
   among the first ``TIER_ROWS`` matches is not ranked: the approximation, measured
-  against the exact ranking at 100,000 threads in docs/search.md.
+  against the exact ranking at 100,000 threads in docs/search.md.  The sets give their rows'
+  addresses, which the ranking reads directly (:func:`chosen`).
 """
 from __future__ import annotations
 
