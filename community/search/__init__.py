@@ -181,9 +181,9 @@ def apply_pending(lock_timeout: float = 30.0) -> int | None:
 def bulk_writer(timeout: float = 300.0):
     """Context manager for a bulk import's documents: ``.add(documents)``.
 
-    Whoosh: one index writer held for the import, documents added after each
-    commit.  PostgreSQL (``.in_transaction``): documents added in the
-    importer's transaction, before its commit.
+    Both backends: documents of each batch handed over after its rows commit and written
+    beside the next batch's inserts (Whoosh: one index writer held by a child process;
+    PostgreSQL: a thread with its own connection, ``postgres_bulk``).
     """
     from .bulk import bulk_writer as writer
 

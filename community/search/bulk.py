@@ -222,6 +222,12 @@ def fast_writer(writer):
     return writer
 
 
+def unindexed(keys: list[str]) -> list[str]:
+    """Which of ``keys`` the committed Whoosh index has no document for."""
+    searcher = current_app.extensions["search"].index.searcher(priors=False)
+    return [key for key in keys if searcher.document_number(key=key) is None]
+
+
 class BulkIndexer:
     def __init__(self, open_writer, commit_every: int):
         self._open = open_writer
@@ -242,6 +248,10 @@ class BulkIndexer:
             self._since_commit = 0
         return len(docs)
 
+    def unindexed(self, session, keys: list[str]) -> list[str]:
+        """Keys without a document (``session`` unused: the index is not in the database)."""
+        return unindexed(keys)
+
 
 @contextmanager
 def bulk_writer(timeout: float = 300.0) -> Iterator[BulkIndexer]:
@@ -250,12 +260,17 @@ def bulk_writer(timeout: float = 300.0) -> Iterator[BulkIndexer]:
     config = current_app.config
     state = current_app.extensions["search"]
     if getattr(state, "in_transaction", False):
-        from .postgres import PostgresBulkIndexer
+        from ..extensions import db
+        from .postgres_bulk import PostgresBulkIndexer
 
+        indexer = PostgresBulkIndexer(state, db.engine)
         try:
-            yield PostgresBulkIndexer(state)
+            yield indexer
         finally:
-            state.refresh_terms()  # the imported words: frequencies and typo corrections
+            try:
+                indexer.close()
+            finally:
+                state.refresh_terms()  # the imported words: frequencies and typo corrections
         return
     procs = min(int(config.get("SEARCH_IMPORT_PROCS") or 1), os.cpu_count() or 1)
     options = {"procs": procs, "multisegment": True, "batchsize": 200} if procs > 1 else {}

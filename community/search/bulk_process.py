@@ -85,6 +85,13 @@ class ProcessIndexer:
         self.count += len(docs)
         return len(docs)
 
+    def unindexed(self, session, keys: list[str]) -> list[str]:
+        """Keys the committed index has no document for (read in this process: the threads an
+        earlier run committed, never this run's, whose documents the child may not have committed)."""
+        from .bulk import unindexed
+
+        return unindexed(keys)
+
     def close(self) -> None:
         """Wait for every queued batch, then commit in the child (also when a batch failed)."""
         try:

@@ -49,11 +49,17 @@ def _chunks(ids: Iterable[int], size: int = CHUNK) -> Iterator[list[int]]:
         yield ids[start:start + size]
 
 
-def thread_document(thread: Thread, posts: list[Post], learned: str = "") -> dict | None:
+def thread_document(thread: Thread, posts: list[Post], learned: str = "",
+                    texts: dict[int, str] | None = None) -> dict | None:
     """The index document of one thread given its posts (any order), or ``None`` if not searchable.
 
-    ``learned``: the text of its learned evidence (``search/learned.py``).
+    ``learned``: the text of its learned evidence (``search/learned.py``).  ``texts``: post id ->
+    ``html_to_text(body_html)`` where the caller already has it (the import's renderers).
     """
+    def text_of(post) -> str:
+        known = texts.get(post.id) if texts else None
+        return html_to_text(post.body_html) if known is None else known
+
     if not thread.visible:
         return None
     question = accepted = None
@@ -66,9 +72,9 @@ def thread_document(thread: Thread, posts: list[Post], learned: str = "") -> dic
         elif post.id == thread.accepted_post_id:
             accepted = post
         else:
-            others.append(html_to_text(post.body_html))
-    question_text = html_to_text(question.body_html) if question else ""
-    accepted_text = html_to_text(accepted.body_html) if accepted else ""
+            others.append(text_of(post))
+    question_text = text_of(question) if question else ""
+    accepted_text = text_of(accepted) if accepted else ""
     solved = accepted is not None
     answers_text = " ".join(others)[:INDEXED_CHARS]
 

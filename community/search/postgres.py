@@ -558,20 +558,3 @@ def _page_hit(f: dict) -> Hit:
         title_html=headline.html(f.get("title_h") or f["title"], f["title"]),
         snippet_html=headline.html(head, text_), snippet_source=source,
     )
-
-
-class PostgresBulkIndexer:
-    """``search.bulk_writer()`` on PostgreSQL: documents upserted in the importer's transaction."""
-
-    in_transaction = True
-
-    def __init__(self, state: PostgresSearch):
-        self.state = state
-        self.count = 0
-
-    def add(self, docs: list[dict]) -> int:
-        from ..extensions import db
-
-        written = self.state._upsert(db.session, docs)
-        self.count += written
-        return written

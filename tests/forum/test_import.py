@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from community import search
 from community.markup import render_markdown
 from community.models import Category, Post, Thread, User, Vote
-from community.services.forum.importer import render_body
+from community.services.forum.import_render import render_body, render_with_text
 
 SE_DUMP = next((p for p in (Path(__file__).resolve().parents[4] / "shared/data/se-cstheory-meta",
                 Path("/work/shared/data/se-cstheory-meta")) if p.exists()), Path("/nonexistent"))
@@ -104,6 +104,29 @@ def test_an_import_that_fails_half_way_resumes_without_duplicates(app, db, tmp_p
         t.id for t in db.session.execute(select(Thread)).scalars()}
 
 
+def test_a_run_that_died_before_indexing_its_committed_batches_is_completed_by_the_next(app, db, tmp_path,
+                                                                                        monkeypatch):
+    """The documents are written after their rows commit: a process killed in between leaves
+    threads without a document; running the import again indexes those it skips, once."""
+    from community.search import bulk, bulk_process
+
+    lines = [dict(GOOD, external_id=f"kb-{n}", title=f"Unindexed question {n} about toner") for n in range(12)]
+    path = write_jsonl(tmp_path / "in.jsonl", lines)
+    with monkeypatch.context() as patch:  # the documents never reach the index
+        patch.setattr(bulk_process.ProcessIndexer, "add", lambda self, docs: 0)
+        patch.setattr(bulk.BulkIndexer, "add", lambda self, docs: 0)
+        first = run_import(app, path, "--batch-size", "5")
+    assert "Imported 12 threads" in first.output and "indexed 0" in first.output
+    assert search.count() == 0
+    again = run_import(app, path, "--batch-size", "5")
+    assert "Imported 0 threads" in again.output and "skipped 12" in again.output and "indexed 12" in again.output
+    assert search.count() == 12
+    assert "indexed 0" in run_import(app, path, "--batch-size", "5").output  # nothing twice
+    assert search.count() == 12
+    ids = {t.id for t in db.session.execute(select(Thread)).scalars()}
+    assert {hit["id"] for hit in search.suggest("unindexed toner question", limit=50)} == ids
+
+
 def test_bad_lines_are_reported_with_line_numbers_and_skipped(app, db, tmp_path):
     path = write_jsonl(tmp_path / "in.jsonl", [
         GOOD,                                              # 1
@@ -167,6 +190,39 @@ def test_plain_paragraphs_with_links_render_as_the_renderer(paragraphs):
     """Plain paragraphs holding URLs skip Markdown, not the sanitizer's linkifier: the same HTML."""
     text = "\n\n".join("\n".join(" ".join(words) for words in lines) for lines in paragraphs)
     assert render_body(text) == render_markdown(text), text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.lists(st.sampled_from(LINKY + ["a\u00a0b", "x\u2003y", "**b**", "<i>", "&amp;"]),
+                                  min_size=1, max_size=6), min_size=1, max_size=3), min_size=1, max_size=3))
+def test_the_workers_text_is_the_text_of_their_html(paragraphs):
+    """The text a worker returns with the HTML is what the search documents would read from it."""
+    from community.search.documents import html_to_text
+
+    text = "\n\n".join("\n".join(" ".join(words) for words in lines) for lines in paragraphs)
+    html = render_body(text)
+    assert render_with_text(text) == (html, html_to_text(html)), text
+
+
+def test_an_import_through_the_pool_indexes_what_a_rebuild_would(app, db, tmp_path):
+    """Every rendering path (plain, plain with a link, Markdown, HTML given) gives the stored
+    fields a rebuild from the database gives: no document is stale."""
+    from community.search.compare import index_drift
+    from community.services.forum import import_formats, importer
+
+    bodies = ["Plain words x > y only", "Docs at example.com/help\n\nThen retry.", "Use **bold** <b>here</b>"]
+    lines = [dict(GOOD, external_id=f"kb-{n}", title=f"Question {n}", body=bodies[n % 3],
+                  answers=[dict(GOOD["answers"][0], body=bodies[(n + 1) % 3]),
+                           dict(GOOD["answers"][1], body=bodies[(n + 2) % 3])]) for n in range(6)]
+    path = write_jsonl(tmp_path / "in.jsonl", lines)
+    given = import_formats.ThreadIn(external_id="kb-html", title="Given HTML", body="ignored", author="ann",
+                                    category="Printing", body_html="<p>Given &amp; <b>kept</b></p>")
+    with app.app_context():
+        report = importer.import_records([*import_formats.read_jsonl(path), (8, given)], commit=db.session.commit,
+                                         batch_size=3, workers=2, min_pool_texts=1)
+        assert (report.created, report.indexed) == (7, 7)
+        assert index_drift(app.extensions["search"], db.session) == {"missing": [], "extra": [], "stale": []}
+    assert [hit["title"] for hit in search.suggest("given kept")] == ["Given HTML"]
 
 
 def test_plain_paragraphs_with_a_link_are_not_converted_by_markdown(monkeypatch):

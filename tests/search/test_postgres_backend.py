@@ -108,6 +108,51 @@ def test_import_writes_documents_with_the_rows(app, db, tmp_path):
     assert db.session.query(Thread).count() == 5
 
 
+def test_an_import_that_died_before_its_documents_were_written_is_completed_by_the_next(app, db, tmp_path,
+                                                                                         monkeypatch):
+    from community.search import postgres_bulk
+
+    lines = [{"external_id": f"pg-{n}", "title": f"Scanner number {n} skips pages", "body": "It skips pages.",
+              "author": "ana", "category": "Hardware"} for n in range(5)]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    runner = app.test_cli_runner()
+    with monkeypatch.context() as patch:  # the documents never reach the table
+        patch.setattr(postgres_bulk.PostgresBulkIndexer, "add", lambda self, docs: 0)
+        assert "indexed 0" in runner.invoke(args=["import", str(path), "--batch-size", "2"]).output
+    assert search.count() == 0
+    again = runner.invoke(args=["import", str(path), "--batch-size", "2"]).output
+    assert "skipped 5" in again and "indexed 5" in again
+    assert "indexed 0" in runner.invoke(args=["import", str(path), "--batch-size", "2"]).output
+    assert search.count() == 5 and db.session.query(Thread).count() == 5
+
+
+def test_a_member_s_edit_indexed_before_the_import_s_document_is_kept(app, db):
+    """An imported thread edited between its batch's commit and its document's write: the
+    edit's document (written from the database) stays."""
+    from community.search.postgres_bulk import PostgresBulkIndexer
+
+    state = app.extensions["search"]
+    old = {"key": "thread:7", "type": "thread", "id": 7, "url": "/t/7", "title": "Imported title",
+           "category_id": "1", "prior": 1000, "votes": 0, "replies": 0, "solved": False}
+    state._upsert(db.session, [dict(old, title="Edited title")])
+    db.session.commit()
+    indexer = PostgresBulkIndexer(state, db.engine)
+    assert indexer.add([old, dict(old, key="thread:8", id=8, title="Another imported title")]) == 2
+    indexer.close()
+    titles = db.session.execute(text("SELECT key, title FROM search_documents ORDER BY key")).all()
+    assert [tuple(row) for row in titles] == [("thread:7", "Edited title"), ("thread:8", "Another imported title")]
+
+
+def test_a_failed_document_write_stops_the_import_with_its_error(app, db):
+    from community.search.postgres_bulk import PostgresBulkIndexer
+
+    indexer = PostgresBulkIndexer(app.extensions["search"], db.engine)
+    indexer.add([{"key": "thread:9", "type": "thread", "id": 9, "url": "/t/9", "title": None}])  # NOT NULL
+    with pytest.raises(Exception, match="null value"):
+        indexer.close()
+
+
 def test_migration_creates_the_table_and_its_index_only_on_postgresql(app, db):
     import flask_migrate
 

@@ -26,9 +26,9 @@ from types import SimpleNamespace
 from sqlalchemy import bindparam, func, insert, select, update
 
 from ...extensions import db
-from ...markup import may_linkify, render_markdown, sanitize_markdown_output
 from ...models import Category, Post, Tag, Thread, User, thread_tags, utcnow
 from .import_copy import insert_rows
+from .import_render import Rendered, Renderer
 from .import_formats import ThreadIn
 from .threads import slugify
 
@@ -57,37 +57,6 @@ def username_for(name: str | None) -> str:
     if len(name) < 3:
         name = f"{name}_user"
     return name[:40].rstrip("._-")
-
-
-# -- Markdown, quickly --------------------------------------------------------------
-
-#: Anything Markdown or HTML might act on sends a text to the full renderer ("!" only as
-#: an image's "![").  What the linkifier acts on is asked of it (``markup.may_linkify``).
-#: A ">" inside a line is text (escaped as "&gt;", as both Markdown and the sanitizer write it);
-#: only at a line's start is it a quote.
-_NOT_PLAIN = re.compile(r"[<&*_`\[\]#\\|~\x00-\x08\x0b-\x1f\x7f]|!\[|^\s*(?:[-+=>]|\d+[.)])|\t|[^\S\n]\n|\n\s*\n\s*\n",
-                        re.MULTILINE)
-
-def render_body(text: str) -> str:
-    """``render_markdown(text)``, with a shortcut for plain paragraphs (the common case).
-
-    Text with no Markdown, HTML or list syntax is paragraphs to Markdown: they are written
-    here instead of converted.  When such text holds something the linkifier may link (a URL,
-    a domain name: a ninth of the benchmark corpus's posts), those same paragraphs still go
-    through the sanitizer and its linkifier, exactly as Markdown's output would (the Markdown
-    conversion, ~45% of such a post's rendering, is what is skipped).
-    ``tests/forum/test_import.py`` checks that every path agrees with the renderer.
-    """
-    if text != text.strip() or _NOT_PLAIN.search(text):
-        return render_markdown(text)
-    paragraphs = []
-    for paragraph in text.strip().split("\n\n"):
-        lines = paragraph.split("\n")
-        if not all(line and line == line.strip() for line in lines):
-            return render_markdown(text)  # indentation, trailing spaces, blank-ish lines
-        paragraphs.append("<p>" + "\n".join(lines).replace(">", "&gt;") + "</p>")
-    html = "\n".join(paragraphs)
-    return sanitize_markdown_output(html) if may_linkify(text) else html
 
 
 # -- lookups that create what is missing ----------------------------------------
@@ -151,8 +120,9 @@ class _Directory:
 
 # -- writing one batch ------------------------------------------------------------
 
-def _existing_external_ids(ids: list[str]) -> set[str]:
-    return set(db.session.execute(select(Thread.external_id).where(Thread.external_id.in_(ids))).scalars())
+def _existing_external_ids(ids: list[str]) -> dict[str, int]:
+    """``external_id -> thread id`` of the threads an earlier run imported."""
+    return dict(db.session.execute(select(Thread.external_id, Thread.id).where(Thread.external_id.in_(ids))).all())
 
 
 def _texts_to_render(batch: list[ThreadIn]) -> list[str | None]:
@@ -164,46 +134,9 @@ def _texts_to_render(batch: list[ThreadIn]) -> list[str | None]:
     return texts
 
 
-def _render_many(texts: list[str | None]) -> list[str | None]:
-    return [None if text is None else render_body(text) for text in texts]
-
-
-class _Renderer:
-    """Markdown rendering and sanitizing, in a pool of worker processes for big imports.
-
-    ``submit(texts)`` returns a callable giving the HTML list, so that the next
-    batch renders in the workers while this process writes the current one.
-    With ``workers <= 1`` or a small batch it renders in this process.
-    """
-
-    def __init__(self, workers: int, min_texts: int):
-        self.workers = max(1, workers)
-        self.min_texts = min_texts
-        self._pool = None
-
-    def submit(self, texts: list[str | None]) -> Callable[[], list[str | None]]:
-        todo = sum(1 for t in texts if t is not None)
-        if self.workers <= 1 or todo < self.min_texts:
-            return lambda: _render_many(texts)
-        if self._pool is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            # fork: the workers inherit the loaded renderer and need nothing else of the app.
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
-        size = -(-len(texts) // (self.workers * 2))
-        futures = [self._pool.submit(_render_many, texts[i:i + size]) for i in range(0, len(texts), size)]
-        return lambda: [html for future in futures for html in future.result()]
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
-
-
-def _write_batch(batch: list[ThreadIn], rendered: list[str | None], directory: _Directory,
+def _write_batch(batch: list[ThreadIn], rendered: list[Rendered], directory: _Directory,
                  report: ImportReport) -> list[dict]:
-    """Insert ``batch`` (already de-duplicated) with the HTML of its posts (from
+    """Insert ``batch`` (already de-duplicated) with the HTML and text of its posts (in
     :func:`_texts_to_render` order); returns the search documents of the new threads.
 
     Core statements (``COPY`` on PostgreSQL, else executemany with RETURNING in order:
@@ -214,7 +147,7 @@ def _write_batch(batch: list[ThreadIn], rendered: list[str | None], directory: _
     directory.tag_ids(tag for t in batch for tag in t.tags)
     thread_rows, plans = _thread_rows(batch, directory)
     thread_ids = insert_rows(Thread.__table__, thread_rows)
-    post_rows, owners = _post_rows(thread_ids, plans, rendered, directory)
+    post_rows, owners, texts = _post_rows(thread_ids, plans, rendered, directory)
     post_ids = insert_rows(Post.__table__, post_rows)
     links = _link_posts(thread_ids, post_ids, owners)
     tag_rows = [{"thread_id": tid, "tag_id": directory.tags[tag]}
@@ -222,7 +155,7 @@ def _write_batch(batch: list[ThreadIn], rendered: list[str | None], directory: _
     insert_rows(thread_tags, tag_rows, returning_ids=False)
     report.created += len(batch)
     report.answers += sum(len(item.answers) for item in batch)
-    return _search_documents(thread_ids, thread_rows, plans, post_rows, post_ids, links)
+    return _search_documents(thread_ids, thread_rows, plans, post_rows, post_ids, links, texts)
 
 
 def _thread_rows(batch: list[ThreadIn], directory: _Directory) -> tuple[list[dict], list[tuple]]:
@@ -246,28 +179,29 @@ def _thread_rows(batch: list[ThreadIn], directory: _Directory) -> tuple[list[dic
     return thread_rows, plans
 
 
-def _post_rows(thread_ids, plans, rendered, directory: _Directory) -> tuple[list[dict], list[tuple]]:
-    """The posts' rows (question first, then answers, HTML given or rendered), and their owners
-    ``(thread_id, answer or None)`` in the same order."""
-    post_rows, owners = [], []
-    html = iter(rendered)
+def _post_rows(thread_ids, plans, rendered: list[Rendered],
+               directory: _Directory) -> tuple[list[dict], list[tuple], list[str | None]]:
+    """The posts' rows (question first, then answers, HTML given or rendered), their owners
+    ``(thread_id, answer or None)`` and their rendered texts (``None`` where HTML was given)
+    in the same order."""
+    post_rows, owners, texts = [], [], []
+    results = iter(rendered)
+
+    def add(thread_id, post, owner, is_question: bool, when) -> None:
+        done = next(results)
+        post_rows.append({"thread_id": thread_id, "author_id": directory.user_id(post.author),
+                          "is_question": is_question, "body": post.body, "score": post.score,
+                          "imported_score": post.score,
+                          "body_html": post.body_html if post.body_html is not None else done[0],
+                          "created_at": when})
+        owners.append((thread_id, owner))
+        texts.append(done[1] if post.body_html is None else None)
+
     for thread_id, (item, asked, answers, _category) in zip(thread_ids, plans):
-        given = next(html)
-        post_rows.append({"thread_id": thread_id, "author_id": directory.user_id(item.author),
-                          "is_question": True, "body": item.body, "score": item.score,
-                          "imported_score": item.score,
-                          "body_html": item.body_html if item.body_html is not None else given,
-                          "created_at": asked})
-        owners.append((thread_id, None))
+        add(thread_id, item, None, True, asked)
         for answer, when in answers:
-            given = next(html)
-            post_rows.append({"thread_id": thread_id, "author_id": directory.user_id(answer.author),
-                              "is_question": False, "body": answer.body, "score": answer.score,
-                              "imported_score": answer.score,
-                              "body_html": answer.body_html if answer.body_html is not None else given,
-                              "created_at": when})
-            owners.append((thread_id, answer))
-    return post_rows, owners
+            add(thread_id, answer, answer, False, when)
+    return post_rows, owners, texts
 
 
 def _link_posts(thread_ids, post_ids, owners) -> dict[int, dict]:
@@ -286,17 +220,20 @@ def _link_posts(thread_ids, post_ids, owners) -> dict[int, dict]:
     return links
 
 
-def _search_documents(thread_ids, thread_rows, plans, post_rows, post_ids, links) -> list[dict]:
-    """Search documents from the same values, through the code the index uses for rebuilds."""
+def _search_documents(thread_ids, thread_rows, plans, post_rows, post_ids, links, texts) -> list[dict]:
+    """Search documents from the same values, through the code the index uses for rebuilds
+    (with the texts the workers already took from the HTML they rendered)."""
     from ...search.documents import thread_document
 
     docs, cursor = [], 0
     for thread_id, row, (item, _asked, answers, category) in zip(thread_ids, thread_rows, plans):
-        posts = []
+        posts, known = [], {}
         for offset in range(len(answers) + 1):
             values = post_rows[cursor + offset]
             posts.append(SimpleNamespace(id=post_ids[cursor + offset], hidden=False, deleted=False,
                                          visible=True, is_question=values["is_question"], body_html=values["body_html"]))
+            if texts[cursor + offset] is not None:
+                known[post_ids[cursor + offset]] = texts[cursor + offset]
         cursor += len(answers) + 1
         link = links[thread_id]
         thread = SimpleNamespace(
@@ -305,7 +242,7 @@ def _search_documents(thread_ids, thread_rows, plans, post_rows, post_ids, links
             category=category, category_id=category.id,
             tags=[SimpleNamespace(name=t) for t in sorted(item.tags)], **{
                 k: row[k] for k in ("title", "slug", "score", "reply_count", "created_at", "last_activity_at")})
-        docs.append(thread_document(thread, posts))
+        docs.append(thread_document(thread, posts, texts=known))
     return [d for d in docs if d is not None]
 
 
@@ -346,7 +283,7 @@ def import_records(records: Iterable[tuple[int, ThreadIn | str]], *, commit: Cal
         if on_error:
             on_error(line, message)
 
-    renderer = _Renderer(workers, min_pool_texts)
+    renderer = Renderer(workers, min_pool_texts)
     with search.paused(), search.bulk_writer() as index:
         batches = _Batches(report, renderer, index, commit, progress)
         try:
@@ -372,7 +309,7 @@ class _Batches:
         self.commit, self.progress = commit, progress
         self.directory = _Directory(report)
         #: The batch whose HTML is being rendered: (fresh threads, records read, result getter).
-        self.pending: tuple[list[ThreadIn], int, Callable[[], list[str | None]]] | None = None
+        self.pending: tuple[list[ThreadIn], int, Callable[[], list[Rendered]]] | None = None
 
     def submit(self, batch: list[ThreadIn]) -> None:
         """Skip what an earlier run imported, start rendering the rest, write the batch before it."""
@@ -381,6 +318,8 @@ class _Batches:
         existing = _existing_external_ids([t.external_id for t in batch])
         fresh = [t for t in batch if t.external_id not in existing]
         self.report.skipped += len(batch) - len(fresh)
+        if existing:
+            self._index_skipped(sorted(existing.values()))
         job = self.renderer.submit(_texts_to_render(fresh)) if fresh else (lambda: [])
         self.finish()
         self.pending = (fresh, len(batch), job)
@@ -393,11 +332,18 @@ class _Batches:
         self.pending = None
         if fresh:
             docs = _write_batch(fresh, rendered(), self.directory, self.report)
-            if getattr(self.index, "in_transaction", False):  # PostgreSQL: the documents commit with the rows
-                self.report.indexed += self.index.add(docs)
-                self.commit()
-            else:
-                self.commit()
-                self.report.indexed += self.index.add(docs)
+            self.commit()
+            self.report.indexed += self.index.add(docs)  # written beside the next batch (search.bulk_writer)
         if self.progress:
             self.progress(read)
+
+    def _index_skipped(self, thread_ids: list[int]) -> None:
+        """Index the skipped threads that have no document: an earlier run that died after
+        committing a batch, before its documents were written, is completed by running it again."""
+        from ...search.documents import thread_documents, thread_key
+
+        missing = self.index.unindexed(db.session, [thread_key(tid) for tid in thread_ids])
+        if missing:
+            ids = [int(key.partition(":")[2]) for key in missing]
+            docs = [doc for doc in thread_documents(db.session, ids).values() if doc is not None]
+            self.report.indexed += self.index.add(docs)
