@@ -127,6 +127,19 @@ def test_a_run_that_died_before_indexing_its_committed_batches_is_completed_by_t
     assert {hit["id"] for hit in search.suggest("unindexed toner question", limit=50)} == ids
 
 
+def test_inserted_rows_get_the_ids_returned_in_their_order_after_existing_rows(app, db, make):
+    """The SQLite path numbers rows itself after the first one's id: each id is its own row's."""
+    from community.models import Tag
+    from community.services.forum.import_copy import insert_rows
+
+    make.thread(title="Already here")
+    before = db.session.execute(select(func.max(Tag.id))).scalar() or 0
+    ids = insert_rows(Tag.__table__, [{"name": f"imported-{n}"} for n in range(5)])
+    assert ids == list(range(before + 1, before + 6))
+    assert [db.session.get(Tag, i).name for i in ids] == [f"imported-{n}" for n in range(5)]
+    db.session.commit()
+
+
 def test_bad_lines_are_reported_with_line_numbers_and_skipped(app, db, tmp_path):
     path = write_jsonl(tmp_path / "in.jsonl", [
         GOOD,                                              # 1
