@@ -53,9 +53,15 @@ class SearchQueueEntry(db.Model):
     index loses nothing (``flask search rebuild``), and a row left by a dead worker is applied
     by the next one. Used by the Whoosh backend only (PostgreSQL search writes its documents
     in the transaction itself).
+
+    Its ids are never reused (SQLite's ``AUTOINCREMENT``; PostgreSQL's sequence never reuses
+    one): a round deletes the rows it read by id after its index commit, and by then another
+    worker may have applied them and a new change been queued; an id used again would make
+    that late delete take the new, unapplied row.
     """
 
     __tablename__ = "search_queue"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: ``thread:3``, ``idea:4``, ``article:2``: the document to read again from the database.

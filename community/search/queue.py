@@ -18,7 +18,9 @@ How:
   directory), *then* read the oldest ``BATCH`` rows, then their documents from the
   database, write them, commit the index, and delete exactly the rows read.  Lock first,
   read after: whoever writes last has read the latest state, so an older document never
-  overwrites a newer one.  A row committed after the read stays for the next round.  A
+  overwrites a newer one.  A row committed after the read stays for the next round (queue
+  ids are never reused, so the delete, which comes after the index lock is released and may
+  follow another worker's round over the same rows, cannot take a newer row).  A
   crash between the index's commit and the delete applies those rows again (harmless: a
   document is read afresh each time).
 - **Busy lock.**  Another process is applying; its read may have missed our rows, so the

@@ -172,3 +172,38 @@ def test_stop_all_ends_every_applier_of_the_process(app, make, db, background):
     wait_until(lambda: background._thread is not None and background._thread.is_alive())
     queue_module.stop_all()
     assert "search-queue" not in {thread.name for thread in threading.enumerate() if thread.is_alive()}
+
+
+def test_a_round_that_deletes_late_never_deletes_a_row_written_after_its_read(app, db, make):
+    """Between a round's index commit (which releases the lock) and its delete, another worker's
+    round applies the same rows and empties the queue, and a new change is queued.  SQLite gave
+    that new row the id of one just applied (an empty table starts again at 1), so the first
+    round's late ``DELETE ... WHERE id IN (...)`` took it: the change was never indexed and
+    nothing waited (the three-worker test: a reply missing from the index, 0 rows pending).
+    Queue ids are never reused, so the late delete only takes rows that were applied."""
+    from community.search.queue import IndexQueue
+
+    queue = app.extensions["search"].queue
+    queue.sync = False
+    queue.wake = lambda: None
+    first = make.thread(title="Router drops wifi at midnight")
+    state = app.extensions["search"]
+    other_worker = IndexQueue(app, state.index, state.load)
+    write, late = state.index.write_documents, {}
+
+    def write_then_let_another_worker_in(writer, keys, loader):
+        write(writer, keys, loader)           # the index is committed and its lock released
+        if not late:
+            late["other worker"] = True
+            assert other_worker._round(lock_timeout=1) == (1, 1)
+            assert queued(db) == []
+            late["thread"] = make.thread(title="Webcam image is upside down")
+
+    state.index.write_documents = write_then_let_another_worker_in
+    try:
+        assert queue._round(lock_timeout=1) == (1, 1)
+    finally:
+        state.index.write_documents = write
+    assert queued(db) == [f"thread:{late['thread'].id}"]
+    assert search.apply_pending() == 1
+    assert found("router drops wifi", first) and found("webcam upside down", late["thread"])
