@@ -52,6 +52,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
 from . import page_cache_members
+from .redis_fast_reads import FastReads
 
 #: The table a write statement changes (``INSERT INTO x``, ``UPDATE x``, ``DELETE FROM x``).
 _WRITE_RE = re.compile(r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I)
@@ -131,6 +132,7 @@ class RedisStore:
         import redis
 
         self.client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.read = FastReads(self.client)   # the generation is read on every kept page
         self.generation_key = f"{prefix}:pages:{site}:generation"
         self.members_key = f"{prefix}:pages:{site}:members-generation"
         self.prefix = f"{prefix}:pages2:{site}:"  # pages2: entries name the view to tell of a hit
@@ -140,10 +142,10 @@ class RedisStore:
         """``(generation, entry or None)``."""
         held = self.recent.get(key)
         if held is not None:
-            generation = self.client.get(self.generation_key)
+            generation = self.read("GET", self.generation_key)
             if generation is not None and int(generation) == held[0]:
                 return held[0], held
-        generation, raw = self.client.mget(self.generation_key, self.prefix + key)
+        generation, raw = self.read("MGET", self.generation_key, self.prefix + key)
         if generation is None:
             generation = self._start_generation()
         entry = _unpack(raw) if raw else None
@@ -165,7 +167,7 @@ class RedisStore:
 
     def generations(self) -> tuple[int, int]:
         """The pages and the members generations (page_cache_members.py), in one round trip."""
-        pages, members = self.client.mget(self.generation_key, self.members_key)
+        pages, members = self.read("MGET", self.generation_key, self.members_key)
         if pages is None:
             pages = self._start_generation()
         if members is None:

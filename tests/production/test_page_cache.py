@@ -255,10 +255,8 @@ def test_with_redis_a_page_held_in_memory_costs_only_the_generation(app, client,
         pytest.skip("the in-process store has no second level")
     url = url_of(thread)
     client.get(url)
-    calls = []
-    for name in ("get", "mget"):
-        real = getattr(store.client, name)
-        setattr(store.client, name, lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
+    calls, real = [], store.read
+    store.read = lambda *command: calls.append(command[0].lower()) or real(*command)
     try:
         assert client.get(url).status_code == 200
         assert calls == ["get"]
@@ -266,7 +264,7 @@ def test_with_redis_a_page_held_in_memory_costs_only_the_generation(app, client,
         assert client.get(url).status_code == 200
         assert calls[1:] == ["get", "mget"]  # stale in memory: asked Redis (and drew the page)
     finally:
-        del store.client.get, store.client.mget
+        store.read = real
 
 
 def test_after_redis_lost_its_keys_a_held_page_is_not_served_again(app, client, make, thread):
@@ -280,3 +278,39 @@ def test_after_redis_lost_its_keys_a_held_page_is_not_served_again(app, client, 
     make.reply(thread, body="Written while Redis was empty: the count starts again.")
     assert "Written while Redis was empty" in client.get(url).get_data(as_text=True)
     assert "Written while Redis was empty" not in held
+
+
+def test_with_redis_a_dropped_connection_is_replaced_and_the_read_still_answers(app, client, make, thread):
+    """The generation is read on a connection the store keeps (redis_fast_reads.py): when Redis
+    closes it (a restart, an idle timeout), that read goes through the client instead and the
+    next one opens a new connection; a write is still seen on the next request."""
+    store = app.extensions["page_cache"]
+    if not hasattr(store, "client"):
+        pytest.skip("Redis only")
+    url = url_of(thread)
+    client.get(url)
+    assert client.get(url).status_code == 200
+    kept = list(store.read._idle)
+    assert kept, "the read left its connection for the next one"
+    for connection in kept:                       # Redis closes them, as on a restart
+        connection.send_command("CLIENT", "ID")
+        assert store.client.client_kill_filter(_id=connection.read_response()) == 1
+    make.reply(thread, body="Written after the cache connection was dropped.")
+    assert "Written after the cache connection was dropped." in client.get(url).get_data(as_text=True)
+    assert client.get(url).status_code == 200
+    assert store.read._idle and not set(store.read._idle) & set(kept)
+
+
+def test_fast_reads_answer_as_the_client_does_and_start_afresh_in_a_forked_worker(app):
+    store = app.extensions["page_cache"]
+    if not hasattr(store, "client"):
+        pytest.skip("Redis only")
+    key = store.prefix + "fast-reads-test"
+    store.client.set(key, b"kept")
+    assert store.read("GET", key) == store.client.get(key) == b"kept"
+    assert store.read("MGET", key, key + "-missing") == store.client.mget(key, key + "-missing") == [b"kept", None]
+    before = list(store.read._idle)
+    store.read._pid = -1                         # as if this process were a fork of the one that opened them
+    assert store.read("GET", key) == b"kept"
+    assert store.read._idle and not set(store.read._idle) & set(before)
+    store.client.delete(key)
