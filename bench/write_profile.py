@@ -7,8 +7,12 @@ Builds the bench site of ``bench/pages.py`` (demo seed, a thread to reply to who
 mailed at once for a reply, the bench moderator with an API token), then posts ``--requests``
 replies and as many votes (alternating 1 and 0 on one answer) through Flask's test client with
 the token, the way ``bench/pages.py`` loads them through gunicorn.  Prints, per kind, the CPU
-time per request (``time.process_time``: on a loaded machine wall time follows the other jobs),
-the wall time, SQL statements per request, and pyinstrument's top lines for the whole loop.
+time of the request's thread per request (``time.thread_time``: on a loaded machine wall time
+follows the other jobs; the search queue's and the fan-out's applier threads, which run beside
+the requests when the lock lets them, are left out), the wall time, the request thread's SQL
+statements per request, the CPU time and statements of the request's thread
+while it holds the lock other writers wait for (SQLite's write lock; PostgreSQL's first row or
+advisory lock), and pyinstrument's top lines for the whole loop.
 Notification fan-out that runs after the response (``services/fanout.py``) is applied at the
 end and timed apart, so "in the request" is what the client waits for.
 """
@@ -19,6 +23,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -53,7 +58,12 @@ def main() -> None:
     with app.app_context():
         engine = db.engine
     statements = []
-    event.listen(engine, "before_cursor_execute", lambda *a, **k: statements.append(1))
+    held = _LockHeld()
+    event.listen(engine, "before_cursor_execute",
+                 lambda *a, **k: threading.current_thread() is threading.main_thread() and statements.append(1))
+    event.listen(engine, "before_cursor_execute", held.statement)
+    event.listen(engine, "commit", held.end)
+    event.listen(engine, "rollback", held.end)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {ids['token']}", "Content-Type": "application/json"}
     reply_url = f"/api/v1/threads/{ids['reply_thread']}/posts"
@@ -72,18 +82,20 @@ def main() -> None:
             assert send(10_000 + i).status_code == ok
         _fan_out(app)
         statements.clear()
-        wall, cpu = time.perf_counter(), time.process_time()
+        held.clear()
+        wall, cpu = time.perf_counter(), time.thread_time()
         for i in range(args.requests):
             response = send(i)
             assert response.status_code == ok, (name, response.status_code, response.get_data(as_text=True))
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
         sql = len(statements) / args.requests
+        locked = held.totals(args.requests)
         fan_cpu = time.process_time()
         fanned = _fan_out(app)
         fan_cpu = time.process_time() - fan_cpu
         results[name] = {"cpu_ms": cpu * 1000 / args.requests, "wall_ms": wall * 1000 / args.requests,
                          "statements": sql, "after_response_cpu_ms": fan_cpu * 1000 / args.requests,
-                         "fanned_out": fanned}
+                         "fanned_out": fanned, **locked}
         profiler = Profiler(interval=0.001)
         profiler.start()
         for i in range(args.requests):
@@ -96,10 +108,14 @@ def main() -> None:
     print(f"in-process, {'PostgreSQL' if args.database_url else 'SQLite'}, {args.requests} requests each, "
           f"load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (CPU and wall without the profiler;\n"
           f"the trees: pyinstrument over another {args.requests} of each, wall seconds)\n")
-    print(f"{'request':<14} {'CPU ms':>8} {'wall ms':>8} {'SQL':>6} {'after-response CPU ms':>22}")
+    print(f"{'request':<14} {'CPU ms':>8} {'wall ms':>8} {'SQL':>6} {'CPU ms locked':>14} {'SQL locked':>11} "
+          f"{'after-response CPU ms':>22}")
     for name, r in results.items():
         print(f"{name:<14} {r['cpu_ms']:>8.1f} {r['wall_ms']:>8.1f} {r['statements']:>6.1f} "
-              f"{r['after_response_cpu_ms']:>22.1f}")
+              f"{r['locked_cpu_ms']:>14.2f} {r['locked_statements']:>11.1f} {r['after_response_cpu_ms']:>22.1f}")
+    print("(locked: from the statement that takes the lock other writers of the thread wait for - SQLite's\n"
+          " BEGIN IMMEDIATE; on PostgreSQL the first SELECT ... FOR UPDATE, UPDATE or advisory lock - to the\n"
+          " commit, in the request's thread: CPU time (time.thread_time) and statements, per request)")
     for name, tree in trees.items():
         print(f"\n--- {name}: pyinstrument, top {args.lines} lines ---")
         print(tree)
@@ -110,6 +126,41 @@ def main() -> None:
     pages._stop_applier(app)
     with app.app_context():
         db.engine.dispose()
+
+
+class _LockHeld:
+    """CPU time and statements of the request's thread while it holds the lock that serializes
+    writers (``time.thread_time``: the appliers' threads of the same process are left out)."""
+
+    def __init__(self):
+        self.clear()
+
+    def clear(self):
+        self.cpu = 0.0
+        self.statements = 0
+        self.since = None
+
+    def statement(self, conn, cursor, statement, *args):
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if self.since is None and _takes_lock(statement):
+            self.since = time.thread_time()
+        if self.since is not None:
+            self.statements += 1
+
+    def end(self, conn):
+        if self.since is not None and threading.current_thread() is threading.main_thread():
+            self.cpu += time.thread_time() - self.since
+            self.since = None
+
+    def totals(self, requests: int) -> dict:
+        return {"locked_cpu_ms": self.cpu * 1000 / requests, "locked_statements": self.statements / requests}
+
+
+def _takes_lock(statement: str) -> bool:
+    head = statement.lstrip()[:40].upper()
+    return (head.startswith(("BEGIN IMMEDIATE", "UPDATE")) or " FOR UPDATE" in statement.upper()
+            or "PG_ADVISORY_XACT_LOCK" in head)
 
 
 def _tree(profiler, lines: int) -> str:

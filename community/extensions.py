@@ -97,12 +97,26 @@ def write_intent():
         _WRITE_INTENT.reset(token)
 
 
+def locks_late(view):
+    """Mark a writing view whose services lock what they act on (``services/locking.py``): on
+    SQLite its request takes the write lock when a service locks its first row, not at its first
+    statement.  What runs before (the token's user, loading the thread, permission checks,
+    rendering Markdown) then runs beside other writers, reading committed state as PostgreSQL's
+    READ COMMITTED does; whatever the view acts on, it re-reads and re-checks under the lock.
+    Writes a view does without a lock first would take the write lock at its first ``INSERT``."""
+    view.sqlite_locks_late = True
+    return view
+
+
 def _wants_write_lock() -> bool:
     if _WRITE_INTENT.get():
         return True
-    from flask import has_request_context, request
+    from flask import current_app, has_request_context, request
 
-    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+    if not has_request_context() or request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    view = current_app.view_functions.get(request.endpoint)
+    return not getattr(view, "sqlite_locks_late", False)
 
 
 def release_write_lock(session) -> None:
@@ -110,8 +124,11 @@ def release_write_lock(session) -> None:
     session that began again after its commit), so that another connection of the same request
     can write: the batched thread views at teardown waited for it the busy timeout long.  What
     it leaves is uncommitted, which the request's end rolls back anyway; reads, PostgreSQL and
-    sessions outside a writing request are left alone."""
-    if _wants_write_lock() and session.in_transaction() and session.get_bind().dialect.name == "sqlite":
+    sessions holding no SQLite transaction (a ``locks_late`` request after its commit) are left
+    alone."""
+    if not session.in_transaction() or session.get_bind().dialect.name != "sqlite":
+        return
+    if _wants_write_lock() or session.connection().connection.dbapi_connection.in_transaction:
         session.rollback()
 
 

@@ -5,7 +5,7 @@ from flask import jsonify
 from sqlalchemy import select
 
 from .. import permissions
-from ..extensions import db
+from ..extensions import db, locks_late
 from ..models import Post
 from ..ratelimit import limit
 from ..services.errors import NotFound, PermissionDenied, ValidationError
@@ -71,6 +71,7 @@ def get_thread(thread_id: int):
     return jsonify(thread_json(thread, posts))
 
 
+@locks_late
 @endpoint("/threads/<int:thread_id>/posts", "POST", summary="Answer a thread", status=201,
           body={"type": "object", "required": ["body"], "properties": {"body": {"type": "string"}}},
           response=POST, errors=(400, 401, 403, 404))
@@ -81,12 +82,14 @@ def create_post(thread_id: int):
     user = api_user()
     if not permissions.can_reply(user, thread):
         raise PermissionDenied("This thread is locked." if thread.locked else "You may not reply.")
-    post = threads.add_reply(user, thread, field(data, "body"))
+    post = threads.add_reply(user, thread, field(data, "body"),
+                             allowed=lambda locked: permissions.can_reply(user, locked) and not locked.merged_into_id)
     answer = post_json(post)    # before the commit, which expires what it would read again
     db.session.commit()
     return jsonify(answer), 201
 
 
+@locks_late
 @endpoint("/posts/<int:post_id>/vote", "POST", summary="Set your vote on a post (0 withdraws)",
           body={"type": "object", "required": ["value"], "properties": {
               "value": {"type": "integer", "enum": [1, -1, 0]}}},
@@ -108,7 +111,7 @@ def vote(post_id: int):
     refusal = permissions.vote_refusal(user, post, value)
     if refusal:
         raise PermissionDenied(refusal)
-    score = votes.set_vote(user, post, value)
+    score = votes.set_vote(user, post, value, refusal=permissions.vote_refusal)
     db.session.commit()
     return jsonify({"post_id": post_id, "score": score, "vote": value})
 

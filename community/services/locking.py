@@ -6,7 +6,9 @@ they are about to change with ``SELECT ... FOR UPDATE``; the second request
 waits for the first to commit, then sees its result.  On SQLite ``FOR UPDATE``
 is omitted by the dialect; there a writing request's transaction begins with
 ``BEGIN IMMEDIATE`` (``extensions.configure_sqlite_connections``), which
-serializes writers for the whole transaction.
+serializes writers for the whole transaction, or, in a view marked
+``extensions.locks_late``, every lock here takes that write lock first
+(``write_lock``), so its reads before the first lock run beside other writers.
 
 Lock order, to keep PostgreSQL free of deadlocks: threads (by id), then
 posts, then users (by id).  Ideas lock their idea row first.  ``advisory``
@@ -23,8 +25,20 @@ from ..extensions import db
 from ..models import User
 
 
+def write_lock() -> None:
+    """On SQLite, take the database's write lock now unless this transaction holds it (a
+    ``locks_late`` request, or a GET that writes, read outside one until here); nothing on
+    PostgreSQL, where the row locks serialize the writers that meet."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        return
+    connection = db.session.connection()
+    if not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def lock(model, ident):
     """Re-read one row under a row lock and refresh the session's object; None if gone."""
+    write_lock()
     return db.session.execute(
         select(model).where(model.id == ident).with_for_update()
         .execution_options(populate_existing=True)
@@ -36,19 +50,24 @@ def lock_many(model, idents) -> list:
     ids = sorted({i for i in idents if i is not None})
     if not ids:
         return []
+    write_lock()
     return list(db.session.execute(
         select(model).where(model.id.in_(ids)).order_by(model.id).with_for_update()
         .execution_options(populate_existing=True)
     ).scalars())
 
 
-def lock_users(*user_ids) -> None:
+def lock_users(*user_ids, refresh: bool = False) -> None:
     """Lock the users whose reputation a write changes (the daily cap reads, then adds).  Users
     this (innermost) transaction has locked already are not locked again: a vote locked its
-    author and voter, then each award locked the author a second time."""
+    author and voter, then each award locked the author a second time.  ``refresh``: the same
+    statement re-reads their rows into the session's objects, for a check made again under it."""
     ids = sorted({i for i in user_ids if i is not None} - _users_held())
     if ids:
-        db.session.execute(select(User.id).where(User.id.in_(ids)).order_by(User.id).with_for_update())
+        write_lock()
+        stmt = select(User) if refresh else select(User.id)
+        stmt = stmt.where(User.id.in_(ids)).order_by(User.id).with_for_update()
+        db.session.execute(stmt.execution_options(populate_existing=True) if refresh else stmt).all()
         _users_held().update(ids)   # the statement began the transaction if none was open
 
 
@@ -95,13 +114,8 @@ def advisory(name: str) -> None:
     write lock serializes writers: a writing request's transaction holds it from its start
     (``BEGIN IMMEDIATE``); a GET that writes (an ask session started on the page) reads outside
     a transaction until its first write, so here it takes the write lock before it reads."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "sqlite":
-        connection = db.session.connection()
-        if not connection.connection.dbapi_connection.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        return
-    if dialect != "postgresql":
+    write_lock()
+    if db.session.get_bind().dialect.name != "postgresql":
         return
     key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
     db.session.execute(select(func.pg_advisory_xact_lock(key)))

@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .. import permissions, urls
-from ..extensions import csrf, db
+from ..extensions import csrf, db, locks_late
 from ..page_cache import cached_for_anonymous, csrf_token_for_page
 from ..models import Category, Post
 from ..ratelimit import hit
@@ -210,6 +210,7 @@ def _post_question(session, form):
 
 @bp.post("/threads/<int:thread_id>/reply")
 @login_required
+@locks_late
 def reply(thread_id: int):
     thread, moved = _viewable_thread(thread_id)
     if moved or not permissions.can_reply(current_user, thread):
@@ -218,7 +219,9 @@ def reply(thread_id: int):
 
     def post_reply():
         hit("POST_RATE_LIMIT")
-        return forum_threads.add_reply(current_user, thread, body)
+        return forum_threads.add_reply(current_user, thread, body,
+                                       allowed=lambda locked: permissions.can_reply(current_user, locked)
+                                       and not locked.merged_into_id)
 
     outcome = commit(post_reply)
     if outcome.error:
@@ -248,6 +251,7 @@ def _post_to_change(post_id: int, may) -> Post:
 
 @bp.post("/posts/<int:post_id>/vote")
 @csrf.exempt  # checked below for members; a visitor's vote only sends them to log in
+@locks_late
 def vote(post_id: int):
     """A member's vote; a visitor (whose page came from the anonymous cache, with no CSRF
     token) is sent to log in and back."""
@@ -275,7 +279,7 @@ def vote(post_id: int):
         flash(refusal, "error")
         return redirect(urls.thread_url(post.thread, post.id))
     hit("VOTE_RATE_LIMIT")
-    score = votes.set_vote(current_user, post, value)
+    score = votes.set_vote(current_user, post, value, refusal=permissions.vote_refusal)
     db.session.commit()
     if wants_json():
         return jsonify({"post_id": post.id, "score": score, "vote": value})

@@ -2,8 +2,8 @@
 
 A site is prepared through the services, then served by gunicorn (4 worker
 processes × 2 threads).  Each write of the product is fired BURST times at
-the same moment by the same person (vote, page vote, flip, withdraw, page
-accept, change accept, unaccept, flag, follow an idea, watch a thread, an email
+the same moment by the same person (vote, page vote, flip, withdraw, answers
+to one thread through the API and the page, page accept, change accept, unaccept, flag, follow an idea, watch a thread, an email
 choice, idea vote, escalate, merge), plus three members flagging one post at
 once and 24 voters racing one author's daily cap.  No answer may be a 5xx; afterwards the exact expected state
 holds and ``integrity.find_drift()`` (what ``flask check`` runs) finds nothing.
@@ -84,6 +84,13 @@ def _fire(base, site) -> dict[str, Counter]:
         "page vote": same(lambda: pages["voter2"].form(f"/posts/{a1}/vote", {"value": 1})),
         "vote flip": same(lambda: c["voter"].api("POST", f"/posts/{a1}/vote", {"value": -1})),
         "withdraw": same(lambda: c["voter"].api("POST", f"/posts/{a1}/vote", {"value": 0})),
+        # Answers to one thread at once (they take the write lock late: extensions.locks_late).
+        "reply": _burst([lambda n=n: c["helper"].api("POST", f"/threads/{t1}/posts",
+                                                     {"body": f"Burst answer {n}: check the Billing page."})
+                         for n in range(BURST)]),
+        "page reply": _burst([lambda n=n: pages["member"].form(f"/threads/{t1}/reply",
+                                                               {"body": f"Burst page answer {n} on Billing."})
+                              for n in range(BURST)]),
         "page accept": same(lambda: pages["asker"].form(f"/threads/{t1}/accept", {"post_id": a1})),
         "change accept": same(lambda: c["asker"].api("POST", f"/threads/{t1}/accept", {"post_id": a2})),
         "unaccept": same(lambda: c["asker"].api("POST", f"/threads/{t1}/accept", {"post_id": None})),
@@ -116,6 +123,7 @@ def test_every_write_sent_many_times_at_once_changes_state_once(database_url, tm
     errors = {name: codes for name, codes in statuses.items() if any(s >= 500 for s in codes)}
     assert not errors, errors
     assert statuses["vote"] == Counter({200: BURST}) and statuses["page vote"] == Counter({302: BURST})
+    assert statuses["reply"] == Counter({201: BURST}) and statuses["page reply"] == Counter({302: BURST})
     assert statuses["escalate"][201] == 1 and statuses["merge"][200] == 1
     assert statuses["flag"][201] == 3 and statuses["flag (one member)"][201] == 1
     assert statuses["watch"] == Counter({302: BURST}) and statuses["email choice"] == Counter({302: BURST})
@@ -137,6 +145,8 @@ def _check_state(config: dict, site: dict) -> None:
         try:
             assert integrity.find_drift() == []
             assert db.session.get(Post, site["a1"]).score == 1          # voter2's +1 stands
+            assert count(Post, Post.body.like("Burst answer %")) == BURST   # reply_count: find_drift
+            assert count(Post, Post.body.like("Burst page answer %")) == BURST
             t1 = db.session.get(Thread, site["t1"])
             assert t1.accepted_post_id == site["a1"]
             # answerer: +10 (voter2) +15 (accepted once); asker +2 for accepting and +1 for the idea vote

@@ -28,8 +28,8 @@ from ...urls import thread_url
 from .. import fanout, notifications
 from .. import inputs
 from ..accounts import subscriptions
-from ..errors import NotFound, ValidationError
-from ..locking import lock
+from ..errors import NotFound, PermissionDenied, ValidationError
+from ..locking import lock, write_lock
 from ..moderation import spam
 from . import reputation
 
@@ -173,24 +173,39 @@ def create_thread(author: User, category: Category, title: str, body: str, tags=
 
 
 def add_reply(author: User, thread: Thread, body: str, *, created_at: datetime | None = None,
-              official: bool = False, notify: bool = True) -> Post:
+              official: bool = False, notify: bool = True, allowed=None) -> Post:
     """An answer to ``thread``; the asker, anyone @mentioned and the watchers are notified after
-    the commit (``services/fanout.py``)."""
+    the commit (``services/fanout.py``).
+
+    ``allowed(thread)``: the caller's rule (``permissions.can_reply``), asked again of the thread
+    re-read under its row lock, for a caller that read it before (``extensions.locks_late``).
+    The Markdown is rendered first, before any lock: it writes nothing and reads only which
+    @mentioned names exist, for their links.  The thread's row lock is its counter's ``UPDATE``
+    (``FOR NO KEY UPDATE``, which the post's insert does not wait for), taken as late as it can be."""
     body = clean_body(body, minimum=current_app.config["REPLY_MIN_LENGTH"])
+    body_html = render_markdown(body, mentions=notifications.mentioned_names(body))
+    if allowed is not None:
+        write_lock()   # SQLite: the write lock from here; the reads above ran beside other writers
     if created_at is None:
         spam.check_new_content(author, body)  # new-account limits; imports pass created_at
     now = created_at or utcnow()
-    post = Post(thread=thread, author=author, body=body,
-                body_html=render_markdown(body, mentions=notifications.mentioned_names(body)),
+    post = Post(thread=thread, author=author, body=body, body_html=body_html,
                 created_at=now, is_official=official)
     db.session.add(post)
-    thread.reply_count = Thread.reply_count + 1
-    thread.last_activity_at = now
-    db.session.flush()
+    db.session.flush()   # the post's INSERT and its fan-out row wait for no other answer's lock
     if notify:
         # The asker, the @mentioned and the watchers hear of it after the commit (services/fanout.py).
         fanout.reply_posted(thread, post, author, thread_url(thread, post.id), body)
-        subscriptions.watch_by_default(author.id, thread.id)
+        db.session.flush()
+    thread.reply_count = Thread.reply_count + 1
+    thread.last_activity_at = now
+    db.session.flush()   # PostgreSQL: the thread's row lock from this UPDATE to the commit
+    if allowed is not None:
+        db.session.refresh(thread)   # as it stands under that lock
+        if not allowed(thread):
+            raise PermissionDenied("This thread is locked: no new answers." if thread.locked else "You may not reply.")
+    if notify:
+        subscriptions.watch_by_default(author.id, thread.id)   # under the lock: one row per member
     return post
 
 
