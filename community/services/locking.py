@@ -66,7 +66,10 @@ def lock_users(*user_ids, refresh: bool = False) -> None:
     if ids:
         write_lock()
         stmt = select(User) if refresh else select(User.id)
-        stmt = stmt.where(User.id.in_(ids)).order_by(User.id).with_for_update()
+        # FOR NO KEY UPDATE: what an UPDATE of the reputation takes.  FOR UPDATE also waited for
+        # the foreign-key checks of rows inserted for these users (a fan-out's notifications),
+        # whose transaction could be waiting for the post this one locked: a deadlock.
+        stmt = stmt.where(User.id.in_(ids)).order_by(User.id).with_for_update(key_share=True)
         db.session.execute(stmt.execution_options(populate_existing=True) if refresh else stmt).all()
         _users_held().update(ids)   # the statement began the transaction if none was open
 
