@@ -120,3 +120,56 @@ def test_a_vote_by_a_voter_suspended_after_the_check_is_refused_under_the_lock(a
         votes.set_vote(voter, post, 1, refusal=permissions.vote_refusal)
     db.session.rollback()
     assert post.score == 0
+
+
+def test_a_vote_locking_its_author_waits_for_no_notification_insert_that_waits_for_its_post(db, make):
+    """PostgreSQL: a vote holds its post's row lock, then locks the post's author (reputation).
+    Meanwhile a reply's fan-out inserts a notification for that author about that post: the
+    insert's foreign-key checks take a key-share lock on the author, then wait for the post.
+    With ``FOR UPDATE`` the vote waited for that key-share lock: a deadlock, PostgreSQL aborted one
+    of the two (votes answered 500 in bench/pages.py).  ``lock_users`` takes ``FOR NO KEY UPDATE``,
+    which key-share locks do not block: the vote commits, then the notification does."""
+    import threading
+    import time
+
+    from sqlalchemy import insert, text
+
+    from community.models import Notification, Post
+    from community.services import locking
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's row locks and foreign-key checks (SQLite has one write lock)")
+    author = make.user("author")
+    thread = make.thread(author=author, title="Sync stops overnight on the desktop client")
+    post = make.reply(thread, author=author, body="Turn off sleep while idle.")
+    db.session.commit()
+    author_id, thread_id, post_id = author.id, thread.id, post.id
+
+    locking.lock(Post, post_id)                                   # the vote's lock on its post
+    outcome, engine = {}, db.engine
+
+    def fan_out():
+        with engine.connect() as conn:
+            try:
+                conn.execute(insert(Notification).values(
+                    user_id=author_id, kind="reply", message="A new answer", url=f"/threads/{thread_id}",
+                    thread_id=thread_id, post_id=post_id, created_at=utcnow()))
+                conn.commit()
+                outcome["insert"] = "committed"
+            except Exception as exc:  # noqa: BLE001 - the deadlock's victim
+                outcome["insert"] = repr(exc)
+
+    other = threading.Thread(target=fan_out)
+    other.start()
+    with db.engine.connect() as watcher:                         # until the insert waits for the post
+        deadline = time.monotonic() + 15
+        while not watcher.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO notifications%'")).scalar():
+            assert time.monotonic() < deadline and other.is_alive(), outcome
+            time.sleep(0.05)
+            watcher.rollback()
+    locking.lock_users(author_id)                                 # the vote's lock on the author
+    db.session.commit()
+    other.join(timeout=15)
+    assert outcome == {"insert": "committed"}
