@@ -136,10 +136,8 @@ def _sqlite_on_begin(conn) -> None:
     """A writer's transaction takes the write lock first; others keep the driver's own
     transactions (reads outside one, ``BEGIN`` before the first write), so that a reader
     holds no snapshot that a later write of its own would find stale."""
-    if conn.dialect.name != "sqlite" or not _wants_write_lock():
-        return
-    if not conn.connection.dbapi_connection.in_transaction:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    if conn.dialect.name == "sqlite" and _wants_write_lock():
+        begin_immediate(conn)
 
 
 def _sqlite_on_savepoint(conn, _name) -> None:
@@ -148,5 +146,12 @@ def _sqlite_on_savepoint(conn, _name) -> None:
     when another connection commits before the write, the write fails at once with "database is
     locked" (a stale WAL snapshot, which no busy timeout waits out).  A GET that writes this way
     (the company sign-in's callback creating the account) takes the write lock first instead."""
-    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+    if conn.dialect.name == "sqlite":
+        begin_immediate(conn)
+
+
+def begin_immediate(conn) -> None:
+    """SQLite's write lock for ``conn`` now (``BEGIN IMMEDIATE``), unless its transaction has
+    begun already: the one way every writer here takes it (see ``configure_sqlite_connections``)."""
+    if not conn.connection.dbapi_connection.in_transaction:
         conn.exec_driver_sql("BEGIN IMMEDIATE")

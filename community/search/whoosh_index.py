@@ -55,6 +55,20 @@ def weighting(priors: bool) -> scoring.BM25F:
     return (PriorBM25F if priors else scoring.BM25F)(K1=ranker.K1, B=ranker.B)
 
 
+def _retried(open_once, errors: tuple[type[BaseException], ...], attempts: int = 6):
+    """``open_once()``, tried again a little later while it raises one of ``errors`` (files that
+    another process's commit removed while they were being opened); ``SearchUnavailable`` after
+    ``attempts``."""
+    error: BaseException | None = None
+    for attempt in range(attempts):
+        try:
+            return open_once()
+        except errors as exc:
+            error = exc
+            time.sleep(0.01 * (attempt + 1))
+    raise SearchUnavailable("The search index could not be opened.") from error
+
+
 class WhooshIndex:
     """One index directory; safe to share between threads of a process."""
 
@@ -76,16 +90,9 @@ class WhooshIndex:
         return self._ix
 
     def _open_or_create(self):
-        error: Exception | None = None
-        for attempt in range(6):
-            try:
-                return self._open_or_create_once()
-            except FileNotFoundError as exc:
-                # Whoosh lists the newest table of contents, then opens it: a commit by another
-                # process (a worker's search queue) in between has removed that generation.
-                error = exc
-                time.sleep(0.01 * (attempt + 1))
-        raise SearchUnavailable("The search index could not be opened.") from error
+        # Whoosh lists the newest table of contents, then opens it: a commit by another
+        # process (a worker's search queue) in between has removed that generation.
+        return _retried(self._open_or_create_once, (FileNotFoundError,))
 
     def _open_or_create_once(self):
         self.path.mkdir(parents=True, exist_ok=True)
@@ -144,15 +151,9 @@ class WhooshIndex:
             return False
 
     def _open_searcher(self, priors: bool):
-        error: Exception | None = None
-        for attempt in range(6):
-            try:
-                return self.index().searcher(weighting=weighting(priors))
-            except (OSError, ReaderClosed, EOFError) as exc:
-                # A concurrent commit removed files while we opened them: retry.
-                error = exc
-                time.sleep(0.01 * (attempt + 1))
-        raise SearchUnavailable("The search index could not be opened.") from error
+        # A concurrent commit removed files while we opened them: retry.
+        return _retried(lambda: self.index().searcher(weighting=weighting(priors)),
+                        (OSError, ReaderClosed, EOFError))
 
     def discard(self) -> None:
         """Forget this thread's searchers (after a failure: the next call opens new ones)."""

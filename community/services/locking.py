@@ -21,7 +21,7 @@ import hashlib
 
 from sqlalchemy import func, select
 
-from ..extensions import db
+from ..extensions import begin_immediate, db
 from ..models import User
 
 
@@ -29,11 +29,8 @@ def write_lock() -> None:
     """On SQLite, take the database's write lock now unless this transaction holds it (a
     ``locks_late`` request, or a GET that writes, read outside one until here); nothing on
     PostgreSQL, where the row locks serialize the writers that meet."""
-    if db.session.get_bind().dialect.name != "sqlite":
-        return
-    connection = db.session.connection()
-    if not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if db.session.get_bind().dialect.name == "sqlite":
+        begin_immediate(db.session.connection())
 
 
 def lock(model, ident):
