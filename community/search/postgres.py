@@ -94,6 +94,8 @@ class PostgresSearch:
         #: (loaded at, documents, {lexeme: its count}, class averages, {lexeme: rows holding it}), per process.
         self._stats: tuple[float, int, dict[str, int], dict[str, float], dict[str, int]] | None = None
         self._lexeme_cache: dict[str, tuple[str, ...]] = {}
+        #: (the snapshot's frequencies, the characters of their lexemes): typo correction's edits.
+        self._alphabet: tuple[dict[str, int], str] | None = None
         #: This process's refresh of ``search_terms`` when one runs (``_refresh_in_background``).
         self._refresher: threading.Thread | None = None
         self._refresher_lock = threading.Lock()
@@ -174,6 +176,13 @@ class PostgresSearch:
                         df=lambda word: _frequency(word, frequencies), rows=lambda word: _frequency(word, in_rows))
         return built, found
 
+    def _letters(self, frequencies: dict[str, int]) -> str:
+        """The characters of the snapshot's lexemes (``postgres_terms.letters``), once per snapshot."""
+        cached = self._alphabet
+        if cached is None or cached[0] is not frequencies:
+            self._alphabet = cached = (frequencies, postgres_terms.letters(frequencies))
+        return cached[1]
+
     def _lexemes(self, connection, found: list[str]) -> dict[str, tuple[str, ...]]:
         """``{word: its lexemes}`` as ``plainto_tsquery`` makes them (a correction: itself and the
         typed word's), cached per process (the configuration never changes while it runs)."""
@@ -247,12 +256,12 @@ class PostgresSearch:
 
     def _corrected(self, found: list[str], frequencies: dict[str, int]) -> list[str]:
         """``found`` with each word no document holds replaced by its correction, if it has one
-        (``postgres_terms.corrections``: one edit, the most documents); a word corrected to one
-        already in the query is dropped."""
+        (``postgres_terms.corrections``: one edit, the most documents, from the snapshot); a word
+        corrected to one already in the query is dropped."""
         unknown = {word: normalize(word) for word in found if postgres_terms.correctable(normalize(word), frequencies)}
         if not unknown:
             return found
-        fixes = self._transaction(lambda connection: postgres_terms.corrections(connection, sorted(set(unknown.values()))))
+        fixes = postgres_terms.corrections(sorted(set(unknown.values())), frequencies, self._letters(frequencies))
         out: list[str] = []
         for word in found:
             fix = fixes.get(unknown.get(word, ""))

@@ -142,16 +142,7 @@ def one_edit_terms(reader, field: str, term: str) -> set[str]:
     ``EDIT_ALPHABET`` goes to Whoosh's own search."""
     if not term.isascii():
         return set(reader.terms_within(field, term, 1, prefix=1)) - {term}
-    variants = set()
-    for i in range(1, len(term) + 1):
-        before, after = term[:i], term[i:]
-        variants.update(before + c + after for c in EDIT_ALPHABET)  # insertions
-        if after:
-            variants.add(before + after[1:])  # deletion
-            variants.update(before + c + after[1:] for c in EDIT_ALPHABET)  # substitutions
-        if len(after) > 1:
-            variants.add(before + after[1] + after[0] + after[2:])  # neighbours swapped
-    variants.discard(term)
+    variants = one_edit_strings(term, EDIT_ALPHABET)
     out = set()
     for leaf, _offset in reader.leaf_readers():
         if not isinstance(leaf, SegmentReader):
@@ -159,6 +150,23 @@ def one_edit_terms(reader, field: str, term: str) -> set[str]:
         words = segment_columns(leaf).words(field)
         out.update(v for v in variants if v in words)
     return out
+
+
+def one_edit_strings(term: str, alphabet: str) -> set[str]:
+    """Every string one insertion, deletion, substitution (of a character of ``alphabet``) or
+    swap of neighbours from ``term``, its first letter kept (an edit of the first letter that
+    keeps it is the same string as one after it)."""
+    variants = set()
+    for i in range(1, len(term) + 1):
+        before, after = term[:i], term[i:]
+        variants.update(before + c + after for c in alphabet)  # insertions
+        if after:
+            variants.add(before + after[1:])  # deletion
+            variants.update(before + c + after[1:] for c in alphabet)  # substitutions
+        if len(after) > 1:
+            variants.add(before + after[1] + after[0] + after[2:])  # neighbours swapped
+    variants.discard(term)
+    return variants
 
 
 def build(terms: list[str], *, field_boosts: dict[str, float] | None = None,

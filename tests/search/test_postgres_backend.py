@@ -235,6 +235,25 @@ def test_one_edit_is_damerau_levenshtein_one():
     assert not any(one_edit("printer", w) for w in ("printer", "pritnre", "prnter s", "prin", "rpitner"[::-1]))
 
 
+def test_corrections_from_the_snapshot_are_the_known_word_one_edit_away_with_most_documents():
+    """Every string one edit away looked up in the snapshot gives what testing every known word
+    with ``one_edit`` gives: the first letter kept, the most documents, ties by the lexeme."""
+    from community.search.postgres_terms import corrections, letters, one_edit
+
+    known = {"printer": 40, "printed": 40, "pointer": 90, "sprinter": 500, "print": 7, "printers": 3,
+             "c++": 2, "prin_er": 1, "printér": 60, "rinter": 900, "pr1nter": 80}
+    stems = ["printxr", "printe", "prinetr", "rprinter", "prinzer", "printerx", "pxintxr", "princer", "prlnter"]
+    brute = {}
+    for stem in stems:
+        near = sorted((-n, term) for term, n in known.items() if term[0] == stem[0] and one_edit(stem, term))
+        if near:
+            brute[stem] = near[0][1]
+    assert corrections(stems, known, letters(known)) == brute
+    assert brute["printxr"] == "printér" and brute["prlnter"] == "pr1nter"  # edits bring in any known character
+    assert brute["printe"] == "printed" and brute["prinetr"] == "printer"  # a tie goes to the lexeme; a swap
+    assert "pxintxr" not in brute and "rprinter" not in brute  # two edits; the first letter's
+
+
 def test_learned_evidence_finds_its_thread_on_postgres_too(app, make, db, printer):
     """A visitor's confirmed words are in the thread's ``learned`` column, searched at weight D
     (migration d8f1b3c5e7a9), so what a visitor called the problem finds it on both backends."""
