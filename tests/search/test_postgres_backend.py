@@ -402,6 +402,14 @@ def test_hits_read_from_the_vector_s_text_are_what_unnest_gives(app, make, db):
     for vector_text, unnested in rows:
         lexemes = [lexeme for lexeme, _positions, _weights in unnested]
         assert postgres_rescore.hits(vector_text, lexemes) == [list(item) for item in unnested]
+    # The text the rescoring reads is kept to the query's lexemes: the same hits for them.
+    for vector_text, unnested in rows:
+        wanted = sorted({lexeme for lexeme, _p, _w in unnested[::2]} | {"doesn't", "absent"})
+        kept = db.session.execute(text(f"SELECT {postgres_rescore.hits_sql()} FROM search_documents"
+                                       " WHERE CAST(vector AS text) = :t"), {"t": vector_text, "lexemes": wanted}).scalar_one()
+        assert len(kept) < len(vector_text)
+        assert postgres_rescore.hits(kept, wanted) == postgres_rescore.hits(vector_text, wanted)
+        assert sorted(postgres_rescore.hits(kept, wanted)) == sorted(list(item) for item in unnested if item[0] in wanted)
 
 
 def test_dense_selections_scan_in_table_order_unless_common_words_are_and_ed():
