@@ -110,8 +110,11 @@ def _write_postings(postwriter, group: list, lengths: dict[int, int]) -> None:
     postings = [p for p in group if p[0] != -1]  # -1: Whoosh's marker of a spelling word, not a posting
     limit = postwriter._blocklimit
     count = len(postings)
+    compression = _compression(postwriter)
     for start in range(0, count, limit):
         block = postings[start:start + limit]
+        # a block of a few postings is written as its pickle: zlib saves it a few bytes at most
+        postwriter._compression = compression if len(block) >= SMALL_BLOCK else 0
         weights = [p[1] for p in block]
         postwriter._ids = array("I", [p[0] for p in block])
         postwriter._weights = array("f", weights)
@@ -122,6 +125,21 @@ def _write_postings(postwriter, group: list, lengths: dict[int, int]) -> None:
         postwriter._maxweight = max(0, max(weights))
         if start + limit < count:
             postwriter._write_block()
+
+
+#: Blocks of fewer postings than this are written uncompressed (most of a bulk import's blocks:
+#: a term in two or three documents).  Whoosh meant to skip zlib for pickles under 20 bytes but
+#: overwrites that choice (``W3PostingsWriter._write_block``); every block says whether it is
+#: compressed, so the readers (Whoosh's and ``postings``) take either.
+SMALL_BLOCK = 8
+
+
+def _compression(postwriter) -> int:
+    """The writer's zlib level as its codec set it (kept aside: ``_write_postings`` changes it per block)."""
+    level = getattr(postwriter, "_codec_compression", None)
+    if level is None:
+        level = postwriter._codec_compression = postwriter._compression
+    return level
 
 
 def _text_items(field, value) -> list | None:

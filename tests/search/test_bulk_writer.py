@@ -6,6 +6,7 @@ from datetime import datetime
 from whoosh import index
 
 from community.search import query as querying
+from community.search import bulk
 from community.search.bulk import fast_writer
 from community.search.schema import build_schema
 
@@ -135,16 +136,55 @@ def _segment_files(path, docs, fast: bool) -> dict[str, bytes]:
     return {file.suffix: file.read_bytes() for file in path.iterdir() if file.suffix in (".pst", ".trm")}
 
 
-def test_fast_pool_writes_whooshs_bytes(tmp_path):
-    """The postings file and the term index are Whoosh's own writer's byte for byte: one-block
-    terms (nearly every term of a segment), longer lists split into blocks, stop words and
-    title positions included."""
-    docs = _docs(300)
+def _docs_with_extras(n: int) -> list[dict]:
+    docs = _docs(n)
     for i, doc in enumerate(docs):
         doc["title"] += " the Café’s v3.12.4 can't it's a printer printer" if i % 3 == 0 else ""
         doc["question"] += f" once{i} Ünïcode don’t 3.12" if i % 2 else ""
+    return docs
+
+
+def test_fast_pool_writes_whooshs_bytes(tmp_path, monkeypatch):
+    """With every block compressed, as Whoosh's writer does, the postings file and the term
+    index are Whoosh's own byte for byte: one-block terms (nearly every term of a segment),
+    longer lists split into blocks, stop words and title positions included."""
+    monkeypatch.setattr(bulk, "SMALL_BLOCK", 0)
+    docs = _docs_with_extras(300)
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     plain, fast = _segment_files(tmp_path / "a", docs, False), _segment_files(tmp_path / "b", docs, True)
     assert set(plain) == {".pst", ".trm"} and len(plain[".pst"]) > 10_000
     assert fast == plain
+
+
+def _compressed(searcher, field: str, term: bytes) -> list[tuple[int, bool]]:
+    """Each block's (postings, compressed?) of one posting list."""
+    matcher = searcher.reader().postings(field, term)
+    out = []
+    while matcher.is_active():
+        out.append((matcher._blocklength, bool(matcher._compression)))
+        matcher._next_block()
+    return out
+
+
+def test_small_blocks_are_written_uncompressed_and_read_the_same(tmp_path):
+    """Blocks of fewer than ``SMALL_BLOCK`` postings are left uncompressed (the rest as Whoosh
+    writes them); Whoosh's reader and the ranker's numpy reader give the same postings."""
+    from community.search.postings import segment_postings
+
+    docs = _docs_with_extras(300)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    plain, fast = _build(tmp_path / "a", docs, False).searcher(), _build(tmp_path / "b", docs, True).searcher()
+    assert _postings(fast) == _postings(plain) and _term_infos(fast) == _term_infos(plain)
+    blocks = {key: _compressed(fast, *key) for key in fast.reader().all_terms()
+              if fast.reader().doc_frequency(*key) > 1}
+    kinds = {(n < bulk.SMALL_BLOCK, packed) for key in blocks for n, packed in blocks[key]}
+    assert kinds == {(True, False), (False, True)}  # small ones plain, big ones zlib, both present
+    assert all(packed for key in blocks for _n, packed in _compressed(plain, *key))
+    assert fast.reader().doc_frequency("question", b"printer") > 128
+    for field, term in [key for key in blocks if key[0] in ("title", "question", "accepted", "answers")]:
+        text = term.decode("utf-8")
+        got, expected = (segment_postings(s.reader(), field, text, values=True) for s in (fast, plain))
+        assert got[0].tolist() == expected[0].tolist() and got[1].tolist() == expected[1].tolist()
+        assert got[2] == expected[2]
