@@ -1,4 +1,4 @@
-"""The PostgreSQL backend's table of words: document frequencies and typo correction with ``pg_trgm``.
+"""The PostgreSQL backend's table of words: document frequencies, and typo correction from them.
 
 ``search_terms`` (migration ``c7e2a9d4f1b8``) holds every lexeme of
 ``search_documents.vector`` and the number of documents holding it, as
@@ -15,8 +15,10 @@ reads the table into its frequency snapshot.
 Typo correction, as the Whoosh backend does it (``query._correct``): a word of
 five letters or more whose stem no document holds is replaced by the known
 lexeme one edit away (insertion, deletion, substitution or two neighbours
-swapped; the first letter kept) held by the most documents.  The trigram index
-(``gin_trgm_ops``) finds the near words; the exact one-edit test is made here.
+swapped; the first letter kept) held by the most documents.  The near words are
+found in the process's snapshot of this table (:func:`corrections`), not by a query:
+the trigram index (``gin_trgm_ops``) that migration ``c7e2a9d4f1b8`` made is no longer
+read, only kept up to date.
 """
 from __future__ import annotations
 
