@@ -119,6 +119,11 @@ def test_an_anonymous_reader_gets_the_kept_page_without_a_query_or_a_cookie(app,
 
 
 def test_a_conditional_request_with_the_etag_gets_304(app, client, thread):
+    # The view count is held still: this test is about the ETag, not the cache.  Under load it
+    # failed (CI at beee148; 3 of 36 loaded runs here, cause not found, 0 of 117 since): a page
+    # drawn again one view later differs and rightly answers 200.  The kept page's own path is
+    # test_an_anonymous_reader_gets_the_kept_page_without_a_query_or_a_cookie.
+    app.config["VIEW_COUNT_FLUSH_SECONDS"] = 3600
     etag = client.get(url_of(thread)).headers["ETag"]
     response = client.get(url_of(thread), headers={"If-None-Match": etag})
     assert response.status_code == 304 and response.data == b""
