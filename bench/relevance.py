@@ -38,6 +38,11 @@ as closed duplicates (the duplicate's title votes for the original) before measu
 dev query is used for that, so every query is measured.  ``--accepted-links`` does the same
 with the corpus's accepted answers that link to another question of it (the question's title
 votes for the linked one, ``services.learning.judgments``); both may be given together.
+``--post-links`` replays every link of a question or of any answer to another question of the
+corpus the same way (the linking title votes for the linked thread, voter ``linked:<thread>``,
+source ``accepted``: the product learns only accepted answers' links; this measures whether all
+links would help, docs/search.md "Twelfth round").  It is allowed with a set that excludes threads:
+the excluded asking threads are not in the corpus, so none of their links is replayed.
 
 The table is printed and the same figures are written as JSON (``--json``; by default
 ``bench/results/relevance-<queries file>-<backend>.json``): every system's R@5, R@10 and
@@ -117,6 +122,8 @@ def main() -> None:
                         help="replay Stack Exchange duplicate links as closed duplicates first")
     parser.add_argument("--accepted-links", action="store_true",
                         help="replay accepted answers linking to another question as judgments first")
+    parser.add_argument("--post-links", action="store_true",
+                        help="replay every post's link to another question of the corpus as a judgment first")
     parser.add_argument("--learned-boost", type=lambda v: [float(x) for x in v.split(",")],
                         default=[schema.FIELD_BOOSTS["learned"]], help="weights of the learned field to compare")
     parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh")
@@ -197,7 +204,7 @@ def main() -> None:
         rows: dict[str, dict[str, list]] = {}
         first_ranks: dict[str, list] = {}  # system -> each query's first relevant rank (None: not in 10)
         latencies, misses = [], []
-        if args.duplicates or args.accepted_links:
+        if args.duplicates or args.accepted_links or args.post_links:
             measure("suggest (tuned)", queries if not args.learn else [], rows)
             by_external = {external: thread_id for thread_id, external in ids.items()}
             titles = {r.external_id: r.title for r in records}
@@ -218,9 +225,17 @@ def main() -> None:
                                   titles[asking], now)
                     replayed += 1
                 print(f"accepted answers: {replayed} links to another question replayed as judgments")
+            if args.post_links:
+                replayed = 0
+                for asking, linked in _post_links(records, set(by_external)):
+                    evidence.vote(by_external[linked], f"linked:{by_external[asking]}", "accepted",
+                                  titles[asking], now)
+                    replayed += 1
+                print(f"post links: {replayed} links to another question replayed as judgments")
             db.session.commit()
             label = " + ".join(name for name, on in (("duplicates", args.duplicates),
-                                                      ("accepted links", args.accepted_links)) if on)
+                                                      ("accepted links", args.accepted_links),
+                                                      ("post links", args.post_links)) if on)
             if not args.learn:
                 state = app.extensions["search"]
                 for weight in args.learned_boost:
@@ -250,7 +265,7 @@ def main() -> None:
                     label = f"+ {args.replay} x{weight:g}" + (f" copies {fresh}" if fresh is not None else "")
                     measure(label, test, rows, latencies)
             baseline_rows(test, rows)
-        elif not (args.duplicates or args.accepted_links):
+        elif not (args.duplicates or args.accepted_links or args.post_links):
             measure("suggest (tuned)", queries, rows, latencies, misses if args.misses else None)
             for name, settings in variants:
                 with applied(settings, app):
@@ -383,20 +398,34 @@ def _duplicate_links(path: Path) -> list[tuple[str, str]]:
 def _accepted_links(records, known: set[str]) -> list[tuple[str, str]]:
     """``(asking external id, linked external id)`` for each accepted answer of the corpus that
     links to another question of it (Stack Exchange URLs, at most ``judgments.MAX_LINKS`` each)."""
+    return _question_links(records, known, accepted_only=True)
+
+
+def _post_links(records, known: set[str]) -> list[tuple[str, str]]:
+    """``(linking external id, linked external id)`` for every link from a thread's question or
+    any of its answers to another question of the corpus (each pair once, every link kept)."""
+    return _question_links(records, known, accepted_only=False)
+
+
+def _question_links(records, known: set[str], *, accepted_only: bool) -> list[tuple[str, str]]:
     import re
 
     pattern = re.compile(r"stackexchange\.com/(?:questions|q)/(\d+)")
     out = []
     for record in records:
-        for answer in record.answers:
-            if not answer.accepted:
-                continue
+        if accepted_only:
+            bodies = [a.body_html or a.body or "" for a in record.answers if a.accepted]
+        else:
+            bodies = [record.body_html or record.body or ""] + [a.body_html or a.body or "" for a in record.answers]
+        found = []  # per accepted answer: a list of links is capped, not the thread's links
+        for body in bodies:
             linked = []
-            for number in pattern.findall(answer.body_html or answer.body or ""):
+            for number in pattern.findall(body):
                 external = f"se:{number}"
                 if external in known and external != record.external_id and external not in linked:
                     linked.append(external)
-            out += [(record.external_id, external) for external in linked[:judgments.MAX_LINKS]]
+            found += [e for e in (linked[:judgments.MAX_LINKS] if accepted_only else linked) if e not in found]
+        out += [(record.external_id, external) for external in found]
     return out
 
 
