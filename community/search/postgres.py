@@ -436,7 +436,7 @@ class PostgresSearch:
             where = f"(vector @@ ({built.sel}) OR ({prefix_selects})) AND {filters}"
         else:  # many matches: the exact rank for the candidates only (``postgres_plan``)
             where = plan.chosen(plan.candidates(built, filters, prefix=one_word, documents=self._snapshot()[1],
-                                                column=plan.fetched_column()))
+                                                column=plan.fetched_column(), suggestion=True))
         lengths = [c for _field, names in rescore.CLASSES.values() for c in names if c not in RANKED_FIELDS]
         columns = ", ".join(dict.fromkeys(("key", *RANKED_FIELDS, "title_words", "prior", *lengths)))
         # The SQL rank picks the window, whose rows are scored again (``postgres_rescore``); the

@@ -43,6 +43,11 @@ STAGED_SORTS = {"relevance": None, "newest": "created DESC NULLS LAST, key",
                 "active": "activity DESC NULLS LAST, key", "votes": "votes DESC, key"}
 #: A selecting word held by at most this many documents brings all of them.
 RARE_ROWS = 300
+#: A suggestion's "first other matches" (matches in table order, whatever their rank) and its
+#: rare-word sets are smaller than the search page's: its target is 15 ms at 100,000 threads, and
+#: each candidate costs its vector read and ranked (docs/search.md, "Twelfth round").
+SUGGEST_OTHER_ROWS = 30
+SUGGEST_RARE_ROWS = 150
 #: Whether the title candidates are the best titles or the first ones.
 TITLE_ORDER = True
 #: Title matches read to pick the best titles among: a word in 5,846 titles ("should") read every
@@ -85,10 +90,12 @@ def fetched_column() -> str:
 
 
 def candidates(built: Built, filters: str, *, prefix: bool = False, extra: int = 0, documents: int = 0,
-               column: str = "key") -> str:
+               column: str = "key", suggestion: bool = False) -> str:
     """SQL selecting the candidates' ``column`` (``key`` or ``ctid``): the union of the bounded
-    sets (module docstring); ``documents``: how many the table holds (for :data:`DENSE_SHARE`)."""
+    sets (module docstring); ``documents``: how many the table holds (for :data:`DENSE_SHARE`);
+    ``suggestion``: the smaller sets of :data:`SUGGEST_OTHER_ROWS` and :data:`SUGGEST_RARE_ROWS`."""
     limit = f"LIMIT {TIER_ROWS + int(extra)}"
+    others, rare_rows = (SUGGEST_OTHER_ROWS, SUGGEST_RARE_ROWS) if suggestion else (TIER_ROWS, RARE_ROWS)
     where = f" AND {filters}" if filters else ""
     tiers = []
     if len(built.selecting) > 1 and not built.all_of:
@@ -107,9 +114,9 @@ def candidates(built: Built, filters: str, *, prefix: bool = False, extra: int =
     else:
         tiers.append(f"SELECT {column} FROM {TABLE} WHERE title_stems @@ ({titled}){where} {limit}")
     for part, count in built.counts:
-        if count <= RARE_ROWS and not built.all_of:
-            tiers.append(f"SELECT {column} FROM {TABLE} WHERE vector @@ ({part}){where} LIMIT {RARE_ROWS}")
-    tiers.append(f"SELECT {column} FROM {TABLE} WHERE {_matching(built, documents)}{where} {limit}")
+        if count <= rare_rows and not built.all_of:
+            tiers.append(f"SELECT {column} FROM {TABLE} WHERE vector @@ ({part}){where} LIMIT {rare_rows}")
+    tiers.append(f"SELECT {column} FROM {TABLE} WHERE {_matching(built, documents)}{where} LIMIT {others + int(extra)}")
     if prefix:
         tiers.append(f"SELECT {column} FROM {TABLE} WHERE title_words @@ ({built.p}){where} {limit}")
     return " UNION ".join(f"({tier})" for tier in tiers)

@@ -23,8 +23,10 @@ from .schema import FIELD_BOOSTS, PHRASE_BOOSTS
 #: Candidates of the SQL rank scored again (suggestions).  50, was 100: dev recall@5 / @10 / MRR@10
 #: 0.887 / 0.914 / 0.866 -> 0.887 / 0.911 / 0.865, dev2 unchanged (1.000 / 1.000 / 0.954); at
 #: 100,000 threads the app's CPU per cold suggestion 16.0 -> 9.6 ms, 90.5 % of the top 5 kept
-#: (same top 1 in 96 %), docs/search.md "Sixth round".
-WINDOW = 50
+#: (same top 1 in 96 %), docs/search.md "Sixth round".  30, was 50: dev, dev2, dev3 unchanged to the
+#: third digit (dev3 MRR@10 0.297 -> 0.298); at 100,000 threads 71 % of cold suggestions keep the same
+#: top 5, and the app + database CPU per suggestion falls by 9 % (docs/search.md, "Twelfth round").
+WINDOW = 30
 #: Weight class -> (the Whoosh field whose boost it takes, the columns that make it up).
 CLASSES = {
     "A": ("title", ("title",)),
