@@ -329,6 +329,8 @@ def test_two_stage_ranking_finds_what_the_exact_ranking_finds_on_a_small_site(ap
     monkeypatch.setattr(postgres_plan, "EXACT_ROWS", -1)
     monkeypatch.setattr(postgres_plan, "TIER_ROWS", 10)
     monkeypatch.setattr(postgres_plan, "RARE_ROWS", 1)
+    monkeypatch.setattr(postgres_plan, "SUGGEST_OTHER_ROWS", 10)
+    monkeypatch.setattr(postgres_plan, "SUGGEST_RARE_ROWS", 1)
     for q in queries:
         staged = search.search(q)
         assert ([h["id"] for h in search.suggest(q)], [h.id for h in staged.results], staged.total) == exact[q], q
@@ -413,6 +415,25 @@ def test_hits_read_from_the_vector_s_text_are_what_unnest_gives(app, make, db):
         assert len(kept) < len(vector_text)
         assert postgres_rescore.hits(kept, wanted) == postgres_rescore.hits(vector_text, wanted)
         assert sorted(postgres_rescore.hits(kept, wanted)) == sorted(list(item) for item in unnested if item[0] in wanted)
+
+
+def test_a_suggestion_s_unranked_candidate_sets_are_smaller_than_the_search_page_s():
+    """A suggestion takes fewer "first other matches" and brings every document only of rarer
+    words (``SUGGEST_OTHER_ROWS``, ``SUGGEST_RARE_ROWS``): each candidate costs its vector read and
+    ranked; the search page keeps ``TIER_ROWS`` and ``RARE_ROWS``."""
+    from community.search import postgres_plan
+    from community.search.postgres_query import tsquery
+
+    counts = {"printer": 15_000, "jam": 200, "ribbon": 100}
+    built = tsquery(["printer", "jam", "ribbon"], prefix=False, df=counts.get, common_df=20_000, documents_total=100_000)
+    assert postgres_plan.SUGGEST_RARE_ROWS < 200 <= postgres_plan.RARE_ROWS
+    page = postgres_plan.candidates(built, "", documents=1_000_000)
+    suggestion = postgres_plan.candidates(built, "", documents=1_000_000, suggestion=True)
+    assert page.count(f"LIMIT {postgres_plan.RARE_ROWS})") == 2  # "jam" and "ribbon" bring all theirs
+    assert suggestion.count(f"LIMIT {postgres_plan.SUGGEST_RARE_ROWS})") == 1  # "ribbon" only
+    others = f"vector @@ ({built.sel}) LIMIT"
+    assert f"{others} {postgres_plan.TIER_ROWS})" in page
+    assert f"{others} {postgres_plan.SUGGEST_OTHER_ROWS})" in suggestion and f"{others} {postgres_plan.TIER_ROWS})" not in suggestion
 
 
 def test_dense_selections_scan_in_table_order_unless_common_words_are_and_ed():
