@@ -52,7 +52,7 @@ from . import query as querying
 from .analysis import normalize
 from .errors import SearchUnavailable
 from .postgres_query import Lexeme, tsquery, words
-from .postgres_schema import COLUMNS, CONFIG, DDL, DROP, STORED, TABLE, TERMS, TERMS_REFRESHED
+from .postgres_schema import COLUMNS, CONFIG, DDL, DROP, SESSION_SETTINGS, STORED, TABLE, TERMS, TERMS_REFRESHED
 from .results import Hit, SearchResults
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,16 @@ ORDERS = {"relevance": "rank DESC, key", "newest": "created DESC NULLS LAST, ran
           "active": "activity DESC NULLS LAST, rank DESC, key", "votes": "votes DESC, rank DESC, key"}
 
 
+def _session_settings(dbapi_connection, _record) -> None:
+    """``SESSION_SETTINGS`` on each new PostgreSQL connection (committed: a rolled-back ``SET`` is undone)."""
+    if not hasattr(dbapi_connection, "pgconn"):
+        return  # not psycopg (SQLite beside, in tests)
+    with dbapi_connection.cursor() as cursor:
+        for statement in SESSION_SETTINGS:
+            cursor.execute(statement)
+    dbapi_connection.commit()
+
+
 class PostgresSearch:
     """``app.extensions["search"]`` when ``SEARCH_BACKEND=postgres``; the same methods as Whoosh's."""
 
@@ -91,6 +101,11 @@ class PostgresSearch:
     def __init__(self, app: Flask):
         self.app = app
         self.paused = False
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        if not event.contains(Engine, "connect", _session_settings):
+            event.listen(Engine, "connect", _session_settings)
         #: (loaded at, documents, {lexeme: its count}, class averages, {lexeme: rows holding it}), per process.
         self._stats: tuple[float, int, dict[str, int], dict[str, float], dict[str, int]] | None = None
         self._lexeme_cache: dict[str, tuple[str, ...]] = {}

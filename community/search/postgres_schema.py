@@ -27,6 +27,22 @@ STORED = ("type", "id", "url", "title", "tags", "category_id", "category_name", 
 #: ``postgres_terms.refresh`` (after an import, a rebuild, every ``SEARCH_PG_STATS_SECONDS``) merges them.
 GIN_INDEXES = (f"{TABLE}_vector", f"{TABLE}_title_words", f"{TABLE}_title_stems", f"{TERMS}_trgm")
 PENDING_LIST_KB = 64
+#: The documents' indexes take the limit of the session writing (migration b8d4f2a6c1e3): the
+#: app's connections set ``PENDING_LIST_KB`` (``SESSION_SETTINGS``), a bulk import's writer
+#: ``IMPORT_PENDING_LIST_KB`` (``postgres_bulk``): flushing its list into the index every 64 kB
+#: was most of the indexes' cost of an imported document ("Import, eighth round" in
+#: docs/search.md).  ``search_terms``' index keeps its own short limit (written by the refresh).
+DOCUMENT_GIN_INDEXES = GIN_INDEXES[:3]
+IMPORT_PENDING_LIST_KB = 4096
+
+
+def pending_list_setting(kb: int) -> str:
+    """The statement giving this session's GIN pending lists (of indexes without a limit of their own) ``kb`` kB."""
+    return f"SET gin_pending_list_limit = {kb}"
+
+
+#: Run on every new connection of the app (``postgres.PostgresSearch``).
+SESSION_SETTINGS = (pending_list_setting(PENDING_LIST_KB),)
 
 #: The table, as the migration creates it (``IF NOT EXISTS``: tests and `search rebuild` may run it).
 CONFIG = "community_search"
@@ -107,8 +123,9 @@ DDL = (
     # The rows holding each word in any class (migration f4c8e2a6b9d1): the two-stage plan's bound.
     f"ALTER TABLE {TERMS} ADD COLUMN IF NOT EXISTS nrow integer",
     f"CREATE INDEX IF NOT EXISTS {TERMS}_trgm ON {TERMS} USING gin (term gin_trgm_ops)",
-    # Short pending lists (migration f4c8e2a6b9d1): see ``GIN_INDEXES``.
-    *(f"ALTER INDEX {name} SET (gin_pending_list_limit = {PENDING_LIST_KB})" for name in GIN_INDEXES),
+    # Short pending lists (migrations f4c8e2a6b9d1, b8d4f2a6c1e3): see ``GIN_INDEXES``.
+    *(f"ALTER INDEX {name} RESET (gin_pending_list_limit)" for name in DOCUMENT_GIN_INDEXES),
+    f"ALTER INDEX {TERMS}_trgm SET (gin_pending_list_limit = {PENDING_LIST_KB})",
     f"CREATE TABLE IF NOT EXISTS {TERMS_REFRESHED} (id integer PRIMARY KEY CHECK (id = 1),"
     " at timestamp with time zone NOT NULL, documents integer NOT NULL)",
 )

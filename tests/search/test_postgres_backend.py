@@ -144,6 +144,39 @@ def test_a_member_s_edit_indexed_before_the_import_s_document_is_kept(app, db):
     assert [tuple(row) for row in titles] == [("thread:7", "Edited title"), ("thread:8", "Another imported title")]
 
 
+def _gin_pending_limits(connection) -> dict[str, str | None]:
+    return dict(connection.execute(text(
+        "SELECT relname, array_to_string(reloptions, ',') FROM pg_class WHERE relname LIKE 'search_%'"
+        " AND relam = (SELECT oid FROM pg_am WHERE amname = 'gin')")).all())
+
+
+def test_an_import_writes_its_documents_with_long_pending_lists_and_the_app_with_short_ones(app, db, monkeypatch):
+    """The documents' GIN indexes take the writing session's limit (no storage parameter):
+    the import's writer 4 MB, every other connection of the app 64 kB."""
+    from community.search import postgres_bulk, postgres_schema
+
+    seen = []
+    write = postgres_bulk.PostgresBulkIndexer._write
+
+    def recording(self, connection, docs):
+        seen.append(connection.execute(text("SHOW gin_pending_list_limit")).scalar())
+        write(self, connection, docs)
+
+    monkeypatch.setattr(postgres_bulk.PostgresBulkIndexer, "_write", recording)
+    indexer = postgres_bulk.PostgresBulkIndexer(app.extensions["search"], db.engine)
+    indexer.add([{"key": "thread:9", "type": "thread", "id": 9, "url": "/t/9", "title": "Imported title"}])
+    indexer.close()
+    assert seen == ["4MB"]
+    assert _gin_pending_limits(db.session) == {name: None for name in postgres_schema.DOCUMENT_GIN_INDEXES} | {
+        "search_terms_trgm": "gin_pending_list_limit=64"}
+    connections = [db.engine.connect() for _ in range(3)]  # the writer's among them, back in the pool
+    try:
+        assert {c.execute(text("SHOW gin_pending_list_limit")).scalar() for c in connections} == {"64kB"}
+    finally:
+        for connection in connections:
+            connection.close()
+
+
 def test_a_failed_document_write_stops_the_import_with_its_error(app, db):
     from community.search.postgres_bulk import PostgresBulkIndexer
 
@@ -151,6 +184,8 @@ def test_a_failed_document_write_stops_the_import_with_its_error(app, db):
     indexer.add([{"key": "thread:9", "type": "thread", "id": 9, "url": "/t/9", "title": None}])  # NOT NULL
     with pytest.raises(Exception, match="null value"):
         indexer.close()
+    with db.engine.connect() as connection:  # the writer's connection, back in the pool with its setting
+        assert connection.execute(text("SHOW gin_pending_list_limit")).scalar() == "64kB"
 
 
 def test_migration_creates_the_table_and_its_index_only_on_postgresql(app, db):
@@ -218,10 +253,7 @@ def test_the_table_of_words_is_refreshed_by_rebuild_and_import_and_when_stale(ap
     state.refresh_terms()  # what `flask import` calls at its end
     assert state._stats is None
     # The GIN indexes' pending lists (which every search reads whole) are short and merged then.
-    options = dict(db.session.execute(text("SELECT relname, array_to_string(reloptions, ',') FROM pg_class"
-                                            " WHERE relname LIKE 'search_%' AND relam = (SELECT oid FROM pg_am"
-                                            " WHERE amname = 'gin')")).all())
-    assert options == {name: "gin_pending_list_limit=64" for name in postgres_terms.GIN_INDEXES}
+    assert _gin_pending_limits(db.session)["search_terms_trgm"] == "gin_pending_list_limit=64"
     make.thread(title="Smudges after the cartridge change", body="New smudges since the cartridge change.")
     with db.engine.begin() as connection:
         assert postgres_terms.merge_pending(connection) > 0
