@@ -1,12 +1,15 @@
 """Where a reply and a vote spend their time, in-process: CPU per request and pyinstrument's tree.
 
     python bench/write_profile.py [--requests 40] [--database-url postgresql+psycopg://...]
+                                  [--search-backend whoosh|postgres] [--thread-replies 0]
                                   [--workdir /tmp/write-profile] [--lines 30] [--json out.json]
 
 Builds the bench site of ``bench/pages.py`` (demo seed, a thread to reply to whose author is
 mailed at once for a reply, the bench moderator with an API token), then posts ``--requests``
 replies and as many votes (alternating 1 and 0 on one answer) through Flask's test client with
-the token, the way ``bench/pages.py`` loads them through gunicorn.  Prints, per kind, the CPU
+the token, the way ``bench/pages.py`` loads them through gunicorn (``--thread-replies N`` first gives the
+thread N replies, as ``bench/pages.py``'s runs leave it; ``--search-backend postgres`` with
+``--database-url``: the search documents written in the reply's transaction).  Prints, per kind, the CPU
 time of the request's thread per request (``time.thread_time``: on a loaded machine wall time
 follows the other jobs; the search queue's and the fan-out's applier threads, which run beside
 the requests when the lock lets them, are left out), the wall time, the request thread's SQL
@@ -36,16 +39,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--database-url")
+    parser.add_argument("--search-backend", choices=("whoosh", "postgres"), default="whoosh",
+                        help="postgres needs --database-url")
+    parser.add_argument("--thread-replies", type=int, default=0,
+                        help="replies the thread to reply to has before the measured ones")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "write-profile")
     parser.add_argument("--lines", type=int, default=45, help="pyinstrument lines shown per kind")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.search_backend == "postgres" and not args.database_url:
+        parser.error("--search-backend postgres needs --database-url")
 
     import pages
     from pyinstrument import Profiler
     from sqlalchemy import event
 
-    site = pages.build_instance(args.workdir, args.database_url)
+    site = pages.build_instance(args.workdir, args.database_url, args.search_backend)
     ids = pages.prepare_site(args.workdir, site["env"])
     pages._use_env(site["env"])
     from community import create_app
@@ -57,6 +66,7 @@ def main() -> None:
                       "NOTIFY_FANOUT_APPLIER": False})
     with app.app_context():
         engine = db.engine
+        _fill_thread(ids["reply_thread"], args.thread_replies)
     statements = []
     held = _LockHeld()
     event.listen(engine, "before_cursor_execute",
@@ -105,7 +115,8 @@ def main() -> None:
         trees[name] = _tree(profiler, args.lines)
 
     load = os.getloadavg()
-    print(f"in-process, {'PostgreSQL' if args.database_url else 'SQLite'}, {args.requests} requests each, "
+    print(f"in-process, {'PostgreSQL' if args.database_url else 'SQLite'} + {args.search_backend} search, "
+          f"{args.thread_replies} replies in the thread before, {args.requests} requests each, "
           f"load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (CPU and wall without the profiler;\n"
           f"the trees: pyinstrument over another {args.requests} of each, wall seconds)\n")
     print(f"{'request':<14} {'CPU ms':>8} {'wall ms':>8} {'SQL':>6} {'CPU ms locked':>14} {'SQL locked':>11} "
@@ -122,10 +133,34 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps({"results": results, "load": load, "requests": args.requests,
                                          "database": "postgresql" if args.database_url else "sqlite",
+                                         "search_backend": args.search_backend,
+                                         "thread_replies": args.thread_replies,
                                          "trees": trees}, indent=2))
     pages._stop_applier(app)
     with app.app_context():
         db.engine.dispose()
+
+
+def _fill_thread(thread_id: int, replies: int) -> None:
+    """Give the thread ``replies`` replies from the demo's members (in the app context)."""
+    from sqlalchemy import select
+
+    from community.extensions import db
+    from community.models import Thread, User
+    from community.services.forum import threads
+
+    if not replies:
+        return
+    thread = db.session.get(Thread, thread_id)
+    members = db.session.execute(select(User).where(User.role == "member").order_by(User.id)).scalars().all()
+    for i in range(replies):
+        threads.add_reply(members[i % len(members)], thread,
+                          f"Earlier reply {i + 1}: check **Settings → Power** and turn off *sleep while idle*.",
+                          notify=False)
+        if i % 50 == 49:
+            db.session.commit()
+    db.session.commit()
+    db.session.remove()
 
 
 class _LockHeld:

@@ -1,7 +1,8 @@
 """Database rows to index documents.  The database is the source of truth.
 
-``thread_documents(session, ids)`` loads threads, their visible posts,
-categories and tags in four queries whatever the number of ids, and returns
+``thread_documents(session, ids)`` loads threads, their categories and tags, and of their
+visible posts those a document is made of (the question, the accepted answer and the first
+answers up to ``INDEXED_CHARS`` of text) in a few queries whatever the number of ids, and returns
 ``{key: document or None}``: ``None`` means "not searchable" (missing,
 hidden, deleted or merged), so the caller deletes it from the index.
 """
@@ -12,8 +13,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..models import Post, Thread
 from ..urls import article_url, idea_url, thread_url
@@ -53,6 +54,7 @@ def thread_document(thread: Thread, posts: list[Post], learned: str = "",
                     texts: dict[int, str] | None = None) -> dict | None:
     """The index document of one thread given its posts (any order), or ``None`` if not searchable.
 
+    ``posts``: objects or rows with ``id``, ``is_question``, ``body_html`` and ``visible``.
     ``learned``: the text of its learned evidence (``search/learned.py``).  ``texts``: post id ->
     ``html_to_text(body_html)`` where the caller already has it (the import's renderers).
     """
@@ -107,24 +109,80 @@ def thread_document(thread: Thread, posts: list[Post], learned: str = "",
 
 
 def thread_documents(session: Session, ids: Iterable[int]) -> dict[str, dict | None]:
-    """Documents for ``ids``, loaded in a constant number of queries per chunk of 500."""
+    """Documents for ``ids``, loaded in a constant number of queries per chunk of 500.
+
+    A thread's posts are read as rows of the four columns a document needs, and only as many
+    as it takes (``_document_posts``): a reply to a long thread does not read the whole thread.
+    """
     out: dict[str, dict | None] = {}
     for chunk in _chunks(ids):
         threads = {t.id: t for t in session.execute(
             select(Thread).where(Thread.id.in_(chunk))
-            .options(selectinload(Thread.category), selectinload(Thread.tags))
-        ).scalars()}
-        posts: dict[int, list[Post]] = defaultdict(list)
-        for post in session.execute(
-            select(Post).where(Post.thread_id.in_(list(threads)), Post.visible)
-        ).scalars():
-            posts[post.thread_id].append(post)
-        texts = learned.learned_texts(session, [t.id for t in threads.values() if t.visible])
+            .options(joinedload(Thread.category), selectinload(Thread.tags))
+        ).unique().scalars()}
+        posts, texts = _document_posts(session, threads.values())
+        learned_texts = learned.learned_texts(session, [t.id for t in threads.values() if t.visible])
         for thread_id in chunk:
             thread = threads.get(thread_id)
-            out[thread_key(thread_id)] = (thread_document(thread, posts[thread_id], texts.get(thread_id, ""))
-                                          if thread else None)
+            out[thread_key(thread_id)] = (thread_document(thread, posts[thread_id], learned_texts.get(thread_id, ""),
+                                                          texts) if thread else None)
     return out
+
+
+#: Answers read per thread and round by ``_document_posts`` (a round is one query).
+ANSWER_ROUND = 40
+
+
+def _document_posts(session: Session, threads: Iterable[Thread]) -> tuple[dict[int, list], dict[int, str]]:
+    """``({thread_id: [post rows]}, {post id: text})``: of each visible thread's visible posts,
+    those its document is made of, as rows with ``id``, ``thread_id``, ``is_question``,
+    ``body_html`` and ``visible`` (true).
+
+    The question and the accepted answer (and any post marked ``is_question``) are always read;
+    the other answers in id order, ``ANSWER_ROUND`` a round, until their text fills
+    ``INDEXED_CHARS``: ``thread_document`` joins them in that order and cuts there, so the
+    answers after that point cannot change the document, and the result is the one all the
+    posts give.  One thread is read with ``id > last ... LIMIT`` (the index ``ix_posts_thread``:
+    the cost of a reply does not grow with its thread), several with ``row_number()``.
+    """
+    visible = [t for t in threads if t.visible]
+    posts: dict[int, list] = defaultdict(list)
+    texts: dict[int, str] = {}
+    if not visible:
+        return posts, texts
+    columns = (Post.id, Post.thread_id, Post.is_question, Post.body_html, true().label("visible"))
+    named = [i for t in visible for i in (t.question_post_id, t.accepted_post_id) if i is not None]
+    special = or_(Post.is_question.is_(True), Post.id.in_(named)) if named else Post.is_question.is_(True)
+    ids = [t.id for t in visible]
+    for row in session.execute(select(*columns).where(Post.thread_id.in_(ids), Post.visible, special)):
+        posts[row.thread_id].append(row)
+    others = and_(Post.visible, Post.is_question.is_(False), Post.id.not_in(named) if named else true())
+    filled = dict.fromkeys(ids, 0)           # thread -> length of its answers' text so far
+    last = dict.fromkeys(ids, 0)             # thread -> id of the last answer read
+    pending, round_ = ids, 0
+    while pending:
+        if len(pending) == 1:
+            rows = session.execute(select(*columns).where(Post.thread_id == pending[0], others,
+                                                          Post.id > last[pending[0]])
+                                   .order_by(Post.id).limit(ANSWER_ROUND)).all()
+        else:   # every pending thread has had exactly round_ * ANSWER_ROUND answers read
+            number = func.row_number().over(partition_by=Post.thread_id, order_by=Post.id).label("number")
+            ranked = select(*columns, number).where(Post.thread_id.in_(pending), others).subquery()
+            rows = session.execute(select(ranked.c.id, ranked.c.thread_id, ranked.c.is_question, ranked.c.body_html,
+                                          ranked.c.visible)
+                                   .where(ranked.c.number > round_ * ANSWER_ROUND,
+                                          ranked.c.number <= (round_ + 1) * ANSWER_ROUND)).all()
+        read: dict[int, int] = defaultdict(int)
+        for row in rows:
+            text = html_to_text(row.body_html)
+            texts[row.id] = text
+            posts[row.thread_id].append(row)
+            filled[row.thread_id] += len(text) + 1
+            last[row.thread_id] = max(last[row.thread_id], row.id)
+            read[row.thread_id] += 1
+        pending = [t for t in pending if read[t] == ANSWER_ROUND and filled[t] <= INDEXED_CHARS]
+        round_ += 1
+    return posts, texts
 
 
 def all_thread_ids(session: Session) -> list[int]:
