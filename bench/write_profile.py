@@ -3,6 +3,7 @@
     python bench/write_profile.py [--requests 40] [--database-url postgresql+psycopg://...]
                                   [--search-backend whoosh|postgres] [--thread-replies 0]
                                   [--workdir /tmp/write-profile] [--lines 30] [--json out.json]
+                                  [--show-statements N]
 
 Builds the bench site of ``bench/pages.py`` (demo seed, a thread to reply to whose author is
 mailed at once for a reply, the bench moderator with an API token), then posts ``--requests``
@@ -15,7 +16,8 @@ follows the other jobs; the search queue's and the fan-out's applier threads, wh
 the requests when the lock lets them, are left out), the wall time, the request thread's SQL
 statements per request, the CPU time and statements of the request's thread
 while it holds the lock other writers wait for (SQLite's write lock; PostgreSQL's first row or
-advisory lock), and pyinstrument's top lines for the whole loop.
+advisory lock), and pyinstrument's top lines for the whole loop (``--show-statements N``: the SQL of the last N
+measured requests of each kind).
 Notification fan-out that runs after the response (``services/fanout.py``) is applied at the
 end and timed apart, so "in the request" is what the client waits for.
 """
@@ -46,6 +48,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "write-profile")
     parser.add_argument("--lines", type=int, default=45, help="pyinstrument lines shown per kind")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--show-statements", type=int, default=0, metavar="N",
+                        help="print the SQL of the last N measured requests of each kind")
     args = parser.parse_args()
     if args.search_backend == "postgres" and not args.database_url:
         parser.error("--search-backend postgres needs --database-url")
@@ -70,7 +74,8 @@ def main() -> None:
     statements = []
     held = _LockHeld()
     event.listen(engine, "before_cursor_execute",
-                 lambda *a, **k: threading.current_thread() is threading.main_thread() and statements.append(1))
+                 lambda conn, cursor, sql, *a: threading.current_thread() is threading.main_thread()
+                 and statements.append(sql))
     event.listen(engine, "before_cursor_execute", held.statement)
     event.listen(engine, "commit", held.end)
     event.listen(engine, "rollback", held.end)
@@ -94,10 +99,16 @@ def main() -> None:
         statements.clear()
         held.clear()
         wall, cpu = time.perf_counter(), time.thread_time()
+        marks = []
         for i in range(args.requests):
+            marks.append(len(statements))
             response = send(i)
             assert response.status_code == ok, (name, response.status_code, response.get_data(as_text=True))
         cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+        ends = marks[1:] + [len(statements)]
+        for start, end in list(zip(marks, ends))[len(marks) - args.show_statements:] if args.show_statements else ():
+            print(f"--- {name}, one request's statements:")
+            print("\n".join("  " + " ".join(sql.split())[:160] for sql in statements[start:end]))
         sql = len(statements) / args.requests
         locked = held.totals(args.requests)
         fan_cpu = time.process_time()

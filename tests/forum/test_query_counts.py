@@ -94,3 +94,38 @@ def test_profile_queries_do_not_grow_with_activity(app, db, make):
     n_quiet = page_statements(app, db, "/users/quiet")
     n_busy = page_statements(app, db, "/users/busy")
     assert n_quiet == n_busy, (n_quiet, n_busy)
+
+
+def test_a_vote_from_zero_neither_reads_the_ledger_to_reverse_nor_updates_the_vote_it_inserted(app, db, make):
+    """A vote at 0 stands for no ledger rows (``flask check``'s vote_ledger rule), so a first vote
+    or one cast again after a withdrawal reverses nothing: no read of open rows.  A first vote is
+    inserted with its value: no UPDATE of the row just written.  Withdrawing still reverses."""
+    from community.models import ReputationEvent, User, Vote
+    from sqlalchemy import func, select
+
+    thread = make.thread(author=make.user("asked"))
+    answer = make.reply(thread, author=make.user("answered"))
+    voter = make.user("voting")
+    db.session.commit()
+
+    def cast(value):
+        with counting(db.engine) as statements:
+            votes.set_vote(voter, answer, value)
+        db.session.commit()
+        return [" ".join(s.split()).upper() for s in statements]
+
+    def open_reads(statements):
+        return [s for s in statements if s.startswith("SELECT") and "REVERSAL" in s]
+
+    first = cast(1)
+    assert not open_reads(first)
+    assert not [s for s in first if s.startswith("UPDATE VOTES")]
+    assert [s for s in first if s.startswith("INSERT INTO VOTES")]
+    withdrawn = cast(0)
+    assert len(open_reads(withdrawn)) == 1
+    again = cast(1)
+    assert not open_reads(again)
+    assert db.session.get(Vote, db.session.execute(select(Vote.id)).scalar_one()).value == 1
+    open_points = db.session.execute(
+        select(func.sum(ReputationEvent.points)).where(ReputationEvent.user_id == answer.author_id)).scalar_one()
+    assert open_points == db.session.get(User, answer.author_id).reputation_points == 10

@@ -19,10 +19,9 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ...extensions import db
-from ...models import Idea, IdeaVote
+from ...models import Idea, IdeaVote, User
 from ...models.ideas import OPEN_STATUSES
 from ..errors import Conflict
-from ..locking import lock_users
 
 
 def budget() -> int | None:
@@ -47,11 +46,10 @@ def votes_left(user) -> int | None:
     return max(limit - active_votes(user.id), 0)
 
 
-def lock_voter(user_id: int, author_id: int | None = None) -> None:
-    """Serialise one member's votes (PostgreSQL row lock), with the idea's author whose reputation
-    the vote moves: both in one statement, in id order (``locking.lock_users``)."""
+def lock_voter(user_id: int) -> None:
+    """Serialise one member's votes (PostgreSQL row lock; a no-op statement on SQLite)."""
     if budget() is not None:
-        lock_users(user_id, author_id)
+        db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
 
 
 def check(user_id: int) -> None:
