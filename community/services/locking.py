@@ -2,7 +2,7 @@
 
 Two identical requests at once (a double-clicked accept, a script voting 8
 times) must change state once.  On PostgreSQL the services re-read the rows
-they are about to change with ``SELECT ... FOR UPDATE``; the second request
+they are about to change with ``SELECT ... FOR NO KEY UPDATE``; the second request
 waits for the first to commit, then sees its result.  On SQLite ``FOR UPDATE``
 is omitted by the dialect; there a writing request's transaction begins with
 ``BEGIN IMMEDIATE`` (``extensions.configure_sqlite_connections``), which
@@ -10,10 +10,37 @@ serializes writers for the whole transaction, or, in a view marked
 ``extensions.locks_late``, every lock here takes that write lock first
 (``write_lock``), so its reads before the first lock run beside other writers.
 
-Lock order, to keep PostgreSQL free of deadlocks: threads (by id), then
-posts, then users (by id).  Ideas lock their idea row first.  ``advisory``
-locks name something that is no row (a mail throttle key: one member and one
-thread); they are taken after the thread row that serializes the writers.
+Lock order, to keep PostgreSQL free of deadlocks (issue 17): every write takes its locks in
+this order, never going back up it, and several of one kind at once, in id (or name) order:
+
+1. a visitor's ask-session names (``ask-session:user:``, then ``ask-session:visitor:``:
+   ``start_or_resume_session``, before it reads or writes the session's row);
+2. the AskSession row or the idea row the write is about (``lock(AskSession)``, a session's
+   ``UPDATE``, the ideas' ``FOR [NO KEY] UPDATE``);
+3. a visitor's ``deflection-credit:`` names (sorted), then ``deflection-address-cap:``;
+4. threads (by id), 5. posts (by id), 6. users (by id, ``lock_users``: all at once where it
+   can; the ledger's ``award`` then finds them held);
+7. last, at most one of each per transaction: the mail throttle of one thread
+   (``notify:thread:<id>``, the fan-out applier's mail decisions: one lock for the whole
+   thread, not one per person, since a fan-out tells its people in its own order), the mail
+   ceiling of one member (``mail-ceiling:<id>``, the sending worker's claim, a transaction of
+   its own), and the search documents' keys (``search/postgres.py``, sorted, in
+   ``before_commit``, after every other lock of the transaction).
+
+What each write takes, in that order: a vote on an answer: post, author and voter (a question's
+vote: the thread first); an accept, a change or a withdrawal: thread, post, the asker and the
+authors; a reply: the thread's counter (an ``UPDATE``, after the post's insert); a delete, a flag,
+a moderation action, an escalation: thread, post; a merge or a duplicate: both threads; account
+settings, deletion, SSO link: the user; a deflection confirmation: its session (``UPDATE``),
+the address cap, the answer's author; the inferred-credit job: the session, the visitor's names,
+the address cap, the author; a question or support request ending a session: the session
+(``UPDATE``), the visitor's names, the credited authors (the ledger's reversal).
+
+Row locks are ``FOR NO KEY UPDATE`` (``key_share=True``): they serialize the writers of a row
+but not the inserts that only reference it.  A foreign key key-share-locks its parent row, and
+``FOR UPDATE`` waited for that: a vote on an answer (no thread lock) holding its users then
+inserting its ledger row (``thread_id``) waited for an accept holding the thread and waiting
+for those users, a deadlock answered 500 (``tests/platform/test_lock_order.py``).
 """
 from __future__ import annotations
 
@@ -37,7 +64,7 @@ def lock(model, ident):
     """Re-read one row under a row lock and refresh the session's object; None if gone."""
     write_lock()
     return db.session.execute(
-        select(model).where(model.id == ident).with_for_update()
+        select(model).where(model.id == ident).with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
@@ -49,7 +76,7 @@ def lock_many(model, idents) -> list:
         return []
     write_lock()
     return list(db.session.execute(
-        select(model).where(model.id.in_(ids)).order_by(model.id).with_for_update()
+        select(model).where(model.id.in_(ids)).order_by(model.id).with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalars())
 

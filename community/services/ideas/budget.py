@@ -19,9 +19,10 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ...extensions import db
-from ...models import Idea, IdeaVote, User
+from ...models import Idea, IdeaVote
 from ...models.ideas import OPEN_STATUSES
 from ..errors import Conflict
+from ..locking import lock_users
 
 
 def budget() -> int | None:
@@ -46,10 +47,11 @@ def votes_left(user) -> int | None:
     return max(limit - active_votes(user.id), 0)
 
 
-def lock_voter(user_id: int) -> None:
-    """Serialise one member's votes (PostgreSQL row lock; a no-op statement on SQLite)."""
+def lock_voter(user_id: int, author_id: int | None = None) -> None:
+    """Serialise one member's votes (PostgreSQL row lock), with the idea's author whose reputation
+    the vote moves: both in one statement, in id order (``locking.lock_users``)."""
     if budget() is not None:
-        db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+        lock_users(user_id, author_id)
 
 
 def check(user_id: int) -> None:

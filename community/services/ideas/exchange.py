@@ -170,7 +170,11 @@ def set_vote(voter: User, idea: Idea, value, *, at=None) -> int:
         raise Conflict(f"This idea is {idea.status_label.lower()}: votes are closed.", code="idea_closed")
     source = f"idea:{idea.id}"
     if value == 1:
-        budget.lock_voter(voter.id)
+        # The idea's row first, then the users (services/locking.py, "Lock order"): the voter
+        # alone first, then the author in ``award``, crossed with a vote the other way round,
+        # and a status change holding the idea waited for an author this vote held.
+        _lock_idea(idea)
+        budget.lock_voter(voter.id, idea.author_id)
         if _insert_ignore(IdeaVote, {"idea_id": idea.id, "user_id": voter.id, "created_at": at or utcnow()}):
             _bump_votes(idea, +1)
             budget.check(voter.id)
@@ -246,10 +250,11 @@ def allowed_statuses(idea: Idea) -> list[str]:
     return [idea.status, *TRANSITIONS[idea.status]]
 
 
-def _lock_for_status(idea: Idea) -> None:
-    """Lock the idea's row and re-read it (PostgreSQL ``FOR NO KEY UPDATE``: a link or a vote
-    row inserted meanwhile, which only needs the key, does not wait and cannot deadlock with
-    the replies this change posts; SQLite's ``BEGIN IMMEDIATE`` already serializes writers)."""
+def _lock_idea(idea: Idea) -> None:
+    """Lock the idea's row and re-read it, for a status change or a vote (PostgreSQL ``FOR NO KEY
+    UPDATE``: a link or a vote row inserted meanwhile, which only needs the key, does not wait
+    and cannot deadlock with the replies this change posts; SQLite's ``BEGIN IMMEDIATE`` already
+    serializes writers)."""
     db.session.execute(select(Idea.id).where(Idea.id == idea.id).with_for_update(key_share=True))
     db.session.refresh(idea)
 
@@ -274,7 +279,7 @@ def change_status(actor: User, idea: Idea, status: str, response: str, *, at=Non
     if status == "duplicate":
         raise ValidationError("An idea becomes a duplicate only by merging it into another.", field="status")
     text = _clean_response(response)
-    _lock_for_status(idea)
+    _lock_idea(idea)
     old = idea.status
     if status == old and text == idea.response:
         latest = _latest_change(idea)

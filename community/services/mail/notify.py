@@ -48,7 +48,11 @@ def email_for(note, details: dict | None = None) -> bool:
         return False
     key = f"{KEY_PREFIX}{user.id}:thread:{note.thread_id}" if note.thread_id else f"{KEY_PREFIX}{user.id}"
     if note.thread_id:
-        advisory(key)     # one mail decision at a time per person and thread: the batch holds
+        # One mail decision at a time per thread (the batch holds).  One lock for the whole
+        # thread, not one per person: a fan-out tells its people in its own order (the asker,
+        # the @mentioned, the watchers), so two fan-outs of one thread took per-person locks in
+        # crossing orders, a deadlock (services/locking.py, "Lock order").
+        advisory(f"{KEY_PREFIX}thread:{note.thread_id}")
     item = {"message": note.message, "link": absolute_url(note.url), **(details or {})}
     waiting = _waiting(key) if note.thread_id else None
     if waiting is not None:
