@@ -12,7 +12,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from community.extensions import db
-from community.models import DeflectionCredit, ReputationEvent, User
+from community.models import AskSession, DeflectionCredit, ReputationEvent, User
+from community.services.deflection import credit
 from community.services.forum import accepting
 from community.services.forum import threads as forum_threads
 from tests.deflection.conftest import minutes
@@ -425,3 +426,25 @@ def test_the_failure_rule_at_its_two_ends_is_one_rule_for_the_metrics_and_the_cr
     assert [points for points, _ in bonus_rows(flow.helper.id)] == [2, -2, 2, 2, -2]
     page = c.get(f"/threads/{flow.t1.id}/{flow.t1.slug}").get_data(as_text=True)
     assert "Helped 1 customer without a support contact" in page
+
+
+def test_a_contact_committed_while_a_confirmation_is_credited_fails_the_credit(site):
+    """The race the visitor's lock alone does not close (PostgreSQL): the confirmation's moment is
+    taken, then the visitor's contact, holding the lock first, commits and finds no credit to fail.
+    The credit written after it must be written failed, with no bonus."""
+    flow = Credited(site)
+    before = reputation(flow.helper.id)
+    visitor = site.visitor()
+    site.at(minutes(0))
+    sid = visitor.open_page("/ask")
+    flow.shown(visitor, sid, minutes(1))
+    flow.opened(visitor, sid, minutes(2))
+    site.at(minutes(4))
+    flow.support(visitor, visitor.open_page("/support/contact"), minutes(4))
+    session = db.session.get(AskSession, sid)
+    session.confirmed_at = minutes(3)
+    credit.credit_confirmation(session, flow.t1, minutes(3))
+    db.session.commit()
+    row = db.session.execute(select(DeflectionCredit)).scalar_one()
+    assert (row.kind, row.thread_id, row.created_at, row.failed_at) == ("confirmed", flow.t1.id, minutes(3), minutes(4))
+    assert bonus_rows(flow.helper.id) == [] and reputation(flow.helper.id) == before

@@ -119,11 +119,17 @@ def _existing(session_id: str) -> DeflectionCredit | None:
 
 
 def credit_confirmation(session: AskSession, thread: Thread, at: datetime) -> DeflectionCredit | None:
-    """Credit the thread (and its accepted answer's author) for the session's counted confirmation."""
+    """Credit the thread (and its accepted answer's author) for the session's counted confirmation.
+
+    Under the visitor's locks, as the inferred credits and ``fail_after_contact``: a contact
+    committed while this credit was being written found no credit to fail, so a contact of theirs
+    committed since ``at`` is read here and the credit written failed, with no bonus."""
+    _lock_visitor(session.visitor_id, session.user_id)
     if _excluded(session, at, "confirmed"):
         return None
     earlier = _existing(session.id)   # an inferred credit: the session is confirmed now
-    credit = _credit(session, thread, at, kind="confirmed", replacing=earlier)
+    credit = _credit(session, thread, at, kind="confirmed", replacing=earlier,
+                     failed_at=_first_contact_after(session, at))
     evidence.record_confirmation(session, thread, at)  # the words typed now ask for this thread
     return credit
 
