@@ -32,7 +32,7 @@ vote: the thread first); an accept, a change or a withdrawal: thread, post, the 
 authors; a reply: the thread's counter (an ``UPDATE``, after the post's insert); a delete, a flag,
 a moderation action, an escalation: thread, post; a merge or a duplicate: both threads; account
 settings, deletion, SSO link: the user; a deflection confirmation: its session (``UPDATE``),
-the address cap, the answer's author; the inferred-credit job: the session, the visitor's names,
+the visitor's names, the address cap, the answer's author; the inferred-credit job: the session, the visitor's names,
 the address cap, the author; a question or support request ending a session: the session
 (``UPDATE``), the visitor's names, the credited authors (the ledger's reversal).
 
