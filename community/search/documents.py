@@ -297,12 +297,13 @@ def article_document(article) -> dict | None:
 
 def sort_keys(created, activity, votes) -> dict:
     """The columns the search page sorts by besides relevance (``schema.SORTS``)."""
-    return {"created_order": _epoch(created), "activity_order": _epoch(activity or created),
+    return {"created_order": epoch_seconds(created), "activity_order": epoch_seconds(activity or created),
             "votes_order": max(min(int(votes or 0), 2**31 - 1), -(2**31))}
 
 
-def _epoch(moment) -> int:
-    """Whole seconds since 1970 of a naive UTC datetime (0 when unknown)."""
+def epoch_seconds(moment) -> int:
+    """Whole seconds since 1970 of a naive UTC datetime (0 when unknown), as the sort columns
+    hold them (the search page's date filter reads ``created_order`` too)."""
     import calendar
 
     return calendar.timegm(moment.utctimetuple()) if moment else 0

@@ -14,7 +14,6 @@ import logging
 
 from flask import Flask
 from sqlalchemy.orm import Session
-from whoosh import query as Q
 
 import numpy as np
 
@@ -267,9 +266,37 @@ def _filter_mask(arrays: SearcherArrays, *, category_id, solved, type, since, un
     if type in documents.SEARCH_TYPES:
         narrow(arrays.docs_of("type", type))
     if since or until:
-        found = arrays.searcher.docs_for_query(Q.DateRange("created", since, until))
-        narrow(np.fromiter(found, dtype=np.int64))
+        narrow(_created_within(arrays, since, until))
     return mask
+
+
+def _created_within(arrays: SearcherArrays, since: datetime | None, until: datetime | None) -> np.ndarray:
+    """Docnums created in ``[since, until]`` (naive UTC), from the whole seconds of the
+    ``created_order`` column (0: no time, never matched).  A document in the very second of a
+    bound that has a fraction of a second (the search page's bounds have none, or end at
+    .999999) is decided by its stored ``created``."""
+    seconds = arrays.numeric("created_order", 0)
+    keep = seconds > 0
+    edges = []
+    if since:
+        first = documents.epoch_seconds(since)
+        keep &= seconds > first if since.microsecond else seconds >= first
+        if since.microsecond:
+            edges.append(first)
+    if until:
+        last = documents.epoch_seconds(until)
+        keep &= seconds <= last if until.microsecond == 999999 else seconds < last
+        if until.microsecond != 999999:
+            edges.append(last)
+    found = np.flatnonzero(keep)
+    edge_docs = np.flatnonzero(np.isin(seconds, edges)) if edges else ()
+    exact = [docnum for docnum in edge_docs if arrays.live()[docnum]
+             and _between(arrays.searcher.stored_fields(docnum).get("created"), since, until)]
+    return np.union1d(found, np.asarray(exact, dtype=np.int64)) if exact else found
+
+
+def _between(moment: datetime | None, since: datetime | None, until: datetime | None) -> bool:
+    return moment is not None and (since is None or moment >= since) and (until is None or moment <= until)
 
 
 def _priors(arrays: SearcherArrays) -> np.ndarray:

@@ -9,13 +9,13 @@ never in the index: removing it is how it stops being findable.
 from __future__ import annotations
 
 from whoosh import columns
-from whoosh.fields import BOOLEAN, COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.fields import BOOLEAN, COLUMN, ID, KEYWORD, STORED, TEXT, Schema
 
 from .analysis import STOPWORDS, SupportAnalyzer
 
 #: Bump when the schema or analyzer changes: an index built with another
 #: version is rebuilt from the database on the next ``search rebuild``.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 ANALYZER = SupportAnalyzer()
 __all__ = ["ANALYZER", "STOPWORDS", "build_schema", "prior"]
@@ -83,8 +83,9 @@ def build_schema() -> Schema:
         prior=COLUMN(columns.NumericColumn("I", default=1000)),
         replies=STORED(),
         status=ID(stored=True),
-        #: Filtered on by the search page (``since``/``until``).
-        created=DATETIME(stored=True),
+        #: Shown; the search page's ``since``/``until`` filter reads the ``created_order`` column
+        #: (schema 8: as an indexed DATETIME its numeric trie terms were 30% of a bulk import's terms).
+        created=STORED(),
         activity=STORED(),
         #: The search page's other orders (``SORTS``): seconds since 1970 and the score, as columns.
         created_order=COLUMN(columns.NumericColumn("I", default=0)),

@@ -54,6 +54,34 @@ def test_filters_category_solved_type_and_dates(client, make, db):
     assert ids("q=refund&category=99999") == {old.id, new.id}
 
 
+def test_date_filter_is_exact_to_the_microsecond(make, db):
+    """The date filter reads whole seconds from a column (schema 8) and decides a document in a
+    bound's own second by its stored time: the same answers as comparing the datetimes, on
+    both backends."""
+    from community import search
+
+    moments = [datetime(2022, 5, 1, 12, 0, 0), datetime(2022, 5, 1, 12, 0, 0, 400000),
+               datetime(2022, 5, 1, 12, 0, 0, 999999), datetime(2022, 5, 1, 12, 0, 1),
+               datetime(2022, 5, 1, 12, 0, 1, 500000), datetime(2022, 5, 2)]
+    threads = []
+    for n, moment in enumerate(moments):
+        thread = make.thread(title=f"Quarterly ledger export number {n}")
+        thread.created_at = moment
+        threads.append(thread)
+    db.session.commit()
+    search.rebuild()
+    bounds = [None, datetime(2022, 5, 1, 12, 0, 0), datetime(2022, 5, 1, 12, 0, 0, 400000),
+              datetime(2022, 5, 1, 12, 0, 0, 400001), datetime(2022, 5, 1, 12, 0, 0, 999999),
+              datetime(2022, 5, 1, 12, 0, 1), datetime(2022, 5, 1, 12, 0, 1, 499999), datetime(2022, 5, 3)]
+    for since in bounds:
+        for until in bounds:
+            found = {hit.id for hit in search.search("ledger export", since=since, until=until,
+                                                     per_page=50).results}
+            wanted = {t.id for t in threads if (since is None or t.created_at >= since)
+                      and (until is None or t.created_at <= until)}
+            assert found == wanted, (since, until)
+
+
 def test_pagination(client, make, db, app):
     app.config["PAGE_SIZE"] = 5
     category = make.category()
