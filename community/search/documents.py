@@ -323,6 +323,19 @@ def article_documents(session: Session, ids: Iterable[int]) -> dict[str, dict | 
     return out
 
 
+def promoted_threads(session: Session, article_ids: Iterable[int]) -> dict[int, int]:
+    """``{article id: id of the thread it was promoted from}`` for those of ``article_ids`` that
+    were promoted from a thread (one indexed read: ``source_thread_id`` is unique)."""
+    from ..models import Article
+
+    ids = sorted({int(i) for i in article_ids})
+    if not ids:
+        return {}
+    rows = session.execute(select(Article.id, Article.source_thread_id).where(
+        Article.id.in_(ids), Article.source_thread_id.is_not(None)))
+    return {article_id: thread_id for article_id, thread_id in rows}
+
+
 def all_article_ids(session: Session) -> list[int]:
     from ..models import Article
 

@@ -1,7 +1,8 @@
 """Stored document fields to what callers get (a suggestion dict, a search-page ``Hit``), for every backend."""
 from __future__ import annotations
 
-from . import snippets
+from ..extensions import db
+from . import documents, snippets
 from .results import Hit
 
 #: A suggestion scoring under this share of the best one is not shown: a match on one common
@@ -25,11 +26,13 @@ ARTICLE_FIRST_RATIO = 0.7
 
 def order_suggestions(ranked: list[tuple[float, dict]], limit: int) -> list[tuple[float, dict]]:
     """The ``limit`` suggestions to show from ``(score, stored fields)`` best first, for every
-    backend: after the first :data:`ALWAYS_SHOWN`, those under :data:`MIN_RELATIVE_SCORE` of the
+    backend: an article and the thread it was promoted from in one place
+    (:func:`collapse_promoted`); after the first :data:`ALWAYS_SHOWN`, those under :data:`MIN_RELATIVE_SCORE` of the
     best left out, and those sharing no category or tag with the first ones under
     :data:`OTHER_TOPIC_RELATIVE_SCORE`; the best official article moved first when it scores
     :data:`ARTICLE_FIRST_RATIO` of the best (a suggestion list is short: what answers best,
     officially, leads)."""
+    ranked = collapse_promoted(ranked, _promoted_threads(ranked))
     if not ranked:
         return []
     best = ranked[0][0]
@@ -43,6 +46,38 @@ def order_suggestions(ranked: list[tuple[float, dict]], limit: int) -> list[tupl
     if article and kept[article][0] >= ARTICLE_FIRST_RATIO * best:
         kept.insert(0, kept.pop(article))
     return kept[:limit]
+
+
+def collapse_promoted(ranked: list[tuple[float, dict]], promoted: dict[int, int]) -> list[tuple[float, dict]]:
+    """An article and the thread it was promoted from (``promoted``: article id -> thread id) are
+    one answer, so they take one place: the article's (official, kept up to date), at the better
+    of the two places and scores. Without this the demo's "charged twice" listed "Where can I
+    download invoices for past months?" twice, one of five suggestions wasted."""
+    if not promoted:
+        return ranked
+    articles = {thread_id: pair for pair in ranked for thread_id in [_source_thread(pair[1], promoted)]
+                if thread_id is not None}  # source thread -> the article's (score, fields)
+    out: list[tuple[float, dict]] = []
+    for score, f in ranked:
+        kind, key = f.get("type"), f.get("id")
+        thread_id = int(key) if kind == "thread" and key is not None else _source_thread(f, promoted)
+        if thread_id is None or thread_id not in articles:
+            out.append((score, f))
+        elif articles[thread_id] is not None:  # the first of the two met (ranked is best first)
+            out.append((max(score, articles[thread_id][0]), articles[thread_id][1]))
+            articles[thread_id] = None
+    return out
+
+
+def _source_thread(f: dict, promoted: dict[int, int]) -> int | None:
+    key = f.get("id")
+    return promoted.get(int(key)) if f.get("type") == "article" and key is not None else None
+
+
+def _promoted_threads(ranked: list[tuple[float, dict]]) -> dict[int, int]:
+    """The source threads of the articles among ``ranked`` (no read when there is none)."""
+    ids = [f["id"] for _score, f in ranked if f.get("type") == "article" and f.get("id") is not None]
+    return documents.promoted_threads(db.session, ids) if ids else {}
 
 
 def _topics(f: dict) -> set[str]:

@@ -1,7 +1,7 @@
 """Search tests run on both backends: Whoosh and PostgreSQL full-text search.
 
-The modules in ``BOTH`` get every test twice (``[whoosh]`` and ``[postgres]``);
-the others test Whoosh's own machinery (index files, segments, processes).
+The modules in ``BOTH`` get every test twice (``[whoosh]`` and ``[postgres]``) but those marked
+``whoosh_only``; the others test Whoosh's own machinery (index files, segments, processes).
 PostgreSQL: ``TEST_SEARCH_DATABASE_URL`` (a database the tests may empty), or by default
 a database of its own created on 127.0.0.1:5432 for the run and dropped after it;
 skipped, with the reason, when nothing answers there.
@@ -19,7 +19,7 @@ from tests.conftest import stamp_migrations_head
 from tests.platform.live_server import create_postgres_database, drop_postgres_database
 
 BOTH = {"test_search_index", "test_search_query", "test_search_page", "test_postgres_backend", "test_search_judgments",
-        "test_search_warm"}
+        "test_search_warm", "test_suggest_rules"}
 _pg_state: dict[str, str | None] = {}
 
 
@@ -29,6 +29,8 @@ def pytest_generate_tests(metafunc):
         params = ["whoosh", "postgres"] if module in BOTH else ["whoosh"]
         if module == "test_postgres_backend":
             params = ["postgres"]
+        if metafunc.definition.get_closest_marker("whoosh_only"):
+            params = ["whoosh"]
         metafunc.parametrize("search_backend", params, indirect=True)
 
 

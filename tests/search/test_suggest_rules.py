@@ -2,12 +2,15 @@
 official article that answers well first (docs/search.md, "Ranking")."""
 from __future__ import annotations
 
+import pytest
+
 from community import search
 from community.demo import seed as demo_seed
 from community.search import presenting, proximity, ranker
 from community.search import query as querying
 
 
+@pytest.mark.whoosh_only  # Whoosh's ranker knobs; PostgreSQL's rescoring has tests of its own
 def test_a_thread_holding_the_whole_description_beats_a_title_with_one_rare_word(app, make, db, monkeypatch):
     monkeypatch.setattr(presenting, "MIN_RELATIVE_SCORE", 0.0)
     category = make.category("Sync")
@@ -55,8 +58,44 @@ def test_the_demo_double_charge_lists_no_other_topic_after_the_first_three(app, 
     assert "Recover a folder a colleague deleted two months ago" not in titles
     assert titles[:3] == ["Why was I charged twice, and how do refunds work?",
                           "Charged twice for the annual plan this month", "Cancelled my trial but was still charged"]
-    assert len(titles) == 5  # the billing threads and article about invoices of past months follow
-    assert all("invoices for past months" in title for title in titles[3:]), titles
+    # Then the article about invoices of past months, once: the thread it was promoted from is
+    # the same answer (``presenting.collapse_promoted``), so it does not take a place of its own.
+    assert titles.count("Where can I download invoices for past months?") == 1, titles
+    invoices = next(r for r in found if r["title"] == "Where can I download invoices for past months?")
+    assert invoices["type"] == "article"
+
+
+def test_a_thread_promoted_to_an_article_is_suggested_once_and_again_when_the_article_goes(app, db, client):
+    """The article takes the thread's place while it is published; archived, the thread is back."""
+    from community.models import Article
+    from community.services.kb import articles
+
+    demo_seed.seed()
+    db.session.commit()
+    article = db.session.execute(db.select(Article).where(Article.source_thread_id.is_not(None))).scalars().first()
+    thread_id, title = article.source_thread_id, article.title
+    url = "/api/v1/suggest?limit=10&q=" + title.replace(" ", "+")
+
+    def listed():
+        return [(r["type"], r["id"]) for r in client.get(url).get_json()["results"] if r["title"] == title]
+
+    assert listed() == [("article", article.id)]
+    articles.set_state(article.author, article, "archived")
+    db.session.commit()
+    assert listed() == [("thread", thread_id)]
+
+
+def test_collapse_promoted_keeps_the_better_place_for_the_article():
+    thread_3, thread_4, other = {"type": "thread", "id": 3}, {"type": "thread", "id": 4}, {"type": "idea", "id": 3}
+    article_9, article_8 = {"type": "article", "id": 9}, {"type": "article", "id": 8}  # from threads 3 and 7
+    promoted = {9: 3, 8: 7}
+    ranked = [(10.0, thread_3), (9.0, other), (8.0, article_9), (7.0, thread_4), (6.0, article_8)]
+    # The article takes its thread's first place and score; article 8's thread is not a candidate.
+    assert presenting.collapse_promoted(ranked, promoted) == [
+        (10.0, article_9), (9.0, other), (7.0, thread_4), (6.0, article_8)]
+    article_first = [(10.0, article_9), (9.0, thread_4), (8.0, thread_3)]
+    assert presenting.collapse_promoted(article_first, promoted) == [(10.0, article_9), (9.0, thread_4)]
+    assert presenting.collapse_promoted(ranked, {}) == ranked
 
 
 def test_a_weak_suggestion_of_another_topic_needs_the_other_topic_floor():
