@@ -70,3 +70,38 @@ def test_may_linkify_answers_as_the_linkifier_pattern_on_examples():
 @given(st.text(alphabet=st.sampled_from(list("abcxyz.-/: @_1ſK")) | st.characters(), max_size=40))
 def test_may_linkify_answers_as_the_linkifier_pattern(text):
     assert markup.may_linkify(text) is (URL_RE.search(text) is not None)
+
+
+#: Pieces of Markdown and of text that the sanitizer treats specially (entities, control
+#: characters, URLs, raw HTML), joined at random into posts.
+PIECES = ["word", "Café", "*", "**", "_", "__", "`", "```", "~~~", "# ", "## ", "###### ", "- ", "* ", "+ ",
+          "1. ", "3) ", "> ", ">", "<", "<b>", "</p>", "\n", "\n\n", "    ", "\t", "\r", "\x0c", "\x01", "\x7f",
+          "&", "&amp;", "&copy;", "&#123;", "&foo;", "amp;", "copy;", "#", "[", "]", "(", ")", "![", "!",
+          "example.com", "http://a.io/x", "v1.9.9", "a@b.example", "\\", "|", "---", "***", "\"", "'",
+          "\xa0", "\ufffe", "  \n", ":", "=", "==", "ſ", "é.Kz"]
+KEPT = ["some *emphasis* and **strong** words", "# Title\n\nText under it", "- one\n- two\n\n> quoted",
+        "    indented code & <tags>\n\nafter", "a `code <b>` span", "x &amp; y, 1 < 2 > 0", "line  \nbreak\n\n---"]
+CHANGED = ["<p>&amp;copy;</p>", "<p>&amp;#123;</p>", "<pre>\nx</pre>", "<p>a\x0cb</p>", "<p>a\rb</p>",
+           "<p>see example.com</p>", "<p>&foo;</p>", "<p>x > y</p>", "<p>&</p>", "<hr />",
+           '<table><tr><td style="text-align: left;">a</td></tr></table>']
+
+
+def test_markdown_output_the_sanitizer_keeps_skips_it():
+    """The examples' Markdown output is returned as it is, and is what the sanitizer writes; the
+    HTML the sanitizer would change is refused (each rule of ``_sanitizer_keeps`` is needed)."""
+    for text in KEPT:
+        html = markup._renderer().convert(text)
+        assert markup._sanitizer_keeps(html), text
+        assert markup.sanitize_markdown_output(html) == markup._cleaner.clean(html) == html
+    for html in CHANGED:
+        assert markup._cleaner.clean(html) != html, html
+        assert not markup._sanitizer_keeps(html), html
+        assert markup.sanitize_markdown_output(html) == markup._cleaner.clean(html)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(PIECES) | st.text(max_size=3), max_size=30))
+def test_skipping_the_sanitizer_gives_its_own_output(pieces):
+    """Byte for byte what the sanitizer writes, whatever Markdown wrote (``render_markdown``)."""
+    text = "".join(pieces)
+    assert markup.render_markdown(text) == fresh(text)
