@@ -36,7 +36,9 @@ def free_port() -> int:
 
 
 def create_postgres_database(prefix: str) -> str | None:
-    """A fresh database with a unique name, or None when PostgreSQL does not answer."""
+    """A fresh database with a unique name, or None when PostgreSQL does not answer.
+    ``TEST_PG_NAME_PREFIX`` goes before the name (a session sharing the server keeps to its own)."""
+    prefix = os.environ.get("TEST_PG_NAME_PREFIX", "") + prefix
     try:
         import psycopg
     except ImportError:

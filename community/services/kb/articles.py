@@ -15,10 +15,11 @@ from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
 from ...markup import render_markdown
-from ...models import ARTICLE_STATES, Article, ArticleRevision, Category, Thread, User, utcnow
+from ...models import ARTICLE_STATES, Article, ArticleRevision, Category, Post, Thread, User, utcnow
 from ..errors import Conflict, NotFound, ValidationError
 from ..forum import reputation
 from ..forum.threads import clean_body, clean_title, get_tags, parse_tags, slugify
+from ..locking import lock
 
 REASON_MAX_LENGTH = 300
 MAX_ID = 2**31 - 1
@@ -116,7 +117,8 @@ def promotion_draft(thread: Thread) -> dict:
     """The form prefilled from a solved thread: its title, the question and the accepted answer."""
     if not thread.solved or not thread.visible:
         raise ValidationError("Only a visible, solved thread can become an article.")
-    question, answer = thread.question_post, thread.accepted_post
+    # By id, not the relationship: the one a thread re-read under its lock names (``promote``).
+    question, answer = db.session.get(Post, thread.question_post_id), db.session.get(Post, thread.accepted_post_id)
     author = answer.author.username if answer.author else "a community member"
     body = (f"{question.body.strip()}\n\n## Answer\n\n{answer.body.strip()}\n\n"
             f"*Based on the community answer by {author}.*")
@@ -131,10 +133,17 @@ def promote(actor: User, thread: Thread, *, title=None, body=None, tags=None, ca
     A thread becomes at most one article (a unique column; a second promotion is
     a ``Conflict``).  The credit is an ``answer_promoted`` ledger row, not given
     when staff promote their own answer.
+
+    The thread is locked and re-read first (``locking.lock``: promotions of one thread wait for
+    each other), and the rule and the draft are taken from it as locked: an accept withdrawn or
+    moved while this request waited was promoted and credited as read before.  ``FOR NO KEY
+    UPDATE``, not ``FOR UPDATE``: a vote on the answer holding its author, then inserting its
+    ledger row (which names the thread), waited for this lock while this promotion waited for that
+    author's row to credit them, a deadlock (``tests/kb/test_kb_promotion_concurrency.py``).
     """
+    if lock(Thread, thread.id) is None:
+        raise NotFound("No such thread.")
     draft = promotion_draft(thread)
-    # Serialize promotions of the same thread (PostgreSQL); SQLite writers are serialized already.
-    db.session.execute(select(Thread.id).where(Thread.id == thread.id).with_for_update())
     if article_for_thread(thread.id) is not None:
         raise Conflict("This thread is already an article.")
     category = category or db.session.get(Category, thread.category_id)
@@ -145,7 +154,7 @@ def promote(actor: User, thread: Thread, *, title=None, body=None, tags=None, ca
                                      reason=f"Promoted from thread {thread.id}", source_thread=thread)
     except IntegrityError:  # a concurrent promotion of the same thread won
         raise Conflict("This thread is already an article.") from None
-    answerer = thread.accepted_post.author_id
+    answerer = db.session.get(Post, thread.accepted_post_id).author_id
     if answerer != actor.id and current_app.config["REPUTATION_POINTS"].get("answer_promoted"):
         article.credited_user_id = answerer
         reputation.award(answerer, "answer_promoted", actor_id=actor.id, post_id=thread.accepted_post_id,
