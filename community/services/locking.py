@@ -30,7 +30,10 @@ this order, never going back up it, and several of one kind at once, in id (or n
 What each write takes, in that order: a vote on an answer: post, author and voter (a question's
 vote: the thread first); an accept, a change or a withdrawal: thread, post, the asker and the
 authors; a reply: the thread's counter (an ``UPDATE``, after the post's insert); a delete, a flag,
-a moderation action, an escalation: thread, post; a merge or a duplicate: both threads; account
+a moderation action, an escalation: thread, post; a merge or a duplicate: both threads; a
+knowledge-base promotion: the thread, then the answer's author; an idea merge: both ideas
+``FOR UPDATE`` (in id order, on purpose: a vote, follow or link naming them waits for it), then the
+authors; a link or a follow of an idea: the idea ``FOR KEY SHARE`` (``share``); account
 settings, deletion, SSO link: the user; a deflection confirmation: its session (``UPDATE``),
 the visitor's names, the address cap, the answer's author; the inferred-credit job: the session, the visitor's names,
 the address cap, the author; a question or support request ending a session: the session
@@ -65,6 +68,19 @@ def lock(model, ident):
     write_lock()
     return db.session.execute(
         select(model).where(model.id == ident).with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def share(model, ident):
+    """Re-read one row under a key-share lock (PostgreSQL ``FOR KEY SHARE``; SQLite: the write
+    lock) and refresh the session's object; None if gone.  For a write that inserts a row naming
+    it after checking its state: it waits only for a writer holding the row ``FOR UPDATE`` (an idea
+    being merged), which that insert's foreign key waited for anyway, and then reads what that
+    writer committed, where the check made before had let the row land on a closed duplicate."""
+    write_lock()
+    return db.session.execute(
+        select(model).where(model.id == ident).with_for_update(read=True, key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
 

@@ -43,6 +43,7 @@ from .. import inputs
 from ..errors import Conflict, NotFound, ValidationError
 from ..forum import reputation
 from ..forum.threads import clean_body, clean_title, get_tags, parse_tags, slugify
+from ..locking import share
 from ..moderation import audit
 from . import budget, loop
 from .history import final_target, record_change
@@ -219,7 +220,10 @@ def add_comment(author: User, idea: Idea, body: str, *, at=None) -> IdeaComment:
 
 
 def follow(user: User, idea: Idea) -> bool:
-    """Follow ``idea`` (a merged idea: the one its votes went to); True if newly followed."""
+    """Follow ``idea`` (a merged idea: the one its votes went to); True if newly followed.  Its
+    row is read again under a key-share lock: a follow sent while the idea was being merged away
+    waits for the merge and follows where it went (read before, it stayed on the duplicate)."""
+    share(Idea, idea.id)
     if idea.merged_into_id:
         idea = final_target(idea)
     return _insert_ignore(IdeaFollow, {"idea_id": idea.id, "user_id": user.id, "created_at": utcnow()})

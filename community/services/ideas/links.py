@@ -21,6 +21,7 @@ from ...models.ideas import LINK_SOURCES
 from .. import inputs
 from ..errors import Conflict, NotFound, ValidationError
 from ..learning import judgments
+from ..locking import share
 from ..moderation import audit
 from .history import final_target
 from .rows import insert_ignore
@@ -36,6 +37,7 @@ def _check_idea(idea: Idea) -> None:
 def _link(actor: User, idea: Idea, column: str, target_id: int, source: str) -> tuple[IdeaLink, bool]:
     if source not in LINK_SOURCES:
         raise ValidationError(f"source must be one of {', '.join(LINK_SOURCES)}.", field="source")
+    share(Idea, idea.id)   # a merge closing the idea commits first; checked as it left it
     _check_idea(idea)
     created = insert_ignore(IdeaLink, {"idea_id": idea.id, column: target_id, "source": source,
                                        "created_by_id": actor.id, "created_at": utcnow()})

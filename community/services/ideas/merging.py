@@ -57,7 +57,8 @@ def _lock_and_check(source: Idea, target: Idea) -> None:
     """Lock both rows (PostgreSQL) so that votes racing the merge wait for it; refuse a bad merge."""
     if source.id == target.id:
         raise ValidationError("An idea cannot be merged into itself.", field="into")
-    db.session.execute(select(Idea.id).where(Idea.id.in_([source.id, target.id])).with_for_update())
+    db.session.execute(select(Idea.id).where(Idea.id.in_([source.id, target.id])).order_by(Idea.id)
+                       .with_for_update())
     db.session.refresh(source)
     db.session.refresh(target)
     if source.status == "duplicate":
