@@ -27,6 +27,10 @@ def rebuild():
 @search.command("status")
 def status():
     """Documents in the index beside those in the database, and updates waiting to be applied."""
+    if search_service.rebuilding():
+        click.echo(f"Index: being rebuilt after a schema upgrade (started by the app, or run `flask search rebuild`); "
+                   f"database: {search_service.total():,} searchable.")
+        return
     click.echo(f"Index: {search_service.count():,} documents; database: {search_service.total():,} searchable. "
                f"{search_service.pending():,} updates waiting to be applied.")
 

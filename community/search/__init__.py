@@ -21,6 +21,9 @@ Public interface (other areas use only these):
   this one, from the same engine as ``suggest`` (and its per-process cache keyed by the
   index generation, so a write anywhere refreshes it).
 - ``rebuild(progress=None) -> int``: rebuild from the database.
+- ``rebuilding() -> bool``: the index is being rebuilt after an upgrade changed its schema
+  (Whoosh; started by the first process that sees it, in the background); meanwhile searches
+  raise :class:`SearchUnavailable` saying so.
 - ``touch(*keys)``: re-index after SQL that bypassed the ORM (``"thread:3"``).
 - ``changed(*keys)``: the same for SQL run inside a transaction still open: the keys are
   indexed with what the ORM changed when it commits, and dropped if it rolls back.
@@ -42,11 +45,11 @@ from datetime import datetime
 
 from flask import Flask, current_app
 
-from .errors import SearchUnavailable
+from .errors import SearchRebuilding, SearchUnavailable
 from .results import Hit, SearchResults
 
-__all__ = ["Hit", "SearchResults", "SearchUnavailable", "apply_pending", "bulk_writer", "count", "drift", "init_app",
-           "paused", "pending", "rebuild",
+__all__ = ["Hit", "SearchResults", "SearchRebuilding", "SearchUnavailable", "apply_pending", "bulk_writer", "count", "drift", "init_app",
+           "paused", "pending", "rebuild", "rebuilding",
            "changed", "explain", "related", "search", "suggest", "touch", "warm"]
 
 
@@ -116,6 +119,12 @@ def search(query: str, *, category_id: int | None = None, solved: bool | None = 
 def rebuild(progress: Callable[[int], None] | None = None) -> int:
     """Rebuild the index from the database; ``progress(n)`` is called as documents are done."""
     return _state().rebuild(progress=progress)
+
+
+def rebuilding() -> bool:
+    """True while the index is rebuilt after an upgrade changed its schema (never on PostgreSQL,
+    whose schema migrations change)."""
+    return bool(getattr(_state(), "rebuilding", lambda: False)())
 
 
 def count() -> int:

@@ -10,7 +10,10 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
+import fcntl
 import logging
+import threading
+import time
 
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -18,7 +21,7 @@ from sqlalchemy.orm import Session
 import numpy as np
 
 from . import documents, postings, presenting, proximity, ranker
-from .errors import SearchUnavailable
+from .errors import SearchRebuilding, SearchUnavailable
 from . import query as querying
 from .postings import SearcherArrays
 from .results import SearchResults
@@ -31,6 +34,8 @@ log = logging.getLogger(__name__)
 SUGGEST_CANDIDATES = 20
 #: Suggestions remembered per process (keyed by stems and index generation).
 SUGGEST_CACHE_SIZE = 1024
+#: A background rebuild after a schema upgrade that failed is tried again after this long.
+REBUILD_RETRY_SECONDS = 30.0
 
 
 class SearchState:
@@ -48,6 +53,9 @@ class SearchState:
         #: Changes are queued in their transaction and applied after it (search/queue.py).
         self.queue = IndexQueue(app, self.index, self.load)
         self._suggest_cache: dict[tuple, list[dict]] = {}
+        self._rebuild_guard = threading.Lock()
+        self._rebuild_thread: threading.Thread | None = None
+        self._next_rebuild_at = 0.0
 
     # -- writing --------------------------------------------------------------
 
@@ -70,15 +78,12 @@ class SearchState:
             self.paused = previous
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Replace the index with every searchable thread and idea in the database."""
+        """Replace the index with every searchable thread, idea and article in the database."""
         from ..extensions import db
 
         with Session(db.engine) as session:
-            thread_ids = documents.all_thread_ids(session)
-            idea_ids = documents.all_idea_ids(session)
-            article_ids = documents.all_article_ids(session)
-
-            def docs():
+            def docs():  # read under the writer lock (``WhooshIndex.replace_all``)
+                thread_ids = documents.all_thread_ids(session)
                 for start in range(0, len(thread_ids), documents.CHUNK):
                     chunk = thread_ids[start:start + documents.CHUNK]
                     for doc in documents.thread_documents(session, chunk).values():
@@ -87,14 +92,55 @@ class SearchState:
                         elif progress:
                             progress(1)
                     session.expunge_all()
-                for doc in (*documents.idea_documents(session, idea_ids).values(),
-                            *documents.article_documents(session, article_ids).values()):
+                for doc in (*documents.idea_documents(session, documents.all_idea_ids(session)).values(),
+                            *documents.article_documents(session, documents.all_article_ids(session)).values()):
                     if doc is not None:
                         yield doc
                     elif progress:
                         progress(1)
 
             return self.index.replace_all(docs(), progress=progress)
+
+    def rebuilding(self) -> bool:
+        """True while the index is an empty stand-in for one of an older schema (after an
+        upgrade). A search that finds it so starts the rebuild from the database in a background
+        thread (:meth:`_rebuild_in_background`; a worker's warm-up is the first), so a site heals
+        without anyone running ``flask search rebuild``; searches meanwhile answer "being rebuilt"."""
+        try:
+            return self.index.needs_rebuild()
+        except Exception:  # noqa: BLE001 - the index did not open: ``reading`` retries and says so
+            return False
+
+    def _rebuild_in_background(self) -> None:
+        with self._rebuild_guard:
+            running = self._rebuild_thread is not None and self._rebuild_thread.is_alive()
+            if running or time.monotonic() < self._next_rebuild_at:
+                return
+            self._next_rebuild_at = time.monotonic() + REBUILD_RETRY_SECONDS
+            self._rebuild_thread = threading.Thread(target=self._rebuild_unless_running_elsewhere,
+                                                    name="search-rebuild", daemon=True)
+            self._rebuild_thread.start()
+
+    def _rebuild_unless_running_elsewhere(self) -> None:
+        """One process rebuilds (a lock file beside the index); the others keep answering
+        "being rebuilt" until the marker goes. A failure is logged and tried again later."""
+        with open(self.index.path / ".rebuild.lock", "w") as guard:
+            try:
+                fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return
+            try:
+                if not self.index.needs_rebuild():
+                    return
+                started = time.perf_counter()
+                with self.app.app_context():
+                    written = self.rebuild()
+                log.warning("Search index rebuilt from the database after a schema upgrade: %d documents in %.1fs.",
+                            written, time.perf_counter() - started)
+            except Exception:  # noqa: BLE001 - logged; the next search starts it again
+                log.exception("Rebuilding the search index failed; retrying in %.0fs.", REBUILD_RETRY_SECONDS)
+            finally:
+                fcntl.flock(guard, fcntl.LOCK_UN)
 
     def total(self) -> int:
         """Documents that the index would hold after a rebuild (for progress bars)."""
@@ -142,8 +188,12 @@ class SearchState:
 
         A second failure raises :class:`SearchUnavailable`: a broken index is
         an error for the caller, never an empty result, and no broken
-        searcher stays cached.
+        searcher stays cached. So does an index being rebuilt after an upgrade
+        (:meth:`rebuilding`).
         """
+        if self.rebuilding():
+            self._rebuild_in_background()
+            raise SearchRebuilding("Search is being rebuilt after an upgrade; try again in a few minutes.")
         for attempt in (1, 2):
             try:
                 return work(self.index.searcher(priors=priors))

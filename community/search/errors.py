@@ -8,3 +8,8 @@ class SearchUnavailable(RuntimeError):
     Callers must show or report it as a failure, never as an empty result:
     deflection metrics count empty results as searches that found nothing.
     """
+
+
+class SearchRebuilding(SearchUnavailable):
+    """The index is being rebuilt from the database (after an upgrade changed its schema): a
+    failure with a reason a visitor may read, and an end."""

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 INDEX_NAME = "community"
 VERSION_FILE = "community-schema-version"
+#: Written when an index of an older schema is replaced by an empty one, removed by the next
+#: full rebuild (:meth:`WhooshIndex.replace_all`): while it exists the index is known to be
+#: incomplete, so searches answer "being rebuilt" (``SearchState.rebuilding``), never empty results.
+REBUILD_MARKER = "community-needs-rebuild"
 
 Loader = Callable[[list[str]], dict[str, "dict | None"]]
 
@@ -79,6 +83,8 @@ class WhooshIndex:
         self._ix = None
         self._open_lock = threading.Lock()
         self._local = threading.local()
+        #: Set once this process has seen no :data:`REBUILD_MARKER` after opening (then never checked again).
+        self._complete = False
 
     # -- opening --------------------------------------------------------------
 
@@ -104,9 +110,10 @@ class WhooshIndex:
                 current = version_file.read_text().strip() if version_file.exists() else None
                 if whoosh_index.exists_in(self.path, indexname=INDEX_NAME) and current == str(SCHEMA_VERSION):
                     return whoosh_index.open_dir(self.path, indexname=INDEX_NAME)
-                if current is not None:
-                    log.warning("Search index schema %s != %s: created empty; run `flask search rebuild`.",
-                                current, SCHEMA_VERSION)
+                if current is not None:  # an upgrade changed the schema: the documents must be written again
+                    (self.path / REBUILD_MARKER).write_text(f"schema {current} -> {SCHEMA_VERSION}\n")
+                    log.warning("Search index schema %s != %s: created empty, to be rebuilt from the database"
+                                " (in the background, or by `flask search rebuild`).", current, SCHEMA_VERSION)
                 ix = whoosh_index.create_in(self.path, build_schema(), indexname=INDEX_NAME)
                 version_file.write_text(str(SCHEMA_VERSION))
                 return ix
@@ -248,7 +255,11 @@ class WhooshIndex:
 
     def replace_all(self, documents: Iterable[dict], *, timeout: float = 120.0,
                     progress: Callable[[int], None] | None = None) -> int:
-        """Write ``documents`` as the whole index (old segments dropped at commit)."""
+        """Write ``documents`` as the whole index (old segments dropped at commit).
+
+        ``documents`` is read only once the writer lock is held: a generator that reads the
+        database then sees every change the queue applied before the lock (which the commit's
+        ``CLEAR`` drops), and changes after it wait in the queue for this commit."""
         writer = self.writer(timeout=timeout, limitmb=256)
         count = 0
         try:
@@ -261,10 +272,23 @@ class WhooshIndex:
             writer.cancel()
             raise
         writer.commit(mergetype=CLEAR)
+        (self.path / REBUILD_MARKER).unlink(missing_ok=True)
         return count
+
+    def needs_rebuild(self) -> bool:
+        """True while this index is an empty stand-in for one of an older schema (opening it is
+        what finds that out); a stat per call until the marker is gone, then nothing."""
+        if self._complete:
+            return False
+        self.index()
+        if (self.path / REBUILD_MARKER).exists():
+            return True
+        self._complete = True
+        return False
 
     def close(self) -> None:
         self.discard()
+        self._complete = False
         if self._ix is not None:
             self._ix.close()
             self._ix = None

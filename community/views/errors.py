@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 
 from ..extensions import db
 from ..json_errors import error_response, json_http_error
-from ..search.errors import SearchUnavailable
+from ..search.errors import SearchRebuilding, SearchUnavailable
 from ..services.errors import ServiceError, Unavailable
 from .util import safe_referrer
 
@@ -95,7 +95,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(SearchUnavailable)
     def search_unavailable(exc: SearchUnavailable):
         # A failed search is an error page (503), never a page of "no results".
-        error = Unavailable("Search is temporarily unavailable; try again shortly.", code="search_unavailable")
+        message = str(exc) if isinstance(exc, SearchRebuilding) else "Search is temporarily unavailable; try again shortly."
+        error = Unavailable(message, code="search_unavailable")
         if request.path.startswith("/api/"):
             db.session.rollback()
             return error_response(error.status, error.code, error.message)

@@ -51,7 +51,8 @@ def find_suggestions(query: str | None, *, types=("thread", "article", "idea"), 
         return list(search.suggest(text, limit=limit, types=tuple(types)))[:limit]
     except search.SearchUnavailable as exc:
         log.warning("suggest failed for %r: %s", text[:80], exc)
-        raise SuggestionsUnavailable("Suggestions are unavailable right now; try again shortly.") from exc
+        reason = str(exc) if isinstance(exc, search.SearchRebuilding) else "Suggestions are unavailable right now; try again shortly."
+        raise SuggestionsUnavailable(reason) from exc
 
 
 def suggestions_for_session(session, query: str | None, *, types=("thread", "article", "idea"),

@@ -57,6 +57,10 @@ def _database() -> dict:
 
 
 def _search() -> dict:
+    # Rebuilding after an upgrade, every server would fail the check at once and the load
+    # balancer would take the whole site down for what is only search being back in minutes.
+    if search.rebuilding():
+        return {"rebuilding": True}
     return {"documents": search.count()}
 
 
