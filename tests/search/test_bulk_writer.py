@@ -142,6 +142,7 @@ def _docs_with_extras(n: int) -> list[dict]:
         doc["title"] += " the Café’s v3.12.4 can't it's a printer printer" if i % 3 == 0 else ""
         doc["question"] += f" once{i} Ünïcode don’t 3.12" if i % 2 else ""
         doc["answers"] += f" lot{i // 5}"  # terms in five documents: posting lists of one small block
+        doc["learned"] = "" if i % 4 else "the and of"  # a field whose words are all stop words: no postings
     return docs
 
 
