@@ -311,8 +311,23 @@ _MAYBE_URL = re.compile(r"[\w-]\.[^\W\d_]")
 
 def may_linkify(text: str) -> bool:
     """Whether the linkifier of :func:`render_markdown` could turn part of ``text`` into a link
-    (its own pattern; e-mail addresses are not linked)."""
-    return _MAYBE_URL.search(text) is not None and URL_RE.search(text) is not None
+    (its own pattern; e-mail addresses are not linked).
+
+    The pattern runs only over the words holding a candidate (between the spaces, newlines or
+    tabs around it), not over the whole text: a match holds no white space (none of its parts
+    takes any) and holds a candidate, so it lies in such a window, and the pattern sees the
+    window's ends as the white space they are (its look-behind reads the character before)."""
+    end = -1
+    for candidate in _MAYBE_URL.finditer(text):
+        at = candidate.start()
+        if at < end:
+            continue  # in the window just searched
+        start = max(text.rfind(" ", 0, at), text.rfind("\n", 0, at), text.rfind("\t", 0, at)) + 1
+        ends = [found for found in (text.find(" ", at), text.find("\n", at), text.find("\t", at)) if found != -1]
+        end = min(ends) if ends else len(text)
+        if URL_RE.search(text, start, end) is not None:
+            return True
+    return False
 
 
 def safe(html: str) -> Markup:

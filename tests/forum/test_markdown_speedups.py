@@ -58,7 +58,8 @@ def test_mentions_still_link():
 LINKY = ["example.com", "see http://a.io/x", "www.example.org.", "e.g. this", "v3.12.4 crashed",
          "end.Next", "mail me: a@b.example", "(foo.bar)", "no url here", "a-b.c", "x .com", "foo. com",
          "ＥＸＡＭＰＬＥ.ＣＯＭ", "straße.de", "K.K", "1.9.9 crashed", "Acme 1.9.9: v2.x", "x_.com", "4.2ſ",
-         "a.ſe", "a.Kz", "a._b", "a.٣com"]
+         "a.ſe", "a.Kz", "a._b", "a.٣com", "see\nexample.com", "x\texample.com/a b", "e.g. then example.com",
+         "x\xa0example.com", "@ example.com", "@example.com", ".example.com", "e.g.\ne.g. www.a.io", "(x.io)"]
 
 
 def test_may_linkify_answers_as_the_linkifier_pattern_on_examples():
@@ -67,7 +68,7 @@ def test_may_linkify_answers_as_the_linkifier_pattern_on_examples():
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("abcxyz.-/: @_1ſK")) | st.characters(), max_size=40))
+@given(st.text(alphabet=st.sampled_from(list("abcxyz.-/: @_1ſK\n\t\xa0(")) | st.characters(), max_size=40))
 def test_may_linkify_answers_as_the_linkifier_pattern(text):
     assert markup.may_linkify(text) is (URL_RE.search(text) is not None)
 
