@@ -218,6 +218,56 @@ def test_migration_creates_the_table_and_its_index_only_on_postgresql(app, db):
         db.create_all()
 
 
+def _row_layout(db) -> tuple[list, dict]:
+    options = db.session.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'search_documents'")).scalar()
+    storage = dict(db.session.execute(text(
+        "SELECT attname, attstorage FROM pg_attribute WHERE attrelid = 'search_documents'::regclass"
+        " AND attname IN ('title_words', 'title_stems', 'question', 'answers')")).all())
+    return options, storage
+
+
+def test_long_texts_go_out_of_the_row_and_title_vectors_stay_in_it(app, make, db):
+    """Migration e7b3d5f9a2c4 and the schema the backend creates: the same row layout, and a
+    long thread's row in the heap is a fraction of its text (its texts are in the TOAST table)."""
+    import flask_migrate
+
+    assert _row_layout(db) == (["toast_tuple_target=512"], {"title_words": "m", "title_stems": "m",
+                                                            "question": "x", "answers": "x"})
+    import random
+
+    rng = random.Random(5)
+    for n in range(16):  # texts that compress little (pglz would keep repeated words in the row)
+        body = " ".join("".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(3, 9))) for _ in range(180))
+        make.reply(make.thread(title=f"Zebra printer ribbon keeps jamming {n}", body=body), body=body)
+    db.session.commit()
+    heap, texts = db.session.execute(text(
+        "SELECT pg_relation_size('search_documents'), min(octet_length(question) + octet_length(answers))"
+        " FROM search_documents")).one()
+    # ~2 kB a row in the row when the long texts stayed in it (4 rows a page: 4 pages); ~0.4 kB now.
+    assert texts > 2000 and heap <= 2 * 8192
+    db.session.remove()
+    search.drop_schema()
+    db.drop_all()
+    db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    db.session.commit()
+    db.session.remove()
+    flask_migrate.upgrade(revision="b8d4f2a6c1e3")
+    try:
+        assert _row_layout(db) == (None, {"title_words": "x", "title_stems": "x", "question": "x", "answers": "x"})
+        db.session.remove()
+        flask_migrate.upgrade()
+        assert _row_layout(db)[0] == ["toast_tuple_target=512"]
+        assert _row_layout(db)[1]["title_stems"] == "m"
+    finally:
+        db.session.remove()
+        flask_migrate.downgrade(revision="base")
+        db.session.remove()
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+        db.create_all()
+        search.create_schema()
+
+
 def test_snippets_are_ts_headline_passages_with_marks_escaped(app, make, db):
     body = ("Intro words that say nothing much at all about it. " * 8
             + "The <b>ribbon</b> & cartridge jam when printing labels. " + "Closing words here. " * 10)
