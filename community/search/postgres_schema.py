@@ -45,7 +45,7 @@ def pending_list_setting(kb: int) -> str:
 #: answers, snippets: read only for the few rows shown) go out of line, while the title vectors
 #: every candidate set reads stay in it (``STORAGE MAIN``).  The table's heap was 176 MB at 100,000
 #: threads, ~1.8 kB a row, of which a query's candidate sets and their rows read one heap page per
-#: row; 58 MB after: more of it in the server's buffers, the same answers, ~7 % less CPU a
+#: row; 58 MB after: more of it in the server's buffers, the same answers, ~6 % less CPU a
 #: suggestion and search page (docs/search.md, "Thirteenth round").
 ROW_TARGET_BYTES = 512
 IN_ROW_COLUMNS = ("title_words", "title_stems")
