@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -190,6 +191,19 @@ def test_fast_markdown_path_matches_the_renderer():
     for text in samples:
         assert render_body(text) == render_markdown(text), text
     assert render_body("x > y") == "<p>x &gt; y</p>"  # the fast path itself, not the renderer
+
+
+#: The single pattern ``import_render._NOT_PLAIN`` was before it became three scans.
+_NOT_PLAIN_AS_ONE = re.compile(r"[<&*_`\[\]#\\|~\x00-\x08\x0b-\x1f\x7f]|!\[|^\s*(?:[-+=>]|\d+[.)])|\t|[^\S\n]\n"
+                               r"|\n\s*\n\s*\n", re.MULTILINE)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab1 .)\n\t\r\x0b\xa0\u2028-+=>*![&<|~#")) | st.characters(), max_size=16))
+def test_the_three_syntax_scans_find_what_the_one_pattern_found(text):
+    from community.services.forum.import_render import _NOT_PLAIN
+
+    assert any(p.search(text) for p in _NOT_PLAIN) is (_NOT_PLAIN_AS_ONE.search(text) is not None)
 
 
 LINKY = ["see", "example.com", "http://a.io/x?y=1&", "(docs.python.org/3)", "www.test.org.", "v1.2.3", "e.g.",
