@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 import logging
+import re
 import threading
 
 from flask import Flask
@@ -75,6 +76,26 @@ RANKED_FIELDS = tuple(name for name in STORED if name not in ("snippet_text", "q
 #: joining another one mid-table would find other "first" matches than the index does.
 READ_SETTINGS = ("SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true),"
                  " set_config('synchronize_seqscans', 'off', true)")
+
+#: Reading statements go to the driver as written (``:name`` parameters as psycopg's ``%(name)s``):
+#: each suggestion's ranking statement is a text never seen before, which SQLAlchemy's ``text()``
+#: parsed and compiled anew: 0.8-0.9 ms of the app's ~4 ms CPU a cold suggestion at 100,000 threads
+#: (docs/search.md, "Thirteenth round").  Writes keep ``text()``.
+DRIVER_SQL = True
+#: A parameter as ``text()`` finds one (``sqlalchemy.sql.elements.TextClause``): not a ``::`` cast.
+_PARAMETER = re.compile(r"(?<![:\w\x5c]):(\w+)(?!:)")
+
+
+def driver_sql(sql: str) -> str:
+    """``sql``'s ``:name`` parameters as psycopg's ``%(name)s`` (and a ``%`` as ``%%``), as ``text()`` compiles it."""
+    return _PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+def _execute(connection, sql: str, params: dict | None = None):
+    """``sql`` (``:name`` parameters) with ``params`` on ``connection``, through the driver (:data:`DRIVER_SQL`)."""
+    if not DRIVER_SQL:
+        return connection.execute(text(sql), params or {})
+    return connection.exec_driver_sql(driver_sql(sql), params or {})
 
 
 #: The search page's orders (``schema.SORTS``), ties by best match as in the Whoosh backend.
@@ -207,9 +228,9 @@ class PostgresSearch:
         if missing:
             if len(cache) > LEXEME_CACHE_SIZE:
                 cache.clear()
-            for word, lexemes in connection.execute(text(
+            for word, lexemes in _execute(connection,
                     f"SELECT w, tsvector_to_array(to_tsvector('{CONFIG}', w))"
-                    " FROM unnest(CAST(:words AS text[])) AS w"), {"words": missing}):
+                    " FROM unnest(CAST(:words AS text[])) AS w", {"words": missing}):
                 cache[word] = tuple(lexemes or ())
         out = {}
         for word, spelled in zip(found, typed):
@@ -227,12 +248,12 @@ class PostgresSearch:
         columns = ", ".join(f"c.{name}" for name in ("key", *RANKED_FIELDS, "prior", "extra", "rank", *rescore.LENGTHS))
 
         def read(connection):
-            connection.execute(text(READ_SETTINGS))
+            _execute(connection, READ_SETTINGS)
             lexemes = self._lexemes(connection, found)
             params["lexemes"] = sorted({lexeme for forms in lexemes.values() for lexeme in forms})
             hits = rescore.hits_sql("c.vector") if rescore.WINDOW else "NULL AS vector_text"
-            rows = connection.execute(text(f"SELECT {columns}, {hits} FROM ({inner}) AS c ORDER BY c.rank DESC, c.key"),
-                                      params).mappings()
+            rows = _execute(connection, f"SELECT {columns}, {hits} FROM ({inner}) AS c ORDER BY c.rank DESC, c.key",
+                            params).mappings()
             ranked = self._scored(found, lexemes, [dict(row) for row in rows], params["lexemes"])
             return ranked if then is None else then(connection, ranked)
 
@@ -408,8 +429,8 @@ class PostgresSearch:
 
     def _read(self, sql: str, params: dict) -> list:
         def work(connection):
-            connection.execute(text(READ_SETTINGS))
-            return list(connection.execute(text(sql), params).mappings())
+            _execute(connection, READ_SETTINGS)
+            return list(_execute(connection, sql, params).mappings())
 
         return self._transaction(work)
 
@@ -460,9 +481,9 @@ class PostgresSearch:
             shown = presenting.order_suggestions(ranked[:max(limit, SUGGEST_CANDIDATES)], limit)
             if not shown:
                 return [], {}
-            heads = connection.execute(text(
+            heads = _execute(connection,
                 f"SELECT key, snippet_text, {headline.sql('snippet_text')} AS h FROM {TABLE}, (SELECT {q} AS q) AS query"
-                " WHERE key = ANY(CAST(:keys AS text[]))"), {**params, "keys": [f["key"] for _s, f in shown]}).mappings()
+                " WHERE key = ANY(CAST(:keys AS text[]))", {**params, "keys": [f["key"] for _s, f in shown]}).mappings()
             return shown, {row["key"]: dict(row) for row in heads}
 
         shown, heads = self._rescored(found, (
@@ -535,12 +556,12 @@ class PostgresSearch:
         def read(connection):
             """The page, and when its candidates are not all the matches, those counted up to a cap
             (in one transaction: its settings and round trips once)."""
-            connection.execute(text(READ_SETTINGS))
-            rows = [dict(row) for row in connection.execute(text(page_sql), params).mappings()]
+            _execute(connection, READ_SETTINGS)
+            rows = [dict(row) for row in _execute(connection, page_sql, params).mappings()]
             counted = None
             if (two_stage or not rows) and (rows or page > 1):  # (past the last page: how many there are)
-                counted = connection.execute(text(f"SELECT count(*) AS n FROM (SELECT 1 FROM {TABLE} WHERE {matching}"
-                                                  f" LIMIT {plan.COUNT_ROWS + 1}) AS m"), params).scalar()
+                counted = _execute(connection, f"SELECT count(*) AS n FROM (SELECT 1 FROM {TABLE} WHERE {matching}"
+                                               f" LIMIT {plan.COUNT_ROWS + 1}) AS m", params).scalar()
             return rows, counted
 
         rows, counted = self._transaction(read)
