@@ -204,9 +204,11 @@ class _LockHeld:
 
 
 def _takes_lock(statement: str) -> bool:
-    head = statement.lstrip()[:40].upper()
-    return (head.startswith(("BEGIN IMMEDIATE", "UPDATE")) or " FOR UPDATE" in statement.upper()
-            or "PG_ADVISORY_XACT_LOCK" in head)
+    """Since 32ee8d2 the row locks are ``FOR NO KEY UPDATE``: before, only `` FOR UPDATE`` was seen,
+    so on PostgreSQL the span began at the first ``UPDATE``, after the post's and users' locks."""
+    head, upper = statement.lstrip()[:40].upper(), statement.upper()
+    return (head.startswith(("BEGIN IMMEDIATE", "UPDATE")) or " FOR UPDATE" in upper
+            or " FOR NO KEY UPDATE" in upper or "PG_ADVISORY_XACT_LOCK" in head)
 
 
 def _tree(profiler, lines: int) -> str:

@@ -1,7 +1,7 @@
 """Accounts, roles and API tokens."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
@@ -26,6 +26,11 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20), default="member")
     #: Sum of the user's reputation ledger; the shown total is derived from it.
     reputation_points: Mapped[int] = mapped_column(default=0)
+    #: The daily cap's counter: the latest ``cap_day`` of the user's ledger rows and the sum of
+    #: their points on it (``reputation.award`` reads it under the user's lock instead of summing
+    #: that day's rows; ``flask check``'s ``cap_counter``).
+    cap_day: Mapped[date | None]
+    cap_points: Mapped[int] = mapped_column(default=0, server_default="0")
     #: Shown beside the username where set (profile, settings); the username stays the handle.
     display_name: Mapped[str | None] = mapped_column(String(80))
     about: Mapped[str] = mapped_column(Text, default="")

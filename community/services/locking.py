@@ -101,33 +101,44 @@ def lock_users(*user_ids, refresh: bool = False) -> None:
     """Lock the users whose reputation a write changes (the daily cap reads, then adds).  Users
     this (innermost) transaction has locked already are not locked again: a vote locked its
     author and voter, then each award locked the author a second time.  ``refresh``: the same
-    statement re-reads their rows into the session's objects, for a check made again under it."""
-    ids = sorted({i for i in user_ids if i is not None} - _users_held())
+    statement re-reads their rows into the session's objects, for a check made again under it.
+    Either way the statement reads their daily cap counters (``held_cap``)."""
+    ids = sorted({i for i in user_ids if i is not None} - _users_held().keys())
     if ids:
         write_lock()
-        stmt = select(User) if refresh else select(User.id)
+        stmt = select(User) if refresh else select(User.id, User.cap_day, User.cap_points)
         # FOR NO KEY UPDATE: what an UPDATE of the reputation takes.  FOR UPDATE also waited for
         # the foreign-key checks of rows inserted for these users (a fan-out's notifications),
         # whose transaction could be waiting for the post this one locked: a deadlock.
         stmt = stmt.where(User.id.in_(ids)).order_by(User.id).with_for_update(key_share=True)
-        db.session.execute(stmt.execution_options(populate_existing=True) if refresh else stmt).all()
-        _users_held().update(ids)   # the statement began the transaction if none was open
+        result = db.session.execute(stmt.execution_options(populate_existing=True) if refresh else stmt)
+        rows = result.scalars() if refresh else result
+        held = _users_held()   # the statement began the transaction if none was open
+        for row in rows:
+            held[row.id] = [row.cap_day, row.cap_points]
 
 
-#: ``session.info``: (the innermost transaction, the user ids it locked) for ``lock_users``.
+def held_cap(user_id: int) -> list | None:
+    """``[cap_day, cap_points]`` of a user this transaction holds (``lock_users``), as read under the
+    lock and kept up to date by ``reputation``'s writes since; None when not held."""
+    return _users_held().get(user_id)
+
+
+#: ``session.info``: (the innermost transaction, {user id it locked: [cap_day, cap_points]}).
 _USERS_HELD = "locked_user_ids"
 
 
-def _users_held() -> set[int]:
-    """The user ids the session's innermost transaction has locked (a savepoint rolled back
-    may have lost its locks: its own set went with it)."""
+def _users_held() -> dict[int, list]:
+    """The users the session's innermost transaction has locked, with their cap counters (a
+    savepoint rolled back may have lost its locks and writes: its own map went with it; back in
+    the outer transaction the map starts empty again, and users are locked and read again)."""
     session = db.session()
     transaction = session.get_nested_transaction() or session.get_transaction()
     if transaction is None:
-        return set()
+        return {}
     owner, held = session.info.get(_USERS_HELD, (None, None))
     if owner is not transaction:
-        held = set()
+        held = {}
         session.info[_USERS_HELD] = (transaction, held)
     return held
 

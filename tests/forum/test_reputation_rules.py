@@ -247,6 +247,31 @@ def test_the_cap_is_per_utc_day_and_reversals_keep_their_day(db, make, monkeypat
     reversal = db.session.execute(select(ReputationEvent).where(
         ReputationEvent.reversal_of_id.is_not(None))).scalar_one()
     assert str(reversal.cap_day) == "2026-03-01"
+    # The cap's counter (what ``award`` reads): today's day and points, as the ledger gives them.
+    db.session.refresh(author)
+    assert (str(author.cap_day), author.cap_points) == ("2026-03-02", 10)
+    assert reputation.cap_counter_drift() == []
+
+
+def test_a_server_whose_clock_is_still_on_yesterday_caps_by_yesterday_s_rows(db, make, monkeypatch):
+    """The counter is of the latest day; an award of an earlier day (another app server's clock
+    behind, at midnight) reads that day's rows: the author had 200 that day, it grants nothing."""
+    author = make.user("skewed")
+    posts = _answers_by(make, author, 22)
+    voters = [make.user(f"skew{i}") for i in range(22)]
+    day1, day2 = datetime(2026, 3, 1, 23, 59), datetime(2026, 3, 2, 0, 1)
+    monkeypatch.setattr(reputation, "utcnow", lambda: day1)
+    for voter, post in zip(voters[:20], posts[:20]):
+        vote(db, voter, post, 1)
+    monkeypatch.setattr(reputation, "utcnow", lambda: day2)
+    vote(db, voters[20], posts[20], 1)
+    assert points(db, author) == 210
+    monkeypatch.setattr(reputation, "utcnow", lambda: day1)
+    vote(db, voters[21], posts[21], 1)
+    assert points(db, author) == 210
+    db.session.refresh(author)
+    assert (str(author.cap_day), author.cap_points) == ("2026-03-02", 10)
+    assert reputation.cap_counter_drift() == []
 
 
 def test_reputation_never_shows_below_1(db, make, scene):

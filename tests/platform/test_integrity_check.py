@@ -112,6 +112,29 @@ def test_accept_rows_for_an_answer_that_is_not_accepted_are_reversed(app, db, si
     assert integrity.find_drift() == []
 
 
+def test_a_wrong_daily_cap_counter_is_reported_and_rebuilt_from_the_ledger(app, db, make, site):
+    """The counter ``award`` reads instead of the day's rows: set full by hand, an upvote grants
+    nothing; reported, rebuilt from the ledger (today's +10 of the voter's upvote), the next
+    upvote grants its 10 again."""
+    answerer, cap = site["answerer"], app.config["REPUTATION_DAILY_CAP"]
+    day = db.session.get(User, answerer.id).cap_day
+    db.session.execute(update(User).where(User.id == answerer.id).values(cap_points=cap))
+    db.session.commit()
+    votes.set_vote(make.user("fan1"), site["answer"], 1)
+    db.session.commit()
+    assert db.session.get(User, answerer.id).reputation_points == 10 + 15   # the fan's upvote: 0
+    found = integrity.find_drift()
+    assert [(d.check, d.subject, d.expected, d.actual) for d in found] == [
+        ("cap_counter", f"user:{answerer.id}", (day, 10), (day, cap))]
+    fixed = run(app, "--fix")
+    assert fixed.exit_code == 0 and "Repaired 1; 0 remain." in fixed.output, fixed.output
+    db.session.expire_all()
+    assert (db.session.get(User, answerer.id).cap_day, db.session.get(User, answerer.id).cap_points) == (day, 10)
+    votes.set_vote(make.user("fan2"), site["answer"], 1)
+    db.session.commit()
+    assert db.session.get(User, answerer.id).reputation_points == 10 + 15 + 10
+
+
 def test_a_missing_vote_row_and_a_day_over_the_cap_are_reported_not_invented(app, db, site):
     vote = db.session.execute(select(Vote).where(Vote.post_id == site["question"].id)).scalar_one()
     reputation.reverse_where(ReputationEvent.vote_id == vote.id)

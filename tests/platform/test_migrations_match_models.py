@@ -120,3 +120,40 @@ def test_dropping_first_reply_at_keeps_the_threads_and_downgrade_brings_the_colu
     assert "first_reply_at" not in columns and "solved_at" in columns
     assert kept == (1, 1)
     assert back == [(1, None)]
+
+
+def test_the_daily_cap_counter_is_filled_from_the_ledger_by_its_migration(tmp_path):
+    """``users.cap_day`` / ``cap_points`` (d7e3b1c9a5f4): each user's latest capped day and the sum of
+    its rows (reversals included), no day and 0 for a user without capped rows; then no drift."""
+    from sqlalchemy import text
+
+    from community.services.forum import reputation
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'cap.db'}",
+                      "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "test"})
+    now = "2026-03-02 10:00:00"
+    with app.app_context():
+        flask_migrate.upgrade(revision="b8d4f2a6c1e3")  # the revision before the counter
+        with db.engine.begin() as conn:
+            for uid, name, points in ((1, "author", 27), (2, "quiet", 15)):
+                conn.execute(text(
+                    "INSERT INTO users (id, username, email, password_hash, role, reputation_points, about,"
+                    " about_html, created_at, session_version) VALUES (:id, :name, :email, 'x', 'member',"
+                    " :points, '', '', :now, 1)"), {"id": uid, "name": name, "email": f"{name}@example.com",
+                                                   "points": points, "now": now})
+            rows = [(1, 1, 10, "answer_upvoted", "2026-03-01", None), (2, 1, 10, "answer_upvoted", "2026-03-02", None),
+                    (3, 1, 5, "question_upvoted", "2026-03-02", None), (4, 1, -10, "answer_upvoted", "2026-03-02", 2),
+                    (5, 1, 10, "answer_upvoted", "2026-03-02", None), (6, 1, 2, "accepted_answer", None, None),
+                    (7, 2, 15, "answer_accepted", None, None)]
+            for rid, uid, points, reason, day, reversal_of in rows:
+                conn.execute(text(
+                    "INSERT INTO reputation_events (id, user_id, points, requested_points, reason, cap_day,"
+                    " reversal_of_id, created_at) VALUES (:id, :uid, :p, :p, :reason, :day, :rev, :now)"),
+                    {"id": rid, "uid": uid, "p": points, "reason": reason, "day": day, "rev": reversal_of, "now": now})
+        flask_migrate.upgrade()
+        with db.engine.connect() as conn:
+            counters = conn.exec_driver_sql("SELECT id, cap_day, cap_points FROM users ORDER BY id").fetchall()
+        drift = reputation.cap_counter_drift()
+        db.engine.dispose()
+    assert [tuple(map(str, row)) for row in counters] == [("1", "2026-03-02", "15"), ("2", "None", "0")]
+    assert drift == []

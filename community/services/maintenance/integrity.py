@@ -18,6 +18,8 @@ nothing on a page would say so.  ``find_drift()`` checks, on any site:
   withdrawn or merged-away vote none;
 - ``daily_cap``: no user gained more than the daily cap from capped reasons on one day;
 - ``reputation``: a user's total is the sum of their ledger rows;
+- ``cap_counter``: a user's daily cap counter (``users.cap_day``, ``cap_points``) is their latest
+  ``cap_day`` in the ledger and the sum of that day's rows;
 - ``search_index``: the search index holds exactly the database's searchable threads,
   ideas and articles, each as the database gives it now: per key, none missing (a write
   whose indexing was lost), none extra (a row deleted outside the app), none stale (a
@@ -278,6 +280,10 @@ def _reputation_totals() -> list[Drift]:
     return [Drift("reputation", f"user:{uid}", int(want), have) for uid, have, want in rows]
 
 
+def _cap_counters() -> list[Drift]:
+    return [Drift("cap_counter", f"user:{uid}", wanted, have) for uid, wanted, have in reputation.cap_counter_drift()]
+
+
 def _reverse_surplus_rows(found: list[Drift]) -> None:
     """Reverse open rows beyond what the vote, accept or idea vote stands for, keeping the oldest."""
     votes = {int(d.subject.split(":")[1]) for d in found if d.check == "vote_ledger" and d.fixable}
@@ -311,7 +317,7 @@ def _keep_at_most(events, wanted: dict[str, tuple[int, int]]) -> None:
 
 
 CHECKS = (_post_scores, _thread_scores, _reply_counts, _idea_votes, _idea_comments,
-          _vote_ledger, _accept_ledger, _idea_vote_ledger, _daily_cap, _reputation_totals)
+          _vote_ledger, _accept_ledger, _idea_vote_ledger, _daily_cap, _reputation_totals, _cap_counters)
 
 
 # -- the search index ------------------------------------------------------------------
