@@ -1,7 +1,7 @@
 """users: the daily cap's counter (cap_day, cap_points), filled from the ledger
 
 Revision ID: d7e3b1c9a5f4
-Revises: b8d4f2a6c1e3
+Revises: e7b3d5f9a2c4
 Create Date: 2026-12-03 16:00:00
 
 A capped award read the sum of the user's ledger rows of the day (one more statement under the
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision = 'd7e3b1c9a5f4'
-down_revision = 'b8d4f2a6c1e3'
+down_revision = 'e7b3d5f9a2c4'
 branch_labels = None
 depends_on = None
 

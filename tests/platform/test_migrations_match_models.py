@@ -133,7 +133,7 @@ def test_the_daily_cap_counter_is_filled_from_the_ledger_by_its_migration(tmp_pa
                       "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "test"})
     now = "2026-03-02 10:00:00"
     with app.app_context():
-        flask_migrate.upgrade(revision="b8d4f2a6c1e3")  # the revision before the counter
+        flask_migrate.upgrade(revision="e7b3d5f9a2c4")  # the revision before the counter
         with db.engine.begin() as conn:
             for uid, name, points in ((1, "author", 27), (2, "quiet", 15)):
                 conn.execute(text(
