@@ -21,7 +21,8 @@ def seed():
         return
     db.session.commit()
     click.echo(f"Seeded {report['threads']} threads, {report['answers']} answers, "
-               f"{report['users']} users, {report['ideas']} ideas, {report['articles']} help articles and "
+               f"{report['users']} users, {report['ideas']} ideas, {report['articles']} help articles, "
+               f"{report['tickets']} support tickets and "
                f"{report['ask_sessions']} simulated "
                "ask sessions (for /analytics).")
     for username, role, password in demo_service.DEMO_ACCOUNTS:

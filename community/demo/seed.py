@@ -74,12 +74,15 @@ def seed(rng_seed: int = 7) -> dict | None:
     from .articles import seed_articles
 
     article_count = seed_articles(people, categories)
+    from .tickets import seed_tickets
+
+    ticket_count = seed_tickets(people)
     from .ask_sessions import seed_sessions
 
     # Simulated ask sessions, so that /analytics has a month of history to show.
     sessions = seed_sessions(30)
     return {"threads": len(THREADS), "answers": answers, "users": len(people), "ideas": idea_count,
-            "ask_sessions": sessions, "articles": article_count}
+            "ask_sessions": sessions, "articles": article_count, "tickets": ticket_count}
 
 
 def _upvote(rng, voters, post, wanted: int) -> None:

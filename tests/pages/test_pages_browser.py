@@ -55,6 +55,43 @@ def test_phone_header_is_one_line_with_a_menu_button(tmp_path):
         assert page.problems == []
 
 
+#: The header's visible controls (links, menu summaries, buttons), with the boxes that overlap.
+_OVERLAPPING_HEADER_CONTROLS = """() => {
+  const shown = [...document.querySelectorAll('.nav a, .nav summary, .nav button')]
+    .filter(e => e.offsetParent && !e.closest('.dropdown-list'));
+  const out = [];
+  for (let i = 0; i < shown.length; i++) for (let j = i + 1; j < shown.length; j++) {
+    const a = shown[i].getBoundingClientRect(), b = shown[j].getBoundingClientRect();
+    if (a.width && b.width && a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)
+      out.push(shown[i].textContent.trim() + ' / ' + shown[j].textContent.trim());
+  }
+  return out;
+}"""
+
+
+def test_a_staff_header_never_overlaps_at_any_width(tmp_path):
+    """An agent has seven links, the bell with its unread count and a name with reputation: at
+    1024-1280px they ran under the "Ask a question" button, and at 768-900px the page scrolled
+    sideways, for every visitor (the menu button came only under 760px)."""
+    with demo_site(tmp_path) as (app, base), chromium() as browser:
+        for username in ("agent", None):
+            page = new_page(browser)
+            if username:
+                login(page, base, username, f"{username}-demo-pass")
+            page.goto(base + "/questions")
+            for width in (1600, 1440, 1301, 1280, 1200, 1141, 1140, 1024, 900, 768, 390):
+                page.set_viewport_size({"width": width, "height": 900})
+                overlapping = page.evaluate(_OVERLAPPING_HEADER_CONTROLS)
+                assert overlapping == [], f"{username or 'anonymous'} at {width}px: {overlapping}"
+                overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                assert overflow <= 0, f"{username or 'anonymous'} at {width}px scrolls sideways by {overflow}px"
+                if width > 1140:  # above the menu button's width: one line
+                    height = page.locator(".site-header").bounding_box()["height"]
+                    assert height < 60, f"{username or 'anonymous'} at {width}px: the header is {height}px tall"
+            shoot(page, f"header-{username or 'anonymous'}", 1280)
+            assert page.problems == []
+
+
 def test_error_pages_are_styled_with_a_way_back(tmp_path):
     with demo_site(tmp_path) as (app, base), chromium() as browser:
         page = new_page(browser)

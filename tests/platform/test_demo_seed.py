@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -62,3 +63,27 @@ def test_seeded_site_pages_render(app, db, client):
     thread = db.session.execute(select(Thread).where(Thread.accepted_post_id.is_not(None))).scalars().first()
     assert "✓ Accepted answer" in client.get(f"/threads/{thread.id}/{thread.slug}").get_data(as_text=True)
     assert client.get("/users/alice").status_code == 200
+
+
+def test_an_agent_finds_demo_tickets_in_the_queue(app, db, client):
+    """The agent's queue is what the demo is for: an escalated thread with its context, a contact
+    request answered and waiting for the customer, and a guest's request nobody has taken."""
+    demo_seed.seed()
+    db.session.commit()
+    client.post("/login", data={"login": "agent", "password": "agent-demo-pass"})
+    page = client.get("/tickets").get_data(as_text=True)
+    for title in ("Cancelled my trial but was still charged", "Our invoices still show our old company name",
+                  "Two-factor codes from my old phone no longer arrive"):
+        assert title in page
+    from community.models import Ticket
+
+    tickets = {t.subject: t for t in db.session.execute(select(Ticket)).scalars()}
+    escalated = tickets["Cancelled my trial but was still charged"]
+    assert (escalated.source, escalated.priority, escalated.thread_id is not None) == ("escalation", "high", True)
+    answered = tickets["Our invoices still show our old company name"]
+    assert answered.status == "pending" and answered.first_response_at - answered.created_at == timedelta(hours=4)
+    # Alice sees her ticket and the agent's answer under My tickets.
+    client.post("/logout")
+    client.post("/login", data={"login": "alice", "password": "alice-demo-pass"})
+    mine = client.get(f"/my/tickets/{answered.id}").get_data(as_text=True)
+    assert "Which invoice numbers do you need reissued?" in mine
