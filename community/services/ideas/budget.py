@@ -9,9 +9,10 @@ the member's budget).
 Enforced under concurrency: the vote row is inserted first, then the
 member's active votes are counted in the same transaction and the vote is
 refused (409, rolled back by the caller) if that exceeds the budget.  On
-PostgreSQL the member's ``users`` row is locked first (``FOR UPDATE``), so
-two parallel votes by one member count one after the other; SQLite holds
-its single write lock from the INSERT to the commit, which serialises them.
+PostgreSQL the member's ``users`` row is locked first (``FOR NO KEY UPDATE``,
+``locking.lock_users``), so two parallel votes by one member count one after
+the other; SQLite holds its single write lock from the INSERT to the commit,
+which serialises them.
 """
 from __future__ import annotations
 
