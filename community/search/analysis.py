@@ -37,6 +37,12 @@ def normalize(word: str) -> str:
     return out
 
 
+def stem_set(text: str) -> set[str]:
+    """The distinct stems of ``text`` as the index holds them (stop words out), for rules that
+    compare a text's words with a query's outside the index."""
+    return {out for word in WORD_RE.findall(text or "") if (out := normalize(word))}
+
+
 #: Words whose stem does not begin with the word's own first two letters ("dying" -> "die"):
 #: Porter2's exceptional forms; every other stem keeps them (suffixes go, the start stays).
 _OTHER_OPENINGS: dict[str, set[str]] = {}

@@ -229,6 +229,33 @@ def test_ticket_page_and_idea_form_suggest_ideas(world, make, db, client, login)
     assert link.source == "idea_form" and link.idea_id != world["idea"].id
 
 
+def test_ideas_offered_share_enough_of_the_text(world, make, db, app):
+    """The staff panel offers an idea only when it shares two of the text's significant words
+    (one when the text has one), a one-letter typo allowed: a ticket about old company names on
+    invoices is not asking for folder sizes, though the engine ranks it by "show"."""
+    category = world["idea"].category
+    storage = exchange.create_idea(make.user(), category, "Show storage used per folder",
+                                   "Our team wants to see which folders are big.")
+    invoices = exchange.create_idea(make.user(), category, "Export invoices for a whole year as one ZIP",
+                                    "Accounting asks for every invoice each January.")
+    db.session.commit()
+    from community import search
+    search.apply_pending()
+
+    def offered(text):
+        with app.test_request_context():
+            return [r["title"] for r in links.suggest_for_text(text)]
+
+    assert offered("Invoices show our old company name") == []
+    assert offered("Show me the storage per folder") == [storage.title]
+    assert offered("export every invoice") == [invoices.title]
+    assert offered("invoce") == [invoices.title]                 # one significant word, a typo
+    assert offered("Offline mode on the mobile app?") == [world["idea"].title]
+    assert offered("Ofline mode please") == [world["idea"].title]   # "ofline": one edit
+    assert offered("storage") == [storage.title]
+    assert offered("") == []
+
+
 def test_deleted_hidden_and_merged_threads(world, make, db, client, token_for):
     """A deleted thread is refused (400, nothing linked); a hidden one is linked, counted, and its
     title shown to staff only; a thread merged into another links that one (and again: 200)."""

@@ -18,6 +18,8 @@ from ... import permissions
 from ...extensions import db
 from ...models import Idea, IdeaLink, Thread, Ticket, User, utcnow
 from ...models.ideas import LINK_SOURCES
+from ...search import analysis
+from ...search.query import EDIT_ALPHABET, one_edit_strings
 from .. import inputs
 from ..errors import Conflict, NotFound, ValidationError
 from ..learning import judgments
@@ -159,13 +161,34 @@ def ideas_for_ticket(ticket_id: int) -> list[Idea]:
         .where(IdeaLink.ticket_id == ticket_id).order_by(Idea.vote_count.desc(), Idea.id)).scalars())
 
 
-def suggest_for_text(text: str, *, limit: int = 5, exclude_ids=()) -> list[dict]:
-    """Ideas a thread's or ticket's text may be asking for (the suggest engine, then titles)."""
-    from .lists import similar
+#: An idea offered for a thread or ticket shares at least this many of its text's stems (all of
+#: them when the text has fewer): the engine ranks by any shared word, and a ticket about
+#: "invoices show our old company name" offered "Show storage used per folder" first.
+MIN_SHARED_STEMS = 2
 
-    results, _engine = similar((text or "")[:200], limit=limit + len(exclude_ids))
+
+def suggest_for_text(text: str, *, limit: int = 5, exclude_ids=()) -> list[dict]:
+    """Ideas a thread's or ticket's text may be asking for (the suggest engine, then titles),
+    only those sharing enough of its words (:data:`MIN_SHARED_STEMS`, a one-letter typo allowed):
+    the panel is for staff linking demand, where a wrong idea offered costs a wrong link."""
+    from .lists import significant_words, similar
+
+    text = (text or "")[:200]
+    results, _engine = similar(text, limit=limit + len(exclude_ids))
     skip = set(exclude_ids)
-    return [r for r in results if r["id"] not in skip][:limit]
+    results = [r for r in results if r["id"] not in skip]
+    wanted = list(dict.fromkeys(stem for word in significant_words(text) if (stem := analysis.normalize(word))))
+    need = min(MIN_SHARED_STEMS, len(wanted))
+    texts = {idea_id: f"{title} {body}" for idea_id, title, body in db.session.execute(
+        select(Idea.id, Idea.title, Idea.body).where(Idea.id.in_([r["id"] for r in results])))} if results else {}
+    return [r for r in results if _shared_stems(wanted, analysis.stem_set(texts.get(r["id"], ""))) >= need][:limit]
+
+
+def _shared_stems(wanted: list[str], have: set[str]) -> int:
+    """How many of ``wanted`` are in ``have``, a stem of 4+ letters also through one edit."""
+    return sum(1 for stem in wanted
+               if stem in have or (len(stem) >= 4 and not have.isdisjoint(
+                   one_edit_strings(stem, EDIT_ALPHABET))))
 
 
 _REF_PATHS = {"idea": "/ideas/", "thread": "/threads/", "ticket": "/tickets/"}

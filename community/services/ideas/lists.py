@@ -240,7 +240,9 @@ to us was we were what when where which while who why will with would you your a
 feature support option""".split())
 
 
-def _words(text: str) -> list[str]:
+def significant_words(text: str) -> list[str]:
+    """The first 8 distinct words of ``text`` that say what an idea is about (3+ letters, not
+    in :data:`STOPWORDS`, lower case)."""
     words = [w for w in re.findall(r"[a-z0-9]+", (text or "").lower()) if len(w) >= 3 and w not in STOPWORDS]
     return list(dict.fromkeys(words))[:8]
 
@@ -252,7 +254,7 @@ def similar_by_title(query: str, *, limit: int = 5, exclude_id: int | None = Non
     one SQL query; each significant word (3+ letters, not a stopword) of the
     query adds 1 when the title contains it.  Duplicates are left out.
     """
-    words = _words(query)
+    words = significant_words(query)
     if not words:
         return []
     title = func.lower(Idea.title)
