@@ -27,10 +27,7 @@ HELPERS = 8
 LIMIT = 3
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    with live_server.database(request.param, tmp_path, "accounts_throttle") as url:
-        yield url
+database_url = live_server.database_fixture("accounts_throttle")
 
 
 def _prepare(config: dict) -> tuple[list[int], list[int]]:

@@ -68,10 +68,7 @@ def _state(config: dict, site: dict) -> dict:
     return state
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    with live_server.database(request.param, tmp_path, "deflection_conc") as url:
-        yield url
+database_url = live_server.database_fixture("deflection_conc")
 
 
 def _visitor(base: str, site: dict) -> tuple[live_server.Client, str]:

@@ -32,10 +32,7 @@ pytestmark = [pytest.mark.slow,
 VISITORS = 5
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    with live_server.database(request.param, tmp_path, "deflection_race") as url:
-        yield url
+database_url = live_server.database_fixture("deflection_race")
 
 
 def _config(database_url: str, tmp_path) -> dict:

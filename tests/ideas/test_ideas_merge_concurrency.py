@@ -26,24 +26,17 @@ VOTERS = ("voter1", "voter2", "voter3", "voter4")
 FOLLOWERS = ("follower1", "follower2", "follower3")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    with live_server.database(request.param, tmp_path, "ideas_merge") as url:
-        yield url
+database_url = live_server.database_fixture("ideas_merge")
 
 
 def _prepare(config: dict) -> dict:
     """Two ideas (each voted for by its author and one member), a thread to link, tokens."""
-    from community import create_app
     from community.extensions import db
     from community.services.accounts import users
     from community.services.forum import threads
     from community.services.ideas import exchange
 
-    app = create_app(config)
-    with app.app_context():
-        db.create_all()
-        make = lambda name, role="member": users.create_user(name, f"{name}@example.com", "password123", role)  # noqa: E731
+    with live_server.seeding(config) as make:
         people = {n: make(n) for n in ("alice", "bob", "early", *VOTERS, *FOLLOWERS)}
         people.update(pm1=make("pm1", "product"), pm2=make("pm2", "product"), agent=make("agent", "agent"))
         category = threads.create_category("Mobile App", "")
@@ -58,7 +51,6 @@ def _prepare(config: dict) -> dict:
         db.session.commit()
         site = {"tokens": tokens, "dup": dup.id, "target": target.id, "thread": thread.id,
                 "users": {n: u.id for n, u in people.items()}}
-        db.engine.dispose()
     return site
 
 

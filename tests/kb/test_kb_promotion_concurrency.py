@@ -31,23 +31,16 @@ VOTERS = ("voter1", "voter2", "voter3", "voter4")
 STAFF = ("agent", "product")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    with live_server.database(request.param, tmp_path, "kb_promote") as url:
-        yield url
+database_url = live_server.database_fixture("kb_promote")
 
 
 def _prepare(config: dict) -> dict:
     """A solved thread (two answers, the first accepted), staff who may promote, voters with tokens."""
-    from community import create_app
     from community.extensions import db
     from community.services.accounts import users
     from community.services.forum import accepting, threads
 
-    app = create_app(config)
-    with app.app_context():
-        db.create_all()
-        make = lambda name, role="member": users.create_user(name, f"{name}@example.com", "password123", role)  # noqa: E731
+    with live_server.seeding(config) as make:
         people = {n: make(n) for n in ("asker", "answerer", "other", *VOTERS)}
         people.update(agent=make("agent", "agent"), product=make("product", "product"))
         category = threads.create_category("Billing", "")
@@ -60,7 +53,6 @@ def _prepare(config: dict) -> dict:
         db.session.commit()
         site = {"tokens": tokens, "thread": thread.id, "question": thread.question_post_id,
                 "answer": answer.id, "other": other.id, "users": {n: u.id for n, u in people.items()}}
-        db.engine.dispose()
     return site
 
 

@@ -84,6 +84,36 @@ def database(kind: str, tmp_path: Path, prefix: str):
         drop_postgres_database(url)
 
 
+def database_fixture(prefix: str):
+    """A ``database_url`` fixture for a test module (``database_url = live_server.database_fixture("x")``):
+    each test runs once on SQLite and once on PostgreSQL, a database named ``prefix``."""
+    @pytest.fixture(params=["sqlite", "postgresql"])
+    def database_url(request, tmp_path):
+        with database(request.param, tmp_path, prefix) as url:
+            yield url
+
+    return database_url
+
+
+PASSWORD = "password123"
+
+
+@contextmanager
+def seeding(config: dict):
+    """An app context on a new schema for a live server's ``config``, to seed its site before the
+    server starts. Yields ``make(name, role="member")``, a user factory whose password is
+    :data:`PASSWORD` (:meth:`Client.login`'s); the engine's connections are closed at the end."""
+    from community import create_app
+    from community.extensions import db
+    from community.services.accounts import users
+
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        yield lambda name, role="member": users.create_user(name, f"{name}@example.com", PASSWORD, role)
+        db.engine.dispose()
+
+
 def burst(calls) -> list:
     """Run every call at the same moment (a barrier releases them together); the first item of
     each call's answer (its status)."""
@@ -171,7 +201,7 @@ class Client:
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect)
 
-    def login(self, username: str, password: str = "password123") -> Client:
+    def login(self, username: str, password: str = PASSWORD) -> Client:
         status, _ = self.form("/login", {"login": username, "password": password})
         assert status == 302, f"login of {username} answered {status}"
         return self

@@ -24,24 +24,17 @@ BURST = 12
 CAP_VOTERS = 24
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    with live_server.database(request.param, tmp_path, "integrity_conc") as url:
-        yield url
+database_url = live_server.database_fixture("integrity_conc")
 
 
 def _prepare(config: dict) -> dict:
     """Users, two threads to merge, answers, an idea; privileges earned through ledger rows."""
-    from community import create_app
     from community.extensions import db
     from community.services.accounts import users
     from community.services.forum import reputation, threads
     from community.services.ideas import exchange
 
-    app = create_app(config)
-    with app.app_context():
-        db.create_all()
-        make = lambda name, role="member": users.create_user(name, f"{name}@example.com", "password123", role)  # noqa: E731
+    with live_server.seeding(config) as make:
         people = {n: make(n) for n in ("asker", "answerer", "helper", "voter", "voter2", "member",
                                        "earner", "flagger1", "flagger2", "flagger3")}
         people["agent"], people["mod"] = make("agent", "agent"), make("mod", "moderator")
@@ -67,7 +60,6 @@ def _prepare(config: dict) -> dict:
         db.session.commit()
         ids = {"t1": t1.id, "t2": t2.id, "a1": a1.id, "a2": a2.id, "spam": spam.id, "idea": idea.id, "once": once.id,
                "earned": earned, "users": {n: u.id for n, u in people.items()}}
-        db.engine.dispose()
     return {"tokens": tokens, "cap_tokens": cap_tokens, **ids}
 
 

@@ -22,7 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from community.models import Notification, OutboxMessage
@@ -62,10 +61,7 @@ with app.app_context():
 """
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    with live_server.database(request.param, tmp_path, "production_fanout") as url:
-        yield url
+database_url = live_server.database_fixture("production_fanout")
 
 
 def _config(database_url: str, tmp_path: Path, **extra) -> dict:

@@ -22,10 +22,7 @@ pytestmark = [pytest.mark.slow,
 BURST = 10
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    with live_server.database(request.param, tmp_path, "uploads_conc") as url:
-        yield url
+database_url = live_server.database_fixture("uploads_conc")
 
 
 def _png() -> bytes:
