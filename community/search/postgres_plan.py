@@ -101,18 +101,7 @@ def candidates(built: Built, filters: str, *, prefix: bool = False, extra: int =
     if len(built.selecting) > 1 and not built.all_of:
         every = " && ".join(f"({part})" for part in built.selecting)
         tiers.append(f"SELECT {column} FROM {TABLE} WHERE vector @@ ({every}){where} {limit}")
-    titled = built.sel
-    if built.all_of and len(built.selecting) > 2:  # every word common: a title holding two of the three
-        pairs = [(a, b) for i, a in enumerate(built.selecting) for b in built.selecting[i + 1:]]
-        titled = " || ".join(f"(({a}) && ({b}))" for a, b in pairs)
-    if TITLE_ORDER:
-        # ``title_rank`` names the column ``title_stems``: the subquery keeps that name.
-        scanned = (f"(SELECT {column} AS found, key, title_stems, prior FROM {TABLE} WHERE title_stems @@ ({titled}){where}"
-                   f" LIMIT {TITLE_SCAN_ROWS}) AS t")
-        # Named ``column`` again: the union's columns are its first tier's (``by_order`` reads ``key``).
-        tiers.append(f"SELECT found AS {column} FROM {scanned} ORDER BY ({built.title_rank}) * prior DESC, key {limit}")
-    else:
-        tiers.append(f"SELECT {column} FROM {TABLE} WHERE title_stems @@ ({titled}){where} {limit}")
+    tiers.append(title_tier(built, where, column, limit))
     for part, count in built.counts:
         if count <= rare_rows and not built.all_of:
             tiers.append(f"SELECT {column} FROM {TABLE} WHERE vector @@ ({part}){where} LIMIT {rare_rows}")
@@ -120,6 +109,23 @@ def candidates(built: Built, filters: str, *, prefix: bool = False, extra: int =
     if prefix:
         tiers.append(f"SELECT {column} FROM {TABLE} WHERE title_words @@ ({built.p}){where} {limit}")
     return " UNION ".join(f"({tier})" for tier in tiers)
+
+
+def title_tier(built: Built, where: str, column: str, limit: str) -> str:
+    """The title set: the documents whose title holds a selecting word (two of the three rarest
+    when every word is common), the best ``limit`` by the title's rank among the first
+    :data:`TITLE_SCAN_ROWS` found.  ``where``: `` AND`` the filters, or ''."""
+    titled = built.sel
+    if built.all_of and len(built.selecting) > 2:  # every word common: a title holding two of the three
+        pairs = [(a, b) for i, a in enumerate(built.selecting) for b in built.selecting[i + 1:]]
+        titled = " || ".join(f"(({a}) && ({b}))" for a, b in pairs)
+    if not TITLE_ORDER:
+        return f"SELECT {column} FROM {TABLE} WHERE title_stems @@ ({titled}){where} {limit}"
+    # ``title_rank`` names the column ``title_stems``: the subquery keeps that name.
+    scanned = (f"(SELECT {column} AS found, key, title_stems, prior FROM {TABLE} WHERE title_stems @@ ({titled}){where}"
+               f" LIMIT {TITLE_SCAN_ROWS}) AS t")
+    # Named ``column`` again: the union's columns are its first tier's (``by_order`` reads ``key``).
+    return f"SELECT found AS {column} FROM {scanned} ORDER BY ({built.title_rank}) * prior DESC, key {limit}"
 
 
 def ranked(columns: str, where: str) -> str:
