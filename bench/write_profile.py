@@ -3,7 +3,7 @@
     python bench/write_profile.py [--requests 40] [--database-url postgresql+psycopg://...]
                                   [--search-backend whoosh|postgres] [--thread-replies 0]
                                   [--workdir /tmp/write-profile] [--lines 30] [--json out.json]
-                                  [--show-statements N]
+                                  [--show-statements N] [--appliers] [--sample-threads]
 
 Builds the bench site of ``bench/pages.py`` (demo seed, a thread to reply to whose author is
 mailed at once for a reply, the bench moderator with an API token), then posts ``--requests``
@@ -20,6 +20,13 @@ advisory lock), and pyinstrument's top lines for the whole loop (``--show-statem
 measured requests of each kind).
 Notification fan-out that runs after the response (``services/fanout.py``) is applied at the
 end and timed apart, so "in the request" is what the client waits for.
+
+``--appliers``: the search queue's and the fan-out's applier threads run beside the requests, as
+in a gunicorn worker, and each kind's loop ends when both queues are empty; "process CPU ms" is
+then the whole process's CPU (``time.process_time``: every thread) per request, what a saturated
+worker spends on each write, the work after the response included.  ``--sample-threads`` adds,
+over another loop, the functions every thread spent its wall time in (a stack sample of all threads
+every millisecond; pyinstrument sees only the thread it started in).
 """
 from __future__ import annotations
 
@@ -50,6 +57,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--show-statements", type=int, default=0, metavar="N",
                         help="print the SQL of the last N measured requests of each kind")
+    parser.add_argument("--appliers", action="store_true",
+                        help="run the search queue's and fan-out's threads; report the whole process's CPU")
+    parser.add_argument("--sample-threads", action="store_true",
+                        help="with --appliers: sample every thread's stack over another loop of each kind")
     args = parser.parse_args()
     if args.search_backend == "postgres" and not args.database_url:
         parser.error("--search-backend postgres needs --database-url")
@@ -67,7 +78,7 @@ def main() -> None:
     # As in production: no synchronous search index or fan-out (both run after the response).
     app = create_app({"INSTANCE_PATH": site["env"]["INSTANCE_PATH"], "REQUEST_LOG": False,
                       "SEARCH_INDEX_SYNC": False, "NOTIFY_FANOUT_SYNC": False,
-                      "NOTIFY_FANOUT_APPLIER": False})
+                      "NOTIFY_FANOUT_APPLIER": args.appliers})
     with app.app_context():
         engine = db.engine
         _fill_thread(ids["reply_thread"], args.thread_replies)
@@ -98,13 +109,18 @@ def main() -> None:
         _fan_out(app)
         statements.clear()
         held.clear()
-        wall, cpu = time.perf_counter(), time.thread_time()
+        if args.appliers:
+            _drained(app)
+        wall, cpu, process_cpu = time.perf_counter(), time.thread_time(), time.process_time()
         marks = []
         for i in range(args.requests):
             marks.append(len(statements))
             response = send(i)
             assert response.status_code == ok, (name, response.status_code, response.get_data(as_text=True))
         cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+        if args.appliers:
+            _drained(app)
+        process_cpu = time.process_time() - process_cpu
         ends = marks[1:] + [len(statements)]
         for start, end in list(zip(marks, ends))[len(marks) - args.show_statements:] if args.show_statements else ():
             print(f"--- {name}, one request's statements:")
@@ -117,6 +133,16 @@ def main() -> None:
         results[name] = {"cpu_ms": cpu * 1000 / args.requests, "wall_ms": wall * 1000 / args.requests,
                          "statements": sql, "after_response_cpu_ms": fan_cpu * 1000 / args.requests,
                          "fanned_out": fanned, **locked}
+        if args.appliers:
+            results[name]["process_cpu_ms"] = process_cpu * 1000 / args.requests
+        if args.sample_threads and args.appliers:
+            sampler = _ThreadSampler()
+            sampler.start()
+            for i in range(args.requests):
+                send(3 * args.requests + i)
+            _drained(app)
+            sampler.stop()
+            trees[name + " (every thread)"] = sampler.report(args.lines)
         profiler = Profiler(interval=0.001)
         profiler.start()
         for i in range(args.requests):
@@ -134,7 +160,8 @@ def main() -> None:
           f"{'after-response CPU ms':>22}")
     for name, r in results.items():
         print(f"{name:<14} {r['cpu_ms']:>8.1f} {r['wall_ms']:>8.1f} {r['statements']:>6.1f} "
-              f"{r['locked_cpu_ms']:>14.2f} {r['locked_statements']:>11.1f} {r['after_response_cpu_ms']:>22.1f}")
+              f"{r['locked_cpu_ms']:>14.2f} {r['locked_statements']:>11.1f} {r['after_response_cpu_ms']:>22.1f}"
+              + (f"   process CPU ms (every thread): {r['process_cpu_ms']:.1f}" if "process_cpu_ms" in r else ""))
     print("(locked: from the statement that takes the lock other writers of the thread wait for - SQLite's\n"
           " BEGIN IMMEDIATE; on PostgreSQL the first SELECT ... FOR UPDATE, UPDATE or advisory lock - to the\n"
           " commit, in the request's thread: CPU time (time.thread_time) and statements, per request)")
@@ -220,6 +247,72 @@ def _tree(profiler, lines: int) -> str:
     rows = text.splitlines()
     start = next((i for i, row in enumerate(rows) if "community/api/" in row and "spec.py" not in row), 0)
     return "\n".join(rows[start:start + lines])
+
+
+def _drained(app, timeout: float = 60.0) -> None:
+    """Wait until the search queue and the fan-out have nothing waiting (their threads apply them)."""
+    from community import search
+    from community.extensions import db
+    from community.services import fanout
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.app_context():
+            waiting = fanout.pending() + (search.pending() or 0)
+            db.session.remove()
+        if not waiting:
+            return
+        time.sleep(0.005)
+    raise SystemExit("the appliers did not drain their queues in time")
+
+
+class _ThreadSampler:
+    """Every thread's stack every millisecond: the wall share of each function (inclusive) per thread
+    name, waits for a wake-up left out (pyinstrument follows one thread only)."""
+
+    IDLE = ("threading.py:wait", "threading.py:_wait_for_tstate_lock", "background.py:_run")
+
+    def __init__(self, interval: float = 0.001):
+        self.interval, self.counts, self.totals = interval, {}, {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self):
+        me = threading.get_ident()
+        while not self._stop.wait(self.interval):
+            names = {t.ident: t.name for t in threading.enumerate()}
+            for ident, frame in sys._current_frames().items():
+                if ident == me:
+                    continue
+                top = f"{Path(frame.f_code.co_filename).name}:{frame.f_code.co_name}"
+                if top in self.IDLE:
+                    continue
+                name = names.get(ident, "?")
+                seen, counts = set(), self.counts.setdefault(name, {})
+                self.totals[name] = self.totals.get(name, 0) + 1
+                while frame is not None:
+                    path = frame.f_code.co_filename
+                    if "/community/" in path:
+                        label = f"{path.split('/community/', 1)[1]}:{frame.f_code.co_name}"
+                        if label not in seen:
+                            seen.add(label)
+                            counts[label] = counts.get(label, 0) + 1
+                    frame = frame.f_back
+
+    def report(self, lines: int) -> str:
+        out = []
+        for name, total in sorted(self.totals.items(), key=lambda item: -item[1]):
+            out.append(f"{name}: {total} samples of {self.interval * 1000:.0f} ms (wall, busy)")
+            ranked = sorted(self.counts[name].items(), key=lambda item: -item[1])[:lines]
+            out += [f"  {count * 100 / total:5.1f} %  {label}" for label, count in ranked if count * 50 >= total]
+        return "\n".join(out)
 
 
 def _fan_out(app) -> int:

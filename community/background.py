@@ -9,6 +9,10 @@ rows that a dead process left.  What they share lives here, once:
   thread remembers the process it was started in and a forked worker starts its own.
 - **Woken, else polling**: ``wake()`` after a commit; otherwise a round every ``poll_seconds``.
   A round may ask for a shorter wait (the search queue's busy index lock).
+- **Gathering**: a thread with ``gather_seconds`` waits that long after a wake-up before its
+  round, so the commits of that moment share one round (one Whoosh commit for a burst of
+  replies, not one each).  The wake-up flag is cleared after the wait and before the round reads
+  its rows: a commit that woke it before then is read by this round, one after wakes it again.
 - **Stopped** by ``stop()`` (tests) after the current round, and **drained at exit**: a worker
   that stops cleanly applies what is waiting (another process would, within a poll).
 """
@@ -18,6 +22,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 import weakref
 
 log = logging.getLogger(__name__)
@@ -34,8 +39,9 @@ class ProcessThread:
     #: Logged with the traceback when a round fails (the rows stay and the next round retries).
     failure_message = "A background round failed; retrying in %.0fs."
 
-    def __init__(self, poll_seconds: float):
+    def __init__(self, poll_seconds: float, gather_seconds: float = 0.0):
         self.poll_seconds = poll_seconds
+        self.gather_seconds = gather_seconds
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
@@ -87,7 +93,9 @@ class ProcessThread:
     def _run(self) -> None:
         wait = self.poll_seconds
         while True:
-            self._wake.wait(wait)
+            woken = self._wake.wait(wait)
+            if woken and self.gather_seconds > 0 and not self._stopped:
+                time.sleep(self.gather_seconds)   # the commits of this moment join the round
             self._wake.clear()
             if self._stopped:
                 return

@@ -215,6 +215,9 @@ class Defaults:
     #: Seconds between each process's looks for fan-outs no wake-up announced (a worker that died
     #: after its commit); the bound on a notification's delay then.
     NOTIFY_FANOUT_POLL_SECONDS = 2.0
+    #: Seconds the applier waits after a commit woke it, so the fan-outs of that moment are applied
+    #: together (one transaction per thread's rows); a notification arrives that much later.
+    NOTIFY_FANOUT_GATHER_SECONDS = 0.1
     #: Whether serving processes run the applier (False: only `flask mail send` applies them).
     NOTIFY_FANOUT_APPLIER = True
     #: A fan-out whose handler fails is retried after base * 2**(attempt-1) s, kept with its error after this many.
@@ -258,6 +261,9 @@ class Defaults:
     #: Whoosh: seconds between each process's looks at the indexing queue for rows no wake-up
     #: announced (a worker that died after its commit); the bound on a search's delay then.
     SEARCH_QUEUE_POLL_SECONDS = 2.0
+    #: Whoosh: seconds the applier waits after a commit woke it, so the commits of that moment
+    #: share one index commit (a post is searchable that much later; 0: a round per wake-up).
+    SEARCH_QUEUE_GATHER_SECONDS = 0.1
 
     # Import (`flask import`).
     #: Worker processes rendering Markdown (0: one per CPU, at most 4; 1: none).

@@ -23,12 +23,16 @@ How:
   follow another worker's round over the same rows, cannot take a newer row).  A
   crash between the index's commit and the delete applies those rows again (harmless: a
   document is read afresh each time).
+- **Gathering.**  Woken, the applier waits ``SEARCH_QUEUE_GATHER_SECONDS`` (0.1 s) before its
+  round, so the replies of that moment share one Whoosh commit: the round's cost (the index
+  lock, the segment written, every searcher reopened) was paid once per reply, and the replies
+  to one thread are one document.  A post is searchable that much later.
 - **Busy lock.**  Another process is applying; its read may have missed our rows, so the
   applier tries again after ``RETRY_SECONDS``.  Every applier also looks at the queue every
   ``SEARCH_QUEUE_POLL_SECONDS`` (one ``SELECT ... LIMIT 1``), so rows left by a worker that
   died are applied by another.
-- **Delay.**  A committed change is searchable once the round after its commit ends: in the
-  bench (docs/deploy.md) well under a second; at most ``SEARCH_QUEUE_POLL_SECONDS`` plus a
+- **Delay.**  A committed change is searchable once the round after its commit ends: the
+  gathering wait plus the round, in the bench (docs/deploy.md) well under a second; at most ``SEARCH_QUEUE_POLL_SECONDS`` plus a
   round when its own process died.  ``flask search apply`` applies the queue now;
   ``flask search status`` shows how many updates wait.
 
@@ -83,7 +87,8 @@ class IndexQueue(ProcessThread):
 
     def __init__(self, app, index, loader: Callable[[list[str]], dict]):
         config = app.config
-        super().__init__(float(config.get("SEARCH_QUEUE_POLL_SECONDS", 2.0)))
+        super().__init__(float(config.get("SEARCH_QUEUE_POLL_SECONDS", 2.0)),
+                         float(config.get("SEARCH_QUEUE_GATHER_SECONDS", 0.0)))
         self.app = app
         self.index = index
         self.loader = loader

@@ -14,20 +14,24 @@ How:
   same way with ``notify_later``: the recipient's mutes, preferences and mail are read and
   written by the applier, not while the writer waits.
 - **After the commit.**  The process's *applier*, a daemon thread started on first use in each
-  process (after gunicorn forks; ``per_request_starts`` too, like the search queue's), is woken
-  and applies the rows.  ``flask mail send`` applies them too before it sends, so mail goes out
+  process (after gunicorn forks; ``per_request_starts`` too, like the search queue's), is woken,
+  waits ``NOTIFY_FANOUT_GATHER_SECONDS`` (0.1 s) so that the fan-outs of that moment share its
+  transactions, and applies the rows.  ``flask mail send`` applies them too before it sends, so mail goes out
   even where no app server runs an applier.  With ``NOTIFY_FANOUT_SYNC`` (default: on under
   ``TESTING``) the rows are applied in the request right after its commit, in a transaction of
   their own, so a test sees the notifications and mail the moment the reply is committed.
-- **Applying, exactly once.**  One row per transaction: take the oldest due row with
+- **Applying, exactly once.**  One thread's rows per transaction: take the oldest due rows with
   ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL: two appliers never take one row; SQLite:
-  the transaction holds the write lock from its start, ``write_intent``), run its handler (the
-  same ``services/notifications`` calls the request used to make), delete the row, commit.
-  The notifications, their mail and the row's deletion commit together: a worker that dies
-  before the commit leaves the row (its lock goes with its connection) for the next applier,
-  and one that dies after has done all of it.  A handler that fails rolls back and its row is
-  retried later (``NOTIFY_FANOUT_BACKOFF_SECONDS``, doubling), kept with its error after
-  ``NOTIFY_FANOUT_MAX_ATTEMPTS``.
+  the transaction holds the write lock from its start, ``write_intent``), keep the oldest and
+  those of its thread (``BATCH`` at most), run their handlers in id order (the same
+  ``services/notifications`` calls the request used to make), delete the rows, commit.
+  The notifications, their mail and the rows' deletion commit together: a worker that dies
+  before the commit leaves the rows (their locks go with its connection) for the next applier,
+  and one that dies after has done all of it.  A handler that fails rolls its transaction back;
+  its rows are then applied one per transaction, and the failing one is retried later
+  (``NOTIFY_FANOUT_BACKOFF_SECONDS``, doubling), kept with its error after
+  ``NOTIFY_FANOUT_MAX_ATTEMPTS``.  One transaction per thread's burst, not per reply: a burst of
+  replies paid the write lock, the row's read and delete and the commit once each.
 - **Rows a dead worker left.**  Every applier looks every ``NOTIFY_FANOUT_POLL_SECONDS`` (one
   ``SELECT ... LIMIT 1``).  A notification arrives once the applier's round after its commit
   ends: milliseconds, at most a poll plus a round when its worker died.
@@ -175,23 +179,60 @@ def _due(now):
     return [OutboxMessage.channel == CHANNEL, OutboxMessage.failed_at.is_(None), OutboxMessage.available_at <= now]
 
 
-def apply_one() -> bool | None:
-    """Apply the oldest due fan-out in a transaction of its own (see the module's docstring):
-    True if one was applied, False if it failed (kept for a retry), None if none is due."""
+#: Fan-outs of one thread applied in one transaction at most (``apply_batch``).
+BATCH = 20
+
+
+def apply_batch(limit: int = BATCH) -> int | None:
+    """Apply the oldest due fan-out and the due ones of the same thread among the ``limit``
+    oldest, in one transaction (see the module's docstring): how many were applied, None if
+    none is due.  One thread: the mail decisions of a thread take its one throttle lock, so a
+    transaction holds one, as when each row had its own (``services/locking.py``).  If a handler
+    fails, the whole transaction rolls back and each of its rows is applied alone
+    (``apply_one``): only the failing one is kept for a retry."""
     with write_intent():
-        row = db.session.execute(
-            select(OutboxMessage).where(*_due(utcnow())).order_by(OutboxMessage.id).limit(1)
-            .with_for_update(skip_locked=True)).scalar()
+        rows = db.session.execute(
+            select(OutboxMessage.id, OutboxMessage.payload, OutboxMessage.attempts).where(*_due(utcnow()))
+            .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)).all()
+        if not rows:
+            db.session.rollback()
+            return None
+        thread_id = rows[0].payload.get("thread_id")
+        mine = [(row_id, dict(payload), attempts) for row_id, payload, attempts in rows
+                if payload.get("thread_id") == thread_id]
+        ids = [row_id for row_id, _, _ in mine]
+        try:
+            for _, payload, _ in mine:
+                HANDLERS[payload["event"]](payload)
+            _delete(ids)
+            db.session.commit()
+            return len(ids)
+        except Exception as exc:  # noqa: BLE001 - kept for a retry; a batch's rows one by one first
+            db.session.rollback()
+            if len(mine) == 1:
+                log.warning("Fan-out %s failed (attempt %d); retrying later.", ids[0], mine[0][2] + 1,
+                            exc_info=True)
+                _failed(ids[0], mine[0][2] + 1, exc)
+                return 0
+            log.info("A batch of %d fan-outs failed; applying them one by one.", len(ids), exc_info=True)
+    return sum(bool(apply_one(row_id)) for row_id in ids)
+
+
+def apply_one(row_id: int | None = None) -> bool | None:
+    """Apply the oldest due fan-out (or the row ``row_id``, if still due) in a transaction of its
+    own: True if one was applied, False if it failed (kept for a retry), None if none is due."""
+    with write_intent():
+        stmt = select(OutboxMessage).where(*_due(utcnow()))
+        if row_id is not None:
+            stmt = stmt.where(OutboxMessage.id == row_id)
+        row = db.session.execute(stmt.order_by(OutboxMessage.id).limit(1).with_for_update(skip_locked=True)).scalar()
         if row is None:
             db.session.rollback()
             return None
         row_id, payload, attempts = row.id, dict(row.payload), row.attempts
         try:
             HANDLERS[payload["event"]](payload)
-            gone = db.session.execute(delete(OutboxMessage).where(OutboxMessage.id == row_id)
-                                      .execution_options(synchronize_session=False)).rowcount
-            if gone != 1:   # cannot happen under the lock; never commit a second fan-out
-                raise RuntimeError(f"fan-out {row_id} was taken by another applier")
+            _delete([row_id])
             db.session.commit()
             return True
         except Exception as exc:  # noqa: BLE001 - the row stays, with its error, for a retry
@@ -199,6 +240,14 @@ def apply_one() -> bool | None:
             log.warning("Fan-out %s failed (attempt %d); retrying later.", row_id, attempts + 1, exc_info=True)
             _failed(row_id, attempts + 1, exc)
             return False
+
+
+def _delete(row_ids: list[int]) -> None:
+    """The applied rows go in the transaction of their notifications."""
+    gone = db.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(row_ids))
+                              .execution_options(synchronize_session=False)).rowcount
+    if gone != len(row_ids):   # cannot happen under the lock; never commit a second fan-out
+        raise RuntimeError(f"fan-outs {row_ids} were taken by another applier")
 
 
 def _failed(row_id: int, attempts: int, exc: Exception) -> None:
@@ -217,13 +266,14 @@ def _failed(row_id: int, attempts: int, exc: Exception) -> None:
 
 
 def apply_pending(limit: int = 1000) -> int:
-    """Apply what is due now, one row per transaction (at most ``limit``); how many were applied."""
+    """Apply what is due now, a thread's rows per transaction (at most ``limit`` transactions); how
+    many were applied."""
     done = 0
     for _ in range(limit):
-        outcome = apply_one()
+        outcome = apply_batch()
         if outcome is None:
             break
-        done += bool(outcome)
+        done += outcome
     return done
 
 
@@ -243,7 +293,8 @@ class Applier(ProcessThread):
     failure_message = "Applying the notification fan-out failed; retrying in %.0fs."
 
     def __init__(self, app):
-        super().__init__(float(app.config["NOTIFY_FANOUT_POLL_SECONDS"]))
+        super().__init__(float(app.config["NOTIFY_FANOUT_POLL_SECONDS"]),
+                         float(app.config.get("NOTIFY_FANOUT_GATHER_SECONDS", 0.0)))
         self.app = app
         sync = app.config.get("NOTIFY_FANOUT_SYNC")
         self.sync = app.testing if sync is None else bool(sync)
