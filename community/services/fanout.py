@@ -121,18 +121,20 @@ def _loaded(payload: dict):
 
 def _reply(payload: dict) -> None:
     from . import notifications
+    from .accounts import subscriptions
 
     thread, post = _loaded(payload)
     if thread is None:
         return   # deleted for good before its fan-out: nobody to tell about it
     actor, url, names = _Actor(payload), payload["url"], set(payload["names"])
+    levels = subscriptions.levels_for(thread)   # every recipient's mute, read once
     notifications.notify(thread.author_id, "reply", f"{actor.username} answered “{payload['title']}”", url,
-                         actor_id=actor.id, thread_id=thread.id, post_id=post.id)
+                         actor_id=actor.id, thread_id=thread.id, post_id=post.id, levels=levels)
     mentioned = notifications.ids_named(names) - {thread.author_id}
     notifications.notify_named(names, actor=actor, thread=thread, post=post, url=url,
-                               skip_ids={thread.author_id}, title=payload["title"])
+                               skip_ids={thread.author_id}, title=payload["title"], levels=levels)
     notifications.notify_watchers(thread, post, actor, url, skip_ids={thread.author_id} | mentioned,
-                                  title=payload["title"])
+                                  title=payload["title"], levels=levels)
 
 
 def _thread(payload: dict) -> None:

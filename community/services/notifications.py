@@ -14,24 +14,29 @@ from ..models import Notification, User, utcnow
 
 
 def notify(user_id: int | None, kind: str, message: str, url: str, *, actor_id=None,
-           thread_id=None, post_id=None, details: dict | None = None) -> Notification | None:
+           thread_id=None, post_id=None, details: dict | None = None,
+           levels: dict[int, str] | None = None) -> Notification | None:
     """Notify ``user_id`` unless they caused the event themselves, muted the thread (or its
     category or tag) or turned the kind off; emails it too when their preference says
-    "immediately" (``services/mail/notify``; ``details`` go to the mail's template)."""
+    "immediately" (``services/mail/notify``; ``details`` go to the mail's template).
+    ``levels``: ``subscriptions.levels_for`` of the thread, read in this transaction by a caller
+    that tells several of its people (a fan-out), so that each one's mute is not read again."""
     from ..models import EMAIL_KIND_OF
     from .accounts import preferences, subscriptions
     from .mail import notify as mail_notify
 
     if user_id is None or user_id == actor_id:
         return None
-    if kind in MUTABLE_KINDS and subscriptions.is_muted(user_id, thread_id):
+    if kind in MUTABLE_KINDS and (levels.get(user_id) == "muted" if levels is not None
+                                  else subscriptions.is_muted(user_id, thread_id)):
         return None
-    if kind in EMAIL_KIND_OF and preferences.email_choice(user_id, EMAIL_KIND_OF[kind]) == "off":
+    choice = preferences.email_choice(user_id, EMAIL_KIND_OF[kind]) if kind in EMAIL_KIND_OF else None
+    if choice == "off":
         return None
     note = Notification(user_id=user_id, kind=kind, message=message[:300], url=url[:300],
                         actor_id=actor_id, thread_id=thread_id, post_id=post_id)
     db.session.add(note)
-    mail_notify.email_for(note, details)
+    mail_notify.email_for(note, details, choice=choice)
     return note
 
 
@@ -39,19 +44,23 @@ def notify(user_id: int | None, kind: str, message: str, url: str, *, actor_id=N
 MUTABLE_KINDS = ("reply", "mention", "watching", "unanswered", "reminder")
 
 
-def _tell_watchers(user_ids, message: str, *, thread, post, actor, url: str, skip_ids=()) -> int:
+def _tell_watchers(user_ids, message: str, *, thread, post, actor, url: str, skip_ids=(), levels=None) -> int:
     """One ``watching`` notification to each member in ``user_ids`` but ``skip_ids``; how many."""
     return sum(1 for user_id in user_ids if user_id not in skip_ids and notify(
-        user_id, "watching", message, url, actor_id=actor.id, thread_id=thread.id, post_id=post.id))
+        user_id, "watching", message, url, actor_id=actor.id, thread_id=thread.id, post_id=post.id,
+        levels=levels))
 
 
-def notify_watchers(thread, post, actor, url: str, skip_ids=(), *, title: str | None = None) -> int:
+def notify_watchers(thread, post, actor, url: str, skip_ids=(), *, title: str | None = None,
+                    levels: dict[int, str] | None = None) -> int:
     """A new post: everyone watching the thread (itself, its category or a tag) hears of it
-    (not its author, who got "reply").  ``title``: the thread's as the post saw it."""
+    (not its author, who got "reply").  ``title``: the thread's as the post saw it; ``levels``:
+    the thread's ``subscriptions.levels_for``, when the caller read them already."""
     from .accounts import subscriptions
 
-    return _tell_watchers(subscriptions.watchers(thread), f"{actor.username} posted in “{title or thread.title}”",
-                          thread=thread, post=post, actor=actor, url=url, skip_ids=skip_ids)
+    levels = subscriptions.levels_for(thread) if levels is None else levels
+    return _tell_watchers(subscriptions.watching(levels), f"{actor.username} posted in “{title or thread.title}”",
+                          thread=thread, post=post, actor=actor, url=url, skip_ids=skip_ids, levels=levels)
 
 
 def notify_new_thread(thread, post, actor, url: str, skip_ids=(), *, title: str | None = None) -> int:
@@ -63,9 +72,10 @@ def notify_new_thread(thread, post, actor, url: str, skip_ids=(), *, title: str 
                           thread=thread, post=post, actor=actor, url=url, skip_ids=skip_ids)
 
 
-def notify_named(names, *, actor, thread, post, url: str, skip_ids=(), title: str | None = None) -> int:
+def notify_named(names, *, actor, thread, post, url: str, skip_ids=(), title: str | None = None,
+                 levels: dict[int, str] | None = None) -> int:
     """Notify each existing user of ``names`` (lower-cased @names, as ``markup.mentioned_usernames``
-    gives them) that they were mentioned; how many were."""
+    gives them) that they were mentioned; how many were (``levels``: as for ``notify``)."""
     if not names:
         return 0
     users = db.session.execute(
@@ -76,7 +86,7 @@ def notify_named(names, *, actor, thread, post, url: str, skip_ids=(), title: st
         if user.id in skip_ids:
             continue
         if notify(user.id, "mention", f"{actor.username} mentioned you in “{title or thread.title}”",
-                  url, actor_id=actor.id, thread_id=thread.id, post_id=post.id):
+                  url, actor_id=actor.id, thread_id=thread.id, post_id=post.id, levels=levels):
             count += 1
     return count
 

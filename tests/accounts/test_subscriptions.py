@@ -168,3 +168,32 @@ def test_every_notification_kind_follows_its_channel(db, make, note_kind, choice
     in_app = _notes(db, carol)
     mails = [m for m in db.session.execute(select(OutboxMessage)).scalars() if m.payload.get("to") == "carol@example.com"]
     assert (len(in_app), len(mails)) == {"immediately": (1, 1), "digest": (1, 0), "never": (1, 0), "off": (0, 0)}[choice]
+
+
+def test_the_fan_out_reads_every_recipients_mute_from_one_levels_read_as_effective_gives_it(db, make):
+    """A reply's fan-out reads the thread's levels once (``levels_for``) and asks each recipient's
+    mute of that map: it must say what ``effective`` says, member by member, own level first."""
+    asker, helper, watcher = make.user("asker"), make.user("helper"), make.user("watcher")
+    tag_muter, overrider, category_muter = make.user("tagmuter"), make.user("overrider"), make.user("catmuter")
+    billing = make.category("Billing")
+    thread = make.thread(author=asker, category=billing, tags="refunds", title="Refund for a double charge please")
+    tag_id = thread.tags[0].id
+    subscriptions.set_category_level(asker.id, billing.id, "muted")      # the asker mutes the category...
+    subscriptions.set_thread_level(asker.id, thread.id, None)            # ...and has no level of the thread's own
+    subscriptions.set_thread_level(watcher.id, thread.id, "watching")
+    subscriptions.set_category_level(tag_muter.id, billing.id, "watching")
+    subscriptions.set_tag_level(tag_muter.id, tag_id, "muted")           # muted wins over watching
+    subscriptions.set_tag_level(overrider.id, tag_id, "muted")
+    subscriptions.set_thread_level(overrider.id, thread.id, "watching")  # the thread's own level wins
+    subscriptions.set_category_level(category_muter.id, billing.id, "muted")
+    db.session.commit()
+    levels = subscriptions.levels_for(thread)
+    members = (asker, helper, watcher, tag_muter, overrider, category_muter)
+    assert {m.username: levels.get(m.id) for m in members} == {
+        m.username: subscriptions.effective(m.id, thread.id) for m in members}
+    assert levels.get(asker.id) == "muted" and levels.get(overrider.id) == "watching"
+    make.reply(thread, author=helper, body="Refunds take five days; @tagmuter and @catmuter know more.")
+    assert _notes(db, asker) == []                                        # muted: no "reply"
+    assert _notes(db, watcher) == ["helper posted in “Refund for a double charge please”"]
+    assert _notes(db, overrider) == ["helper posted in “Refund for a double charge please”"]
+    assert _notes(db, tag_muter) == [] and _notes(db, category_muter) == []   # muted: no mention either

@@ -174,7 +174,12 @@ def is_muted(user_id: int, thread_id: int | None) -> bool:
 
 
 def watchers(thread: Thread) -> list[int]:
-    return sorted(user_id for user_id, level in levels_for(thread).items() if level == "watching")
+    return watching(levels_for(thread))
+
+
+def watching(levels: dict[int, str]) -> list[int]:
+    """The members of ``levels_for``'s answer who watch the thread."""
+    return sorted(user_id for user_id, level in levels.items() if level == "watching")
 
 
 def category_and_tag_watchers(thread: Thread, levels=("watching",)) -> list[int]:

@@ -36,12 +36,13 @@ def unsubscribe_headers(url: str) -> dict:
     return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
-def email_for(note, details: dict | None = None) -> bool:
+def email_for(note, details: dict | None = None, *, choice: str | None = None) -> bool:
     """Queue (or batch) the mail for an in-app notification if its kind is emailed at once;
     True if the notification is in a mail.  ``details`` (the answers of an accept reminder)
-    go to the template."""
+    go to the template; ``choice``: the member's ``email_choice`` for the kind, when the caller
+    read it already."""
     kind = EMAIL_KIND_OF.get(note.kind)
-    if kind is None or preferences.email_choice(note.user_id, kind) != "immediately":
+    if kind is None or (choice or preferences.email_choice(note.user_id, kind)) != "immediately":
         return False
     user = db.session.get(User, note.user_id)
     if user is None or user.deleted_at is not None:
