@@ -224,10 +224,10 @@ class PostgresSearch:
         typed word's), cached per process (the configuration never changes while it runs)."""
         cache = self._lexeme_cache
         typed = [str(getattr(w, "typed", "") or w) for w in found]
+        if len(cache) > LEXEME_CACHE_SIZE:  # before finding the missing: the query's own words go too
+            cache.clear()
         missing = sorted({w for w in typed if w not in cache})
         if missing:
-            if len(cache) > LEXEME_CACHE_SIZE:
-                cache.clear()
             for word, lexemes in _execute(connection,
                     f"SELECT w, tsvector_to_array(to_tsvector('{CONFIG}', w))"
                     " FROM unnest(CAST(:words AS text[])) AS w", {"words": missing}):

@@ -635,3 +635,21 @@ def test_reading_statements_reach_the_driver_as_text_would_send_them(app, make, 
     monkeypatch.setattr(postgres, "DRIVER_SQL", False)
     assert [search.suggest("zebra ribon jams"), search.search("printer ribbon").results, search.suggest("zeb")] == asked
     assert asked[0] and asked[1] and asked[2]
+
+
+def test_a_full_lexeme_cache_is_emptied_before_the_query_s_words_are_looked_up(app, monkeypatch):
+    """The per-process cache of each word's lexemes (what the rescoring scores) is emptied when
+    full; emptied after the missing words were chosen, a word cached before lost its lexemes for
+    that query (its rescoring left it out)."""
+    from community.search import postgres
+
+    state = app.extensions["search"]
+    monkeypatch.setattr(postgres, "LEXEME_CACHE_SIZE", 1)
+    with state.app.app_context():
+        from community.extensions import db
+
+        with db.engine.begin() as connection:
+            assert state._lexemes(connection, ["printers", "jammed"]) == {"printers": ("printer",), "jammed": ("jam",)}
+            # Two words cached, more than the size: emptied, and both words of this query looked up.
+            assert state._lexemes(connection, ["printers", "ribbons"]) == {"printers": ("printer",), "ribbons": ("ribbon",)}
+            assert set(state._lexeme_cache) == {"printers", "ribbons"}
