@@ -254,15 +254,17 @@ class Defaults:
     SEARCH_WARM_ON_START = True
     #: PostgreSQL backend: seconds a process keeps its snapshot of word frequencies (common words).
     SEARCH_PG_STATS_SECONDS = 600
-    #: Whoosh: apply the indexing queue in the request, right after its commit (search/queue.py).
+    #: Apply the indexing queue in the request, right after its commit (search/queue.py; on
+    #: PostgreSQL search the queue holds the updates of existing documents).
     #: None: on under TESTING (a test searches right after posting), off otherwise (a background
     #: thread per process applies it, off the request path).
     SEARCH_INDEX_SYNC: bool | None = None
-    #: Whoosh: seconds between each process's looks at the indexing queue for rows no wake-up
+    #: Seconds between each process's looks at the indexing queue for rows no wake-up
     #: announced (a worker that died after its commit); the bound on a search's delay then.
     SEARCH_QUEUE_POLL_SECONDS = 2.0
-    #: Whoosh: seconds the applier waits after a commit woke it, so the commits of that moment
-    #: share one index commit (a post is searchable that much later; 0: a round per wake-up).
+    #: Seconds the indexing queue's applier waits after a commit woke it, so the commits of that
+    #: moment share one round (Whoosh: one index commit); a post is searchable that much later
+    #: (0: a round per wake-up).
     SEARCH_QUEUE_GATHER_SECONDS = 0.1
 
     # Import (`flask import`).

@@ -28,8 +28,9 @@ Public interface (other areas use only these):
 - ``changed(*keys)``: the same for SQL run inside a transaction still open: the keys are
   indexed with what the ORM changed when it commits, and dropped if it rolls back.
 - ``drift()``: documents missing from the index, extra in it, or stale (``flask check``).
-- ``pending()`` and ``apply_pending()``: the Whoosh indexing queue (``queue.py``): a
-  change is indexed after its commit, off the request, by each process's applier.
+- ``pending()`` and ``apply_pending()``: the indexing queue (``queue.py``): a change is
+  indexed after its commit, off the request, by each process's applier (PostgreSQL: the
+  updates of existing documents; new ones and visibility changes are written in the commit).
 - ``paused()`` and ``bulk_writer()``: for bulk imports that index by themselves.
 - ``warm()``: read ahead what a process's first queries would (a gunicorn worker as it starts).
 
@@ -67,7 +68,13 @@ def init_app(app: Flask) -> None:
 
         if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
             raise RuntimeError("SEARCH_BACKEND='postgres' needs a PostgreSQL DATABASE_URL.")
-        app.extensions["search"] = PostgresSearch(app)
+        state = PostgresSearch(app)
+        from .queue import TableQueue
+
+        # Updates of existing documents after the commit (queue.py, listeners.py).
+        state.queue = TableQueue(app, state)
+        app.extensions["search"] = state
+        _start_with_requests(app, state.queue)
     else:
         from .engine import SearchState
 
@@ -75,12 +82,16 @@ def init_app(app: Flask) -> None:
         state = SearchState(app)
         app.extensions["search"] = state
         state.index.index()  # create the directory and an empty index on first run
-        if not state.queue.sync:
-            # Every serving process runs an applier, so rows a dead worker left are applied.
-            app.before_request(state.queue.ensure_running)
-            # ... and so does a worker that only answers kept pages before Flask (page_cache_wsgi.py).
-            app.extensions.setdefault("per_request_starts", []).append(state.queue.ensure_running)
+        _start_with_requests(app, state.queue)
     listeners.install()
+
+
+def _start_with_requests(app, queue) -> None:
+    if not queue.sync:
+        # Every serving process runs an applier, so rows a dead worker left are applied.
+        app.before_request(queue.ensure_running)
+        # ... and so does a worker that only answers kept pages before Flask (page_cache_wsgi.py).
+        app.extensions.setdefault("per_request_starts", []).append(queue.ensure_running)
 
 
 def _state():
@@ -170,7 +181,7 @@ def drift() -> dict[str, list]:
 
 
 def pending() -> int:
-    """Index updates committed and not applied yet (Whoosh's queue; 0 on PostgreSQL)."""
+    """Index updates committed and not applied yet (the queue of either backend)."""
     from .queue import pending as waiting
 
     state = _state()

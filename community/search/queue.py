@@ -1,4 +1,12 @@
-"""The indexing queue (Whoosh backend): index updates leave the request, and none is lost.
+"""The indexing queue: index updates leave the request, and none is lost.
+
+Whoosh: every change's documents.  PostgreSQL search (``TableQueue``): the updates of documents
+that exist (a reply, a vote, an accept, an edit); a new document, and one that leaves or joins
+what search shows (hidden, deleted, merged), is still written in the writing transaction
+(``listeners.py``), so a new question is suggested by every app server the moment it commits.
+A reply's document write there (the thread read again, under an advisory lock on its key held
+to the commit) was ~40 % of a reply's request in-process (``bench/write_profile.py``) and
+serialized the replies of a thread.
 
 Why: re-indexing a thread in the request that changed it read the whole thread again and
 committed a Whoosh segment, about half of a reply's time (docs/deploy.md, "Writes"), and
@@ -78,20 +86,18 @@ def pending(session: Session) -> int:
     return session.execute(select(func.count()).select_from(SearchQueueEntry)).scalar_one()
 
 
-class IndexQueue(ProcessThread):
-    """The applier of one app in this process (see the module's docstring; the thread itself,
-    started once per process and drained at exit, is ``community/background.py``'s)."""
+class _Queue(ProcessThread):
+    """What both appliers share: woken after a commit (or applying at once, ``SEARCH_INDEX_SYNC``),
+    polling, drained at exit (the thread itself is ``community/background.py``'s)."""
 
     thread_name = "search-queue"
     failure_message = "Applying the search queue failed; retrying in %.0fs."
 
-    def __init__(self, app, index, loader: Callable[[list[str]], dict]):
+    def __init__(self, app):
         config = app.config
         super().__init__(float(config.get("SEARCH_QUEUE_POLL_SECONDS", 2.0)),
                          float(config.get("SEARCH_QUEUE_GATHER_SECONDS", 0.0)))
         self.app = app
-        self.index = index
-        self.loader = loader
         sync = config.get("SEARCH_INDEX_SYNC")
         self.sync = app.testing if sync is None else bool(sync)
         self.lock_timeout = float(config.get("SEARCH_LOCK_TIMEOUT", 5.0))
@@ -145,6 +151,19 @@ class IndexQueue(ProcessThread):
                     return done
 
     def _round(self, lock_timeout: float) -> tuple[int, int] | None:
+        """One round: ``(documents written, rows read)``; ``None`` when the lock stayed busy."""
+        raise NotImplementedError
+
+
+class IndexQueue(_Queue):
+    """The Whoosh applier of one app in this process (see the module's docstring)."""
+
+    def __init__(self, app, index, loader: Callable[[list[str]], dict]):
+        super().__init__(app)
+        self.index = index
+        self.loader = loader
+
+    def _round(self, lock_timeout: float) -> tuple[int, int] | None:
         """One index commit: ``(documents written, rows read)``; ``None`` when the lock stayed busy."""
         from ..extensions import db
         from ..models import SearchQueueEntry
@@ -172,9 +191,37 @@ class IndexQueue(ProcessThread):
         return len(keys), len(rows)
 
 
+class TableQueue(_Queue):
+    """The applier of a backend whose documents are rows of the database (PostgreSQL search):
+    the updates of documents that exist, queued by ``listeners.py`` (a reply, a vote, an accept,
+    an edit: new documents and visibility changes are written in their own transaction).  One
+    transaction a round: take the oldest rows ``FOR UPDATE SKIP LOCKED`` (two appliers never
+    take one), write their documents with the backend's ``write`` (which locks each key, then
+    reads it: whoever writes last has read the latest state), delete the rows, commit; a round
+    that fails leaves its rows."""
+
+    def __init__(self, app, state):
+        super().__init__(app)
+        self.state = state
+
+    def _round(self, lock_timeout: float) -> tuple[int, int]:
+        from ..extensions import db
+        from ..models import SearchQueueEntry
+
+        with self.app.app_context(), Session(db.engine) as session, session.begin():
+            rows = session.execute(select(SearchQueueEntry.id, SearchQueueEntry.key).order_by(SearchQueueEntry.id)
+                                   .limit(BATCH).with_for_update(skip_locked=True)).all()
+            if not rows:
+                return 0, 0
+            keys = sorted({key for _, key in rows})
+            self.state.write(session, keys)
+            session.execute(delete(SearchQueueEntry).where(SearchQueueEntry.id.in_([i for i, _ in rows])))
+        return len(keys), len(rows)
+
+
 def stop_all(timeout: float = 5.0) -> None:
     """Stop every applier of this process (tests: an app a test made, on a database it then
     drops, must not leave a thread polling it for the rest of the run)."""
-    for queue in background.running(IndexQueue):
+    for queue in background.running(_Queue):
         if queue._thread is not None:
             queue.stop(timeout)

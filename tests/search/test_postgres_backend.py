@@ -653,3 +653,33 @@ def test_a_full_lexeme_cache_is_emptied_before_the_query_s_words_are_looked_up(a
             # Two words cached, more than the size: emptied, and both words of this query looked up.
             assert state._lexemes(connection, ["printers", "ribbons"]) == {"printers": ("printer",), "ribbons": ("ribbon",)}
             assert set(state._lexeme_cache) == {"printers", "ribbons"}
+
+def test_a_reply_s_document_update_is_queued_and_applied_after_the_commit_a_new_or_hidden_thread_is_not(
+        app, make, db, monkeypatch):
+    """PostgreSQL search (search/queue.py ``TableQueue``): a reply, a vote or an edit updates an
+    existing document after the commit, off the request; a new thread and a hidden one are written
+    in their own transaction (suggested, or gone, the moment they commit)."""
+    queue = app.extensions["search"].queue
+    monkeypatch.setattr(queue, "sync", False)            # as in production: after the commit...
+    monkeypatch.setattr(queue, "wake", lambda: None)     # ... by an applier this test runs itself
+
+    def queued():
+        return db.session.execute(text("SELECT key FROM search_queue ORDER BY id")).scalars().all()
+
+    def document(key):
+        return db.session.execute(text("SELECT title, replies FROM search_documents WHERE key = :k"),
+                                  {"k": key}).first()
+
+    thread = make.thread(title="Label printer prints blank pages", body="Every label comes out blank.")
+    key = f"thread:{thread.id}"
+    assert queued() == [] and tuple(document(key)) == ("Label printer prints blank pages", 0)
+    make.reply(thread, body="Replace the thermal ribbon.")
+    make.reply(thread, body="Or clean the print head.")
+    assert queued() == [key, key] and tuple(document(key)) == ("Label printer prints blank pages", 0)
+    assert search.pending() == 2
+    assert search.apply_pending() == 1                   # one document for both rows
+    assert queued() == [] and tuple(document(key)) == ("Label printer prints blank pages", 2)
+    thread = db.session.get(Thread, thread.id)
+    thread.hidden = True
+    db.session.commit()
+    assert queued() == [] and document(key) is None      # gone in the hiding transaction
