@@ -654,6 +654,7 @@ def test_a_full_lexeme_cache_is_emptied_before_the_query_s_words_are_looked_up(a
             assert state._lexemes(connection, ["printers", "ribbons"]) == {"printers": ("printer",), "ribbons": ("ribbon",)}
             assert set(state._lexeme_cache) == {"printers", "ribbons"}
 
+
 def test_a_reply_s_document_update_is_queued_and_applied_after_the_commit_a_new_or_hidden_thread_is_not(
         app, make, db, monkeypatch):
     """PostgreSQL search (search/queue.py ``TableQueue``): a reply, a vote or an edit updates an
