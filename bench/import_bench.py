@@ -1,7 +1,7 @@
 """Import benchmark: N threads (default 100,000) into a fresh SQLite + Whoosh instance, or PostgreSQL.
 
     python bench/import_bench.py [--threads 100000] [--keep DIR] [--corpus realistic|synthetic]
-                                 [--backend whoosh|postgres] [--pg-url URL] [--pg-db NAME]
+                                 [--backend whoosh|postgres] [--pg-url URL] [--pg-db NAME] [--env NAME=VALUE]
 
 Generates the JSONL first (not timed), then times ``flask import`` exactly as
 a user runs it, and reports threads per second, the CPU of every process
@@ -40,6 +40,8 @@ def main() -> None:
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     parser.add_argument("--pg-db", default="import_bench")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for the import (e.g. SEARCH_BULK_COMMIT_EVERY=10000); repeatable")
     args = parser.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="import-bench-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -53,6 +55,7 @@ def main() -> None:
           f"({data.stat().st_size / 1e6:.0f} MB)")
     env = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{root / 'community.db'}", "SEARCH_BACKEND": args.backend,
            "SEARCH_INDEX_DIR": str(root / "index"), "SECRET_KEY": "bench", "PATH": "/usr/bin:/bin"}
+    env.update(setting.split("=", 1) for setting in args.env)
     if args.backend == "postgres":
         import psycopg
 
@@ -90,7 +93,7 @@ def main() -> None:
             "app_cpu_s": round(cpu, 1), "app_cpu_ms_per_thread": round(cpu / args.threads * 1000, 3),
             "db_cpu_s": None if db_cpu is None else round(db_cpu, 1),
             "db_cpu_ms_per_thread": None if db_cpu is None else round(db_cpu / args.threads * 1000, 3),
-            "load": list(loads), "output": done.stdout.strip(),
+            "env": args.env, "load": list(loads), "output": done.stdout.strip(),
             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, indent=2) + "\n")
 
 

@@ -2,9 +2,10 @@
 
 The writer commits every ``SEARCH_BULK_COMMIT_EVERY`` documents (default
 20,000), so an interrupted import leaves the index close to the database;
-``flask search rebuild`` makes them equal.  The writer runs in a child process
-(``bulk_process``, ``SEARCH_IMPORT_BACKGROUND``, default on) while this process
-reads input and inserts rows.  ``SEARCH_IMPORT_PROCS=N`` (N > 1) uses Whoosh's
+``flask search rebuild`` makes them equal.  The writers run in child processes
+(``bulk_process``, ``SEARCH_IMPORT_BACKGROUND``, default on: a segment of
+``SEARCH_BULK_COMMIT_EVERY`` documents each in turn) while this process reads
+input and inserts rows.  ``SEARCH_IMPORT_PROCS=N`` (N > 1) uses Whoosh's
 own multiprocess writer instead (N subprocesses, each writing its own segment,
 with Whoosh's sorting pool: slower per document).
 """
@@ -16,6 +17,7 @@ from collections import Counter
 from operator import itemgetter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from flask import current_app
 from whoosh import formats
@@ -243,6 +245,28 @@ def fast_writer(writer):
     return writer
 
 
+def finish_segment(writer):
+    """The segment of a :func:`fast_writer` over ``WhooshIndex.segment_writer``, written to disk
+    with its sidecar file (``SegmentWriter.commit`` without the table of contents, which the
+    import writes under its lock); ``None`` when no document was added."""
+    from whoosh.reading import SegmentReader
+
+    from . import sidecar
+
+    if not writer._added:
+        writer._close_segment()
+        return None
+    segment = writer._finalize_segment()
+    folder = getattr(writer.storage, "folder", None)
+    if folder:  # written by the process that wrote the segment, not by the one committing it
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        try:
+            sidecar.write_words(reader, Path(folder))
+        finally:
+            reader.close()
+    return segment
+
+
 def unindexed(keys: list[str]) -> list[str]:
     """Which of ``keys`` the committed Whoosh index has no document for."""
     searcher = current_app.extensions["search"].index.searcher(priors=False)
@@ -305,7 +329,7 @@ def bulk_writer(timeout: float = 300.0) -> Iterator[BulkIndexer]:
     if procs == 1 and config.get("SEARCH_IMPORT_BACKGROUND", True):
         from .bulk_process import ProcessIndexer
 
-        indexer = ProcessIndexer(open_writer, commit_every)
+        indexer = ProcessIndexer(state.index, commit_every, timeout)
         try:
             yield indexer
         finally:

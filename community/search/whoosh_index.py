@@ -200,6 +200,42 @@ class WhooshIndex:
         writer.commit = commit_then_sidecars
         return writer
 
+    # -- a bulk import's segments, written by several processes -----------------
+
+    def import_lock(self, timeout: float):
+        """The index lock for a bulk import whose segments several processes write
+        (``bulk_process``): one process of the import holds it and writes each
+        :meth:`add_segments`, then releases it."""
+        from whoosh.util.filelock import try_for
+
+        lock = self.index().lock("WRITELOCK")
+        if not try_for(lock.acquire, timeout=timeout, delay=0.02):
+            raise LockError
+        return lock
+
+    def segment_writer(self):
+        """A writer of one new segment that takes no lock (the import's lock is held by another
+        process of the import): its segment joins the index by :meth:`add_segments`, not by
+        ``commit``.  Separate files, never a compound file, as :meth:`writer`."""
+        return self.index().writer(_lk=False, compound=False)
+
+    def add_segments(self, segments: list, *, clean: bool) -> None:
+        """Commit ``segments`` (from :meth:`segment_writer`, in document order) after the index's
+        current ones: a new table of contents, as ``SegmentWriter.commit`` writes it without merging.
+        Only the holder of :meth:`import_lock` calls it.  ``clean`` also removes the files of no
+        segment in it (``whoosh.index.clean_files``); while another process is still writing a
+        segment its files are such files, so ``clean`` only at the import's end."""
+        from whoosh.index import TOC, clean_files
+
+        ix = self.index()
+        toc = ix._read_toc()
+        current = toc.segments + list(segments)
+        generation = toc.generation + 1
+        TOC(toc.schema, current, generation).write(ix.storage, ix.indexname)
+        if clean:
+            clean_files(ix.storage, ix.indexname, generation, current)
+        sidecar.write_missing(ix)
+
     def apply(self, keys: Iterable[str], loader: Loader, *, background: Callable | None = None) -> bool:
         """Re-index ``keys`` (documents from ``loader``, read after taking the lock).
 

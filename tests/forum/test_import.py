@@ -128,6 +128,44 @@ def test_a_run_that_died_before_indexing_its_committed_batches_is_completed_by_t
     assert {hit["id"] for hit in search.suggest("unindexed toner question", limit=50)} == ids
 
 
+def test_an_import_whose_index_child_dies_resumes_without_duplicates(app, db, tmp_path, monkeypatch):
+    """The index written by two children, runs of 10 documents dealt in turn: the first child
+    killed in its second run (at the 21st document) fails the import; the run the other child
+    wrote is committed, and running the import again indexes every thread once."""
+    import os
+
+    from community.search import bulk, bulk_process
+
+    app.config["SEARCH_BULK_COMMIT_EVERY"] = 10
+    monkeypatch.setattr(bulk_process, "INDEX_CHILDREN", 2)
+    lines = [dict(GOOD, external_id=f"kb-{n}", title=f"Killed writer question {n} about faxes") for n in range(45)]
+    path = write_jsonl(tmp_path / "in.jsonl", lines)
+    real, seen = bulk._add_document, []
+
+    def dies_at_its_11th_document(writer, fields):  # counted in each child's copy of ``seen``
+        seen.append(1)
+        if len(seen) == 11 and os.getpid() != parent:
+            os._exit(1)
+        return real(writer, fields)
+
+    parent = os.getpid()
+    with monkeypatch.context() as patch:
+        patch.setattr(bulk, "_add_document", dies_at_its_11th_document)
+        with pytest.raises(Exception, match="terminated abruptly") :
+            run_import(app, path, "--batch-size", "5")
+    db.session.rollback()
+    imported = db.session.execute(select(func.count()).select_from(Thread)).scalar_one()
+    assert 20 < imported <= 45
+    assert search.count() == 20  # the two runs written before it
+    again = run_import(app, path, "--batch-size", "5")
+    assert f"skipped {imported} already imported" in again.output and "indexed 25" in again.output  # once each
+    assert search.count() == 45
+    ids = {t.id for t in db.session.execute(select(Thread)).scalars()}
+    assert len(ids) == 45
+    hits = search.suggest("killed writer question faxes", limit=100)
+    assert len(hits) == len({hit["id"] for hit in hits}) and {hit["id"] for hit in hits} <= ids
+
+
 def test_inserted_rows_get_the_ids_returned_in_their_order_after_existing_rows(app, db, make):
     """The SQLite path numbers rows itself after the first one's id: each id is its own row's."""
     from community.models import Tag

@@ -37,7 +37,9 @@ def test_child_writes_the_index_the_importing_process_would(app, tmp_path):
 
 
 def test_child_commits_every_so_many_documents(app):
-    app.config["SEARCH_BULK_COMMIT_EVERY"] = 25
+    # runs end at 20, 40, 60, 80 documents; each run's segment is committed at the latest when
+    # the run after it ends, so the generation read after 10, 40, 80 documents is 0, <= 2, >= 3
+    app.config["SEARCH_BULK_COMMIT_EVERY"] = 15
     state = app.extensions["search"]
     generations = []
     with search.bulk_writer() as writer:
@@ -68,3 +70,85 @@ def test_in_process_writer_when_background_is_off(app):
         assert not isinstance(writer, bulk_process.ProcessIndexer)
         writer.add(_docs(10))
     assert search.count() == 10
+
+
+def _segments(ix) -> list[int]:
+    return [segment.doc_count_all() for segment in ix._segments()]
+
+
+def test_children_write_the_segments_one_writer_committing_every_so_many_would(app, tmp_path, monkeypatch):
+    """Runs of ``SEARCH_BULK_COMMIT_EVERY`` documents dealt to two children in turn: the same
+    segments, document numbers and postings as one writer committing every so many documents,
+    each segment with its sidecar, written by both children (neither of them the importer)."""
+    import os
+
+    from community.search import bulk, sidecar
+
+    app.config["SEARCH_BULK_COMMIT_EVERY"] = 25
+    monkeypatch.setattr(bulk_process, "INDEX_CHILDREN", 2)
+    writers = tmp_path / "writers"
+    real = bulk.finish_segment
+
+    def recorded(writer):
+        segment = real(writer)
+        with open(writers, "a") as out:
+            out.write(f"{segment.segment_id()} {os.getpid()}\n")
+        return segment
+
+    monkeypatch.setattr(bulk, "finish_segment", recorded)
+    docs = _docs(100)
+    with search.bulk_writer() as writer:
+        assert len(writer._pools) == 2
+        for start in range(0, 100, 10):
+            writer.add(docs[start:start + 10])
+    ix = app.extensions["search"].index.index()
+    assert _segments(ix) == [30, 30, 30, 10]  # a run ends after the batch that reaches 25
+    by_segment = dict(line.split() for line in writers.read_text().splitlines())
+    pids = [by_segment[segment.segment_id()] for segment in ix._segments()]
+    assert len(pids) == 4 and len(set(pids)) == 2 and str(os.getpid()) not in pids
+    assert pids[0] == pids[2] and pids[1] == pids[3]  # dealt in turn
+    (tmp_path / "one").mkdir()
+    one = index.create_in(tmp_path / "one", build_schema())
+    single = bulk.BulkIndexer(lambda: fast_writer(one.writer()), 25)
+    for start in range(0, 100, 10):
+        single.add(docs[start:start + 10])
+    single.writer.commit()
+    assert _segments(one) == [30, 30, 30, 10]
+    searcher = ix.searcher()
+    assert _postings(searcher) == _postings(one.searcher())
+    assert [searcher.stored_fields(n)["key"] for n in range(100)] == [d["key"] for d in docs]
+    folder = tmp_path / "index" if (tmp_path / "index").exists() else ix.storage.folder
+    for leaf, _offset in searcher.reader().leaf_readers():
+        assert sidecar.read_words(leaf) is not None, folder
+    assert not [name for name in os.listdir(ix.storage.folder) if name.endswith(".toc")][1:]  # old ones cleaned
+    assert search.count() == 100
+
+
+def test_a_dead_index_child_fails_the_import_and_keeps_what_was_committed(app, monkeypatch):
+    """The second child killed in its second run: the import raises, the index holds the
+    segments committed before (whole, in order), the lock is free again."""
+    import os
+    from concurrent.futures.process import BrokenProcessPool
+
+    from community.search import bulk
+
+    app.config["SEARCH_BULK_COMMIT_EVERY"] = 20
+    monkeypatch.setattr(bulk_process, "INDEX_CHILDREN", 2)
+    real = bulk._add_document
+
+    def dies_in_its_second_run(writer, fields):  # runs: 0-19 first child, 20-39 second, 40-59 first, 60-79 second
+        if fields["id"] == 60:
+            os._exit(1)
+        return real(writer, fields)
+
+    monkeypatch.setattr(bulk, "_add_document", dies_in_its_second_run)
+    docs = _docs(100)
+    with pytest.raises(BrokenProcessPool):
+        with search.bulk_writer() as writer:
+            for start in range(0, 100, 10):
+                writer.add(docs[start:start + 10])
+    ix = app.extensions["search"].index.index()
+    assert _segments(ix) == [20, 20, 20]
+    searcher = ix.searcher()
+    assert [searcher.stored_fields(n)["key"] for n in range(60)] == [d["key"] for d in docs[:60]]
+    app.extensions["search"].index.writer(timeout=0.5).cancel()  # the lock was released
