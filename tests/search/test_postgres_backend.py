@@ -684,3 +684,18 @@ def test_a_reply_s_document_update_is_queued_and_applied_after_the_commit_a_new_
     thread.hidden = True
     db.session.commit()
     assert queued() == [] and document(key) is None      # gone in the hiding transaction
+
+
+def test_the_ranking_s_copy_of_each_vector_is_the_stored_vector(app, make, db):
+    """``postgres_plan.ranked`` reads each row's vector once into ``v`` (``VECTOR_COPY``), which
+    every rank and match of the query reads: the same lexemes, positions and weights as stored."""
+    from community.search import postgres_plan
+
+    thread = make.thread(title="Printer ribbon jams", body="The ribbon jams after every label; the printer is offline.")
+    make.reply(thread, body="Check the ribbon tension and the printer driver.")
+    make.thread(title="Scanner offline", body="Offline since the update.")
+    rows = db.session.execute(text(f"SELECT v::text AS copy, vector::text AS stored"
+                                   f" FROM {postgres_plan.ranked('key, vector', 'true')} AS d")).all()
+    assert len(rows) == 2 and all(row.copy == row.stored for row in rows)
+    # (weights A title, B question, D other answers: D is written without a letter)
+    assert any("'ribbon':2A" in row.copy and "B" in row.copy and "'tension':" in row.copy for row in rows)
