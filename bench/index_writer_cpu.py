@@ -2,13 +2,18 @@
 
     python bench/index_writer_cpu.py dump CORPUS.jsonl DOCS.pickle [--threads 3000]
     python bench/index_writer_cpu.py time DOCS.pickle [--rounds 4]
+    python bench/index_writer_cpu.py children DOCS.pickle [--copies 6] [--run 3000] [--rounds 3]
 
 ``dump`` imports the first ``--threads`` threads in one process (SQLite + Whoosh in a temporary
 folder) and pickles the search documents the import handed to its index writer.  ``time``
 adds those documents with this checkout's ``bulk.fast_writer`` into a fresh index and commits,
 ``--rounds`` times, printing the process CPU of each: run it from two checkouts' roots on the
 same pickle, alternated, to compare their writers without the rest of an import's noise
-(``bench/import_index_cpu.py`` times the writer inside a whole import).
+(``bench/import_index_cpu.py`` times the writer inside a whole import).  ``children`` hands
+``--copies`` copies of the documents, 1,000 at a time, to the import's index processes
+(``bulk_process.ProcessIndexer``, runs of ``--run`` documents) with one child and with two,
+alternated, printing the wall time and the children's CPU: the index's part of an import whose
+importer never waits.
 """
 from __future__ import annotations
 
@@ -74,6 +79,30 @@ def timed(path: Path, rounds: int) -> None:
           f"| commit {' / '.join(f'{c:.3f}' for c in commits)} s | load {os.getloadavg()[0]:.1f} |")
 
 
+def children(path: Path, copies: int, run: int, rounds: int) -> None:
+    import resource
+
+    from community.search.bulk_process import ProcessIndexer
+    from community.search.whoosh_index import WhooshIndex
+
+    docs = pickle.loads(path.read_bytes()) * copies
+    for _ in range(rounds):
+        for count in (1, 2):
+            folder = tempfile.mkdtemp(prefix="index-writer-cpu-")
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            indexer = ProcessIndexer(WhooshIndex(folder), run, 30.0, children=count)
+            for start in range(0, len(docs), 1000):
+                indexer.add(docs[start:start + 1000])
+            indexer.close()
+            wall = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+            shutil.rmtree(folder, ignore_errors=True)
+            print(f"| {count} child{'ren' if count > 1 else ''} | {len(docs):,} documents, runs of {run:,} "
+                  f"| wall {wall:.2f} s | children's CPU {cpu:.2f} s | load {os.getloadavg()[0]:.1f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -84,9 +113,16 @@ def main() -> None:
     two = sub.add_parser("time")
     two.add_argument("docs", type=Path)
     two.add_argument("--rounds", type=int, default=4)
+    three = sub.add_parser("children")
+    three.add_argument("docs", type=Path)
+    three.add_argument("--copies", type=int, default=6)
+    three.add_argument("--run", type=int, default=3000)
+    three.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if args.command == "dump":
         dump(args.corpus, args.out, args.threads)
+    elif args.command == "children":
+        children(args.docs, args.copies, args.run, args.rounds)
     else:
         timed(args.docs, args.rounds)
 
