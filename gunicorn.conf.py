@@ -9,6 +9,7 @@ workers now and then so a slow leak cannot grow without end.
 """
 import multiprocessing
 import os
+import sys
 
 
 def _int(name: str, default: int) -> int:
@@ -79,3 +80,29 @@ def post_worker_init(worker):
         worker.log.info("search warmed: %d segments", segments)
     except Exception:  # noqa: BLE001 - a warm-up is an optimisation, never a reason not to serve
         worker.log.exception("search warm-up failed; serving without it")
+
+
+def worker_exit(server, worker):
+    """A worker that served and stops cleanly (recycled after ``max_requests``, or told to stop)
+    runs the process's exit handlers (the background appliers' drain, the batched view counts,
+    logging), closes its database connections, and ends at once, without the interpreter's
+    teardown of the whole preloaded app: that teardown took 0.8-1.4 s on this machine, during
+    which the master had not reaped it, so no worker took its place, and with two workers
+    recycled together nobody served (bench/pages.py, docs/deploy.md "Speed").  A worker that
+    failed to boot, or ends on an error, exits the ordinary way, so that gunicorn reads its
+    exit code (a boot error stops the master instead of respawning for ever)."""
+    import atexit
+
+    ending = sys.exc_info()[1]
+    if not worker.booted or not isinstance(ending, SystemExit) or ending.code not in (0, None):
+        return
+    atexit._run_exitfuncs()
+    app = worker.app.wsgi()
+    if "sqlalchemy" in getattr(app, "extensions", {}):
+        from community.extensions import db
+
+        with app.app_context():
+            db.engine.dispose()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)

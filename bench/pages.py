@@ -271,9 +271,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(module: str, cwd: Path, env: dict, workers: int, log: Path):
+def serve(module: str, cwd: Path, env: dict, workers: int, log: Path, conf: Path | None = None):
+    """gunicorn with ``conf`` (the repository's ``gunicorn.conf.py``) serving ``module``; (process, base URL)."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), module],
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(conf or ROOT / "gunicorn.conf.py"), module],
                             cwd=cwd, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers),
                                           "PYTHONPATH": f"{cwd}:{ROOT}"},
                             stdout=open(log, "w"), stderr=subprocess.STDOUT)
