@@ -39,6 +39,7 @@ How:
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from datetime import timedelta
 
 from flask import current_app, has_app_context
@@ -121,13 +122,12 @@ def _loaded(payload: dict):
 
 def _reply(payload: dict) -> None:
     from . import notifications
-    from .accounts import subscriptions
 
     thread, post = _loaded(payload)
     if thread is None:
         return   # deleted for good before its fan-out: nobody to tell about it
     actor, url, names = _Actor(payload), payload["url"], set(payload["names"])
-    levels = subscriptions.levels_for(thread)   # every recipient's mute, read once
+    levels = _levels(thread)   # every recipient's mute, read once per transaction
     notifications.notify(thread.author_id, "reply", f"{actor.username} answered “{payload['title']}”", url,
                          actor_id=actor.id, thread_id=thread.id, post_id=post.id, levels=levels)
     mentioned = notifications.ids_named(names) - {thread.author_id}
@@ -135,6 +135,22 @@ def _reply(payload: dict) -> None:
                                skip_ids={thread.author_id}, title=payload["title"], levels=levels)
     notifications.notify_watchers(thread, post, actor, url, skip_ids={thread.author_id} | mentioned,
                                   title=payload["title"], levels=levels)
+
+
+#: ``session.info``: {thread id: its ``levels_for``} read in this applier's transaction
+#: (``apply_batch`` clears it): a batch's replies to one thread read the levels once.
+_LEVELS = "fanout_levels"
+
+
+def _levels(thread: Thread) -> dict[int, str]:
+    """The thread's watch levels, read once per transaction of the applier (notifications do
+    not change them)."""
+    from .accounts import subscriptions
+
+    cache = db.session.info.setdefault(_LEVELS, {})
+    if thread.id not in cache:
+        cache[thread.id] = subscriptions.levels_for(thread)
+    return cache[thread.id]
 
 
 def _thread(payload: dict) -> None:
@@ -192,7 +208,7 @@ def apply_batch(limit: int = BATCH) -> int | None:
     transaction holds one, as when each row had its own (``services/locking.py``).  If a handler
     fails, the whole transaction rolls back and each of its rows is applied alone
     (``apply_one``): only the failing one is kept for a retry."""
-    with write_intent():
+    with write_intent(), _levels_kept():
         rows = db.session.execute(
             select(OutboxMessage.id, OutboxMessage.payload, OutboxMessage.attempts).where(*_due(utcnow()))
             .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)).all()
@@ -220,10 +236,20 @@ def apply_batch(limit: int = BATCH) -> int | None:
     return sum(bool(apply_one(row_id)) for row_id in ids)
 
 
+@contextmanager
+def _levels_kept():
+    """The thread levels ``_levels`` keeps live for one transaction of the applier."""
+    db.session.info.pop(_LEVELS, None)
+    try:
+        yield
+    finally:
+        db.session.info.pop(_LEVELS, None)
+
+
 def apply_one(row_id: int | None = None) -> bool | None:
     """Apply the oldest due fan-out (or the row ``row_id``, if still due) in a transaction of its
     own: True if one was applied, False if it failed (kept for a retry), None if none is due."""
-    with write_intent():
+    with write_intent(), _levels_kept():
         stmt = select(OutboxMessage).where(*_due(utcnow()))
         if row_id is not None:
             stmt = stmt.where(OutboxMessage.id == row_id)

@@ -132,15 +132,25 @@ def _users_held() -> dict[int, list]:
     """The users the session's innermost transaction has locked, with their cap counters (a
     savepoint rolled back may have lost its locks and writes: its own map went with it; back in
     the outer transaction the map starts empty again, and users are locked and read again)."""
+    return _held(_USERS_HELD, dict)
+
+
+def _held(name: str, empty):
+    """What the session's innermost transaction holds of one kind (``session.info[name]``), made
+    with ``empty()`` when that transaction holds none yet (see ``_users_held``)."""
     session = db.session()
     transaction = session.get_nested_transaction() or session.get_transaction()
     if transaction is None:
-        return {}
-    owner, held = session.info.get(_USERS_HELD, (None, None))
+        return empty()
+    owner, held = session.info.get(name, (None, None))
     if owner is not transaction:
-        held = {}
-        session.info[_USERS_HELD] = (transaction, held)
+        held = empty()
+        session.info[name] = (transaction, held)
     return held
+
+
+#: ``session.info``: (the innermost transaction, the advisory names it holds).
+_ADVISORY_HELD = "advisory_names_held"
 
 
 def upsert(model, key: dict, values: dict, on_insert: dict | None = None) -> None:
@@ -171,5 +181,10 @@ def advisory(name: str) -> None:
     write_lock()
     if db.session.get_bind().dialect.name != "postgresql":
         return
+    held = _held(_ADVISORY_HELD, set)
+    if name in held:
+        return   # held to the end of this transaction already (a fan-out batch's mail decisions)
     key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
     db.session.execute(select(func.pg_advisory_xact_lock(key)))
+    if db.session().get_transaction() is not None:   # the statement began one if none was open
+        _held(_ADVISORY_HELD, set).add(name)

@@ -263,3 +263,35 @@ def test_an_accept_queues_its_notification_and_is_told_after_the_commit_never_to
                                                                                           actor_id=asker.id) == 0
     db.session.commit()
     assert sorted(accepted()) == [helper.id, helper.id]
+
+
+def test_a_thread_s_waiting_fan_outs_are_applied_in_one_transaction_reading_its_levels_once(
+        database_url, tmp_path, monkeypatch):
+    """Five replies' fan-outs (and the question's) waiting: one transaction applies them all, reads
+    the thread's levels once and, on PostgreSQL, takes its mail-throttle lock once; every reply
+    still tells the asker (a mail at once, the next four batched), the @mentioned and the watcher, once each."""
+    from sqlalchemy import event
+
+    from community import create_app
+    from community.extensions import db
+    from community.services import fanout
+    from community.services.accounts import subscriptions
+
+    config = _config(database_url, tmp_path)
+    ids = _site(config, replies=5)
+    app = create_app(config)
+    levels_read, commits, advisory = [], [], []
+    real = subscriptions.levels_for
+    monkeypatch.setattr(subscriptions, "levels_for", lambda thread: levels_read.append(thread.id) or real(thread))
+    with app.app_context():
+        engine = db.engine
+        event.listen(engine, "commit", lambda conn: commits.append(1))
+        event.listen(engine, "before_cursor_execute", lambda conn, cursor, sql, *a: "pg_advisory_xact_lock" in sql
+                     and advisory.append(sql))
+        assert fanout.apply_pending() == 6
+        engine.dispose()
+    assert levels_read == [ids["thread"]] and len(commits) == 1
+    assert len(advisory) == (1 if database_url.startswith("postgresql") else 0)
+    after = _counts(config, ids)
+    assert after["kinds"] == {"reply": 5, "mention": 5, "watching": 5}
+    assert after["asker_mail_items"] == [1, 4] and after["waiting"] == 0 and after["doubled"] == 0   # throttled
