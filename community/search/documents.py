@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import Connection, and_, func, or_, select, true
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..models import Post, Thread
@@ -323,9 +323,10 @@ def article_documents(session: Session, ids: Iterable[int]) -> dict[str, dict | 
     return out
 
 
-def promoted_threads(session: Session, article_ids: Iterable[int]) -> dict[int, int]:
+def promoted_threads(session: Session | Connection, article_ids: Iterable[int]) -> dict[int, int]:
     """``{article id: id of the thread it was promoted from}`` for those of ``article_ids`` that
-    were promoted from a thread (one indexed read: ``source_thread_id`` is unique)."""
+    were promoted from a thread (one indexed read: ``source_thread_id`` is unique), through a
+    session or a connection."""
     from ..models import Article
 
     ids = sorted({int(i) for i in article_ids})

@@ -478,7 +478,7 @@ class PostgresSearch:
         # The SQL rank picks the window, whose rows are scored again (``postgres_rescore``); the
         # half-typed last word matches title words it begins (a little, below whole words).
         def shown_with_headlines(connection, ranked):
-            shown = presenting.order_suggestions(ranked[:max(limit, SUGGEST_CANDIDATES)], limit)
+            shown = presenting.order_suggestions(ranked[:max(limit, SUGGEST_CANDIDATES)], limit, connection)
             if not shown:
                 return [], {}
             heads = _execute(connection,
