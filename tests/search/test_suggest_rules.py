@@ -122,3 +122,27 @@ def test_order_suggestions_floor_and_article_first():
     assert presenting.order_suggestions(weak_article, 5) == weak_article
     assert presenting.order_suggestions(ranked, 1) == [(8.0, article)]
     assert presenting.order_suggestions([], 5) == []
+
+
+def test_a_suggestion_with_a_promoted_article_reads_through_one_connection(app, db, search_backend):
+    """PostgreSQL reads the articles' source threads in the search's own transaction: one pooled
+    connection a suggestion, not a second one for the ORM session (Whoosh's only read is that one,
+    through the session).  Counted on this thread, after a first suggestion has read the table of
+    words (its refresh runs on a thread of its own)."""
+    import threading
+
+    from sqlalchemy import event
+
+    demo_seed.seed()
+    db.session.commit()
+    search.suggest("download invoices")
+    db.session.remove()
+    here, checkouts = threading.get_ident(), []
+    listener = lambda *_args: checkouts.append(1) if threading.get_ident() == here else None  # noqa: E731
+    event.listen(db.engine.pool, "checkout", listener)
+    try:
+        found = search.suggest("Where can I download invoices for past months?", types=("thread", "article"))
+    finally:
+        event.remove(db.engine.pool, "checkout", listener)
+    assert found[0]["type"] == "article"   # the promoted article is a candidate: its thread is read
+    assert len(checkouts) == 1
