@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -160,33 +161,41 @@ def gunicorn(config: dict, tmp_path: Path, *, workers: int = 4, threads: int = 2
     """Serve ``create_app(config)`` with gunicorn; yields the base URL."""
     module = tmp_path / "live_server_app.py"
     module.write_text("from community import create_app\n" f"app = create_app({config!r})\n")
-    port = free_port()
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "w") as log:
+        # Port 0: the system picks a free port as gunicorn binds it, read back from its log. A port
+        # picked beforehand (``free_port``) could be taken meanwhile by a test running beside this
+        # one, and this test would then talk to the other test's server.
         proc = subprocess.Popen(
             [str(GUNICORN), "--workers", str(workers), "--threads", str(threads),
-             "--bind", f"127.0.0.1:{port}", "--pythonpath", f"{tmp_path},{ROOT}",
+             "--bind", "127.0.0.1:0", "--pythonpath", f"{tmp_path},{ROOT}",
              "--timeout", "120", "live_server_app:app"],
             stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_up(proc, base, log_path)
+            base = _wait_until_up(proc, log_path)
             yield base
         finally:
             proc.terminate()
             proc.wait(timeout=30)
 
 
-def _wait_until_up(proc, base: str, log_path: Path) -> None:
+def _wait_until_up(proc, log_path: Path) -> str:
+    """The base URL of the server ``proc`` once it answers (the port it bound, from its log)."""
     deadline = time.time() + 60
+    base = None
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("gunicorn exited: " + log_path.read_text()[-3000:])
+        if base is None:
+            bound = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", log_path.read_text())
+            base = bound.group(1) if bound else None
         try:
-            urllib.request.urlopen(base + "/api/v1/categories", timeout=2)
-            return
+            if base is not None:
+                urllib.request.urlopen(base + "/api/v1/categories", timeout=2)
+                return base
         except (urllib.error.URLError, ConnectionError, OSError):
-            time.sleep(0.3)
+            pass
+        time.sleep(0.3)
     raise RuntimeError("gunicorn did not start: " + log_path.read_text()[-3000:])
 
 
