@@ -29,7 +29,7 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
 # A leak guard, not a routine: with pages served from the cache at hundreds a second, 2,000
 # recycled each worker every few seconds, and under load both at once left no worker serving
-# for seconds (bench/pages.py, docs/deploy.md "Speed").
+# for seconds (bench/pages.py, docs/deploy.md "gunicorn").
 max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
 # The app is built once in the master and workers fork from it: a recycled worker is serving
 # again in milliseconds, not after seconds of imports (with pages served from the cache in
@@ -88,7 +88,7 @@ def worker_exit(server, worker):
     logging), closes its database connections, and ends at once, without the interpreter's
     teardown of the whole preloaded app: that teardown took 0.8-1.4 s on this machine, during
     which the master had not reaped it, so no worker took its place, and with two workers
-    recycled together nobody served (bench/pages.py, docs/deploy.md "Speed").  A worker that
+    recycled together nobody served (bench/pages.py, docs/deploy.md "gunicorn").  A worker that
     failed to boot, or ends on an error, exits the ordinary way, so that gunicorn reads its
     exit code (a boot error stops the master instead of respawning for ever)."""
     import atexit
