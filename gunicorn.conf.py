@@ -29,7 +29,7 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
 # A leak guard, not a routine: with pages served from the cache at hundreds a second, 2,000
 # recycled each worker every few seconds, and under load both at once left no worker serving
-# for seconds (bench/pages.py, docs/deploy.md "gunicorn").
+# for seconds (bench/pages.py, docs/deploy.md "Speed").
 max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
 # The app is built once in the master and workers fork from it: a recycled worker is serving
 # again in milliseconds, not after seconds of imports (with pages served from the cache in
