@@ -63,7 +63,7 @@ def test_gunicorn_conf_serves_healthz_and_logs_request_ids(tmp_path):
 
 def test_a_recycled_worker_writes_what_it_held_and_is_replaced(tmp_path):
     """``worker_exit`` ends a recycled worker without the interpreter's teardown (docs/deploy.md
-    "Speed"), but after the process's exit handlers: the views it batched in memory are written.
+    "gunicorn"), but after the process's exit handlers: the views it batched in memory are written.
     One worker recycled after 3 requests, views flushed only at exit: three anonymous visitors
     (three browsers) read a thread, the third request recycles the worker, and a fourth is served
     by its replacement; the thread then counts 3 views."""
