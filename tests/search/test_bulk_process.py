@@ -126,7 +126,11 @@ def test_children_write_the_segments_one_writer_committing_every_so_many_would(a
 
 def test_a_dead_index_child_fails_the_import_and_keeps_what_was_committed(app, monkeypatch):
     """The second child killed in its second run: the import raises, the index holds the
-    segments committed before (whole, in order), the lock is free again."""
+    segments committed before (whole, in order), the lock is free again.  The first child's
+    third run (80-99) may or may not have been written before the death was seen (the feeder
+    keeps dealing runs until then); when it was, it is committed too (``close``: what the
+    others wrote is kept), after the runs before the dead one, and the dead run is not there
+    (a resumed import indexes it: ``unindexed``)."""
     import os
     from concurrent.futures.process import BrokenProcessPool
 
@@ -148,7 +152,9 @@ def test_a_dead_index_child_fails_the_import_and_keeps_what_was_committed(app, m
             for start in range(0, 100, 10):
                 writer.add(docs[start:start + 10])
     ix = app.extensions["search"].index.index()
-    assert _segments(ix) == [20, 20, 20]
+    segments = _segments(ix)
+    assert segments in ([20, 20, 20], [20, 20, 20, 20]), segments
     searcher = ix.searcher()
-    assert [searcher.stored_fields(n)["key"] for n in range(60)] == [d["key"] for d in docs[:60]]
+    kept = docs[:60] + (docs[80:] if len(segments) == 4 else [])
+    assert [searcher.stored_fields(n)["key"] for n in range(sum(segments))] == [d["key"] for d in kept]
     app.extensions["search"].index.writer(timeout=0.5).cancel()  # the lock was released
