@@ -231,8 +231,9 @@ def test_ticket_page_and_idea_form_suggest_ideas(world, make, db, client, login)
 
 def test_ideas_offered_share_enough_of_the_text(world, make, db, app):
     """The staff panel offers an idea only when it shares two of the text's significant words
-    (one when the text has one), a one-letter typo allowed: a ticket about old company names on
-    invoices is not asking for folder sizes, though the engine ranks it by "show"."""
+    (one when the text has one), one of them in its title, a one-letter typo allowed: a ticket
+    about old company names on invoices is not asking for folder sizes, though the engine ranks
+    it by "show"."""
     category = world["idea"].category
     storage = exchange.create_idea(make.user(), category, "Show storage used per folder",
                                    "Our team wants to see which folders are big.")
@@ -253,6 +254,7 @@ def test_ideas_offered_share_enough_of_the_text(world, make, db, app):
     assert offered("Offline mode on the mobile app?") == [world["idea"].title]
     assert offered("Ofline mode please") == [world["idea"].title]   # "ofline": one edit
     assert offered("storage") == [storage.title]
+    assert offered("Is my team too big?") == []   # "team" and "big" only in its description
     assert offered("") == []
 
 

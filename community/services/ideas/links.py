@@ -162,15 +162,18 @@ def ideas_for_ticket(ticket_id: int) -> list[Idea]:
 
 
 #: An idea offered for a thread or ticket shares at least this many of its text's stems (all of
-#: them when the text has fewer): the engine ranks by any shared word, and a ticket about
-#: "invoices show our old company name" offered "Show storage used per folder" first.
+#: them when the text has fewer), one of them in its title: the engine ranks by any shared word,
+#: and a ticket about "invoices show our old company name" offered "Show storage used per folder"
+#: first; "Two-factor codes from my old phone no longer arrive" was offered "Selective sync for
+#: shared folders on mobile" by "two" and "phone" in its description.
 MIN_SHARED_STEMS = 2
 
 
 def suggest_for_text(text: str, *, limit: int = 5, exclude_ids=()) -> list[dict]:
     """Ideas a thread's or ticket's text may be asking for (the suggest engine, then titles),
-    only those sharing enough of its words (:data:`MIN_SHARED_STEMS`, a one-letter typo allowed):
-    the panel is for staff linking demand, where a wrong idea offered costs a wrong link."""
+    only those sharing enough of its words, one in the idea's title (:data:`MIN_SHARED_STEMS`, a
+    one-letter typo allowed): the panel is for staff linking demand, where a wrong idea offered
+    costs a wrong link."""
     from .lists import significant_words, similar
 
     text = (text or "")[:200]
@@ -179,9 +182,16 @@ def suggest_for_text(text: str, *, limit: int = 5, exclude_ids=()) -> list[dict]
     results = [r for r in results if r["id"] not in skip]
     wanted = list(dict.fromkeys(stem for word in significant_words(text) if (stem := analysis.normalize(word))))
     need = min(MIN_SHARED_STEMS, len(wanted))
-    texts = {idea_id: f"{title} {body}" for idea_id, title, body in db.session.execute(
+    texts = {idea_id: (title, body) for idea_id, title, body in db.session.execute(
         select(Idea.id, Idea.title, Idea.body).where(Idea.id.in_([r["id"] for r in results])))} if results else {}
-    return [r for r in results if _shared_stems(wanted, analysis.stem_set(texts.get(r["id"], ""))) >= need][:limit]
+
+    def offered(idea_id: int) -> bool:
+        title, body = texts.get(idea_id, ("", ""))
+        title_stems = analysis.stem_set(title)
+        return (_shared_stems(wanted, title_stems) >= min(1, need)
+                and _shared_stems(wanted, title_stems | analysis.stem_set(body)) >= need)
+
+    return [r for r in results if offered(r["id"])][:limit]
 
 
 def _shared_stems(wanted: list[str], have: set[str]) -> int:
