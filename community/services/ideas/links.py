@@ -180,7 +180,8 @@ def suggest_for_text(text: str, *, limit: int = 5, exclude_ids=()) -> list[dict]
     results, _engine = similar(text, limit=limit + len(exclude_ids))
     skip = set(exclude_ids)
     results = [r for r in results if r["id"] not in skip]
-    wanted = list(dict.fromkeys(stem for word in significant_words(text) if (stem := analysis.normalize(word))))
+    stems = dict.fromkeys(stem for word in significant_words(text) if (stem := analysis.normalize(word)))
+    wanted = [_spellings(stem) for stem in stems]
     need = min(MIN_SHARED_STEMS, len(wanted))
     texts = {idea_id: (title, body) for idea_id, title, body in db.session.execute(
         select(Idea.id, Idea.title, Idea.body).where(Idea.id.in_([r["id"] for r in results])))} if results else {}
@@ -194,11 +195,14 @@ def suggest_for_text(text: str, *, limit: int = 5, exclude_ids=()) -> list[dict]
     return [r for r in results if offered(r["id"])][:limit]
 
 
-def _shared_stems(wanted: list[str], have: set[str]) -> int:
-    """How many of ``wanted`` are in ``have``, a stem of 4+ letters also through one edit."""
-    return sum(1 for stem in wanted
-               if stem in have or (len(stem) >= 4 and not have.isdisjoint(
-                   one_edit_strings(stem, EDIT_ALPHABET))))
+def _spellings(stem: str) -> set[str]:
+    """``stem`` and, for a stem of 4+ letters, every string one edit from it (a typo)."""
+    return {stem} | (one_edit_strings(stem, EDIT_ALPHABET) if len(stem) >= 4 else set())
+
+
+def _shared_stems(wanted: list[set[str]], have: set[str]) -> int:
+    """How many of the wanted stems (each as its :func:`_spellings`) ``have`` holds."""
+    return sum(1 for spellings in wanted if not have.isdisjoint(spellings))
 
 
 _REF_PATHS = {"idea": "/ideas/", "thread": "/threads/", "ticket": "/tickets/"}
