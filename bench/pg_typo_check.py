@@ -9,6 +9,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import psycopg
 from community.search import postgres_terms, query
 conn = psycopg.connect(os.environ["SQLALCHEMY_DATABASE_URI"].replace("postgresql+psycopg", "postgresql"))
+conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")  # the old join needs it; the app no longer does
 known = dict(conn.execute("SELECT term, ndoc FROM search_terms").fetchall())
 letters = postgres_terms.letters(known)
 rng = random.Random(3)

@@ -25,14 +25,14 @@ STORED = ("type", "id", "url", "title", "tags", "category_id", "category_name", 
 #: index's list held 423 pages, read by every query (a three-word AND took 18.8 ms and 434 buffers;
 #: 0.2 ms and 11 once merged).  So the limit is small (each flush is still a batch), and
 #: ``postgres_terms.refresh`` (after an import, a rebuild, every ``SEARCH_PG_STATS_SECONDS``) merges them.
-GIN_INDEXES = (f"{TABLE}_vector", f"{TABLE}_title_words", f"{TABLE}_title_stems", f"{TERMS}_trgm")
+GIN_INDEXES = (f"{TABLE}_vector", f"{TABLE}_title_words", f"{TABLE}_title_stems")
 PENDING_LIST_KB = 64
 #: The documents' indexes take the limit of the session writing (migration b8d4f2a6c1e3): the
 #: app's connections set ``PENDING_LIST_KB`` (``SESSION_SETTINGS``), a bulk import's writer
 #: ``IMPORT_PENDING_LIST_KB`` (``postgres_bulk``): flushing its list into the index every 64 kB
 #: was most of the indexes' cost of an imported document ("Import, eighth round" in
-#: docs/search.md).  ``search_terms``' index keeps its own short limit (written by the refresh).
-DOCUMENT_GIN_INDEXES = GIN_INDEXES[:3]
+#: docs/search.md).  (``search_terms`` had a trigram index with a limit of its own until
+#: migration a4f9c2e7b1d3 dropped it: typo correction reads a snapshot, ``postgres_terms``.)
 IMPORT_PENDING_LIST_KB = 4096
 
 
@@ -130,14 +130,11 @@ DDL = (
     f"CREATE INDEX IF NOT EXISTS {TABLE}_active ON {TABLE} (activity DESC NULLS LAST, key)",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_votes ON {TABLE} (votes DESC, key)",
     # Typo correction (migration c7e2a9d4f1b8): the lexemes with their document counts.
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     f"CREATE TABLE IF NOT EXISTS {TERMS} (term text PRIMARY KEY, ndoc integer NOT NULL)",
     # The rows holding each word in any class (migration f4c8e2a6b9d1): the two-stage plan's bound.
     f"ALTER TABLE {TERMS} ADD COLUMN IF NOT EXISTS nrow integer",
-    f"CREATE INDEX IF NOT EXISTS {TERMS}_trgm ON {TERMS} USING gin (term gin_trgm_ops)",
     # Short pending lists (migrations f4c8e2a6b9d1, b8d4f2a6c1e3): see ``GIN_INDEXES``.
-    *(f"ALTER INDEX {name} RESET (gin_pending_list_limit)" for name in DOCUMENT_GIN_INDEXES),
-    f"ALTER INDEX {TERMS}_trgm SET (gin_pending_list_limit = {PENDING_LIST_KB})",
+    *(f"ALTER INDEX {name} RESET (gin_pending_list_limit)" for name in GIN_INDEXES),
     f"CREATE TABLE IF NOT EXISTS {TERMS_REFRESHED} (id integer PRIMARY KEY CHECK (id = 1),"
     " at timestamp with time zone NOT NULL, documents integer NOT NULL)",
 )

@@ -16,9 +16,8 @@ Typo correction, as the Whoosh backend does it (``query._correct``): a word of
 five letters or more whose stem no document holds is replaced by the known
 lexeme one edit away (insertion, deletion, substitution or two neighbours
 swapped; the first letter kept) held by the most documents.  The near words are
-found in the process's snapshot of this table (:func:`corrections`), not by a query:
-the trigram index (``gin_trgm_ops``) that migration ``c7e2a9d4f1b8`` made is no longer
-read, only kept up to date.
+found in the process's snapshot of this table (:func:`corrections`), not by a query (the
+trigram index that migration ``c7e2a9d4f1b8`` made for one was dropped by ``a4f9c2e7b1d3``).
 """
 from __future__ import annotations
 

@@ -167,8 +167,7 @@ def test_an_import_writes_its_documents_with_long_pending_lists_and_the_app_with
     indexer.add([{"key": "thread:9", "type": "thread", "id": 9, "url": "/t/9", "title": "Imported title"}])
     indexer.close()
     assert seen == ["4MB"]
-    assert _gin_pending_limits(db.session) == {name: None for name in postgres_schema.DOCUMENT_GIN_INDEXES} | {
-        "search_terms_trgm": "gin_pending_list_limit=64"}
+    assert _gin_pending_limits(db.session) == {name: None for name in postgres_schema.GIN_INDEXES}
     connections = [db.engine.connect() for _ in range(3)]  # the writer's among them, back in the pool
     try:
         assert {c.execute(text("SHOW gin_pending_list_limit")).scalar() for c in connections} == {"64kB"}
@@ -203,6 +202,9 @@ def test_migration_creates_the_table_and_its_index_only_on_postgresql(app, db):
         assert found == ["search_documents_active", "search_documents_created", "search_documents_newest",
                          "search_documents_pkey", "search_documents_title_stems", "search_documents_title_words",
                          "search_documents_vector", "search_documents_votes"]
+        # The trigram index no query reads is gone (migration a4f9c2e7b1d3): only the words' key.
+        assert db.session.execute(text(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'search_terms'")).scalars().all() == ["search_terms_pkey"]
         kind = db.session.execute(text("SELECT is_generated FROM information_schema.columns "
                                        "WHERE table_name = 'search_documents' AND column_name = 'vector'")).scalar_one()
         assert kind == "ALWAYS"
@@ -306,7 +308,6 @@ def test_the_table_of_words_is_refreshed_by_rebuild_and_import_and_when_stale(ap
     state.refresh_terms()  # what `flask import` calls at its end
     assert state._stats is None
     # The GIN indexes' pending lists (which every search reads whole) are short and merged then.
-    assert _gin_pending_limits(db.session)["search_terms_trgm"] == "gin_pending_list_limit=64"
     make.thread(title="Smudges after the cartridge change", body="New smudges since the cartridge change.")
     with db.engine.begin() as connection:
         assert postgres_terms.merge_pending(connection) > 0
