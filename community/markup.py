@@ -5,9 +5,11 @@ runs on write, never on read.
 """
 from __future__ import annotations
 
+import copy
 import re
 import threading
 import xml.etree.ElementTree as etree
+from collections.abc import Iterator
 from functools import partial
 
 import bleach
@@ -74,13 +76,63 @@ class RemoteImagesAsLinks(bleach.html5lib_shim.Filter):
             yield {"type": "EndTag", "name": "a"}
 
 
+#: What every match of the linkifier's pattern holds: a name character, a dot and the first
+#: letter of a top-level domain (``example.com``, ``http://a.io``).  Scanning for it is a
+#: fraction of the cost of the pattern itself, which tries hundreds of domains at each word.
+#: A letter, not any word character: every top-level domain begins with one, so version
+#: numbers ("1.9.9", in a fifth of the benchmark corpus's posts) no longer run the pattern.
+_MAYBE_URL = re.compile(r"[\w-]\.[^\W\d_]")
+
+
+def _url_windows(text: str) -> Iterator[tuple[int, int]]:
+    """The spans of ``text`` the linkifier's pattern can match in: each word (between the spaces,
+    newlines or tabs around it) holding a candidate, in order, each once.
+
+    A match holds no white space (none of its parts takes any) and holds a candidate, so every
+    match lies in such a window, and the pattern sees the window's ends as the white space they
+    are (its look-behind reads the character before; a look-ahead at the end sees the end, which,
+    like white space, is neither a word character nor a dot)."""
+    end = -1
+    for candidate in _MAYBE_URL.finditer(text):
+        at = candidate.start()
+        if at < end:
+            continue  # in the window just given
+        start = max(text.rfind(" ", 0, at), text.rfind("\n", 0, at), text.rfind("\t", 0, at)) + 1
+        ends = [found for found in (text.find(" ", at), text.find("\n", at), text.find("\t", at)) if found != -1]
+        end = min(ends) if ends else len(text)
+        yield start, end
+
+
+def may_linkify(text: str) -> bool:
+    """Whether the linkifier of :func:`render_markdown` could turn part of ``text`` into a link
+    (its own pattern; e-mail addresses are not linked): the pattern runs only over the windows
+    of :func:`_url_windows`, not over the whole text."""
+    return any(URL_RE.search(text, start, end) is not None for start, end in _url_windows(text))
+
+
+class _WindowedUrlPattern:
+    """The linkifier's pattern for ``LinkifyFilter``, which only calls ``finditer``: the same
+    matches as ``URL_RE.finditer(text)`` (the windows hold every match, in order), found by
+    running the pattern over :func:`_url_windows` only.  Over the whole text the pattern, hundreds
+    of domain names tried at every word, was most of the linkifier's time."""
+
+    pattern = URL_RE.pattern
+    flags = URL_RE.flags
+
+    @staticmethod
+    def finditer(text: str) -> Iterator[re.Match]:
+        for start, end in _url_windows(text):
+            yield from URL_RE.finditer(text, start, end)
+
+
 _cleaner = bleach.Cleaner(
     tags=ALLOWED_TAGS,
     attributes=ALLOWED_ATTRIBUTES,
     protocols=ALLOWED_PROTOCOLS,
     strip=True,
     strip_comments=True,
-    filters=[RemoteImagesAsLinks, partial(LinkifyFilter, callbacks=[_ugc_rel], skip_tags=["pre", "code"])],
+    filters=[RemoteImagesAsLinks, partial(LinkifyFilter, callbacks=[_ugc_rel], skip_tags=["pre", "code"],
+                                          url_re=_WindowedUrlPattern)],
 )
 
 
@@ -275,7 +327,9 @@ def sanitize_markdown_output(html: str) -> str:
     HTML that the sanitizer gives back byte for byte (:func:`_sanitizer_keeps`: a fifth of a
     bulk import's posts, emphasis and headings and lists without a link) is returned as it is:
     parsing and serializing it again was half of a Markdown worker's time."""
-    return html if _sanitizer_keeps(html) else _cleaner.clean(html)
+    if _sanitizer_keeps(html):
+        return html
+    return _paragraphs_cleaner.clean(html) if _plain_paragraphs(html) is not None else _cleaner.clean(html)
 
 
 #: The tags Markdown writes that the sanitizer keeps as they are written: allowed, no attribute
@@ -301,33 +355,53 @@ def _sanitizer_keeps(html: str) -> bool:
     return _CHANGED_TEXT.search(_KEPT_TAG.sub(" ", html)) is None and not may_linkify(html)
 
 
-#: What every match of the linkifier's pattern holds: a name character, a dot and the first
-#: letter of a top-level domain (``example.com``, ``http://a.io``).  Scanning for it is a
-#: fraction of the cost of the pattern itself, which tries hundreds of domains at each word.
-#: A letter, not any word character: every top-level domain begins with one, so version
-#: numbers ("1.9.9", in a fifth of the benchmark corpus's posts) no longer run the pattern.
-_MAYBE_URL = re.compile(r"[\w-]\.[^\W\d_]")
+#: What a paragraph's text may not hold for the parser to give it back as one text node as it is
+#: (looked for once every ``&gt;`` is taken out): a tag or any other entity, the control
+#: characters, noncharacters and surrogates that ``_CHANGED_TEXT`` keeps out.
+_NOT_PARAGRAPH_TEXT = re.compile(r"[<>&\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+#: html5lib's space characters: at a text's ends they become a token of their own.
+_HTML_SPACES = "\t\n\x0c\r "
 
 
-def may_linkify(text: str) -> bool:
-    """Whether the linkifier of :func:`render_markdown` could turn part of ``text`` into a link
-    (its own pattern; e-mail addresses are not linked).
+def _plain_paragraphs(html: str) -> list[str] | None:
+    """The texts of ``html`` when it is only paragraphs of plain text, as Markdown writes them
+    for plain paragraphs (``<p>text</p>`` joined by newlines; the text holding no tag, no entity
+    but ``&gt;``, no white space at its ends, nothing ``_NOT_PARAGRAPH_TEXT`` finds), else ``None``."""
+    if not (html.startswith("<p>") and html.endswith("</p>")):
+        return None
+    texts = html[3:-4].split("</p>\n<p>")
+    for text in texts:
+        if (not text or text[0] in _HTML_SPACES or text[-1] in _HTML_SPACES
+                or _NOT_PARAGRAPH_TEXT.search(text.replace("&gt;", "")) is not None):
+            return None
+    return texts
 
-    The pattern runs only over the words holding a candidate (between the spaces, newlines or
-    tabs around it), not over the whole text: a match holds no white space (none of its parts
-    takes any) and holds a candidate, so it lies in such a window, and the pattern sees the
-    window's ends as the white space they are (its look-behind reads the character before)."""
-    end = -1
-    for candidate in _MAYBE_URL.finditer(text):
-        at = candidate.start()
-        if at < end:
-            continue  # in the window just searched
-        start = max(text.rfind(" ", 0, at), text.rfind("\n", 0, at), text.rfind("\t", 0, at)) + 1
-        ends = [found for found in (text.find(" ", at), text.find("\n", at), text.find("\t", at)) if found != -1]
-        end = min(ends) if ends else len(text)
-        if URL_RE.search(text, start, end) is not None:
-            return True
-    return False
+
+class _ParagraphTokens:
+    """``Cleaner.parser`` and ``Cleaner.walker`` for HTML that :func:`_plain_paragraphs` accepts:
+    the tokens the etree walker gives for the parser's tree of it, made from the texts directly.
+    Such HTML holds no markup but its ``<p>`` tags and its ``&gt;`` (kept as text: the cleaner's
+    tokenizer leaves entities alone), so the tree is the paragraphs with their texts as written.
+    Parsing was about half of sanitizing a plain post with a link; everything after it (the
+    sanitizer's filter, the linkifier, the serializer) is bleach's own ``clean``.
+    ``tests/forum/test_markdown_speedups.py`` holds the tokens to the walker's."""
+
+    @staticmethod
+    def parseFragment(html: str) -> list[str]:  # noqa: N802 (html5lib's API)
+        return _plain_paragraphs(html)
+
+    def __call__(self, texts: list[str]) -> Iterator[dict]:
+        for number, text in enumerate(texts):
+            if number:
+                yield {"type": "SpaceCharacters", "data": "\n"}
+            yield {"type": "StartTag", "name": "p", "namespace": None, "data": {}}
+            yield {"type": "Characters", "data": text}
+            yield {"type": "EndTag", "name": "p", "namespace": None}
+
+
+_paragraphs_cleaner = copy.copy(_cleaner)
+_paragraphs_cleaner.parser = _ParagraphTokens
+_paragraphs_cleaner.walker = _ParagraphTokens()
 
 
 def safe(html: str) -> Markup:
