@@ -19,12 +19,21 @@ Rendered = tuple[str, str] | None
 #: Anything Markdown or HTML might act on sends a text to the full renderer ("!" only as
 #: an image's "![").  What the linkifier acts on is asked of it (``markup.may_linkify``).
 #: A ">" inside a line is text (escaped as "&gt;", as both Markdown and the sanitizer write it);
-#: only at a line's start is it a quote.  Three scans, each cheap on its own: one alternation of
-#: them all tried every branch at every character (half of the plain path's time).
+#: only at a line's start is it a quote.  An "_" is emphasis to Markdown only as a delimiter, and
+#: its "_" delimiter ("smart": ``inlinepatterns``' ``xstart``/``xend``) must have no word
+#: character on one side: one between two word characters (``snake_case``, ``E_0027``) is text.
+#: A "[" or "]" is a link only with "](" (inline), "][" or "] [" (a reference) or "]:" (a
+#: definition): without a definition every reference is undefined and stays text.  Several
+#: scans, each cheap on its own: one alternation of them all tried every branch at every
+#: character (half of the plain path's time).
 _NOT_PLAIN = (
-    re.compile(r"[<&*_`\[\]#\\|~\x00-\x08\x0b-\x1f\x7f\t]|!\["),  # a syntax or control character, "![", a tab
+    re.compile(r"[<&*`#\\|~\x00-\x08\x0b-\x1f\x7f\t]|!\["),  # a syntax or control character, "![", a tab
     re.compile(r"^\s*(?:[-+=>]|\d+[.)])", re.MULTILINE),  # a list, quote or underline at a line's start
     re.compile(r"\n(?:(?<=[^\S\n]\n)|\s*\n\s*\n)"),  # white space before a newline; two blank lines
+    # an underscore that may be an emphasis delimiter (no word character before it, or none after):
+    # the "_" first, so that the engine looks for it, not tries the look-behind at every character
+    re.compile(r"_(?:(?<!\w_)|(?!\w))"),
+    re.compile(r"\]\s*[(\[:]"),  # a link's, a reference's or a definition's "]"
 )
 _SPACE_RE = re.compile(r"\s+")
 
