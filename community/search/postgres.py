@@ -46,6 +46,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import documents, postgres_terms, presenting
+from . import postgres_query
 from . import postgres_rescore as rescore
 from . import postgres_headline as headline
 from . import postgres_plan as plan
@@ -486,12 +487,18 @@ class PostgresSearch:
                 " WHERE key = ANY(CAST(:keys AS text[]))", {**params, "keys": [f["key"] for _s, f in shown]}).mappings()
             return shown, {row["key"]: dict(row) for row in heads}
 
+        extra = f"{PREFIX_WEIGHT} * coalesce(ts_rank(title_words, p), 0)"
+        if postgres_query.RANK_ONCE:  # each word's rank and the prefix's computed once a row
+            ranks = (f"(SELECT d.*, {postgres_query.rank_columns(built, 'v')}, {extra} AS extra FROM"
+                     f" {plan.ranked(columns, where)} AS d, (SELECT {p} AS p) AS query OFFSET 0) AS d")
+            extra, rank = "extra", f"({postgres_query.rank_of_columns(built, 'v')} + extra) * prior"
+        else:
+            ranks = f"{plan.ranked(columns, where)} AS d, (SELECT {q} AS q, {p} AS p) AS query"
+            extra, rank = f"{extra} AS extra", f"({built.rank} + {extra}) * prior"
         shown, heads = self._rescored(found, (
             f"SELECT key, {', '.join(RANKED_FIELDS)}, prior, v AS vector, {rescore.length_sql()},"
-            f" {PREFIX_WEIGHT} * coalesce(ts_rank(title_words, p), 0) AS extra,"
-            f" ({built.rank} + {PREFIX_WEIGHT} * coalesce(ts_rank(title_words, p), 0)) * prior AS rank"
-            f" FROM {plan.ranked(columns, where)} AS d, (SELECT {q} AS q, {p} AS p) AS query"
-            " ORDER BY rank DESC, key LIMIT :limit"), params, then=shown_with_headlines)
+            f" {extra}, {rank} AS rank"
+            f" FROM {ranks} ORDER BY rank DESC, key LIMIT :limit"), params, then=shown_with_headlines)
         out = []
         for score, f in shown:
             head = heads.get(f["key"]) or {}

@@ -23,7 +23,8 @@ Two things here:
 """
 from __future__ import annotations
 
-from .postgres_query import Built
+from . import postgres_query
+from .postgres_query import Built, rank_columns, rank_of_columns
 from .postgres_schema import TABLE
 
 #: Up to this many possible matches (sum of the selecting words' document counts) every
@@ -125,7 +126,11 @@ def title_tier(built: Built, where: str, column: str, limit: str) -> str:
     scanned = (f"(SELECT {column} AS found, key, title_stems, prior FROM {TABLE} WHERE title_stems @@ ({titled}){where}"
                f" LIMIT {TITLE_SCAN_ROWS}) AS t")
     # Named ``column`` again: the union's columns are its first tier's (``by_order`` reads ``key``).
-    return f"SELECT found AS {column} FROM {scanned} ORDER BY ({built.title_rank}) * prior DESC, key {limit}"
+    if not postgres_query.RANK_ONCE:
+        return f"SELECT found AS {column} FROM {scanned} ORDER BY ({built.title_rank}) * prior DESC, key {limit}"
+    ranks = f"(SELECT found, key, prior, title_stems, {rank_columns(built, 'title_stems')} FROM {scanned} OFFSET 0) AS t"
+    return (f"SELECT found AS {column} FROM {ranks}"
+            f" ORDER BY ({rank_of_columns(built, 'title_stems')}) * prior DESC, key {limit}")
 
 
 #: The row's vector read out of line once, into a copy that every call of the rank reads (``ranked``).

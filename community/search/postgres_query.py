@@ -26,6 +26,11 @@ RANK_NORMALIZATION = 1
 #: Words of a query used (the first ones typed carry the subject).
 MAX_WORDS = 12
 _PREFIX_RE = re.compile(r"[^0-9a-z]+")
+_LETTERS = re.compile(r"[a-z]+")
+#: Each word's ``ts_rank`` computed once per row (the columns of :func:`rank_columns`) and the rank
+#: summed from them (:func:`rank_of_columns`), the query coverage read from it where ``ts_rank > 0``
+#: is ``@@``: written as one expression, every word cost a ``ts_rank`` and a ``@@`` per row.
+RANK_ONCE = True
 
 
 class Lexeme(str):
@@ -59,6 +64,9 @@ class Built(NamedTuple):
     counts: list[tuple[str, int]]
     #: The rank of the title alone (``title_stems``): how the plan orders its title candidates.
     title_rank: str
+    #: Each word's tsquery, and whether it is one lexeme or lexemes OR-ed (:func:`_one_or`).
+    parts: list[str]
+    one_or: list[bool]
 
 
 def _part(word: str, n: int) -> str:
@@ -67,6 +75,17 @@ def _part(word: str, n: int) -> str:
     if isinstance(word, Lexeme):  # alphabetic (postgres_terms.correctable): no tsquery syntax
         return f"(plainto_tsquery('{CONFIG}', :t{n}) || CAST(:w{n} AS tsquery))"
     return f"plainto_tsquery('{CONFIG}', :w{n})"
+
+
+def _one_or(word: str) -> bool:
+    """Whether ``word``'s tsquery is one lexeme or lexemes OR-ed, so that a row holds it (``@@``)
+    exactly when its ``ts_rank`` is above 0 (``calc_rank_or``: each lexeme found adds a positive
+    weight; an AND of lexemes is ranked by those found, though ``@@`` needs them all).  ASCII
+    letters are one token of the parser and one stem of the dictionary (it has no stop words);
+    a correction is the typed word OR-ed with its lexeme."""
+    if isinstance(word, Lexeme):
+        return bool(_LETTERS.fullmatch(word) and _LETTERS.fullmatch(word.typed))
+    return _LETTERS.fullmatch(word) is not None
 
 
 def words(text_: str | None) -> list[str]:
@@ -136,21 +155,38 @@ def tsquery(words_: list[str], *, prefix: bool, df: Callable[[str], int] | None 
         params["prefix"] = last + ":*"
         prefix_sql = f"to_tsquery('{PREFIX_CONFIG}', :prefix)"
     return Built(" || ".join(parts), select_sql, prefix_sql, rank_sql, params, selecting, all_of, bound,
-                 counted, title_rank)
+                 counted, title_rank, parts, [_one_or(word) for word in words_])
 
 
-def _ranks(parts: list[str], column: str) -> list[str]:
-    return [f":idf{n} * {RANK_FUNCTION}('{RANK_WEIGHTS}', {column}, {part}, {RANK_NORMALIZATION})"
+def rank_columns(built: Built, column: str) -> str:
+    """``ts_rank(...) AS r0, ...``: each word's rank of ``column``, once per row, for
+    :func:`rank_of_columns` in a query over the subquery selecting them (``OFFSET 0``: not
+    flattened, or each reference would compute its ``ts_rank`` again)."""
+    return ", ".join(f"{part} AS r{n}" for n, part in enumerate(_ranks(built.parts, column, idf=False)))
+
+
+def rank_of_columns(built: Built, column: str) -> str:
+    """``built.rank`` (or ``built.title_rank``: ``column`` ``title_stems``) from the columns of
+    :func:`rank_columns`: the same terms in the same order, so the same value to the last bit."""
+    terms = " + ".join(f":idf{n} * r{n}" for n in range(len(built.parts)))
+    return f"({terms}){_coverage_sql(built.parts, column, built.one_or)}"
+
+
+def _ranks(parts: list[str], column: str, idf: bool = True) -> list[str]:
+    return [(f":idf{n} * " if idf else "") + f"{RANK_FUNCTION}('{RANK_WEIGHTS}', {column}, {part}, {RANK_NORMALIZATION})"
             for n, part in enumerate(parts)]
 
 
-def _coverage_sql(parts: list[str], column: str = "vector") -> str:
+def _coverage_sql(parts: list[str], column: str = "vector", ranked: list[bool] | None = None) -> str:
     """`` * (IDF of the words the document holds / IDF of all the words) ^ power``: the Whoosh
     ranker's query coverage (``ranker.COVERAGE_POWER``), so that a document holding the whole
     described problem beats one whose title holds one rare word.  A stop word (an empty
-    ``plainto_tsquery``) counts for neither side; '' for a one-word query or power 0."""
+    ``plainto_tsquery``) counts for neither side; '' for a one-word query or power 0.  ``ranked``:
+    the words held when their column ``r{n}`` (:func:`rank_columns`) is above 0 (:func:`_one_or`)."""
     if len(parts) < 2 or not ranker.COVERAGE_POWER:
         return ""
-    held = " + ".join(f"CASE WHEN {column} @@ {part} THEN :idf{n} ELSE 0 END" for n, part in enumerate(parts))
+    ranked = ranked or [False] * len(parts)
+    held = " + ".join(f"CASE WHEN {f'r{n} > 0' if once else f'{column} @@ {part}'} THEN :idf{n} ELSE 0 END"
+                      for n, (part, once) in enumerate(zip(parts, ranked)))
     whole = " + ".join(f"CASE WHEN numnode({part}) > 0 THEN :idf{n} ELSE 0 END" for n, part in enumerate(parts))
     return f" * power(({held}) / greatest({whole}, 1e-9), {float(ranker.COVERAGE_POWER)})"

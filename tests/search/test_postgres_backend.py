@@ -700,3 +700,48 @@ def test_the_ranking_s_copy_of_each_vector_is_the_stored_vector(app, make, db):
     assert len(rows) == 2 and all(row.copy == row.stored for row in rows)
     # (weights A title, B question, D other answers: D is written without a letter)
     assert any("'ribbon':2A" in row.copy and "B" in row.copy and "'tension':" in row.copy for row in rows)
+
+
+def test_each_word_s_rank_computed_once_gives_the_same_rank_to_the_last_bit(app, make, db):
+    """``postgres_query.RANK_ONCE``: each word's ``ts_rank`` is a column computed once a row and the
+    rank is summed from the columns, the query coverage read from ``ts_rank > 0`` for a word of one
+    lexeme or OR-ed lexemes only.  "doesn't" is 'doesn' & 't': a title holding 'doesn' alone ranks it
+    above 0 (the lexemes found) though it does not hold it (``@@``), so its coverage stays ``@@``."""
+    from community.search import postgres_query
+    from community.search.postgres_query import Lexeme, rank_columns, rank_of_columns, tsquery
+
+    make.thread(title="Printer doesn work after the update", body="Nothing prints since Monday.")
+    make.thread(title="Printer doesn't print", body="It doesn't feed paper.")
+    make.thread(title="Scanner jams", body="The printer jams too.")
+    words = ["printer", "doesn't", Lexeme.of("jam", typed="jmas")]
+    built = tsquery(words, prefix=False, df=lambda word: 1, documents_total=3, column="v")
+    assert built.one_or == [True, False, True]
+    assert postgres_query._one_or("printer") and not postgres_query._one_or("e-mail")
+    assert not postgres_query._one_or(Lexeme.of("e0382", typed="e0328"))
+
+    def ranks(rank_sql: str, columns: str = "") -> list:
+        return db.session.execute(text(
+            f"SELECT key, {rank_sql} AS rank FROM (SELECT key, v{columns} FROM (SELECT key, vector AS v"
+            " FROM search_documents) AS d OFFSET 0) AS d ORDER BY key"), built.params).all()
+
+    exact = ranks(built.rank)
+    assert len({rank for _key, rank in exact}) == 3  # each row ranked otherwise
+    assert ranks(rank_of_columns(built, "v"), ", " + rank_columns(built, "v")) == exact
+    wrong = built._replace(one_or=[True, True, True])  # "doesn't" read from its rank
+    assert ranks(rank_of_columns(wrong, "v"), ", " + rank_columns(wrong, "v")) != exact
+
+
+def test_suggestions_and_pages_answer_alike_with_each_word_s_rank_computed_once(app, make, monkeypatch):
+    """The suggestion's ranking and the title set (``postgres_plan.title_tier``, forced here by two
+    stages for every query) give the same answers and scores either way."""
+    from community.search import postgres_plan, postgres_query
+
+    for n, title in enumerate(("Printer doesn work after the update", "Printer doesn't print",
+                               "Zebra printer ribbon keeps jamming", "Scanner jams on every page")):
+        make.thread(title=title, body=f"Since Monday the printer and scanner jam {n} times.")
+    monkeypatch.setattr(postgres_plan, "EXACT_ROWS", 0)
+    queries = ["printer doesn't jam", "zebra ribon jams", "scanner printer every page", "pri"]
+    asked = [(search.suggest(q), search.search(q).results) for q in queries]
+    monkeypatch.setattr(postgres_query, "RANK_ONCE", False)
+    assert [(search.suggest(q), search.search(q).results) for q in queries] == asked
+    assert all(suggested for suggested, _page in asked)
