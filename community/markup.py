@@ -305,6 +305,11 @@ def _renderer() -> md.Markdown:
     return renderer.reset()
 
 
+def markdown_escapes() -> list[str]:
+    """The characters a backslash escapes in :func:`render_markdown`'s Markdown (its extensions' too)."""
+    return list(_renderer().ESCAPED_CHARS)
+
+
 def render_markdown(text: str, mentions=()) -> str:
     """Render user Markdown (raw HTML escaped), then sanitize the result with bleach.
 

@@ -233,12 +233,12 @@ def test_fast_markdown_path_matches_the_renderer():
 
 #: The single pattern ``import_render._NOT_PLAIN`` was before it became several scans (with the
 #: "_" and "]" of Markdown's emphasis and links since: ``test_underscores_and_brackets_...``).
-_NOT_PLAIN_AS_ONE = re.compile(r"[<&*`#\\|~\x00-\x08\x0b-\x1f\x7f]|!\[|^\s*(?:[-+=>]|\d+[.)])|\t|[^\S\n]\n"
-                               r"|\n\s*\n\s*\n|(?<!\w)_|_(?!\w)|\]\s*[(\[:]", re.MULTILINE)
+_NOT_PLAIN_AS_ONE = re.compile(r"[<&*`|\x00-\x08\x0b-\x1f\x7f]|!\[|^\s*(?:[-+=>#~]|\d+[.)])|\t|[^\S\n]\n"
+                               r"|\n\s*\n\s*\n|(?<!\w)_|_(?!\w)|\]\s*[(\[:]|\\[\\`*_{}\[\]()>#+\-.!|]|\\$", re.MULTILINE)
 
 
 @settings(max_examples=2000, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("ab1 .)\n\t\r\x0b\xa0\u2028-+=>*![&<|~#_]([:")) | st.characters(), max_size=16))
+@given(st.text(alphabet=st.sampled_from(list("ab1 .)\n\t\r\x0b\xa0\u2028-+=>*![&<|~#_]([:\\{")) | st.characters(), max_size=16))
 def test_the_three_syntax_scans_find_what_the_one_pattern_found(text):
     from community.services.forum.import_render import _NOT_PLAIN
 
@@ -249,16 +249,20 @@ def test_the_three_syntax_scans_find_what_the_one_pattern_found(text):
 BRACKETY = ["snake_case", "E_0027", "a__b", "x_y_z", "_lead", "trail_", "__init__", "_em_", "__strong__", "a_ b",
             "a _b", "é_ü", "1_2", "_", "__", "[1]", "[a]", "[a](b)", "[a] (b)", "[a][b]", "[a] [b]", "[a]:", "[a]: b",
             "[x]: http://a.io", "[", "]", "](", "][", "]:", "(see [this])", "a]b", "[[a]]", "[a\n]", "x.io/a_b",
-            "word", "(", ")", ":", "a.io", "\n", "\n\n", "_\n", "\n_", "a_\nb", "é", "ſ", "K"]
+            "word", "(", ")", ":", "a.io", "\n", "\n\n", "_\n", "\n_", "a_\nb", "é", "ſ", "K",
+            "#", "##", "# ", "#1", "C#", "\n#", "~", "~~~", "\n~~~\n", "x~y", "~/a", "\\", "\\\\", "\\ne", "\\{", "\\_",
+            "\\#", "\\|", "\\.", "$\\over$", "\\\n", "{", "}", "|", "!"]
 
 
 def test_underscores_and_brackets_render_as_the_renderer_on_examples():
     samples = ["Set max_retries to 3", "E_0027 [1] again", "see [the docs] and [this]", "x [a] (b) y",
                "[a]: http://example.com\n\nsee [a]", "[a][b]", "a _b_ c", "__init__ runs", "snake_case_", "[a](b)",
-               "[x]\n(y)", "1_2_3 and a__b", "[[nested]] text", "ids x_y, [3] and (z)"]
+               "[x]\n(y)", "1_2_3 and a__b", "[[nested]] text", "ids x_y, [3] and (z)", "C# and #12", "# Title",
+               "a\n# b", "x ~ y ~~~ z", "~~~\ncode\n~~~", "$P \\ne NP$", "a \\{b\\}", "a\\", "a\\\nb", "\\\\x", "~user"]
     for text in samples:
         assert render_body(text) == render_markdown(text), text
     assert render_body("Set max_retries [1]") == "<p>Set max_retries [1]</p>"  # the plain path, not Markdown's
+    assert render_body("C# \\ne ~x") == "<p>C# \\ne ~x</p>"
 
 
 @settings(max_examples=1500, deadline=None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ...markup import may_linkify, render_markdown, sanitize_markdown_output
+from ...markup import markdown_escapes, may_linkify, render_markdown, sanitize_markdown_output
 from ...search.documents import html_to_text
 
 #: A post's rendering: its HTML and its indexed text, or ``None`` where the HTML was given.
@@ -22,13 +22,19 @@ Rendered = tuple[str, str] | None
 #: only at a line's start is it a quote.  An "_" is emphasis to Markdown only as a delimiter, and
 #: its "_" delimiter ("smart": ``inlinepatterns``' ``xstart``/``xend``) must have no word
 #: character on one side: one between two word characters (``snake_case``, ``E_0027``) is text.
+#: A "#" is a heading and a "~" a fence only at a line's start; a "\\" is an escape only before
+#: a character of Markdown's ``ESCAPED_CHARS``.
 #: A "[" or "]" is a link only with "](" (inline), "][" or "] [" (a reference) or "]:" (a
 #: definition): without a definition every reference is undefined and stays text.  Several
 #: scans, each cheap on its own: one alternation of them all tried every branch at every
 #: character (half of the plain path's time).
 _NOT_PLAIN = (
-    re.compile(r"[<&*`#\\|~\x00-\x08\x0b-\x1f\x7f\t]|!\["),  # a syntax or control character, "![", a tab
-    re.compile(r"^\s*(?:[-+=>]|\d+[.)])", re.MULTILINE),  # a list, quote or underline at a line's start
+    re.compile(r"[<&*`|\x00-\x08\x0b-\x1f\x7f\t]|!\["),  # a syntax or control character, "![", a tab
+    # a list, quote, underline, heading or fence at a line's start
+    re.compile(r"^\s*(?:[-+=>#~]|\d+[.)])", re.MULTILINE),
+    # a backslash escaping what Markdown escapes (its own list: the tables extension adds "|"), or
+    # one at a line's end; any other backslash is text ("$P \\ne NP$")
+    re.compile(r"\\(?:[" + re.escape("".join(markdown_escapes())) + r"]|$)", re.MULTILINE),
     re.compile(r"\n(?:(?<=[^\S\n]\n)|\s*\n\s*\n)"),  # white space before a newline; two blank lines
     # an underscore that may be an emphasis delimiter (no word character before it, or none after):
     # the "_" first, so that the engine looks for it, not tries the look-behind at every character
