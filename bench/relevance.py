@@ -44,6 +44,11 @@ source ``accepted``: the product learns only accepted answers' links; this measu
 links would help, docs/search.md "Twelfth round").  It is allowed with a set that excludes threads:
 the excluded asking threads are not in the corpus, so none of their links is replayed.
 
+``--touch SHARE`` re-indexes a stable share of the threads (1: every one) once after the import,
+nothing changed, as a live site's replies and edits do: Whoosh keeps each old copy, deleted, in its
+segment until a merge, and the ranking must not depend on that history (docs/search.md,
+"Thirteenth round").
+
 The table is printed and the same figures are written as JSON (``--json``; by default
 ``bench/results/relevance-<queries file>-<backend>.json``): every system's R@5, R@10 and
 MRR@10 overall and per part, the knobs in force, the machine's load and the command.
@@ -71,6 +76,7 @@ from bench.knobs import applied, apply_setting, moved_queries, parse_variant  # 
 from community import create_app, search  # noqa: E402
 from community.models import utcnow  # noqa: E402
 from community.search import learned, schema  # noqa: E402
+from community.search.documents import thread_key  # noqa: E402
 from community.services.learning import evidence, judgments  # noqa: E402
 from community.extensions import db  # noqa: E402
 from community.models import Thread  # noqa: E402
@@ -126,6 +132,9 @@ def main() -> None:
                         help="replay every post's link to another question of the corpus as a judgment first")
     parser.add_argument("--learned-boost", type=lambda v: [float(x) for x in v.split(",")],
                         default=[schema.FIELD_BOOSTS["learned"]], help="weights of the learned field to compare")
+    parser.add_argument("--touch", type=float, default=0.0, metavar="SHARE",
+                        help="re-index a stable SHARE of the threads (1: all) once after the import, nothing "
+                             "changed: a live site's index history (Whoosh keeps deleted copies until a merge)")
     parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh")
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/search_relevance",
                         help="an empty database the benchmark may fill and drop (postgres backend)")
@@ -175,6 +184,10 @@ def main() -> None:
         print(f"corpus: {report.created} threads ({report.answers} answers) imported and indexed in "
               f"{time.perf_counter() - started:.1f}s ({len(excluded)} left out); {len(queries)} queries")
         ids = dict(db.session.execute(select(Thread.id, Thread.external_id)).all())
+        if args.touch:
+            touched = [t for t in sorted(ids) if _share(ids[t]) < args.touch]
+            search.touch(*(thread_key(t) for t in touched))
+            print(f"touched: {len(touched)} of {len(ids)} threads re-indexed, nothing changed")
         baseline = Baseline(root / "baseline", records)
 
         def part(item):
@@ -307,7 +320,7 @@ def main() -> None:
         "command": " ".join(["python", *sys.argv]), "backend": args.backend,
         "corpus": [str(p) for p in args.corpus], "queries_file": str(args.queries), "queries": len(queries),
         "excluded_threads": sorted(excluded),
-        "learn_share": args.learn, "replay": args.replay if args.learn else None, "duplicates": str(args.duplicates) if args.duplicates else None,
+        "learn_share": args.learn, "touched_share": args.touch, "replay": args.replay if args.learn else None, "duplicates": str(args.duplicates) if args.duplicates else None,
         "accepted_links": args.accepted_links,
         "settings": args.set, "variants": {name: settings for name, settings in variants}, "changes": changes,
         "knobs": knobs(), "load_average": {"before": [round(x, 2) for x in load_before],

@@ -207,7 +207,7 @@ class PostgresSearch:
         _at, total, frequencies, _averages, rows = self._snapshot()
         if querying.TYPO_FIX:
             found = self._corrected(found, frequencies)
-        limit = max(querying.COMMON_RATIO * total, querying.COMMON_MIN_DF)
+        limit = querying.df_limit(querying.COMMON_RATIO, querying.COMMON_MIN_DF, total)
         in_rows = ChainMap(rows, frequencies)
         built = tsquery(found, prefix=prefix, common_df=limit, documents_total=total, column="v",
                         df=lambda word: _frequency(word, frequencies), rows=lambda word: _frequency(word, in_rows))
@@ -285,10 +285,10 @@ class PostgresSearch:
             df = max((frequencies.get(lexeme, 0) for lexeme in forms), default=0)
             if forms and df > 0 and not any(forms == other.lexemes for other in candidates):
                 candidates.append(rescore.Word(forms, df))
-        ceiling = max(querying.MAX_DF_RATIO * total, querying.NEAR_UNIVERSAL_MIN_DF)
+        ceiling = querying.df_limit(querying.MAX_DF_RATIO, querying.NEAR_UNIVERSAL_MIN_DF, total)
         useful = [w for w in candidates if w.df <= ceiling] or candidates
         keep = set(sorted(range(len(useful)), key=lambda i: useful[i].df)[:querying.MAX_QUERY_TERMS])
-        common = max(querying.COMMON_RATIO * total, querying.COMMON_MIN_DF)
+        common = querying.df_limit(querying.COMMON_RATIO, querying.COMMON_MIN_DF, total)
         return [rescore.Word(w.lexemes, w.df, w.df > common) for i, w in enumerate(useful) if i in keep]
 
     def _corrected(self, found: list[str], frequencies: dict[str, int]) -> list[str]:

@@ -84,10 +84,26 @@ def prune(terms: list[str], searcher, *, max_terms: int | None = None,
     known = [t for t in dict.fromkeys(terms) if df.get(t, 0) > 0]
     if not known:
         return []
-    ceiling = max(max_df_ratio * total, NEAR_UNIVERSAL_MIN_DF)
+    ceiling = df_limit(max_df_ratio, NEAR_UNIVERSAL_MIN_DF, total, searcher.doc_count())
     useful = [t for t in known if df[t] <= ceiling] or known
     keep = set(sorted(useful, key=lambda t: df[t])[:max_terms])
     return [t for t in useful if t in keep]
+
+
+def df_limit(ratio: float, minimum: int, total: int, live: int | None = None) -> float:
+    """The document frequency above which a stem is near-universal or common: more than
+    ``ratio`` of the documents and more than ``minimum`` of them.
+
+    ``total`` is the count the frequencies are of; ``live`` the documents that can be found,
+    when fewer.  Whoosh keeps a re-indexed document's old copy, deleted, in its segment until a
+    merge and counts it in ``total`` and in every frequency (``doc_count_all``, ``doc_frequency``):
+    after every thread of a site was re-indexed once, each count is double.  The share
+    ``ratio`` is the same either way; the absolute ``minimum`` is scaled to the counts
+    (``minimum * total / live``, the live frequency estimated as ``df * live / total``), or
+    re-indexing alone would make rare stems common and cost recall (dev recall@5 0.891 ->
+    0.860 after one re-index of every thread, docs/search.md "Thirteenth round (issue 16)")."""
+    scale = total / live if live and live < total else 1.0
+    return max(ratio * total, minimum * scale)
 
 
 def split_common(terms: list[str], searcher, *, ratio: float | None = None) -> tuple[list[str], list[str]]:
@@ -101,7 +117,7 @@ def split_common(terms: list[str], searcher, *, ratio: float | None = None) -> t
     total = max(searcher.doc_count_all(), 1)
     reader = searcher.reader()
     df = {t: max(doc_frequency(reader, f, t) for f in DF_FIELDS) for t in terms}
-    limit = max(ratio * total, COMMON_MIN_DF)
+    limit = df_limit(ratio, COMMON_MIN_DF, total, searcher.doc_count())
     rare = [t for t in terms if df[t] <= limit]
     common = sorted((t for t in terms if t not in rare), key=lambda t: df[t])
     return rare, common
