@@ -19,7 +19,10 @@ answers at ``--database-url``, an empty database that each run drops and creates
    ``--workers`` of them) and loads each URL for ``--seconds`` at ``--connections`` connections
    with wrk (a Python load generator where wrk is not installed): hello, home, a category
    listing, the 50-reply thread anonymous and logged in, search, suggest, posting a reply and
-   voting (through the API with a token);
+   voting (through the API with a token): all 16 connections as ONE account on ONE thread or
+   post (every write waits for the one before on that row's lock), and again as 16 members each
+   replying to a thread of their own and voting on a post of their own ("16 members": a
+   community's writes, which meet on no row);
 4. prints a table (requests/s, ratio to hello, p50/p95/p99 ms, non-2xx, and the CPU the
    gunicorn workers spent per request, read from /proc, with its ratio to hello's) and writes
    JSON.  On a shared machine the throughput ratio moves with the other load; the CPU per
@@ -54,7 +57,12 @@ sys.path.insert(0, str(ROOT))
 TARGETS = {
     "thread, 50 replies (anonymous)": (0.50, 20), "home": (0.40, None), "category": (0.40, None),
     "thread, 50 replies (logged in)": (0.20, 40), "reply (API)": (None, 60), "vote (API)": (None, 60),
+    "reply, 16 members (API)": (None, 60), "vote, 16 members (API)": (None, 60),
 }
+
+#: Members of the "16 members" loads: each replies to a thread of their own and votes on a post
+#: of their own (by an author of their own), so no two of them meet on a row lock.
+SPREAD_MEMBERS = 16
 
 #: The browser the bench account signs in with and loads its pages with: Flask-Login's session
 #: protection marks a session whose browser changed "not fresh", a write that keeps no page.
@@ -63,15 +71,49 @@ BENCH_UA = "pages-bench/1"
 WRK_SCRIPT = r"""
 local counter = 0
 local method, body, votes = os.getenv("BENCH_METHOD") or "GET", os.getenv("BENCH_BODY"), os.getenv("BENCH_VOTES")
+-- BENCH_SPREAD: "path token;path token;..." (the "16 members" loads): each request is the next
+-- member's, each of wrk's threads takes its own share of them, and each member's vote alternates.
+local spread, sent = {}, {}
+for path, token in string.gmatch(os.getenv("BENCH_SPREAD") or "", "(%S+) (%S+);") do
+  spread[#spread + 1] = {path, token}
+  sent[#spread] = 0
+end
+local first, share = 0, #spread
+local threads_made = 0
+setup = function(thread)
+  thread:set("index", threads_made)
+  threads_made = threads_made + 1
+end
+init = function(args)
+  if #spread > 0 then
+    local threads = tonumber(os.getenv("BENCH_THREADS") or "1")
+    share = math.floor(#spread / threads)
+    first = (index or 0) * share
+    for i = 1, #spread do  -- wrk.format's headers replace wrk.headers (-H): a copy with the member's token
+      local headers = {}
+      for key, value in pairs(wrk.headers) do headers[key] = value end
+      headers["Authorization"] = "Bearer " .. spread[i][2]
+      spread[i][2] = headers
+    end
+  end
+end
 request = function()
   counter = counter + 1
-  if votes then  -- alternate 1 and 0 on one post: every request changes the vote
-    return wrk.format("POST", nil, nil, '{"value": ' .. (counter % 2) .. '}')
+  local path, headers = nil, nil
+  local value = counter % 2
+  if #spread > 0 then
+    local i = first + (counter % share) + 1
+    path, headers = spread[i][1], spread[i][2]
+    sent[i] = sent[i] + 1
+    value = sent[i] % 2
+  end
+  if votes then  -- alternate 1 and 0: every request changes the vote
+    return wrk.format("POST", path, headers, '{"value": ' .. value .. '}')
   end
   if body then
-    return wrk.format(method, nil, nil, string.gsub(body, "#N", tostring(counter)))
+    return wrk.format(method, path, headers, string.gsub(body, "#N", tostring(counter)))
   end
-  return wrk.format(method)
+  return wrk.format(method, path, headers)
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -188,6 +230,52 @@ def prepare_site(workdir: Path, env: dict, replies: int = 50, extra_threads: int
         db.engine.dispose()
     _stop_applier(app)
     return ids
+
+
+def prepare_spread(env: dict, members: int = SPREAD_MEMBERS) -> list[dict]:
+    """In-process, for the "16 members" loads: ``members`` members with an API token, each
+    with a thread of their own to reply to and an answer of their own to vote on, written by an
+    author of their own (a vote locks its post, its author and its voter: no two members' writes
+    meet on a row).  The members are 90 days old and hold reputation from one upvote each (of
+    their own answer, by the bench moderator), as a community's voters do.  Returns
+    [{"token", "reply_path", "vote_path"}]."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from community import create_app
+    from community.extensions import db
+    from community.models import Category, User, utcnow
+    from community.services.accounts import users
+    from community.services.forum import threads, votes
+
+    _use_env(env)
+    app = create_app({"INSTANCE_PATH": env["INSTANCE_PATH"], "WTF_CSRF_ENABLED": False})
+    out = []
+    with app.app_context():
+        category = db.session.execute(select(Category).order_by(Category.id)).scalars().first()
+        moderator = db.session.execute(select(User).where(User.username == "benchuser")).scalar_one()
+        askers = db.session.execute(select(User).where(User.role == "member").order_by(User.id)).scalars().all()
+        stamp = f"{time.time():.0f}"
+        for k in range(members):
+            member = users.create_user(f"bench-member-{k}-{stamp}", f"member{k}.{stamp}@example.com",
+                                       "bench-password-1")
+            author = users.create_user(f"bench-author-{k}-{stamp}", f"author{k}.{stamp}@example.com",
+                                       "bench-password-1")
+            member.created_at = author.created_at = utcnow() - timedelta(days=90)
+            thread = threads.create_thread(askers[k % len(askers)], category, f"Bench: member {k}'s thread to answer ({stamp})",
+                                           "Replies and votes of one of the benchmark's members land here.", None)
+            own = threads.add_reply(member, thread, "An answer of this member's own, upvoted for reputation.")
+            target = threads.add_reply(author, thread, "The answer this member votes on in the benchmark.")
+            db.session.flush()
+            votes.set_vote(moderator, own, 1)
+            out.append({"token": users.issue_token(member), "reply_path": f"/api/v1/threads/{thread.id}/posts",
+                        "vote_path": f"/api/v1/posts/{target.id}/vote"})
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    _stop_applier(app)
+    return out
 
 
 def _use_env(env: dict) -> None:
@@ -312,7 +400,8 @@ def workers_cpu(master_pid: int) -> float:
 
 
 def load_wrk(url: str, seconds: float, connections: int, headers: dict, method="GET", body=None,
-             votes=False) -> dict:
+             votes=False, spread=None) -> dict:
+    """wrk on ``url``; ``spread``: [(path, token)], each request the next member's (WRK_SCRIPT)."""
     script = Path(tempfile.gettempdir()) / "pages_bench.lua"
     script.write_text(WRK_SCRIPT)
     command = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script)]
@@ -323,6 +412,9 @@ def load_wrk(url: str, seconds: float, connections: int, headers: dict, method="
         env["BENCH_BODY"] = body
     if votes:
         env["BENCH_VOTES"] = "1"
+    if spread:
+        env["BENCH_SPREAD"] = "".join(f"{path} {token};" for path, token in spread)
+        env["BENCH_THREADS"] = "2"   # -t2: each thread takes its half of the members
     out = subprocess.run(command + [url], capture_output=True, text=True, env=env).stdout
     match = re.search(r"BENCH (\{.*\})", out)
     if not match:
@@ -334,8 +426,9 @@ def load_wrk(url: str, seconds: float, connections: int, headers: dict, method="
 
 
 def load_python(url: str, seconds: float, connections: int, headers: dict, method="GET", body=None,
-                votes=False) -> dict:
-    """The fallback load generator: ``connections`` threads, each one keep-alive connection."""
+                votes=False, spread=None) -> dict:
+    """The fallback load generator: ``connections`` threads, each one keep-alive connection
+    (``spread``: [(path, token)], connection i sends member i's requests)."""
     import http.client
     from urllib.parse import urlsplit
 
@@ -344,8 +437,12 @@ def load_python(url: str, seconds: float, connections: int, headers: dict, metho
     deadline = time.perf_counter() + seconds
     timings, bad, lock = [], [0], threading.Lock()
 
-    def worker():
+    def worker(index):
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        mine_path, mine_headers = path, headers
+        if spread:
+            mine_path = spread[index % len(spread)][0]
+            mine_headers = {**headers, "Authorization": f"Bearer {spread[index % len(spread)][1]}"}
         n = 0
         mine = []
         while time.perf_counter() < deadline:
@@ -356,7 +453,7 @@ def load_python(url: str, seconds: float, connections: int, headers: dict, metho
             elif body:
                 payload = body.replace("#N", str(n))
             started = time.perf_counter()
-            conn.request(method, path, body=payload, headers=headers)
+            conn.request(method, mine_path, body=payload, headers=mine_headers)
             response = conn.getresponse()
             response.read()
             mine.append((time.perf_counter() - started) * 1000)
@@ -367,7 +464,7 @@ def load_python(url: str, seconds: float, connections: int, headers: dict, metho
             timings.extend(mine)
 
     started = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
     for t in threads:
         t.start()
     for t in threads:
@@ -422,6 +519,8 @@ def run_config(args, key: str, load) -> dict:
     statements_large = count_statements(env, pages, ids["cookie"])
     statements_kept = count_statements(env, pages, ids["cookie"], page_cache=True)
 
+    spread = prepare_spread(env)
+
     hello_proc, hello = serve("hello_app:app", ROOT / "bench", {**os.environ}, args.workers, workdir / "hello.log")
     try:
         site_proc, base = serve("bench_app:app", workdir, env, args.workers, workdir / "site.log")
@@ -441,6 +540,11 @@ def run_config(args, key: str, load) -> dict:
         ("reply (API)", base + f"/api/v1/threads/{ids['reply_thread']}/posts", auth,
          {"method": "POST", "body": '{"body": "Bench reply number #N: restart the client and it syncs."}'}),
         ("vote (API)", base + f"/api/v1/posts/{ids['vote_post']}/vote", auth, {"method": "POST", "votes": True}),
+        ("reply, 16 members (API)", base + spread[0]["reply_path"], {"Content-Type": "application/json"},
+         {"method": "POST", "body": '{"body": "Bench reply number #N: restart the client and it syncs."}',
+          "spread": [(m["reply_path"], m["token"]) for m in spread]}),
+        ("vote, 16 members (API)", base + spread[0]["vote_path"], {"Content-Type": "application/json"},
+         {"method": "POST", "votes": True, "spread": [(m["vote_path"], m["token"]) for m in spread]}),
     ]
     if args.pages:
         wanted = tuple(w.strip() for w in args.pages.split(",") if w.strip())
